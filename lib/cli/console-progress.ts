@@ -1,0 +1,26 @@
+import type { Progress } from '../progress';
+
+/** Progress lines on stderr (stdout stays free for `--json`). */
+export class ConsoleProgress implements Progress {
+  constructor(private readonly stream: NodeJS.WritableStream = process.stderr) {}
+
+  async step<T>(label: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await work();
+      this.stream.write(`  ✓ ${label} (${Math.round(performance.now() - started)} ms)\n`);
+      return result;
+    } catch (error) {
+      this.stream.write(`  ✗ ${label}\n`);
+      throw error;
+    }
+  }
+
+  info(message: string): void {
+    this.stream.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    this.stream.write(`warning: ${message}\n`);
+  }
+}

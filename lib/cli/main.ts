@@ -1,0 +1,89 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load';
+import { SigstoreCdkError } from '../errors';
+import { runBootstrap, synth } from '../synth';
+import { ConsoleProgress } from './console-progress';
+
+/** Options every environment command takes. */
+interface EnvironmentOptions {
+  env: string;
+  envsDir: string;
+  stateDir: string;
+  json: boolean;
+}
+
+const environmentOptions = (command: Command): Command =>
+  command
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--state-dir <dir>', 'directory of the state (keys and certificates; keep it private)').default('.sigstore'))
+    .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false));
+
+/** Builds the CLI. `io` lets tests capture output. */
+export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Command {
+  const program = new Command('sigstore-cdk')
+    .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .exitOverride();
+
+  const progress = new ConsoleProgress(io.stderr);
+  const printResult = (options: EnvironmentOptions, result: object, human: string) => {
+    if (options.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else io.stderr.write(`${human}\n`);
+  };
+
+  environmentOptions(program.command('synth'))
+    .description('mint missing trust material (local signer only) and write the outputs to --out')
+    .addOption(new Option('--out <dir>', 'output directory, replaced as a whole').default('dist'))
+    .action(async (options: EnvironmentOptions & { out: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await synth({ config, stateRoot: options.stateDir, outDir: options.out, progress });
+      printResult(
+        options,
+        result,
+        `${result.minted.length ? `minted ${result.minted.length} items; ` : 'state complete, nothing minted; '}` +
+          `wrote ${result.files.length} files to ${result.outDir}/ (${result.files.join(', ')})`,
+      );
+    });
+
+  environmentOptions(program.command('bootstrap'))
+    .description('the key ceremony: mint whatever the state lacks with the configured signer; never re-mints')
+    .action(async (options: EnvironmentOptions) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk bootstrap --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress });
+      printResult(
+        options,
+        { env: config.env, minted: result.minted, stateWritten: result.written },
+        result.minted.length ? `minted ${result.minted.join(', ')}` : 'state complete: nothing minted, nothing written',
+      );
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code (0 ok, 2 config, 3 state, 4 signer, 1 other). */
+export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Promise<number> {
+  const program = buildCli(io);
+  const wantsJson = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    const commanderError = error as { code?: string; exitCode?: number };
+    if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
+      return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
+    }
+    if (error instanceof SigstoreCdkError) {
+      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
+      io.stderr.write(`error [${error.code}]: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
+    if (process.env.SIGSTORE_CDK_DEBUG) io.stderr.write(`${(error as Error)?.stack}\n`);
+    else io.stderr.write('(unexpected error; set SIGSTORE_CDK_DEBUG=1 for the stack trace)\n');
+    return 1;
+  }
+}

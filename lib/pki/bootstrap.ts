@@ -1,0 +1,233 @@
+import type { KeyObject } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { addDuration, type Duration } from '../config/duration';
+import type { SigstoreConfig } from '../config/schema';
+import { StateError } from '../errors';
+import { silentProgress, type Progress } from '../progress';
+import type { StateSnapshot, StateStore } from '../state/store';
+import { buildCertificate, type CertificateTemplate } from './certificate-builder';
+import { withCeremonyLog } from './ceremony-log';
+import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, type Curve } from './keys';
+import { LocalSigner } from './local-signer';
+import {
+  fulcioIntermediateProfile,
+  fulcioRootProfile,
+  tsaIntermediateProfile,
+  tsaLeafProfile,
+  tsaRootProfile,
+  type IssuedProfileInput,
+  type ProfileInput,
+} from './profiles';
+import type { RootKeyProvider, RootName } from './root-keys';
+import type { Signer } from './signer';
+import { STATE_ITEMS, certificateKey, decryptStateKey, missingItems, readPkiMaterial, type PkiMaterial } from './state-items';
+
+export interface BootstrapOptions {
+  readonly config: SigstoreConfig;
+  readonly store: StateStore;
+  /** Who holds the root keys. */
+  readonly rootKeys: RootKeyProvider;
+  /** The time written into certificates and the manifest. @default - the system clock */
+  readonly clock?: () => Date;
+  /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER */
+  readonly operator?: string;
+  /** @default - silent */
+  readonly progress?: Progress;
+}
+
+export interface BootstrapResult {
+  /** Ids of the items minted by this run, in order (empty when the state was complete). */
+  readonly minted: readonly string[];
+  /** Whether the state directory was written. */
+  readonly written: boolean;
+  readonly material: PkiMaterial;
+}
+
+/** Curves of the keys minted below the roots. */
+const INTERMEDIATE_CURVE: Curve = 'P-384';
+const TSA_LEAF_CURVE: Curve = 'P-256';
+const LOG_KEY_CURVE: Curve = 'P-256';
+
+/**
+ * The key ceremony: loads the state, mints whatever is missing (roots through the RootKeyProvider,
+ * everything below them with locally generated keys) and commits the state atomically. Holds the
+ * state lock. A complete state is read, verified and left byte for byte as it was.
+ */
+export async function bootstrap(options: BootstrapOptions): Promise<BootstrapResult> {
+  const { store } = options;
+  return store.withLock(async () => {
+    const snapshot = await store.load();
+    await mintMissing(snapshot, options);
+    const material = await readPkiMaterial(snapshot);
+    const written = await store.commit(snapshot);
+    return { minted: snapshot.addedItems, written, material };
+  });
+}
+
+async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): Promise<void> {
+  const { config, store } = options;
+  const progress = options.progress ?? silentProgress;
+  const clock = options.clock ?? (() => new Date());
+  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? 'unknown';
+  const organization = config.organization;
+  if (missingItems(snapshot).length === 0) return;
+
+  const signers = new Map<RootName, Signer>();
+  const rootSigner = async (root: RootName, rootCertificate?: x509.X509Certificate): Promise<Signer> => {
+    let signer = signers.get(root);
+    if (!signer) {
+      const inner = await options.rootKeys.signerFor(root, snapshot, clock());
+      signer = withCeremonyLog(inner, { env: store.env, operator, clock, append: (record) => store.appendCeremonyLog(record) });
+      signers.set(root, signer);
+    }
+    if (rootCertificate && !publicKeysEqual(await signer.publicKey(), certificateKey(rootCertificate))) {
+      const item = snapshot.item(root === 'fulcio' ? STATE_ITEMS.fulcioRoot.id : STATE_ITEMS.tsaRoot.id);
+      throw new StateError(
+        'STATE_SIGNER_MISMATCH',
+        `the ${root} root in the state was signed by ${item?.signedBy ?? 'an unknown key'}, but the configured signer ` +
+          `(${options.rootKeys.description}, ${signer.keyRef}) holds a different key; use the signer that minted the root, or mint a new state`,
+      );
+    }
+    return signer;
+  };
+  const mint = (id: string, work: () => Promise<void>) => progress.step(`mint ${id}`, work);
+
+  // Fulcio: root (root key) → intermediate (local key, signed by the root key).
+  if (!snapshot.item(STATE_ITEMS.fulcioRoot.id)) {
+    await mint(STATE_ITEMS.fulcioRoot.id, async () => {
+      const signer = await rootSigner('fulcio');
+      const now = clock();
+      const certificate = await buildCertificate(
+        fulcioRootProfile(window(organization, await signer.publicKey(), now, config.pki.fulcio.rootValidity)),
+        { signer, purpose: 'fulcio-root certificate' },
+      );
+      addCertificate(snapshot, STATE_ITEMS.fulcioRoot, certificate, now, signer.keyRef);
+    });
+  }
+  if (!snapshot.item(STATE_ITEMS.fulcioIntermediate.id)) {
+    await mint(STATE_ITEMS.fulcioIntermediate.id, async () => {
+      const root = readCertificate(snapshot, STATE_ITEMS.fulcioRoot);
+      const signer = await rootSigner('fulcio', root);
+      await issueWithNewKey(snapshot, STATE_ITEMS.fulcioIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
+        fulcioIntermediateProfile(issued(input, organization, root, config.pki.fulcio.intermediateValidity)),
+      );
+    });
+  }
+
+  // TSA: root (root key) → intermediate (local key) → leaf (local key, signed by the intermediate).
+  if (!snapshot.item(STATE_ITEMS.tsaRoot.id)) {
+    await mint(STATE_ITEMS.tsaRoot.id, async () => {
+      const signer = await rootSigner('tsa');
+      const now = clock();
+      const certificate = await buildCertificate(
+        tsaRootProfile(window(organization, await signer.publicKey(), now, config.pki.tsa.rootValidity)),
+        { signer, purpose: 'tsa-root certificate' },
+      );
+      addCertificate(snapshot, STATE_ITEMS.tsaRoot, certificate, now, signer.keyRef);
+    });
+  }
+  if (!snapshot.item(STATE_ITEMS.tsaIntermediate.id)) {
+    await mint(STATE_ITEMS.tsaIntermediate.id, async () => {
+      const root = readCertificate(snapshot, STATE_ITEMS.tsaRoot);
+      const signer = await rootSigner('tsa', root);
+      await issueWithNewKey(snapshot, STATE_ITEMS.tsaIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
+        tsaIntermediateProfile(issued(input, organization, root, config.pki.tsa.intermediateValidity)),
+      );
+    });
+  }
+  if (!snapshot.item(STATE_ITEMS.tsaLeaf.id)) {
+    await mint(STATE_ITEMS.tsaLeaf.id, async () => {
+      const intermediate = readCertificate(snapshot, STATE_ITEMS.tsaIntermediate);
+      const intermediateKey = decryptStateKey(
+        {
+          pem: snapshot.file(STATE_ITEMS.tsaIntermediate.id, 'privateKey').toString('utf8'),
+          password: snapshot.file(STATE_ITEMS.tsaIntermediate.id, 'password').toString('utf8'),
+        },
+        STATE_ITEMS.tsaIntermediate.files.privateKey,
+      );
+      const signer = new LocalSigner(intermediateKey, STATE_ITEMS.tsaIntermediate.files.privateKey);
+      await issueWithNewKey(snapshot, STATE_ITEMS.tsaLeaf, TSA_LEAF_CURVE, intermediate, signer, clock(), (input) =>
+        tsaLeafProfile(issued(input, organization, intermediate, config.pki.tsa.leafValidity)),
+      );
+    });
+  }
+
+  // Transparency log signing keys.
+  for (const item of [STATE_ITEMS.ctlogKey, STATE_ITEMS.rekorKey]) {
+    if (snapshot.item(item.id)) continue;
+    await mint(item.id, async () => {
+      const password = newKeyPassword();
+      const { privateKey, publicKey } = generateEcKeyPair(LOG_KEY_CURVE);
+      snapshot.addItem(item.id, {
+        mintedAt: clock(),
+        files: {
+          publicKey: { path: item.files.publicKey, content: publicKeyPem(publicKey) },
+          privateKey: { path: item.files.privateKey, content: encryptPrivateKey(privateKey, password) },
+          password: { path: item.files.password, content: password },
+        },
+      });
+    });
+  }
+}
+
+type CertificateItem = { readonly id: string; readonly files: { readonly certificate: string } };
+type KeyedCertificateItem = { readonly id: string; readonly files: { readonly certificate: string; readonly privateKey: string; readonly password: string } };
+
+function window(organization: string, publicKey: KeyObject, now: Date, validity: Duration): ProfileInput {
+  return { organization, publicKey, notBefore: now, notAfter: addDuration(now, validity) };
+}
+
+/** Validity of an issued certificate: from now for `validity`, but never past the issuer's notAfter. */
+function issued(
+  input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date },
+  organization: string,
+  issuer: x509.X509Certificate,
+  validity: Duration,
+): IssuedProfileInput {
+  const wanted = addDuration(input.now, validity);
+  const notAfter = wanted.getTime() > issuer.notAfter.getTime() ? issuer.notAfter : wanted;
+  if (notAfter.getTime() <= input.now.getTime()) {
+    throw new StateError('STATE_CORRUPT', `"${issuer.subject}" expired on ${issuer.notAfter.toISOString()}; it cannot issue certificates any more`);
+  }
+  return { organization, publicKey: input.publicKey, issuerPublicKey: input.issuerPublicKey, notBefore: input.now, notAfter };
+}
+
+async function issueWithNewKey(
+  snapshot: StateSnapshot,
+  item: KeyedCertificateItem,
+  curve: Curve,
+  issuer: x509.X509Certificate,
+  signer: Signer,
+  now: Date,
+  profile: (input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date }) => CertificateTemplate,
+): Promise<void> {
+  const password = newKeyPassword();
+  const { privateKey, publicKey } = generateEcKeyPair(curve);
+  const certificate = await buildCertificate(profile({ publicKey, issuerPublicKey: certificateKey(issuer), now }), {
+    signer,
+    issuer,
+    purpose: `${item.id} certificate`,
+  });
+  snapshot.addItem(item.id, {
+    mintedAt: now,
+    signedBy: signer.keyRef,
+    files: {
+      certificate: { path: item.files.certificate, content: certificate.toString('pem') + '\n' },
+      privateKey: { path: item.files.privateKey, content: encryptPrivateKey(privateKey, password) },
+      password: { path: item.files.password, content: password },
+    },
+  });
+}
+
+function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
+  snapshot.addItem(item.id, {
+    mintedAt: now,
+    signedBy,
+    files: { certificate: { path: item.files.certificate, content: certificate.toString('pem') + '\n' } },
+  });
+}
+
+function readCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
+  return new x509.X509Certificate(snapshot.file(item.id, 'certificate').toString('utf8'));
+}

@@ -1,0 +1,119 @@
+import type { KeyObject } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { subjectKeyIdentifier } from './keys';
+import type { CertificateTemplate } from './certificate-builder';
+
+/*
+ * Certificate profiles that Sigstore servers and clients accept (reference/sigstore-stack.md §1.5,
+ * §1.6, §4): Fulcio's certificate specification, the TSA's VerifyCertChain rules, and the checks of
+ * sigstore-js and sigstore-go (path length, EKU chaining).
+ */
+
+export interface ProfileInput {
+  readonly organization: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The certified key. */
+  readonly publicKey: KeyObject;
+}
+
+export interface IssuedProfileInput extends ProfileInput {
+  /** The issuing CA's key, for the authority key identifier. */
+  readonly issuerPublicKey: KeyObject;
+}
+
+const { keyCertSign, cRLSign, digitalSignature } = x509.KeyUsageFlags;
+
+/** OIDs of the extended key usages we grant. */
+export const EKU = { codeSigning: '1.3.6.1.5.5.7.3.3', timeStamping: '1.3.6.1.5.5.7.3.8' } as const;
+
+function keyIdentifiers(publicKey: KeyObject, issuerPublicKey?: KeyObject): x509.Extension[] {
+  const extensions: x509.Extension[] = [new x509.SubjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey).toString('hex'))];
+  if (issuerPublicKey) extensions.push(new x509.AuthorityKeyIdentifierExtension(subjectKeyIdentifier(issuerPublicKey).toString('hex')));
+  return extensions;
+}
+
+/** Fulcio root: self-signed, CA, keyCertSign + cRLSign, path length 1 (one intermediate), no EKU. */
+export function fulcioRootProfile(input: ProfileInput): CertificateTemplate {
+  return {
+    subject: { organization: input.organization, commonName: 'Fulcio Root CA' },
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    publicKey: input.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
+      ...keyIdentifiers(input.publicKey),
+    ],
+  };
+}
+
+/**
+ * Fulcio intermediate: CA, path length 0, keyCertSign + cRLSign, EKU codeSigning (Fulcio's fileca and
+ * Go's EKU chaining require it on the issuing CA).
+ */
+export function fulcioIntermediateProfile(input: IssuedProfileInput): CertificateTemplate {
+  return {
+    subject: { organization: input.organization, commonName: 'Fulcio Intermediate CA' },
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    publicKey: input.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
+      new x509.ExtendedKeyUsageExtension([EKU.codeSigning], false),
+      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
+    ],
+  };
+}
+
+/** TSA root: self-signed, CA, keyCertSign + cRLSign, path length 1. */
+export function tsaRootProfile(input: ProfileInput): CertificateTemplate {
+  return {
+    subject: { organization: input.organization, commonName: 'Timestamp Authority Root CA' },
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    publicKey: input.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
+      ...keyIdentifiers(input.publicKey),
+    ],
+  };
+}
+
+/** TSA intermediate: CA, path length 0, EKU timeStamping (the TSA enforces it on intermediates). */
+export function tsaIntermediateProfile(input: IssuedProfileInput): CertificateTemplate {
+  return {
+    subject: { organization: input.organization, commonName: 'Timestamp Authority Intermediate CA' },
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    publicKey: input.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
+      new x509.ExtendedKeyUsageExtension([EKU.timeStamping], false),
+      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
+    ],
+  };
+}
+
+/**
+ * TSA signing leaf: not a CA, digitalSignature, and exactly one EKU, timeStamping, marked critical
+ * (RFC 3161 §2.3; the TSA refuses any other leaf).
+ */
+export function tsaLeafProfile(input: IssuedProfileInput): CertificateTemplate {
+  return {
+    subject: { organization: input.organization, commonName: 'Timestamp Authority' },
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    publicKey: input.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([EKU.timeStamping], true),
+      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
+    ],
+  };
+}

@@ -1,0 +1,56 @@
+import type { StateSnapshot } from '../state/store';
+import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from './keys';
+import { LocalSigner } from './local-signer';
+import type { Signer } from './signer';
+import { STATE_ITEMS, decryptStateKey } from './state-items';
+
+/** The two roots; each has its own key. */
+export type RootName = 'fulcio' | 'tsa';
+
+/**
+ * Supplies the signer that holds a root's key. The bootstrap asks only when it must sign with a root
+ * (a root or an intermediate is missing), so a complete state never touches the key.
+ */
+export interface RootKeyProvider {
+  /** For messages: `local signer`, `OTC KMS (eu-de)`. */
+  readonly description: string;
+  signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer>;
+}
+
+export interface LocalRootKeysProps {
+  /** Curve of newly generated root keys. @default P-384 */
+  readonly curve?: Curve;
+}
+
+/**
+ * The embedded default: each root key is an EC key in the state directory (`signer/<root>-root.key.pem`),
+ * encrypted with its own password, generated on first use.
+ */
+export class LocalRootKeys implements RootKeyProvider {
+  readonly description = 'local signer';
+  private readonly curve: Curve;
+
+  constructor(props: LocalRootKeysProps = {}) {
+    this.curve = props.curve ?? 'P-384';
+  }
+
+  async signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    const item = root === 'fulcio' ? STATE_ITEMS.localFulcioRootKey : STATE_ITEMS.localTsaRootKey;
+    if (!snapshot.item(item.id)) {
+      const password = newKeyPassword();
+      const { privateKey } = generateEcKeyPair(this.curve);
+      snapshot.addItem(item.id, {
+        mintedAt: now,
+        files: {
+          privateKey: { path: item.files.privateKey, content: encryptPrivateKey(privateKey, password) },
+          password: { path: item.files.password, content: password },
+        },
+      });
+    }
+    const key = decryptStateKey(
+      { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') },
+      item.files.privateKey,
+    );
+    return new LocalSigner(key, item.files.privateKey);
+  }
+}

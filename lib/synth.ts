@@ -1,0 +1,125 @@
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { SigstoreConfig } from './config/schema';
+import { SignerError, StateError } from './errors';
+import { bootstrap } from './pki/bootstrap';
+import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
+import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
+import { silentProgress, type Progress } from './progress';
+import { replaceDirectory } from './state/atomic';
+import { StateStore } from './state/store';
+import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
+
+/** Modes of the public output. */
+const PUBLIC_FILE_MODE = 0o644;
+const PUBLIC_DIR_MODE = 0o755;
+
+export interface StateLocation {
+  /** Directory holding every environment's state. @default .sigstore */
+  readonly stateRoot?: string;
+  /** The time written into anything minted. @default - the system clock */
+  readonly clock?: () => Date;
+  /** @default - silent */
+  readonly progress?: Progress;
+}
+
+export interface SynthOptions extends StateLocation {
+  readonly config: SigstoreConfig;
+  /** Output directory, replaced as a whole. @default dist */
+  readonly outDir?: string;
+}
+
+export interface SynthResult {
+  readonly env: string;
+  /** Items minted by this run (only with the local signer; KMS roots are minted by `bootstrap`). */
+  readonly minted: readonly string[];
+  readonly stateWritten: boolean;
+  readonly outDir: string;
+  /** Files written, relative to outDir. */
+  readonly files: readonly string[];
+}
+
+/** The root key provider the configuration asks for. */
+export function rootKeysFor(config: SigstoreConfig): RootKeyProvider {
+  switch (config.signer) {
+    case 'local':
+      return new LocalRootKeys();
+    case 'otc-kms':
+      throw new SignerError(
+        'SIGNER_UNAVAILABLE',
+        `environment "${config.env}" uses signer "otc-kms", which this version of sigstore-cdk cannot drive yet; use signer "local"`,
+      );
+  }
+}
+
+/**
+ * `sigstore-cdk bootstrap`: mints whatever the state lacks with the configured signer.
+ */
+export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider }) {
+  const store = new StateStore({ root: options.stateRoot, env: options.config.env });
+  return bootstrap({
+    config: options.config,
+    store,
+    rootKeys: options.rootKeys ?? rootKeysFor(options.config),
+    clock: options.clock,
+    progress: options.progress,
+  });
+}
+
+/**
+ * `sigstore-cdk synth`: makes sure the state is complete (minting it with the local signer when that
+ * is the configured signer; KMS-rooted state must come from an explicit `bootstrap`), then replaces
+ * `dist/` with the outputs built from it.
+ */
+export async function synth(options: SynthOptions): Promise<SynthResult> {
+  const { config } = options;
+  const progress = options.progress ?? silentProgress;
+  const outDir = options.outDir ?? 'dist';
+  let material: PkiMaterial;
+  let minted: readonly string[] = [];
+  let stateWritten = false;
+  if (config.signer === 'local') {
+    ({ material, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+  } else {
+    const store = new StateStore({ root: options.stateRoot, env: config.env });
+    material = await store.withLock(async () => {
+      const snapshot = await store.load();
+      const missing = missingItems(snapshot);
+      if (missing.length > 0) {
+        throw new StateError(
+          'STATE_MISSING_ROOTS',
+          `state ${store.directory} lacks ${missing.join(', ')}. With signer "${config.signer}" the roots are minted in an ` +
+            `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
+        );
+      }
+      return readPkiMaterial(snapshot);
+    });
+  }
+  const files = trustOutputFiles(material, config);
+  await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
+  return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path) };
+}
+
+/** Replaces `outDir` with exactly `files` (public: 0644 files, 0755 directories). */
+export async function writeOutputDirectory(outDir: string, files: readonly OutputFile[]): Promise<void> {
+  await replaceDirectory(
+    outDir,
+    async (staging) => {
+      for (const file of files) {
+        const path = join(staging, file.path);
+        await fs.mkdir(dirname(path), { recursive: true, mode: PUBLIC_DIR_MODE });
+        await fs.writeFile(path, file.content, { mode: PUBLIC_FILE_MODE, flag: 'wx' });
+        await fs.chmod(path, PUBLIC_FILE_MODE);
+      }
+      await chmodDirectories(staging);
+    },
+    { mode: PUBLIC_DIR_MODE },
+  );
+}
+
+async function chmodDirectories(directory: string): Promise<void> {
+  await fs.chmod(directory, PUBLIC_DIR_MODE);
+  for (const entry of await fs.readdir(directory, { withFileTypes: true })) {
+    if (entry.isDirectory()) await chmodDirectories(join(directory, entry.name));
+  }
+}

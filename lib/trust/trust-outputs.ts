@@ -1,0 +1,29 @@
+import type { SigstoreConfig } from '../config/schema';
+import { serviceUrls } from '../config/service-urls';
+import { publicKeyPem } from '../pki/keys';
+import { buildTrustedRoot, serializeTrustedRoot, type PublicTrustMaterial } from './trusted-root';
+
+/** A file of the public output, relative to `dist/`. */
+export interface OutputFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Directory of the public trust outputs inside `dist/`. */
+export const TRUST_DIRECTORY = 'trust';
+
+/**
+ * The public trust outputs (`dist/trust/`): trusted_root.json, the Fulcio chain (intermediate first,
+ * root last), the TSA chain (leaf first, root last) and the two log public keys. Public material only.
+ */
+export function trustOutputFiles(material: PublicTrustMaterial, config: SigstoreConfig): OutputFile[] {
+  const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
+  const trustedRoot = buildTrustedRoot({ material, urls: serviceUrls(config), organization: config.organization });
+  return [
+    { path: `${TRUST_DIRECTORY}/trusted_root.json`, content: serializeTrustedRoot(trustedRoot) },
+    { path: `${TRUST_DIRECTORY}/fulcio-chain.pem`, content: pem([material.fulcio.intermediate, material.fulcio.root]) },
+    { path: `${TRUST_DIRECTORY}/tsa-chain.pem`, content: pem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root]) },
+    { path: `${TRUST_DIRECTORY}/ctlog.pub`, content: publicKeyPem(material.ctlog.publicKey) },
+    { path: `${TRUST_DIRECTORY}/rekor.pub`, content: publicKeyPem(material.rekor.publicKey) },
+  ];
+}

@@ -1,0 +1,17 @@
+import { parseConfigText } from '../../lib/config/load';
+import type { SigstoreConfig } from '../../lib/config/schema';
+
+/** A validated config from YAML text, as if read from envs/<env>.yaml. */
+export function configFromYaml(text: string, env = 'test'): SigstoreConfig {
+  return { ...parseConfigText(text, `envs/${env}.yaml`), env };
+}
+
+/** The dev defaults with a fixed organization. */
+export function devConfig(env = 'test'): SigstoreConfig {
+  return configFromYaml('organization: Test Org\nsigner: local\n', env);
+}
+
+/** A fixed clock (no wall-clock time reaches a snapshot). */
+export function fixedClock(iso = '2026-01-01T00:00:00Z'): () => Date {
+  return () => new Date(iso);
+}
