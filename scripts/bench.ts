@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: wall times of what operators run, measured as processes. Not a test: numbers vary
+ * with the machine; read them, compare them between commits. `BENCH_RUNS` sets the runs per case.
+ */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { createContext, type BenchCase, type Measurement } from './bench/harness';
+import { synthBench } from './bench/synth';
+
+/** Every benchmark case, in report order. Add yours here. */
+const CASES: Record<string, BenchCase> = {
+  synth: synthBench,
+};
+
+function format(measurement: Measurement): string {
+  const ms = (value?: number) => (value === undefined ? '' : `${value.toFixed(0)} ms`);
+  const timing =
+    measurement.medianMs === undefined
+      ? ''
+      : `median ${ms(measurement.medianMs)} (min ${ms(measurement.minMs)}, max ${ms(measurement.maxMs)}, ${measurement.runs} runs)`;
+  return `${measurement.name.padEnd(48)} ${timing}${measurement.notes ? `  ${measurement.notes}` : ''}`;
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const only = process.argv.slice(2);
+  const context = createContext(join(__dirname, '..'), runs);
+  process.stdout.write(`sigstore-cdk bench: node ${process.version}, ${runs} runs per case\n`);
+  try {
+    for (const [name, benchCase] of Object.entries(CASES)) {
+      if (only.length && !only.includes(name)) continue;
+      for (const measurement of await benchCase(context)) process.stdout.write(`${format(measurement)}\n`);
+    }
+  } finally {
+    context.cleanup();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

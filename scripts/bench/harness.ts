@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** One line of the benchmark report. */
+export interface Measurement {
+  readonly name: string;
+  /** Median wall time in milliseconds. */
+  readonly medianMs?: number;
+  readonly minMs?: number;
+  readonly maxMs?: number;
+  readonly runs?: number;
+  /** Anything else worth reporting (counts, sizes). */
+  readonly notes?: string;
+}
+
+/** A benchmark case: returns its measurements. Registered in scripts/bench.ts. */
+export type BenchCase = (context: BenchContext) => Promise<Measurement[]>;
+
+export interface BenchContext {
+  /** Repository root. */
+  readonly root: string;
+  /** Runs per timed measurement. */
+  readonly runs: number;
+  /** A fresh temporary directory, removed when the benchmark ends. */
+  tempDirectory(): string;
+}
+
+/** Times `work` `runs` times, calling `prepare` (untimed) before each run. */
+export async function timeRuns(name: string, runs: number, work: () => unknown, prepare?: () => unknown): Promise<Measurement> {
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    await prepare?.();
+    const started = performance.now();
+    await work();
+    samples.push(performance.now() - started);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    name,
+    runs,
+    medianMs: samples[Math.floor(samples.length / 2)],
+    minMs: samples[0],
+    maxMs: samples[samples.length - 1],
+  };
+}
+
+/** Runs the CLI as a separate process (what an operator runs), failing loudly if it fails. */
+export function runCli(root: string, args: string[]): void {
+  const result = spawnSync(process.execPath, [join(root, 'bin', 'sigstore-cdk.js'), ...args], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`sigstore-cdk ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
+}
+
+export function createContext(root: string, runs: number): BenchContext & { cleanup(): void } {
+  const directories: string[] = [];
+  return {
+    root,
+    runs,
+    tempDirectory() {
+      const directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-bench-'));
+      directories.push(directory);
+      return directory;
+    },
+    cleanup() {
+      for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
