@@ -8,7 +8,8 @@ export interface OpensslResult {
 
 /** Runs the openssl binary (an implementation we did not write); never throws on a non-zero exit. */
 export function openssl(args: readonly string[], options: { cwd?: string; input?: string | Buffer } = {}): OpensslResult {
-  const result = spawnSync('openssl', args, { cwd: options.cwd, input: options.input, encoding: 'buffer' });
+  const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
+  const result = spawnSync('openssl', args, { cwd: options.cwd, input });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8') };
 }
