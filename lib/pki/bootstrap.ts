@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { userInfo } from 'node:os';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
@@ -30,7 +31,7 @@ export interface BootstrapOptions {
   readonly rootKeys: RootKeyProvider;
   /** The time written into certificates and the manifest. @default - the system clock */
   readonly clock?: () => Date;
-  /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER */
+  /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER, else the OS account name */
   readonly operator?: string;
   /** @default - silent */
   readonly progress?: Progress;
@@ -69,7 +70,7 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
   const { config, store } = options;
   const progress = options.progress ?? silentProgress;
   const clock = options.clock ?? (() => new Date());
-  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? 'unknown';
+  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? osUserName();
   const organization = config.organization;
   if (missingItems(snapshot).length === 0) return;
 
@@ -168,6 +169,14 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
         },
       });
     });
+  }
+}
+
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 
