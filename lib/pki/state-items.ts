@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
+import { chainProblem } from './chain-validation';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
 
 /** Every item the bootstrap mints, with the state paths of its files. */
@@ -110,11 +111,11 @@ export async function readPkiMaterial(snapshot: StateSnapshot): Promise<PkiMater
     rekor: readLogKey(snapshot, STATE_ITEMS.rekorKey),
   };
 
-  await expectSignedBy(fulcioRoot, fulcioRoot, STATE_ITEMS.fulcioRoot.files.certificate);
-  await expectSignedBy(fulcioIntermediate, fulcioRoot, STATE_ITEMS.fulcioIntermediate.files.certificate);
-  await expectSignedBy(tsaRoot, tsaRoot, STATE_ITEMS.tsaRoot.files.certificate);
-  await expectSignedBy(tsaIntermediate, tsaRoot, STATE_ITEMS.tsaIntermediate.files.certificate);
-  await expectSignedBy(tsaLeaf, tsaIntermediate, STATE_ITEMS.tsaLeaf.files.certificate);
+  await expectSelfSigned(fulcioRoot, STATE_ITEMS.fulcioRoot.files.certificate);
+  await expectSelfSigned(tsaRoot, STATE_ITEMS.tsaRoot.files.certificate);
+  await expectValidChain([fulcioIntermediate, fulcioRoot], STATE_ITEMS.fulcioIntermediate.files.certificate);
+  await expectValidChain([tsaIntermediate, tsaRoot], STATE_ITEMS.tsaIntermediate.files.certificate);
+  await expectValidChain([tsaLeaf, tsaIntermediate, tsaRoot], STATE_ITEMS.tsaLeaf.files.certificate);
   expectKeyMatches(material.fulcio.intermediateKey, certificateKey(fulcioIntermediate), STATE_ITEMS.fulcioIntermediate.files.privateKey);
   expectKeyMatches(encryptedKey(STATE_ITEMS.tsaIntermediate), certificateKey(tsaIntermediate), STATE_ITEMS.tsaIntermediate.files.privateKey);
   expectKeyMatches(material.tsa.leafKey, certificateKey(tsaLeaf), STATE_ITEMS.tsaLeaf.files.privateKey);
@@ -158,7 +159,18 @@ function expectKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string)
   }
 }
 
-async function expectSignedBy(certificate: x509.X509Certificate, issuer: x509.X509Certificate, path: string): Promise<void> {
-  const signedByIssuer = certificate.issuer === issuer.subject && (await certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true }));
-  if (!signedByIssuer) throw new StateError('STATE_CORRUPT', `${path} is not signed by "${issuer.subject}"`);
+async function expectSelfSigned(root: x509.X509Certificate, path: string): Promise<void> {
+  const selfSigned = root.issuer === root.subject && (await root.verify({ publicKey: root.publicKey, signatureOnly: true }));
+  if (!selfSigned) throw new StateError('STATE_CORRUPT', `${path} is not a self-signed root certificate`);
+}
+
+/**
+ * RFC 5280 path validation of `chain` (leaf first) at the moment its first certificate was issued:
+ * an old state is not corrupt because a certificate has expired since.
+ */
+async function expectValidChain(chain: x509.X509Certificate[], path: string): Promise<void> {
+  const problem = await chainProblem(chain, chain[0].notBefore);
+  if (problem) {
+    throw new StateError('STATE_CORRUPT', `${path} does not chain to "${chain[chain.length - 1].subject}" (${problem})`);
+  }
 }
