@@ -22,7 +22,16 @@ import {
 } from './profiles';
 import type { RootKeyProvider, RootName } from './root-keys';
 import type { Signer } from './signer';
-import { STATE_ITEMS, certificateKey, decryptStateKey, missingItems, readPkiMaterial, type PkiMaterial } from './state-items';
+import {
+  STATE_ITEMS,
+  certificateKey,
+  decryptStateKey,
+  missingItems,
+  readEncryptedKey,
+  readPkiMaterial,
+  readStateCertificate,
+  type PkiMaterial,
+} from './state-items';
 
 export interface BootstrapOptions {
   readonly config: SigstoreConfig;
@@ -108,7 +117,7 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
   }
   if (!snapshot.item(STATE_ITEMS.fulcioIntermediate.id)) {
     await mint(STATE_ITEMS.fulcioIntermediate.id, async () => {
-      const root = readCertificate(snapshot, STATE_ITEMS.fulcioRoot);
+      const root = readStateCertificate(snapshot, STATE_ITEMS.fulcioRoot);
       const signer = await rootSigner('fulcio', root);
       await issueWithNewKey(snapshot, STATE_ITEMS.fulcioIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
         fulcioIntermediateProfile(issued(input, organization, root, config.pki.fulcio.intermediateValidity)),
@@ -130,7 +139,7 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
   }
   if (!snapshot.item(STATE_ITEMS.tsaIntermediate.id)) {
     await mint(STATE_ITEMS.tsaIntermediate.id, async () => {
-      const root = readCertificate(snapshot, STATE_ITEMS.tsaRoot);
+      const root = readStateCertificate(snapshot, STATE_ITEMS.tsaRoot);
       const signer = await rootSigner('tsa', root);
       await issueWithNewKey(snapshot, STATE_ITEMS.tsaIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
         tsaIntermediateProfile(issued(input, organization, root, config.pki.tsa.intermediateValidity)),
@@ -139,14 +148,8 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
   }
   if (!snapshot.item(STATE_ITEMS.tsaLeaf.id)) {
     await mint(STATE_ITEMS.tsaLeaf.id, async () => {
-      const intermediate = readCertificate(snapshot, STATE_ITEMS.tsaIntermediate);
-      const intermediateKey = decryptStateKey(
-        {
-          pem: snapshot.file(STATE_ITEMS.tsaIntermediate.id, 'privateKey').toString('utf8'),
-          password: snapshot.file(STATE_ITEMS.tsaIntermediate.id, 'password').toString('utf8'),
-        },
-        STATE_ITEMS.tsaIntermediate.files.privateKey,
-      );
+      const intermediate = readStateCertificate(snapshot, STATE_ITEMS.tsaIntermediate);
+      const intermediateKey = decryptStateKey(readEncryptedKey(snapshot, STATE_ITEMS.tsaIntermediate), STATE_ITEMS.tsaIntermediate.files.privateKey);
       const signer = new LocalSigner(intermediateKey, STATE_ITEMS.tsaIntermediate.files.privateKey);
       await issueWithNewKey(snapshot, STATE_ITEMS.tsaLeaf, TSA_LEAF_CURVE, intermediate, signer, clock(), (input) =>
         tsaLeafProfile(issued(input, organization, intermediate, config.pki.tsa.leafValidity)),
@@ -235,8 +238,4 @@ function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certific
     signedBy,
     files: { certificate: { path: item.files.certificate, content: certificate.toString('pem') + '\n' } },
   });
-}
-
-function readCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
-  return new x509.X509Certificate(snapshot.file(item.id, 'certificate').toString('utf8'));
 }

@@ -34,19 +34,30 @@ function keyIdentifiers(publicKey: KeyObject, issuerPublicKey?: KeyObject): x509
   return extensions;
 }
 
-/** Fulcio root: self-signed, CA, keyCertSign + cRLSign, path length 1 (one intermediate), no EKU. */
-export function fulcioRootProfile(input: ProfileInput): CertificateTemplate {
+/** A CA certificate: basic constraints (critical) with a path length, keyCertSign + cRLSign, optional EKU. */
+function caProfile(
+  input: ProfileInput & { issuerPublicKey?: KeyObject },
+  commonName: string,
+  pathLength: number,
+  extendedKeyUsage?: string,
+): CertificateTemplate {
   return {
-    subject: { organization: input.organization, commonName: 'Fulcio Root CA' },
+    subject: { organization: input.organization, commonName },
     notBefore: input.notBefore,
     notAfter: input.notAfter,
     publicKey: input.publicKey,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.BasicConstraintsExtension(true, pathLength, true),
       new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
-      ...keyIdentifiers(input.publicKey),
+      ...(extendedKeyUsage ? [new x509.ExtendedKeyUsageExtension([extendedKeyUsage], false)] : []),
+      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
     ],
   };
+}
+
+/** Fulcio root: self-signed, CA, keyCertSign + cRLSign, path length 1 (one intermediate), no EKU. */
+export function fulcioRootProfile(input: ProfileInput): CertificateTemplate {
+  return caProfile(input, 'Fulcio Root CA', 1);
 }
 
 /**
@@ -54,49 +65,17 @@ export function fulcioRootProfile(input: ProfileInput): CertificateTemplate {
  * Go's EKU chaining require it on the issuing CA).
  */
 export function fulcioIntermediateProfile(input: IssuedProfileInput): CertificateTemplate {
-  return {
-    subject: { organization: input.organization, commonName: 'Fulcio Intermediate CA' },
-    notBefore: input.notBefore,
-    notAfter: input.notAfter,
-    publicKey: input.publicKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
-      new x509.ExtendedKeyUsageExtension([EKU.codeSigning], false),
-      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
-    ],
-  };
+  return caProfile(input, 'Fulcio Intermediate CA', 0, EKU.codeSigning);
 }
 
-/** TSA root: self-signed, CA, keyCertSign + cRLSign, path length 1. */
+/** TSA root: self-signed, CA, keyCertSign + cRLSign, path length 1, no EKU. */
 export function tsaRootProfile(input: ProfileInput): CertificateTemplate {
-  return {
-    subject: { organization: input.organization, commonName: 'Timestamp Authority Root CA' },
-    notBefore: input.notBefore,
-    notAfter: input.notAfter,
-    publicKey: input.publicKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
-      ...keyIdentifiers(input.publicKey),
-    ],
-  };
+  return caProfile(input, 'Timestamp Authority Root CA', 1);
 }
 
 /** TSA intermediate: CA, path length 0, EKU timeStamping (the TSA enforces it on intermediates). */
 export function tsaIntermediateProfile(input: IssuedProfileInput): CertificateTemplate {
-  return {
-    subject: { organization: input.organization, commonName: 'Timestamp Authority Intermediate CA' },
-    notBefore: input.notBefore,
-    notAfter: input.notAfter,
-    publicKey: input.publicKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
-      new x509.ExtendedKeyUsageExtension([EKU.timeStamping], false),
-      ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
-    ],
-  };
+  return caProfile(input, 'Timestamp Authority Intermediate CA', 0, EKU.timeStamping);
 }
 
 /**

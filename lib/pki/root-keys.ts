@@ -2,7 +2,7 @@ import type { StateSnapshot } from '../state/store';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
-import { STATE_ITEMS, decryptStateKey } from './state-items';
+import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
 
 /** The two roots; each has its own key. */
 export type RootName = 'fulcio' | 'tsa';
@@ -47,10 +47,7 @@ export class LocalRootKeys implements RootKeyProvider {
         },
       });
     }
-    const key = decryptStateKey(
-      { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') },
-      item.files.privateKey,
-    );
+    const key = decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey);
     return new LocalSigner(key, item.files.privateKey);
   }
 }

@@ -86,18 +86,8 @@ export async function readPkiMaterial(snapshot: StateSnapshot): Promise<PkiMater
   if (missing.length > 0) {
     throw new StateError('STATE_INCOMPLETE', `state for "${snapshot.env}" lacks ${missing.join(', ')}; run "sigstore-cdk bootstrap --env ${snapshot.env}"`);
   }
-  const certificate = (item: StateItem & { files: { certificate: string } }) => {
-    const pem = snapshot.file(item.id, 'certificate').toString('utf8');
-    try {
-      return new x509.X509Certificate(pem);
-    } catch (error) {
-      throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);
-    }
-  };
-  const encryptedKey = (item: StateItem & { files: { privateKey: string; password: string } }): EncryptedKey => ({
-    pem: snapshot.file(item.id, 'privateKey').toString('utf8'),
-    password: snapshot.file(item.id, 'password').toString('utf8'),
-  });
+  const certificate = (item: CertificateItem) => readStateCertificate(snapshot, item);
+  const encryptedKey = (item: KeyItem) => readEncryptedKey(snapshot, item);
 
   const fulcioRoot = certificate(STATE_ITEMS.fulcioRoot);
   const fulcioIntermediate = certificate(STATE_ITEMS.fulcioIntermediate);
@@ -124,6 +114,24 @@ export async function readPkiMaterial(snapshot: StateSnapshot): Promise<PkiMater
   return material;
 }
 
+type CertificateItem = { readonly id: string; readonly files: { readonly certificate: string } };
+type KeyItem = { readonly id: string; readonly files: { readonly privateKey: string; readonly password: string } };
+
+/** The certificate of a state item, naming the file if it does not parse. */
+export function readStateCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
+  const pem = snapshot.file(item.id, 'certificate').toString('utf8');
+  try {
+    return new x509.X509Certificate(pem);
+  } catch (error) {
+    throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);
+  }
+}
+
+/** The encrypted private key of a state item and its password. */
+export function readEncryptedKey(snapshot: StateSnapshot, item: KeyItem): EncryptedKey {
+  return { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') };
+}
+
 /** Decrypts an encrypted key from the state, naming the file if it cannot. */
 export function decryptStateKey(key: EncryptedKey, path: string): KeyObject {
   try {
@@ -148,7 +156,7 @@ function readLogKey(snapshot: StateSnapshot, item: typeof STATE_ITEMS.ctlogKey |
   return {
     publicKey,
     publicKeyPem,
-    privateKey: { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') },
+    privateKey: readEncryptedKey(snapshot, item),
     createdAt: new Date(snapshot.item(item.id)!.mintedAt),
   };
 }
