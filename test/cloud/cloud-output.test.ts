@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCloudOutput } from '../../lib/cloud/cloud-output';
@@ -6,6 +7,7 @@ import { synth } from '../../lib/synth';
 import type { Progress } from '../../lib/progress';
 import { minimalCloudConfig, prdExampleConfig } from '../helpers/cloud';
 import { copyFixtureState, fixtureConfig, FIXTURE_CLOCK } from '../helpers/fixture-state';
+import { runCliCaptured } from '../helpers/cli';
 import { readTree } from '../helpers/tree';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -119,5 +121,54 @@ describe('synth with a cloud section', () => {
     expect(result.cloud.stacks).toEqual([]);
     expect(progress.lines).toContain('info: cloud: no stack for environment "test": it has no cloud section (envs/prd.example.yaml shows one)');
     expect(existsSync(join(temp(), 'cdktf.out'))).toBe(false);
+  });
+
+  it('sigstore-cdk synth --cloud-out writes the stack there and names it in its summary', async () => {
+    const stateRoot = copyFixtureState(temp());
+    mkdirSync(join(temp(), 'envs'));
+    writeFileSync(
+      join(temp(), 'envs', 'test.yaml'),
+      'organization: Test Org\nsigner: local\notc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1 }\ncloud:\n  bootstrapBucket: { name: test-sigstore-bootstrap }\n',
+    );
+    const cloudOut = join(temp(), 'tf');
+    const run = await runCliCaptured(['synth', '--env', 'test', '--envs-dir', join(temp(), 'envs'), '--state-dir', stateRoot, '--out', join(temp(), 'dist'), '--cloud-out', cloudOut, '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).cloud).toEqual({ outDir: cloudOut, stacks: ['sigstore-test'], skipped: [] });
+    expect(run.stderr).toContain(`write ${cloudOut}/stacks/sigstore-test/ (cloud stack)`);
+    expect(JSON.parse(readFileSync(join(cloudOut, 'stacks', 'sigstore-test', 'cdk.tf.json'), 'utf8')).terraform.backend).toEqual({
+      local: { path: '../../../terraform.sigstore-test.tfstate' },
+    });
+  });
+});
+
+describe('bin/cloud.ts (the cdktf app)', () => {
+  const temp = useTempDirectory();
+  const root = join(__dirname, '..', '..');
+  const runApp = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'bin', 'cloud.ts')], {
+      cwd: temp(),
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+
+  it('synthesizes one stack per environment with a cloud section into $CDKTF_OUTDIR', () => {
+    mkdirSync(join(temp(), 'envs'));
+    copyFileSync(join(root, 'envs', 'prd.example.yaml'), join(temp(), 'envs', 'prd.yaml'));
+    copyFileSync(join(root, 'envs', 'dev.yaml'), join(temp(), 'envs', 'dev.yaml'));
+    const run = runApp({ SIGSTORE_ENVS_DIR: 'envs', CDKTF_OUTDIR: 'out' });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('cloud: no stack for environment "dev": it has no cloud section');
+    expect(run.stderr).toContain('cloud: wrote out/stacks/sigstore-prd/cdk.tf.json');
+    expect(Object.keys(JSON.parse(readFileSync(join(temp(), 'out', 'manifest.json'), 'utf8')).stacks)).toEqual(['sigstore-prd']);
+  });
+
+  it('exits 2 naming the file when an environment is invalid', () => {
+    mkdirSync(join(temp(), 'envs'));
+    writeFileSync(join(temp(), 'envs', 'prd.yaml'), 'organization: x\ncloud:\n  bootstrapBucket: { name: a.b.c }\n');
+    const run = runApp({ SIGSTORE_ENVS_DIR: 'envs', CDKTF_OUTDIR: 'out' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('error [CONFIG_INVALID]: envs/prd.yaml has');
+    expect(run.stderr).toContain('cloud.bootstrapBucket.name');
+    expect(existsSync(join(temp(), 'out'))).toBe(false);
   });
 });
