@@ -2,7 +2,8 @@
  * The cdktf app (`cdktf.json` runs it: `cdktf synth`, `cdktf deploy sigstore-<env>`; or directly:
  * `npx tsx bin/cloud.ts`). One stack `sigstore-<env>` per environment file in `envs/` that has a
  * `cloud` section; `SIGSTORE_ENV=<env>` synthesizes that environment only. Writes to
- * `$CDKTF_OUTDIR` (set by the cdktf CLI) or `cdktf.out/`. `npm run synth` writes the same stack for
+ * `$CDKTF_OUTDIR` (set by the cdktf CLI) or `cdktf.out/`; progress on stdout (the cdktf CLI shows
+ * stderr as errors), errors on stderr. `npm run synth` writes the same stack for
  * its `--env` without this file.
  */
 import { writeCloudOutput } from '../lib/cloud/cloud-output';
@@ -17,11 +18,11 @@ async function main(): Promise<number> {
   if (envs.length === 0) throw new ConfigError('CONFIG_NOT_FOUND', `no environment files in ${envsDir}/`);
   const configs = envs.map((env) => loadConfig({ env, envsDir }));
   const result = await writeCloudOutput(outDir, configs);
-  for (const { env, reason } of result.skipped) process.stderr.write(`cloud: no stack for environment "${env}": ${reason}\n`);
+  for (const { env, reason } of result.skipped) process.stdout.write(`cloud: no stack for environment "${env}": ${reason}\n`);
   if (result.stacks.length === 0) {
-    process.stderr.write(`cloud: no environment in ${envsDir}/ has a cloud section, so there is no stack to synthesize (envs/prd.example.yaml shows one)\n`);
+    process.stdout.write(`cloud: no environment in ${envsDir}/ has a cloud section, so there is no stack to synthesize (envs/prd.example.yaml shows one)\n`);
   } else {
-    process.stderr.write(`cloud: wrote ${result.stacks.map((stack) => `${outDir}/stacks/${stack}/cdk.tf.json`).join(', ')}\n`);
+    process.stdout.write(`cloud: wrote ${result.stacks.map((stack) => `${outDir}/stacks/${stack}/cdk.tf.json`).join(', ')}\n`);
   }
   return 0;
 }

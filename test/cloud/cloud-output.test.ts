@@ -157,8 +157,8 @@ describe('bin/cloud.ts (the cdktf app)', () => {
     copyFileSync(join(root, 'envs', 'dev.yaml'), join(temp(), 'envs', 'dev.yaml'));
     const run = runApp({ SIGSTORE_ENVS_DIR: 'envs', CDKTF_OUTDIR: 'out' });
     expect(run.status).toBe(0);
-    expect(run.stderr).toContain('cloud: no stack for environment "dev": it has no cloud section');
-    expect(run.stderr).toContain('cloud: wrote out/stacks/sigstore-prd/cdk.tf.json');
+    expect(run.stdout).toContain('cloud: no stack for environment "dev": it has no cloud section');
+    expect(run.stdout).toContain('cloud: wrote out/stacks/sigstore-prd/cdk.tf.json');
     expect(Object.keys(JSON.parse(readFileSync(join(temp(), 'out', 'manifest.json'), 'utf8')).stacks)).toEqual(['sigstore-prd']);
   });
 
