@@ -67,3 +67,10 @@ export type PkiErrorCode = 'PKI_PROFILE_INVALID' | 'PKI_VALIDITY_INVALID';
 export class PkiError extends SigstoreCdkError<PkiErrorCode> {
   readonly exitCode = 1;
 }
+
+export type CloudErrorCode = 'CLOUD_PROPS_INVALID';
+
+/** The cloud stack cannot be built from its props (a construct names its path and the bad value). Exit code 2. */
+export class CloudError extends SigstoreCdkError<CloudErrorCode> {
+  readonly exitCode = 2;
+}

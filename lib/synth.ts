@@ -27,6 +27,8 @@ export interface SynthOptions extends StateLocation {
   readonly config: SigstoreConfig;
   /** Output directory, replaced as a whole. @default dist */
   readonly outDir?: string;
+  /** cdktf output directory of the cloud stack (environments with a `cloud` section). @default cdktf.out */
+  readonly cloudOutDir?: string;
 }
 
 export interface SynthResult {
@@ -37,6 +39,8 @@ export interface SynthResult {
   readonly outDir: string;
   /** Files written, relative to outDir. */
   readonly files: readonly string[];
+  /** The cloud stack written (`stacks`), or why there is none (`skipped`). */
+  readonly cloud: { readonly outDir: string; readonly stacks: readonly string[]; readonly skipped: readonly { env: string; reason: string }[] };
 }
 
 /** The root key provider the configuration asks for. */
@@ -75,6 +79,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const { config } = options;
   const progress = options.progress ?? silentProgress;
   const outDir = options.outDir ?? 'dist';
+  // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
+  const cloud = await synthCloudStack(config, options.cloudOutDir ?? 'cdktf.out', progress);
   let material: PkiMaterial;
   let minted: readonly string[] = [];
   let stateWritten = false;
@@ -97,7 +103,24 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   }
   const files = trustOutputFiles(material, config);
   await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
-  return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path) };
+  return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
+}
+
+/** The environment's cdktf stack into `cloudOutDir`, or a line saying why it has none. */
+async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, progress: Progress): Promise<SynthResult['cloud']> {
+  if (config.cloud === undefined) {
+    progress.info(`cloud: no stack for environment "${config.env}": it has no cloud section (envs/prd.example.yaml shows one)`);
+    return { outDir: cloudOutDir, stacks: [], skipped: [{ env: config.env, reason: 'it has no cloud section' }] };
+  }
+  // Loaded only here: cdktf and the provider bindings cost a few hundred ms to import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { writeCloudOutput } = require('./cloud/cloud-output') as typeof import('./cloud/cloud-output');
+  const stackName = `sigstore-${config.env}`;
+  const result = await progress.step(`write ${cloudOutDir}/stacks/${stackName}/ (cloud stack)`, () => writeCloudOutput(cloudOutDir, [config]));
+  if (config.cloud.alarms.loadBalancerId === undefined) {
+    progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
+  }
+  return result;
 }
 
 /** Replaces `outDir` with exactly `files` (public: 0644 files, 0755 directories). */

@@ -5,11 +5,13 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
+import { cloudBench } from './bench/cloud';
 import { synthBench } from './bench/synth';
 
 /** Every benchmark case, in report order. Add yours here. */
 const CASES: Record<string, BenchCase> = {
   synth: synthBench,
+  cloud: cloudBench,
 };
 
 function format(measurement: Measurement): string {

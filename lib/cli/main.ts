@@ -36,15 +36,17 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
   environmentOptions(program.command('synth'))
     .description('mint missing trust material (local signer only) and write the outputs to --out')
     .addOption(new Option('--out <dir>', 'output directory, replaced as a whole').default('dist'))
-    .action(async (options: EnvironmentOptions & { out: string }) => {
+    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack').default('cdktf.out'))
+    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, outDir: options.out, progress });
+      const result = await synth({ config, stateRoot: options.stateDir, outDir: options.out, cloudOutDir: options.cloudOut, progress });
       printResult(
         options,
         result,
         `${result.minted.length ? `minted ${result.minted.length} items; ` : 'state complete, nothing minted; '}` +
-          `wrote ${result.files.length} files to ${result.outDir}/ (${result.files.join(', ')})`,
+          `wrote ${result.files.length} files to ${result.outDir}/ (${result.files.join(', ')})` +
+          (result.cloud.stacks.length ? `; cloud stack ${result.cloud.outDir}/stacks/${result.cloud.stacks.join(', ')}` : '; no cloud stack'),
       );
     });
 

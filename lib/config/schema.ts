@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { DURATION_HELP, DURATION_PATTERN, parseDuration, type Duration } from './duration';
 
 /*
@@ -240,6 +241,9 @@ export const configSchema = z
         tenants: z.array(tenant).default([]),
       })
       .prefault({}),
+
+    /** The OTC cloud stack (cdktf): bootstrap bucket, audit, alarms, mirrors. @default - no cloud stack */
+    cloud: cloudSchema.optional(),
   })
   .superRefine((config, context) => {
     for (const problem of crossFieldProblems(config)) context.addIssue({ code: 'custom', ...problem });
@@ -281,6 +285,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
     }
     seen.add(name);
   });
+  problems.push(...cloudCrossFieldProblems(raw));
   return problems;
 }
 

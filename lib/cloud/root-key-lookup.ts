@@ -1,0 +1,47 @@
+import { DataOpentelekomcloudKmsKeyV1 } from '@cdktf/provider-opentelekomcloud/lib/data-opentelekomcloud-kms-key-v1';
+import { Construct } from 'constructs';
+import { LOGICAL_IDS, withLogicalId } from './addresses';
+import { invalidProps } from './invalid-props';
+import { kmsAliasProblem } from './naming';
+
+/** KMS key state "enabled" (1 pending activation, 2 enabled, 3 disabled, 4 pending deletion, 5 pending import). */
+const KEY_STATE_ENABLED = '2';
+
+export interface RootKeyLookupProps {
+  /** Alias of the Fulcio root key (an EC signing key made by the key ceremony), with its generation. */
+  readonly fulcioRootKeyAlias: string;
+  /** Alias of the TSA root key, with its generation. */
+  readonly tsaRootKeyAlias: string;
+}
+
+/**
+ * Reads the two asymmetric root keys by alias; it never creates them. The provider bound by
+ * @cdktf/provider-opentelekomcloud (1.36.54) has no `key_spec`/`key_usage` on
+ * `opentelekomcloud_kms_key_v1`, so a Terraform-created key is always AES_256 / ENCRYPT_DECRYPT and
+ * cannot sign: the key ceremony creates the EC keys through the KMS API, and the stack only looks
+ * them up. Only enabled keys match, so a plan fails loudly when a root key is disabled or waits
+ * for deletion.
+ */
+export class RootKeyLookup extends Construct {
+  readonly fulcioRootKey: DataOpentelekomcloudKmsKeyV1;
+  readonly tsaRootKey: DataOpentelekomcloudKmsKeyV1;
+
+  constructor(scope: Construct, id: string, props: RootKeyLookupProps) {
+    super(scope, id);
+    for (const prop of ['fulcioRootKeyAlias', 'tsaRootKeyAlias'] as const) {
+      const problem = kmsAliasProblem(props[prop]);
+      if (problem) invalidProps(this, prop, props[prop], `a KMS alias that ${problem}`);
+    }
+    if (props.fulcioRootKeyAlias === props.tsaRootKeyAlias) {
+      invalidProps(this, 'tsaRootKeyAlias', props.tsaRootKeyAlias, 'a different alias from fulcioRootKeyAlias: each root has its own key');
+    }
+    this.fulcioRootKey = withLogicalId(
+      new DataOpentelekomcloudKmsKeyV1(this, 'FulcioRoot', { keyAlias: props.fulcioRootKeyAlias, keyState: KEY_STATE_ENABLED }),
+      LOGICAL_IDS.fulcioRootKey,
+    );
+    this.tsaRootKey = withLogicalId(
+      new DataOpentelekomcloudKmsKeyV1(this, 'TsaRoot', { keyAlias: props.tsaRootKeyAlias, keyState: KEY_STATE_ENABLED }),
+      LOGICAL_IDS.tsaRootKey,
+    );
+  }
+}
