@@ -104,13 +104,13 @@ export async function refreshTufRepository(snapshot: StateSnapshot, context: Tuf
     const version = repository.root.signed.version + 1;
     const rootSigner = await context.rootSigner();
     expectTrusted(repository.root, 'root', tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef));
-    const current = repository.root.signed;
+    const previous = repository.root.signed;
     const root = new Root({
       version,
-      specVersion: current.specVersion,
+      specVersion: previous.specVersion,
       expires: expiresAt(config, 'root', now),
-      keys: current.keys,
-      roles: current.roles,
+      keys: previous.keys,
+      roles: previous.roles,
       consistentSnapshot: true,
     });
     await progress.step(`sign TUF root v${version}`, async () => {
@@ -118,13 +118,13 @@ export async function refreshTufRepository(snapshot: StateSnapshot, context: Tuf
       await signMetadata(metadata, rootSigner, `tuf root metadata v${version}`);
       addVersioned(snapshot, 'root', metadata, now, rootSigner.keyRef);
     });
-    published.push({ role: 'root', version, expires: root.expires, reason: due(rootState, current.expires) });
+    published.push({ role: 'root', version, expires: root.expires, reason: due(rootState, previous.expires) });
   }
 
   const wanted = buildTufTargets(context.material, config);
   const changed = !sameTargets(repository.targets.signed, wanted);
   const targetsState = status('targets', repository.targets.signed.expires);
-  let targets: SignedFile<Targets> = current(repository, 'targets', repository.targets);
+  let targets: SignedFile<Targets> = servedFile(repository, 'targets', repository.targets);
   if (changed || targetsState !== 'valid') {
     targets = await publishTargets(snapshot, context, signers, repository.targets.signed.version + 1, wanted, progress);
     const reason = changed ? 'trust material changed' : due(targetsState, repository.targets.signed.expires);
@@ -132,7 +132,7 @@ export async function refreshTufRepository(snapshot: StateSnapshot, context: Tuf
   }
 
   const snapshotState = status('snapshot', repository.snapshot.signed.expires);
-  let snapshotFile: SignedFile<Snapshot> = current(repository, 'snapshot', repository.snapshot);
+  let snapshotFile: SignedFile<Snapshot> = servedFile(repository, 'snapshot', repository.snapshot);
   if (targets.metadata !== repository.targets || snapshotState !== 'valid') {
     snapshotFile = await publishSnapshot(snapshot, context, signers, repository.snapshot.signed.version + 1, targets, progress);
     const reason = targets.metadata !== repository.targets ? `new targets v${targets.metadata.signed.version}` : due(snapshotState, repository.snapshot.signed.expires);
@@ -162,7 +162,7 @@ interface SignedFile<T extends Targets | Snapshot> {
   readonly bytes: Buffer;
 }
 
-function current<T extends Targets | Snapshot>(repository: TufRepository, role: 'targets' | 'snapshot', metadata: Metadata<T>): SignedFile<T> {
+function servedFile<T extends Targets | Snapshot>(repository: TufRepository, role: 'targets' | 'snapshot', metadata: Metadata<T>): SignedFile<T> {
   const path = `${metadata.signed.version}.${role}.json`;
   const bytes = repository.files.get(path);
   if (!bytes) throw new TufError('TUF_REPOSITORY_INVALID', `the TUF repository in the state lacks ${path}`);
