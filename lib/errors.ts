@@ -74,3 +74,25 @@ export type CloudErrorCode = 'CLOUD_PROPS_INVALID';
 export class CloudError extends SigstoreCdkError<CloudErrorCode> {
   readonly exitCode = 2;
 }
+
+export type TufErrorCode = 'TUF_REPOSITORY_MISSING' | 'TUF_REPOSITORY_INVALID' | 'TUF_ROOT_KEY_MISMATCH';
+
+/** The TUF repository in the state is missing, inconsistent, or signed by another root key. Exit code 3 (a state problem). */
+export class TufError extends SigstoreCdkError<TufErrorCode> {
+  readonly exitCode = 3;
+}
+
+export type VerifyErrorCode = 'VERIFY_FAILED';
+
+/** `sigstore-cdk verify` found a problem (an expired TUF role, stale or invalid metadata). Exit code 5. */
+export class VerifyError extends SigstoreCdkError<VerifyErrorCode> {
+  readonly exitCode = 5;
+  constructor(
+    code: VerifyErrorCode,
+    message: string,
+    /** The full report, printed with `--json`. */
+    readonly result?: object,
+  ) {
+    super(code, message);
+  }
+}

@@ -7,8 +7,12 @@ import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
 import { replaceDirectory } from './state/atomic';
-import { StateStore } from './state/store';
+import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
+import { tufRepositoryStep } from './trust/tuf/lifecycle';
+import { hasTufRepository, readTufRepository } from './trust/tuf/repository';
+import { tufOutputFiles } from './trust/tuf/tuf-outputs';
+import { verifyTufRepository } from './trust/tuf/verify-repository';
 
 /** Modes of the public output. */
 const PUBLIC_FILE_MODE = 0o644;
@@ -67,6 +71,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     rootKeys: options.rootKeys ?? rootKeysFor(options.config),
     clock: options.clock,
     progress: options.progress,
+    extend: tufRepositoryStep(options.config),
   });
 }
 
@@ -82,15 +87,16 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
   const cloud = await synthCloudStack(config, options.cloudOutDir ?? 'cdktf.out', progress);
   let material: PkiMaterial;
+  let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
   let stateWritten = false;
   if (config.signer === 'local') {
-    ({ material, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    ({ material, minted, written: stateWritten, snapshot } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
   } else {
     const store = new StateStore({ root: options.stateRoot, env: config.env });
-    material = await store.withLock(async () => {
-      const snapshot = await store.load();
-      const missing = missingItems(snapshot);
+    ({ material, snapshot } = await store.withLock(async () => {
+      const loaded = await store.load();
+      const missing = [...missingItems(loaded), ...(hasTufRepository(loaded) ? [] : ['the TUF repository'])];
       if (missing.length > 0) {
         throw new StateError(
           'STATE_MISSING_ROOTS',
@@ -98,10 +104,14 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
             `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
         );
       }
-      return readPkiMaterial(snapshot);
-    });
+      return { material: await readPkiMaterial(loaded), snapshot: loaded };
+    }));
   }
-  const files = trustOutputFiles(material, config);
+  const repository = readTufRepository(snapshot);
+  // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
+  const tufCheck = await verifyTufRepository(repository, material, config, (options.clock ?? (() => new Date()))());
+  for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
+  const files = [...trustOutputFiles(material, config), ...tufOutputFiles(repository)];
   await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
   return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
 }

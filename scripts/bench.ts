@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
 import { cloudBench } from './bench/cloud';
 import { synthBench } from './bench/synth';
+import { tufBench } from './bench/tuf';
 
 /** Every benchmark case, in report order. Add yours here. */
 const CASES: Record<string, BenchCase> = {
   synth: synthBench,
   cloud: cloudBench,
+  tuf: tufBench,
 };
 
 function format(measurement: Measurement): string {

@@ -1,7 +1,11 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load';
-import { SigstoreCdkError } from '../errors';
+import { SigstoreCdkError, VerifyError } from '../errors';
 import { runBootstrap, synth } from '../synth';
+import type { RoleExpiry } from '../trust/tuf/expiry';
+import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
+import { runTufRefresh } from '../tuf-refresh';
+import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
 
 /** Options every environment command takes. */
@@ -45,7 +49,7 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
         options,
         result,
         `${result.minted.length ? `minted ${result.minted.length} items; ` : 'state complete, nothing minted; '}` +
-          `wrote ${result.files.length} files to ${result.outDir}/ (${result.files.join(', ')})` +
+          `wrote ${result.files.length} files to ${result.outDir}/ (${summarizeFiles(result.files)})` +
           (result.cloud.stacks.length ? `; cloud stack ${result.cloud.outDir}/stacks/${result.cloud.stacks.join(', ')}` : '; no cloud stack'),
       );
     });
@@ -63,7 +67,60 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
       );
     });
 
+  const tuf = program.command('tuf').description('the TUF repository clients bootstrap from (dist/trust/tuf/)');
+  environmentOptions(tuf.command('refresh'))
+    .description('re-sign every TUF role that expires within its refresh window, and publish new targets when the trust material changed')
+    .action(async (options: EnvironmentOptions) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk tuf refresh --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress });
+      printResult(
+        options,
+        result,
+        [
+          result.published.length
+            ? `published ${result.published.map((entry) => `${entry.role} v${entry.version} (${entry.reason})`).join(', ')}; run "sigstore-cdk synth --env ${config.env}" and deploy dist/trust/tuf/`
+            : 'nothing due: every role is valid beyond its refresh window and the targets are current; nothing written',
+          ...result.expiry.map(describeExpiry),
+        ].join('\n'),
+      );
+    });
+
+  environmentOptions(program.command('verify'))
+    .description('check the state and the TUF repository; fails when a role has expired or the targets are stale, warns inside the refresh window')
+    .action(async (options: EnvironmentOptions) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk verify --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      const result = await runVerify({ config, stateRoot: options.stateDir });
+      if (!options.json) for (const warning of result.warnings) progress.warn(warning);
+      if (!result.ok) {
+        throw new VerifyError(
+          'VERIFY_FAILED',
+          `environment "${config.env}" failed ${result.problems.length} check${result.problems.length === 1 ? '' : 's'}:\n${result.problems.map((problem) => `  - ${problem}`).join('\n')}`,
+          result,
+        );
+      }
+      printResult(
+        options,
+        result,
+        [`environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`, ...result.tuf.expiry.map(describeExpiry)].join('\n'),
+      );
+    });
+
   return program;
+}
+
+/** The output files by name, with the TUF repository (which grows with every version) as one count. */
+function summarizeFiles(files: readonly string[]): string {
+  const tufPrefix = `${TUF_OUTPUT_DIRECTORY}/`;
+  const tufFiles = files.filter((file) => file.startsWith(tufPrefix)).length;
+  const named = files.filter((file) => !file.startsWith(tufPrefix));
+  return [...named, ...(tufFiles ? [`${tufFiles} files of the TUF repository in ${tufPrefix}`] : [])].join(', ');
+}
+
+function describeExpiry(role: RoleExpiry): string {
+  const when = role.daysLeft >= 0 ? `in ${role.daysLeft} days` : `${-role.daysLeft} days ago`;
+  return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
 }
 
 /** Runs the CLI and returns the process exit code (0 ok, 2 config, 3 state, 4 signer, 1 other). */
@@ -79,7 +136,8 @@ export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream
       return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
     }
     if (error instanceof SigstoreCdkError) {
-      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
+      const result = error instanceof VerifyError ? { result: error.result } : {};
+      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message }, ...result }, null, 2)}\n`);
       io.stderr.write(`error [${error.code}]: ${error.message}\n`);
       return error.exitCode;
     }

@@ -37,3 +37,8 @@ export function addDuration(start: Date, duration: Duration): Date {
   }
   return end;
 }
+
+/** Length of a duration in milliseconds, counted from the Unix epoch (a year is 365 or 366 days). For comparisons. */
+export function durationMs(duration: Duration): number {
+  return addDuration(new Date(0), duration).getTime();
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
-import { DURATION_HELP, DURATION_PATTERN, parseDuration, type Duration } from './duration';
+import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 
 /*
  * The environment file schema (`envs/<env>.yaml`). Every object is strict, so a misspelt field is
@@ -51,6 +51,10 @@ const kmsAlias = z
   .string({ error: 'expected a KMS key alias' })
   .regex(KMS_ALIAS, { error: 'expected a KMS key alias of 1-255 letters, digits, ":", "/", "_" or "-"' })
   .refine((alias) => !alias.endsWith('/default'), { error: 'aliases ending in "/default" are reserved by KMS' });
+
+/** The four top-level TUF roles, in the order clients update them. */
+export const TUF_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
+export type TufRoleName = (typeof TUF_ROLES)[number];
 
 /** Fulcio OIDC issuer types (sigstore/fulcio pkg/config). */
 export const ISSUER_TYPES = [
@@ -127,6 +131,13 @@ export const configSchema = z
           fulcioRootKeyAlias: kmsAlias,
           /** Alias of the TSA root key. */
           tsaRootKeyAlias: kmsAlias,
+          /**
+           * Alias of the TUF root key, which signs the TUF repository's root metadata. Must be an
+           * EC_P256 key whatever `keySpec` says: tuf-js and go-tuf verify ECDSA TUF signatures with
+           * SHA-256 only. Required by `bootstrap` and by `tuf refresh` when the root is due.
+           * @default - none
+           */
+          tufRootKeyAlias: kmsAlias.optional(),
           /** Key spec of the root keys. @default EC_P384 */
           keySpec: z.enum(['EC_P256', 'EC_P384']).default('EC_P384'),
         }),
@@ -234,6 +245,53 @@ export const configSchema = z
       })
       .prefault({}),
 
+    /** The TUF repository clients bootstrap from: how long each role's metadata is valid, and when `tuf refresh` re-signs it. */
+    tuf: z
+      .strictObject({
+        /** How long newly signed metadata of each role is valid. */
+        expiry: z
+          .strictObject({
+            /** Signed by the TUF root key (KMS): re-signing is a ceremony. @default 1y */
+            root: duration.prefault('1y'),
+            /** @default 180d */
+            targets: duration.prefault('180d'),
+            /** @default 60d */
+            snapshot: duration.prefault('60d'),
+            /** Run `tuf refresh` well within this (weekly, or a daily cron). @default 14d */
+            timestamp: duration.prefault('14d'),
+          })
+          .prefault({}),
+        /** `tuf refresh` re-signs a role whose metadata expires within this; `verify` warns from then on. Must be shorter than the role's expiry. */
+        refreshBefore: z
+          .strictObject({
+            /** @default 90d */
+            root: duration.prefault('90d'),
+            /** @default 60d */
+            targets: duration.prefault('60d'),
+            /** @default 21d */
+            snapshot: duration.prefault('21d'),
+            /** @default 10d */
+            timestamp: duration.prefault('10d'),
+          })
+          .prefault({}),
+      })
+      .superRefine((tuf, context) => {
+        // zod still refines when a sibling field failed; compare only durations that parsed.
+        const parsed = (value: unknown): value is Duration => typeof value === 'object' && value !== null && 'unit' in value;
+        for (const role of TUF_ROLES) {
+          const [window, expiry] = [tuf.refreshBefore[role], tuf.expiry[role]];
+          if (parsed(window) && parsed(expiry) && durationMs(window) >= durationMs(expiry)) {
+            context.addIssue({
+              code: 'custom',
+              path: ['refreshBefore', role],
+              input: formatDuration(window),
+              message: `expected a window shorter than tuf.expiry.${role} (${formatDuration(expiry)}); otherwise every refresh re-signs the ${role} role`,
+            });
+          }
+        }
+      })
+      .prefault({}),
+
     /** OIDC issuers Fulcio trusts: global ones, and per-tenant allow-lists (Fulcio trusts the union). */
     oidc: z
       .strictObject({
@@ -257,7 +315,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   const problems: { path: (string | number)[]; message: string; input: unknown }[] = [];
   const config = (raw ?? {}) as {
     signer?: unknown;
-    otc?: { kms?: { fulcioRootKeyAlias?: unknown; tsaRootKeyAlias?: unknown } };
+    otc?: { kms?: { fulcioRootKeyAlias?: unknown; tsaRootKeyAlias?: unknown; tufRootKeyAlias?: unknown } };
     oidc?: { tenants?: unknown };
   };
   if (config.signer === 'otc-kms' && config.otc === undefined) {
@@ -273,6 +331,20 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
       path: ['otc', 'kms', 'tsaRootKeyAlias'],
       message: 'expected a different key from fulcioRootKeyAlias: each root needs its own key',
       input: kms.tsaRootKeyAlias,
+    });
+  }
+  if (config.signer === 'otc-kms' && kms && typeof kms === 'object' && kms.tufRootKeyAlias === undefined) {
+    problems.push({
+      path: ['otc', 'kms', 'tufRootKeyAlias'],
+      message: 'expected the alias of the TUF root key (an EC_P256 key) because signer is "otc-kms"',
+      input: undefined,
+    });
+  }
+  if (kms && typeof kms.tufRootKeyAlias === 'string' && (kms.tufRootKeyAlias === kms.fulcioRootKeyAlias || kms.tufRootKeyAlias === kms.tsaRootKeyAlias)) {
+    problems.push({
+      path: ['otc', 'kms', 'tufRootKeyAlias'],
+      message: 'expected a different key from fulcioRootKeyAlias and tsaRootKeyAlias: each root needs its own key',
+      input: kms.tufRootKeyAlias,
     });
   }
   const tenants = Array.isArray(config.oidc?.tenants) ? (config.oidc.tenants as { name?: unknown }[]) : [];

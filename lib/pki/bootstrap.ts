@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { userInfo } from 'node:os';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
@@ -8,7 +7,7 @@ import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
 import { buildCertificate, type CertificateTemplate } from './certificate-builder';
-import { withCeremonyLog } from './ceremony-log';
+import { ceremonySigners } from './ceremony-log';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import {
@@ -44,6 +43,21 @@ export interface BootstrapOptions {
   readonly operator?: string;
   /** @default - silent */
   readonly progress?: Progress;
+  /**
+   * Mints more after the PKI, under the same lock and into the same commit (synth and bootstrap add
+   * the TUF repository this way). @default - nothing more
+   */
+  readonly extend?: (context: BootstrapContext) => Promise<void>;
+}
+
+/** What `extend` gets: the state being minted, the verified PKI, and the root keys. */
+export interface BootstrapContext {
+  readonly snapshot: StateSnapshot;
+  readonly material: PkiMaterial;
+  /** The signer of a root key, wrapped in the ceremony log; asked for only when something must be signed. */
+  rootSigner(root: RootName): Promise<Signer>;
+  readonly clock: () => Date;
+  readonly progress: Progress;
 }
 
 export interface BootstrapResult {
@@ -52,6 +66,8 @@ export interface BootstrapResult {
   /** Whether the state directory was written. */
   readonly written: boolean;
   readonly material: PkiMaterial;
+  /** The state as committed. */
+  readonly snapshot: StateSnapshot;
 }
 
 /** Curves of the keys minted below the roots. */
@@ -66,31 +82,32 @@ const LOG_KEY_CURVE: Curve = 'P-256';
  */
 export async function bootstrap(options: BootstrapOptions): Promise<BootstrapResult> {
   const { store } = options;
+  const progress = options.progress ?? silentProgress;
+  const clock = options.clock ?? (() => new Date());
   return store.withLock(async () => {
     const snapshot = await store.load();
-    await mintMissing(snapshot, options);
+    const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
+    await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     const material = await readPkiMaterial(snapshot);
+    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
     const written = await store.commit(snapshot);
-    return { minted: snapshot.addedItems, written, material };
+    return { minted: snapshot.addedItems, written, material, snapshot };
   });
 }
 
-async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): Promise<void> {
-  const { config, store } = options;
-  const progress = options.progress ?? silentProgress;
-  const clock = options.clock ?? (() => new Date());
-  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? osUserName();
+async function mintMissing(
+  snapshot: StateSnapshot,
+  options: BootstrapOptions,
+  ceremonySigner: (root: RootName) => Promise<Signer>,
+  clock: () => Date,
+  progress: Progress,
+): Promise<void> {
+  const { config } = options;
   const organization = config.organization;
   if (missingItems(snapshot).length === 0) return;
 
-  const signers = new Map<RootName, Signer>();
   const rootSigner = async (root: RootName, rootCertificate?: x509.X509Certificate): Promise<Signer> => {
-    let signer = signers.get(root);
-    if (!signer) {
-      const inner = await options.rootKeys.signerFor(root, snapshot, clock());
-      signer = withCeremonyLog(inner, { env: store.env, operator, clock, append: (record) => store.appendCeremonyLog(record) });
-      signers.set(root, signer);
-    }
+    const signer = await ceremonySigner(root);
     if (rootCertificate && !publicKeysEqual(await signer.publicKey(), certificateKey(rootCertificate))) {
       const item = snapshot.item(root === 'fulcio' ? STATE_ITEMS.fulcioRoot.id : STATE_ITEMS.tsaRoot.id);
       throw new StateError(
@@ -172,14 +189,6 @@ async function mintMissing(snapshot: StateSnapshot, options: BootstrapOptions): 
         },
       });
     });
-  }
-}
-
-function osUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -1,4 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { userInfo } from 'node:os';
+import type { StateSnapshot, StateStore } from '../state/store';
+import type { RootKeyProvider, RootName } from './root-keys';
 import type { Signer } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
 
@@ -48,4 +51,42 @@ export function withCeremonyLog(signer: Signer, options: CeremonyLogOptions): Si
       return signature;
     },
   };
+}
+
+export interface CeremonySignersOptions {
+  readonly rootKeys: RootKeyProvider;
+  readonly snapshot: StateSnapshot;
+  /** Its ceremony log receives the records. */
+  readonly store: StateStore;
+  readonly clock: () => Date;
+  /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER, else the OS account name */
+  readonly operator?: string;
+}
+
+/**
+ * The root keys of one run, each asked for once and only when first needed (a KMS key is never
+ * touched by a run that signs nothing with it), each wrapped in the ceremony log.
+ */
+export function ceremonySigners(options: CeremonySignersOptions): (root: RootName) => Promise<Signer> {
+  const { store, clock } = options;
+  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? osUserName();
+  const signers = new Map<RootName, Promise<Signer>>();
+  return (root) => {
+    let signer = signers.get(root);
+    if (!signer) {
+      signer = options.rootKeys
+        .signerFor(root, options.snapshot, clock())
+        .then((inner) => withCeremonyLog(inner, { env: store.env, operator, clock, append: (record) => store.appendCeremonyLog(record) }));
+      signers.set(root, signer);
+    }
+    return signer;
+  };
+}
+
+function osUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -4,8 +4,20 @@ import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
 import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
 
-/** The two roots; each has its own key. */
-export type RootName = 'fulcio' | 'tsa';
+/** The roots; each has its own key. `tuf` signs the TUF repository's root metadata. */
+export type RootName = 'fulcio' | 'tsa' | 'tuf';
+
+/**
+ * Curve of the TUF root key, whatever the other roots use: tuf-js and go-tuf (cosign) verify every
+ * ECDSA TUF signature with SHA-256, and a Signer hashes P-384 with SHA-384, so only P-256 verifies.
+ */
+export const TUF_ROOT_CURVE: Curve = 'P-256';
+
+const LOCAL_ROOT_KEY_ITEMS = {
+  fulcio: STATE_ITEMS.localFulcioRootKey,
+  tsa: STATE_ITEMS.localTsaRootKey,
+  tuf: STATE_ITEMS.localTufRootKey,
+} as const;
 
 /**
  * Supplies the signer that holds a root's key. The bootstrap asks only when it must sign with a root
@@ -18,7 +30,7 @@ export interface RootKeyProvider {
 }
 
 export interface LocalRootKeysProps {
-  /** Curve of newly generated root keys. @default P-384 */
+  /** Curve of newly generated Fulcio and TSA root keys (the TUF root key is always P-256). @default P-384 */
   readonly curve?: Curve;
 }
 
@@ -35,10 +47,10 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer> {
-    const item = root === 'fulcio' ? STATE_ITEMS.localFulcioRootKey : STATE_ITEMS.localTsaRootKey;
+    const item = LOCAL_ROOT_KEY_ITEMS[root];
     if (!snapshot.item(item.id)) {
       const password = newKeyPassword();
-      const { privateKey } = generateEcKeyPair(this.curve);
+      const { privateKey } = generateEcKeyPair(root === 'tuf' ? TUF_ROOT_CURVE : this.curve);
       snapshot.addItem(item.id, {
         mintedAt: now,
         files: {

@@ -10,6 +10,7 @@ import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } fro
 export const STATE_ITEMS = {
   localFulcioRootKey: { id: 'local-signer-fulcio-root', files: { privateKey: 'signer/fulcio-root.key.pem', password: 'signer/fulcio-root.key.password' } },
   localTsaRootKey: { id: 'local-signer-tsa-root', files: { privateKey: 'signer/tsa-root.key.pem', password: 'signer/tsa-root.key.password' } },
+  localTufRootKey: { id: 'local-signer-tuf-root', files: { privateKey: 'signer/tuf-root.key.pem', password: 'signer/tuf-root.key.password' } },
   fulcioRoot: { id: 'fulcio-root', files: { certificate: 'fulcio/root.crt.pem' } },
   fulcioIntermediate: {
     id: 'fulcio-intermediate',

@@ -25,10 +25,12 @@ export interface NewItem {
 
 /**
  * The state of one environment, in memory: what the manifest lists and the bytes of every file.
- * Minting adds items; nothing is ever replaced or removed here.
+ * Minting adds items, which are never replaced or removed. The one exception is explicit:
+ * `supersedeItem` replaces an item that is meant to change (the TUF `timestamp.json`), and says so.
  */
 export class StateSnapshot {
   private readonly added = new Set<string>();
+  private readonly superseded = new Set<string>();
 
   constructor(
     readonly env: string,
@@ -42,12 +44,17 @@ export class StateSnapshot {
 
   /** True when the snapshot has items that are not on disk yet. */
   get changed(): boolean {
-    return this.added.size > 0;
+    return this.added.size > 0 || this.superseded.size > 0;
   }
 
   /** Ids of the items added since loading, in order. */
   get addedItems(): string[] {
     return [...this.added];
+  }
+
+  /** Ids of the items superseded since loading, in order. */
+  get supersededItems(): string[] {
+    return [...this.superseded];
   }
 
   get itemIds(): string[] {
@@ -70,9 +77,42 @@ export class StateSnapshot {
 
   addItem(id: string, item: NewItem): void {
     if (this.manifest.items[id]) throw new Error(`state item "${id}" exists already; items are never replaced`);
+    this.putItem(id, item);
+    this.added.add(id);
+  }
+
+  /**
+   * Replaces an existing item: its old files leave the state, the new ones (which may reuse the old
+   * paths) are hashed into the manifest. Only for items whose nature is to change, such as the TUF
+   * timestamp; everything else is added once with `addItem`.
+   */
+  supersedeItem(id: string, item: NewItem): void {
+    const previous = this.manifest.items[id];
+    if (!previous) throw new Error(`state item "${id}" does not exist; add it before superseding it`);
+    const stillUsed = new Set(
+      Object.entries(this.manifest.items)
+        .filter(([other]) => other !== id)
+        .flatMap(([, other]) => Object.values(other.files)),
+    );
+    const freed = Object.values(previous.files).filter((path) => !stillUsed.has(path));
+    for (const { path } of Object.values(item.files)) {
+      if (this.contents.has(path) && !freed.includes(path)) throw new Error(`state file ${path} belongs to another item`);
+    }
+    for (const path of freed) {
+      this.contents.delete(path);
+      delete this.manifest.files[path];
+    }
+    delete this.manifest.items[id];
+    this.putItem(id, item);
+    if (!this.added.has(id)) this.superseded.add(id);
+  }
+
+  private putItem(id: string, item: NewItem): void {
+    for (const { path } of Object.values(item.files)) {
+      if (this.contents.has(path)) throw new Error(`state file ${path} exists already`);
+    }
     const files: Record<string, string> = {};
     for (const [role, { path, content }] of Object.entries(item.files)) {
-      if (this.contents.has(path)) throw new Error(`state file ${path} exists already`);
       const bytes = Buffer.from(content);
       this.contents.set(path, bytes);
       this.manifest.files[path] = sha256(bytes);
@@ -83,7 +123,6 @@ export class StateSnapshot {
       ...(item.signedBy ? { signedBy: item.signedBy } : {}),
       files,
     };
-    this.added.add(id);
   }
 
   /** @internal what commit writes */

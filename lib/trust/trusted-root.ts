@@ -107,6 +107,6 @@ function keyDetails(publicKey: KeyObject): string {
 }
 
 /** RFC 3339 in UTC, whole seconds (protobuf Timestamp JSON). */
-function timestamp(date: Date): string {
+export function timestamp(date: Date): string {
   return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

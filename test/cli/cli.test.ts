@@ -23,14 +23,15 @@ describe('sigstore-cdk synth / bootstrap', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('sigstore-cdk synth --env dev (signer: local');
     expect(run.stderr).toMatch(/✓ mint fulcio-root \(\d+ ms\)/);
-    expect(run.stderr).toContain('minted 9 items; wrote 5 files to');
-    expect(readdirSync(join(paths().out, 'trust')).sort()).toEqual(['ctlog.pub', 'fulcio-chain.pem', 'rekor.pub', 'trusted_root.json', 'tsa-chain.pem']);
+    expect(run.stderr).toContain('minted 26 items; wrote 19 files to');
+    expect(run.stderr).toContain('14 files of the TUF repository in trust/tuf/');
+    expect(readdirSync(join(paths().out, 'trust')).sort()).toEqual(['ctlog.pub', 'fulcio-chain.pem', 'rekor.pub', 'trusted_root.json', 'tsa-chain.pem', 'tuf']);
 
     // No private key, and none of the state's passwords, anywhere in the public output or on the console.
     const secrets = [...readTree(join(paths().state, 'dev'))]
       .filter(([path]) => path.endsWith('.password'))
       .map(([, entry]) => entry.bytes!.toString('utf8'));
-    expect(secrets).toHaveLength(7);
+    expect(secrets).toHaveLength(11); // 7 PKI keys, the TUF root key, 3 TUF role keys
     for (const [path, entry] of readTree(paths().out)) {
       if (!entry.bytes) continue;
       const text = entry.bytes.toString('utf8');
@@ -79,7 +80,7 @@ describe('sigstore-cdk synth / bootstrap', () => {
   });
 
   it('with a KMS signer, synth never mints: it exits 3 and asks for the ceremony', async () => {
-    writeEnv('prd', 'organization: CLI Org\nsigner: otc-kms\notc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1 }\n');
+    writeEnv('prd', 'organization: CLI Org\nsigner: otc-kms\notc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1, tufRootKeyAlias: u-g1 }\n');
     const run = await runCliCaptured(args('synth', 'prd'));
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('error [STATE_MISSING_ROOTS]');

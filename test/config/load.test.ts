@@ -36,7 +36,12 @@ describe('loadConfig', () => {
   it('accepts the documented production example, field by field', () => {
     const config = parseConfigText(readFileSync(join(REPO_ENVS, 'prd.example.yaml'), 'utf8'), 'envs/prd.example.yaml');
     expect(config.signer).toBe('otc-kms');
-    expect(config.otc?.kms).toEqual({ fulcioRootKeyAlias: 'sigstore-fulcio-root-g1', tsaRootKeyAlias: 'sigstore-tsa-root-g1', keySpec: 'EC_P384' });
+    expect(config.otc?.kms).toEqual({
+      fulcioRootKeyAlias: 'sigstore-fulcio-root-g1',
+      tsaRootKeyAlias: 'sigstore-tsa-root-g1',
+      tufRootKeyAlias: 'sigstore-tuf-root-g1',
+      keySpec: 'EC_P384',
+    });
     expect(config.otc?.endpoints.kms).toBe('https://kms.eu-de.otc.t-systems.com');
     expect(config.services.fulcio).toEqual({ replicas: 2, hostname: 'fulcio.example.com' });
     expect(config.services.trillian.logSignerReplicas).toBe(2);

@@ -1,0 +1,60 @@
+import type { SigstoreConfig } from '../config/schema';
+import { serviceUrls } from '../config/service-urls';
+import { timestamp, type PublicTrustMaterial } from './trusted-root';
+
+/** sigstore/protobuf-specs SigningConfig v0.2: where clients sign (CA, OIDC, Rekor, TSA). */
+export const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
+
+/** Rekor v1 (rekor-server) is what we deploy; Fulcio, the TSA and OIDC speak v1 too. */
+const MAJOR_API_VERSION = 1;
+
+interface ServiceJson {
+  url: string;
+  majorApiVersion: number;
+  validFor: { start: string };
+  operator: string;
+}
+
+/** proto3 JSON of sigstore.trustroot.v1.SigningConfig. */
+export interface SigningConfigJson {
+  mediaType: string;
+  caUrls: ServiceJson[];
+  oidcUrls: ServiceJson[];
+  rekorTlogUrls: ServiceJson[];
+  tsaUrls: ServiceJson[];
+  /** sigstore-js signs only with selector ANY (packages/sign/src/config.ts). */
+  rekorTlogConfig: { selector: 'ANY' };
+  tsaConfig: { selector: 'ANY' };
+}
+
+/**
+ * Builds `signing_config.v0.2.json` from the configured service URLs: Fulcio, every OIDC issuer the
+ * configuration trusts (global ones first, then each tenant's, without duplicates), Rekor and the TSA.
+ * Each service is valid from when its key or certificate was minted; the operator is the
+ * organization. Deterministic: the same material and configuration give the same bytes.
+ */
+export function buildSigningConfig(material: PublicTrustMaterial, config: SigstoreConfig): SigningConfigJson {
+  const urls = serviceUrls(config);
+  const operator = config.organization;
+  const service = (url: string, start: Date): ServiceJson => ({
+    url,
+    majorApiVersion: MAJOR_API_VERSION,
+    validFor: { start: timestamp(start) },
+    operator,
+  });
+  const fulcioStart = material.fulcio.intermediate.notBefore;
+  const issuers = [...config.oidc.issuers, ...config.oidc.tenants.flatMap((tenant) => tenant.issuers)].map((issuer) => issuer.url);
+  return {
+    mediaType: SIGNING_CONFIG_MEDIA_TYPE,
+    caUrls: [service(urls.fulcio, fulcioStart)],
+    oidcUrls: [...new Set(issuers)].map((url) => service(url, fulcioStart)),
+    rekorTlogUrls: [service(urls.rekor, material.rekor.createdAt)],
+    tsaUrls: [service(urls.tsa, material.tsa.leaf.notBefore)],
+    rekorTlogConfig: { selector: 'ANY' },
+    tsaConfig: { selector: 'ANY' },
+  };
+}
+
+export function serializeSigningConfig(signingConfig: SigningConfigJson): string {
+  return `${JSON.stringify(signingConfig, null, 2)}\n`;
+}

@@ -1,0 +1,54 @@
+import type { SigstoreConfig } from './config/schema';
+import { ceremonySigners } from './pki/ceremony-log';
+import type { RootKeyProvider } from './pki/root-keys';
+import { readPkiMaterial } from './pki/state-items';
+import { silentProgress } from './progress';
+import { StateStore } from './state/store';
+import { rootKeysFor, type StateLocation } from './synth';
+import { tufExpiryReport, type RoleExpiry } from './trust/tuf/expiry';
+import { refreshTufRepository, type TufPublication } from './trust/tuf/lifecycle';
+import { readTufRepository } from './trust/tuf/repository';
+
+export interface TufRefreshResult {
+  readonly env: string;
+  /** The new metadata versions, in signing order (empty when nothing was due). */
+  readonly published: readonly TufPublication[];
+  /** Whether the state directory was written. */
+  readonly stateWritten: boolean;
+  /** Each role's expiry after the refresh. */
+  readonly expiry: readonly RoleExpiry[];
+}
+
+/**
+ * `sigstore-cdk tuf refresh`: under the state lock, re-signs every TUF role that is due and publishes
+ * new targets when the trust material changed (lib/trust/tuf/lifecycle.ts), then commits the state.
+ * The root key (KMS) is asked for only when the root itself is due. Run `synth` afterwards to copy the
+ * new versions into `dist/trust/tuf/`.
+ */
+export async function runTufRefresh(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider; operator?: string }): Promise<TufRefreshResult> {
+  const { config } = options;
+  const clock = options.clock ?? (() => new Date());
+  const store = new StateStore({ root: options.stateRoot, env: config.env });
+  return store.withLock(async () => {
+    const snapshot = await store.load();
+    const material = await readPkiMaterial(snapshot);
+    const now = clock();
+    const rootSigner = ceremonySigners({
+      // resolved only when the root is due: an otc-kms environment refreshes its online roles without KMS
+      rootKeys: { description: 'configured signer', signerFor: (...args) => (options.rootKeys ?? rootKeysFor(config)).signerFor(...args) },
+      snapshot,
+      store,
+      clock,
+      operator: options.operator,
+    });
+    const published = await refreshTufRepository(snapshot, {
+      config,
+      material,
+      rootSigner: () => rootSigner('tuf'),
+      now,
+      progress: options.progress ?? silentProgress,
+    });
+    const stateWritten = await store.commit(snapshot);
+    return { env: config.env, published, stateWritten, expiry: tufExpiryReport(readTufRepository(snapshot), config, now) };
+  });
+}
