@@ -14,6 +14,8 @@ export const LOGICAL_IDS = {
   fulcioRootKey: 'fulcio_root',
   /** `data.opentelekomcloud_kms_key_v1`: the TSA root key, looked up by alias. */
   tsaRootKey: 'tsa_root',
+  /** `data.opentelekomcloud_kms_key_v1`: the TUF root key, looked up by alias (when `otc.kms.tufRootKeyAlias` is set). */
+  tufRootKey: 'tuf_root',
   /** `opentelekomcloud_cts_tracker_v3` (`_v1` in eu-nl). */
   auditTracker: 'sigstore_audit',
   /** `opentelekomcloud_cts_event_notification_v3`. */
@@ -45,6 +47,7 @@ export const OUTPUT_IDS = {
   bootstrapKeyId: 'bootstrap_key_id',
   fulcioRootKeyId: 'fulcio_root_key_id',
   tsaRootKeyId: 'tsa_root_key_id',
+  tufRootKeyId: 'tuf_root_key_id',
   alarmTopicUrn: 'alarm_topic_urn',
   mirrorOrganization: 'mirror_organization',
 } as const;

@@ -12,10 +12,12 @@ export interface RootKeyLookupProps {
   readonly fulcioRootKeyAlias: string;
   /** Alias of the TSA root key, with its generation. */
   readonly tsaRootKeyAlias: string;
+  /** Alias of the TUF root key (EC_P256), with its generation. @default - no TUF root key lookup (local TUF root) */
+  readonly tufRootKeyAlias?: string;
 }
 
 /**
- * Reads the two asymmetric root keys by alias; it never creates them. The provider bound by
+ * Reads the asymmetric root keys (Fulcio, TSA and, when configured, TUF) by alias; it never creates them. The provider bound by
  * @cdktf/provider-opentelekomcloud (1.36.54) has no `key_spec`/`key_usage` on
  * `opentelekomcloud_kms_key_v1`, so a Terraform-created key is always AES_256 / ENCRYPT_DECRYPT and
  * cannot sign: the key ceremony creates the EC keys through the KMS API, and the stack only looks
@@ -25,15 +27,21 @@ export interface RootKeyLookupProps {
 export class RootKeyLookup extends Construct {
   readonly fulcioRootKey: DataOpentelekomcloudKmsKeyV1;
   readonly tsaRootKey: DataOpentelekomcloudKmsKeyV1;
+  readonly tufRootKey?: DataOpentelekomcloudKmsKeyV1;
 
   constructor(scope: Construct, id: string, props: RootKeyLookupProps) {
     super(scope, id);
-    for (const prop of ['fulcioRootKeyAlias', 'tsaRootKeyAlias'] as const) {
-      const problem = kmsAliasProblem(props[prop]);
-      if (problem) invalidProps(this, prop, props[prop], `a KMS alias that ${problem}`);
+    for (const prop of ['fulcioRootKeyAlias', 'tsaRootKeyAlias', 'tufRootKeyAlias'] as const) {
+      const alias = props[prop];
+      if (alias === undefined) continue;
+      const problem = kmsAliasProblem(alias);
+      if (problem) invalidProps(this, prop, alias, `a KMS alias that ${problem}`);
     }
     if (props.fulcioRootKeyAlias === props.tsaRootKeyAlias) {
       invalidProps(this, 'tsaRootKeyAlias', props.tsaRootKeyAlias, 'a different alias from fulcioRootKeyAlias: each root has its own key');
+    }
+    if (props.tufRootKeyAlias !== undefined && [props.fulcioRootKeyAlias, props.tsaRootKeyAlias].includes(props.tufRootKeyAlias)) {
+      invalidProps(this, 'tufRootKeyAlias', props.tufRootKeyAlias, 'a different alias from the Fulcio and TSA root keys: each root has its own key');
     }
     this.fulcioRootKey = withLogicalId(
       new DataOpentelekomcloudKmsKeyV1(this, 'FulcioRoot', { keyAlias: props.fulcioRootKeyAlias, keyState: KEY_STATE_ENABLED }),
@@ -43,5 +51,11 @@ export class RootKeyLookup extends Construct {
       new DataOpentelekomcloudKmsKeyV1(this, 'TsaRoot', { keyAlias: props.tsaRootKeyAlias, keyState: KEY_STATE_ENABLED }),
       LOGICAL_IDS.tsaRootKey,
     );
+    if (props.tufRootKeyAlias !== undefined) {
+      this.tufRootKey = withLogicalId(
+        new DataOpentelekomcloudKmsKeyV1(this, 'TufRoot', { keyAlias: props.tufRootKeyAlias, keyState: KEY_STATE_ENABLED }),
+        LOGICAL_IDS.tufRootKey,
+      );
+    }
   }
 }

@@ -83,6 +83,7 @@ export class SigstoreCloudStack extends TerraformStack {
     this.rootKeys = new RootKeyLookup(this, 'RootKeys', {
       fulcioRootKeyAlias: otc.kms.fulcioRootKeyAlias,
       tsaRootKeyAlias: otc.kms.tsaRootKeyAlias,
+      tufRootKeyAlias: otc.kms.tufRootKeyAlias,
     });
 
     const alarms = cloud.alarms;
@@ -123,6 +124,7 @@ export class SigstoreCloudStack extends TerraformStack {
     output(OUTPUT_IDS.bootstrapKeyId, this.bootstrapBucket.key.id, 'Id of the bootstrap bucket SSE key');
     output(OUTPUT_IDS.fulcioRootKeyId, this.rootKeys.fulcioRootKey.id, 'Id of the Fulcio root key (looked up by alias)');
     output(OUTPUT_IDS.tsaRootKeyId, this.rootKeys.tsaRootKey.id, 'Id of the TSA root key (looked up by alias)');
+    if (this.rootKeys.tufRootKey) output(OUTPUT_IDS.tufRootKeyId, this.rootKeys.tufRootKey.id, 'Id of the TUF root key (looked up by alias)');
     output(OUTPUT_IDS.alarmTopicUrn, this.alarms.topic.topicUrn, 'URN of the SMN topic the alarms notify');
     if (this.imageMirrors) output(OUTPUT_IDS.mirrorOrganization, this.imageMirrors.organization.name, 'SWR organization of the image mirrors');
   }

@@ -28,6 +28,7 @@ describe('SigstoreCloudStack (production example)', () => {
       [
         'data.opentelekomcloud_kms_key_v1.fulcio_root',
         'data.opentelekomcloud_kms_key_v1.tsa_root',
+        'data.opentelekomcloud_kms_key_v1.tuf_root',
         'opentelekomcloud_ces_alarmrule.fulcio_issuance_error_rate',
         'opentelekomcloud_ces_alarmrule.kms_quota',
         'opentelekomcloud_ces_alarmrule.signing_bypass_set',
@@ -44,7 +45,7 @@ describe('SigstoreCloudStack (production example)', () => {
       ].sort(),
     );
     expect(Object.keys(json.output).sort()).toEqual(
-      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id'],
+      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_root_key_id'],
     );
   });
 
@@ -114,7 +115,9 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(json.data.opentelekomcloud_kms_key_v1).toEqual({
       fulcio_root: expect.objectContaining({ key_alias: 'sigstore-fulcio-root-g1', key_state: '2' }),
       tsa_root: expect.objectContaining({ key_alias: 'sigstore-tsa-root-g1', key_state: '2' }),
+      tuf_root: expect.objectContaining({ key_alias: 'sigstore-tuf-root-g1', key_state: '2' }),
     });
+    expect(json.output.tuf_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.tuf_root.id}');
     expect(text).not.toMatch(/key_spec|key_usage/);
     expect(json.output.fulcio_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.fulcio_root.id}');
     expect(json.output.tsa_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.tsa_root.id}');
