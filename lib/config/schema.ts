@@ -47,6 +47,22 @@ const httpsUrl = z
     }
   }, { error: 'expected an https URL without query or fragment, e.g. "https://token.actions.githubusercontent.com"' });
 
+/** Hosts for which plain http is accepted: the loopback interface (a local emulator or tunnel). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An API endpoint: https, or http on the loopback interface only (tests, a local tunnel). No path, query or fragment. */
+const apiEndpoint = z
+  .string({ error: 'expected an https URL' })
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+      return schemeOk && url.hostname !== '' && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username;
+    } catch {
+      return false;
+    }
+  }, { error: 'expected an https URL without path, query or fragment, e.g. "https://kms.eu-de.otc.t-systems.com" (http only for 127.0.0.1, localhost or [::1])' });
+
 const kmsAlias = z
   .string({ error: 'expected a KMS key alias' })
   .regex(KMS_ALIAS, { error: 'expected a KMS key alias of 1-255 letters, digits, ":", "/", "_" or "-"' })
@@ -123,7 +139,26 @@ export const configSchema = z
           .optional(),
         /** API endpoints, for private endpoints and tests. @default - regional public endpoints */
         endpoints: z
-          .strictObject({ iam: httpsUrl.optional(), kms: httpsUrl.optional() })
+          .strictObject({ iam: apiEndpoint.optional(), kms: apiEndpoint.optional() })
+          .prefault({}),
+        /** How IAM and KMS requests are made. */
+        requests: z
+          .strictObject({
+            /** Seconds to wait for one answer before the attempt counts as failed. @default 30 */
+            timeoutSeconds: z
+              .number({ error: 'expected a whole number of seconds from 1 to 300' })
+              .int({ error: 'expected a whole number of seconds from 1 to 300' })
+              .min(1, { error: 'expected a whole number of seconds from 1 to 300' })
+              .max(300, { error: 'expected a whole number of seconds from 1 to 300' })
+              .default(30),
+            /** Retries after HTTP 429, 5xx, a timeout or a dropped connection, with exponential backoff and jitter. @default 5 */
+            maxRetries: z
+              .number({ error: 'expected a whole number of retries from 0 to 10' })
+              .int({ error: 'expected a whole number of retries from 0 to 10' })
+              .min(0, { error: 'expected a whole number of retries from 0 to 10' })
+              .max(10, { error: 'expected a whole number of retries from 0 to 10' })
+              .default(5),
+          })
           .prefault({}),
         /** The asymmetric root keys in DEW KMS. */
         kms: z.strictObject({
