@@ -1,0 +1,92 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SigstoreConfig } from '../../lib/config/schema';
+import type { KmsConnectionOptions } from '../../lib/otc/kms-connection';
+import { configFromYaml } from '../helpers/config';
+import { KmsEmulator, type KmsEmulatorOptions } from './kms-emulator';
+
+/*
+ * Shared setup for tests that talk to the KMS emulator: recognizable fake credentials (so that a test
+ * can grep every output for them), an otc-kms environment pointing at the emulator, and an HTTP
+ * transport that does not really sleep between retries.
+ */
+
+export const PROJECT_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
+/** Fake credentials, distinctive enough to grep for. Never real ones. */
+export const FAKE = {
+  accessKey: 'AKCANARY7Q2LEAKTEST01',
+  secretKey: 'SKcanary-3f9b2c-must-never-appear-91aa',
+  securityToken: 'STcanary-temporary-token-5e4d-never-logged',
+  username: 'ceremony-operator',
+  password: 'PWcanary-7d1e55-must-never-appear',
+  domainName: 'OTC-EU-DE-00000000001000099999',
+} as const;
+
+export const FAKE_SECRETS = [FAKE.secretKey, FAKE.securityToken, FAKE.password, FAKE.accessKey];
+
+/** OS_* variables for AK/SK or for a password. */
+export function credentialEnvironment(kind: 'access-key' | 'password' | 'none'): NodeJS.ProcessEnv {
+  if (kind === 'access-key') return { OS_ACCESS_KEY: FAKE.accessKey, OS_SECRET_KEY: FAKE.secretKey };
+  if (kind === 'password') return { OS_USERNAME: FAKE.username, OS_PASSWORD: FAKE.password, OS_USER_DOMAIN_NAME: FAKE.domainName };
+  return {};
+}
+
+export function startEmulator(options: Partial<KmsEmulatorOptions> = {}): Promise<KmsEmulator> {
+  return KmsEmulator.start({
+    projectId: PROJECT_ID,
+    users: [{ name: FAKE.username, password: FAKE.password, domainName: FAKE.domainName }],
+    accessKeys: [{ accessKey: FAKE.accessKey, secretKey: FAKE.secretKey }],
+    ...options,
+  });
+}
+
+export const FULCIO_ALIAS = 'sigstore-fulcio-root-g1';
+export const TSA_ALIAS = 'sigstore-tsa-root-g1';
+
+/** The environment file of an otc-kms environment whose endpoints are the emulator. */
+export function kmsEnvironmentYaml(emulator: KmsEmulator, extra = ''): string {
+  return [
+    'organization: Test Org',
+    'signer: otc-kms',
+    'otc:',
+    '  region: eu-de',
+    `  projectId: ${PROJECT_ID}`,
+    '  endpoints:',
+    `    iam: ${emulator.iamEndpoint}`,
+    `    kms: ${emulator.kmsEndpoint}`,
+    '  requests:',
+    '    timeoutSeconds: 5',
+    '    maxRetries: 3',
+    '  kms:',
+    `    fulcioRootKeyAlias: ${FULCIO_ALIAS}`,
+    `    tsaRootKeyAlias: ${TSA_ALIAS}`,
+    extra,
+  ].join('\n');
+}
+
+export function kmsConfig(emulator: KmsEmulator, env = 'kms', extra = ''): SigstoreConfig {
+  return configFromYaml(kmsEnvironmentYaml(emulator, extra), env);
+}
+
+/** Writes `<dir>/envs/<env>.yaml` for CLI tests; returns the envs directory. */
+export function writeKmsEnvironment(directory: string, emulator: KmsEmulator, env = 'kms', extra = ''): string {
+  const envsDir = join(directory, 'envs');
+  mkdirSync(envsDir, { recursive: true });
+  writeFileSync(join(envsDir, `${env}.yaml`), kmsEnvironmentYaml(emulator, extra));
+  return envsDir;
+}
+
+/** Retries without waiting; the delays asked for are recorded. */
+export function instantRetries(): { options: KmsConnectionOptions['http'] & object; delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    options: {
+      sleep: async (ms: number) => {
+        delays.push(ms);
+      },
+      random: () => 0.5,
+    },
+  };
+}
