@@ -218,7 +218,7 @@ export class KmsEmulator {
     const fault = this.takeFault(api as EmulatedApi);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault?.status) {
-      const headers = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+      const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
       record(fault.status, { errorCode: 'injected' });
       if (fault.status === 429) {
         // API Gateway throttling answer (flat error object; the exact text is not documented for KMS).
