@@ -75,6 +75,12 @@ export interface Fault {
   readonly times?: number;
   /** Sent as Retry-After (seconds). */
   readonly retryAfterSeconds?: number;
+  /** Serve the call (e.g. create the key), then answer with `status` anyway: an answer lost on the way. */
+  readonly afterServing?: boolean;
+  /** Let this many calls of `api` pass before the fault applies. @default 0 */
+  readonly skip?: number;
+  /** Expire every issued token just before the call is authenticated. */
+  readonly expireTokens?: boolean;
 }
 
 interface EmulatedKey {
@@ -135,7 +141,7 @@ export class KmsEmulator {
 
   private readonly keys = new Map<string, EmulatedKey>();
   private readonly tokens = new Map<string, IssuedToken>();
-  private readonly faults: { fault: Fault; remaining: number }[] = [];
+  private readonly faults: { fault: Fault; remaining: number; skip: number }[] = [];
   private readonly clock: () => Date;
   private iamServer?: Server;
   private kmsServer?: Server;
@@ -167,7 +173,7 @@ export class KmsEmulator {
 
   /** Queues a fault for the next `times` calls of `api`. */
   inject(fault: Fault): void {
-    this.faults.push({ fault, remaining: fault.times ?? 1 });
+    this.faults.push({ fault, remaining: fault.times ?? 1, skip: fault.skip ?? 0 });
   }
 
   /** Every issued token expires now. */
@@ -217,16 +223,18 @@ export class KmsEmulator {
 
     const fault = this.takeFault(api as EmulatedApi);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    if (fault?.status) {
-      const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
-      record(fault.status, { errorCode: 'injected' });
-      if (fault.status === 429) {
+    if (fault?.expireTokens) this.expireTokens();
+    const sendFault = (status: number) => {
+      const headers: Record<string, string> = fault?.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+      record(status, { errorCode: 'injected' });
+      if (status === 429) {
         // API Gateway throttling answer (flat error object; the exact text is not documented for KMS).
         return send(429, { error_code: 'APIGW.0308', error_msg: 'The throttling threshold has been reached', request_id: requestId }, headers);
       }
-      if (fault.status === 502 || fault.status === 504) return send(fault.status, '<html><body>Bad Gateway</body></html>', { ...headers, 'Content-Type': 'text/html' });
-      return send(fault.status, { error: { error_code: 'KMS.0101', error_msg: 'KMS error.' } }, headers);
-    }
+      if (status === 502 || status === 504) return send(status, '<html><body>Bad Gateway</body></html>', { ...headers, 'Content-Type': 'text/html' });
+      return send(status, { error: { error_code: 'KMS.0101', error_msg: 'KMS error.' } }, headers);
+    };
+    if (fault?.status && !fault.afterServing) return sendFault(fault.status);
 
     try {
       if (service === 'iam') {
@@ -253,6 +261,7 @@ export class KmsEmulator {
         parsedSequence = params.sequence;
       }
       const payload = this.serve(action, params);
+      if (fault?.status && fault.afterServing) return sendFault(fault.status);
       record(200, { auth });
       return send(200, payload);
     } catch (error) {
@@ -270,6 +279,10 @@ export class KmsEmulator {
   private takeFault(api: EmulatedApi): Fault | undefined {
     const entry = this.faults.find((candidate) => candidate.fault.api === api && candidate.remaining > 0);
     if (!entry) return undefined;
+    if (entry.skip > 0) {
+      entry.skip--;
+      return undefined;
+    }
     entry.remaining--;
     return entry.fault;
   }
