@@ -107,12 +107,12 @@ function classify(call: FailedCall): KnownCode {
   const known = call.serviceCode ? KMS_CODES[call.serviceCode] : undefined;
   if (known && call.service === 'kms') return known;
   if (call.httpStatus === 429) {
-    return { code: 'OTC_THROTTLED', hint: 'OTC throttled every attempt: wait a minute and run the command again (it resumes where it stopped)' };
+    return { code: 'OTC_THROTTLED', hint: 'OTC throttled every attempt: wait a minute, then run the command again' };
   }
   if (call.httpStatus >= 500) {
     return {
       code: 'OTC_UNAVAILABLE',
-      hint: `${call.endpoint} kept failing: check the OTC status page and run the command again later (nothing was written)`,
+      hint: `${call.endpoint} kept failing: check the OTC status page, then run the command again`,
     };
   }
   if (call.service === 'iam' && (call.httpStatus === 401 || call.httpStatus === 400)) {
