@@ -17,17 +17,22 @@ export const PROJECT_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 export const FAKE = {
   accessKey: 'AKCANARY7Q2LEAKTEST01',
   secretKey: 'SKcanary-3f9b2c-must-never-appear-91aa',
+  temporaryAccessKey: 'AKCANARYTEMP9X4LEAKTEST',
+  temporarySecretKey: 'SKcanary-temporary-8c21-must-never-appear',
   securityToken: 'STcanary-temporary-token-5e4d-never-logged',
   username: 'ceremony-operator',
   password: 'PWcanary-7d1e55-must-never-appear',
   domainName: 'OTC-EU-DE-00000000001000099999',
 } as const;
 
-export const FAKE_SECRETS = [FAKE.secretKey, FAKE.securityToken, FAKE.password, FAKE.accessKey];
+export const FAKE_SECRETS = [FAKE.secretKey, FAKE.temporarySecretKey, FAKE.securityToken, FAKE.password, FAKE.accessKey, FAKE.temporaryAccessKey];
 
-/** OS_* variables for AK/SK or for a password. */
-export function credentialEnvironment(kind: 'access-key' | 'password' | 'none'): NodeJS.ProcessEnv {
+/** OS_* variables for AK/SK, temporary AK/SK (with OS_SECURITY_TOKEN) or a password. */
+export function credentialEnvironment(kind: 'access-key' | 'temporary-access-key' | 'password' | 'none'): NodeJS.ProcessEnv {
   if (kind === 'access-key') return { OS_ACCESS_KEY: FAKE.accessKey, OS_SECRET_KEY: FAKE.secretKey };
+  if (kind === 'temporary-access-key') {
+    return { OS_ACCESS_KEY: FAKE.temporaryAccessKey, OS_SECRET_KEY: FAKE.temporarySecretKey, OS_SECURITY_TOKEN: FAKE.securityToken };
+  }
   if (kind === 'password') return { OS_USERNAME: FAKE.username, OS_PASSWORD: FAKE.password, OS_USER_DOMAIN_NAME: FAKE.domainName };
   return {};
 }
@@ -36,7 +41,10 @@ export function startEmulator(options: Partial<KmsEmulatorOptions> = {}): Promis
   return KmsEmulator.start({
     projectId: PROJECT_ID,
     users: [{ name: FAKE.username, password: FAKE.password, domainName: FAKE.domainName }],
-    accessKeys: [{ accessKey: FAKE.accessKey, secretKey: FAKE.secretKey }],
+    accessKeys: [
+      { accessKey: FAKE.accessKey, secretKey: FAKE.secretKey },
+      { accessKey: FAKE.temporaryAccessKey, secretKey: FAKE.temporarySecretKey, securityToken: FAKE.securityToken },
+    ],
     ...options,
   });
 }
