@@ -47,6 +47,12 @@ const httpsUrl = z
     }
   }, { error: 'expected an https URL without query or fragment, e.g. "https://token.actions.githubusercontent.com"' });
 
+/** A whole number in [min, max]; every failure says so. */
+const wholeNumber = (min: number, max: number, unit: string) => {
+  const error = `expected a whole number of ${unit} from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
 /** Hosts for which plain http is accepted: the loopback interface (a local emulator or tunnel). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -145,19 +151,9 @@ export const configSchema = z
         requests: z
           .strictObject({
             /** Seconds to wait for one answer before the attempt counts as failed. @default 30 */
-            timeoutSeconds: z
-              .number({ error: 'expected a whole number of seconds from 1 to 300' })
-              .int({ error: 'expected a whole number of seconds from 1 to 300' })
-              .min(1, { error: 'expected a whole number of seconds from 1 to 300' })
-              .max(300, { error: 'expected a whole number of seconds from 1 to 300' })
-              .default(30),
+            timeoutSeconds: wholeNumber(1, 300, 'seconds').default(30),
             /** Retries after HTTP 429, 5xx, a timeout or a dropped connection, with exponential backoff and jitter. @default 5 */
-            maxRetries: z
-              .number({ error: 'expected a whole number of retries from 0 to 10' })
-              .int({ error: 'expected a whole number of retries from 0 to 10' })
-              .min(0, { error: 'expected a whole number of retries from 0 to 10' })
-              .max(10, { error: 'expected a whole number of retries from 0 to 10' })
-              .default(5),
+            maxRetries: wholeNumber(0, 10, 'retries').default(5),
           })
           .prefault({}),
         /** The asymmetric root keys in DEW KMS. */

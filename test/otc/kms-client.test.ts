@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
 import { connectKms } from '../../lib/otc/kms-connection';
 import type { KmsClient } from '../../lib/otc/kms-client';
-import { credentialEnvironment, instantRetries, kmsConfig, startEmulator } from './kms-fixture';
+import { credentialEnvironment, instantRetries, kmsConfig, useKmsEmulator } from './kms-fixture';
 import type { KmsEmulator } from './kms-emulator';
 
 describe('KmsClient against the emulator (AK/SK)', () => {
+  const kmsTest = useKmsEmulator();
   let emulator: KmsEmulator;
   let kms: KmsClient;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    kms = connectKms(kmsConfig(emulator).otc!, { environment: credentialEnvironment('access-key'), http: instantRetries().options }).kms;
+  beforeEach(() => {
+    ({ emulator, kms } = kmsTest);
   });
-  afterEach(() => emulator.stop());
 
   it('creates an EC_P384 SIGN_VERIFY key and describes it', async () => {
     const keyId = await kms.createKey({ alias: 'root-a', keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', description: 'test' });

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SigstoreConfig } from '../../lib/config/schema';
-import type { KmsConnectionOptions } from '../../lib/otc/kms-connection';
+import type { KmsClient } from '../../lib/otc/kms-client';
+import { connectKms, type KmsConnection, type KmsConnectionOptions } from '../../lib/otc/kms-connection';
 import { configFromYaml } from '../helpers/config';
 import { KmsEmulator, type KmsEmulatorOptions } from './kms-emulator';
 
@@ -95,6 +96,40 @@ export function instantRetries(): { options: KmsConnectionOptions['http'] & obje
         delays.push(ms);
       },
       random: () => 0.5,
+    },
+  };
+}
+
+/** A KMS connection to the emulator as the `kms` environment configures it, retrying without waiting. */
+export function connectTo(
+  emulator: KmsEmulator,
+  auth: Parameters<typeof credentialEnvironment>[0] = 'access-key',
+  options: Omit<KmsConnectionOptions, 'environment'> = {},
+): KmsConnection {
+  return connectKms(kmsConfig(emulator).otc!, { http: instantRetries().options, ...options, environment: credentialEnvironment(auth) });
+}
+
+/** A fresh emulator per test (started before, stopped after it), with a KMS client on it (AK/SK). */
+export function useKmsEmulator(options: Partial<KmsEmulatorOptions> = {}): { readonly emulator: KmsEmulator; readonly kms: KmsClient } {
+  let current: { emulator: KmsEmulator; kms: KmsClient } | undefined;
+  beforeEach(async () => {
+    const emulator = await startEmulator(options);
+    current = { emulator, kms: connectTo(emulator).kms };
+  });
+  afterEach(async () => {
+    await current?.emulator.stop();
+    current = undefined;
+  });
+  const get = () => {
+    if (!current) throw new Error('useKmsEmulator: only available inside a test');
+    return current;
+  };
+  return {
+    get emulator() {
+      return get().emulator;
+    },
+    get kms() {
+      return get().kms;
     },
   };
 }

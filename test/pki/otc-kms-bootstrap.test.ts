@@ -6,7 +6,6 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import type { SigstoreConfig } from '../../lib/config/schema';
-import { connectKms } from '../../lib/otc/kms-connection';
 import type { CeremonyRecord } from '../../lib/pki/ceremony-log';
 import { publicKeysEqual } from '../../lib/pki/keys';
 import { ensureRootKeys, rootKeyAliases } from '../../lib/pki/otc-kms-root-keys';
@@ -17,7 +16,7 @@ import { openssl, opensslOk } from '../helpers/openssl';
 import { signArtifact, verifyWithSigstore } from '../helpers/sigstore-bundle';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeSnapshot } from '../helpers/tree-snapshot';
-import { credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
+import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 const ENV = 'kms';
@@ -36,20 +35,25 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     config = kmsConfig(emulator, ENV);
     stateRoot = join(temp(), '.sigstore');
     mkdirSync(stateRoot, { mode: 0o700 });
-    const setup = connectKms(config.otc!, { environment: credentialEnvironment('access-key'), http: instantRetries().options });
+    const setup = connectTo(emulator);
     const keys = await ensureRootKeys({ kms: setup.kms, aliases: rootKeyAliases(config.otc!), keySpec: 'EC_P384', env: ENV });
     keyIds = { fulcio: keys[0].keyId, tsa: keys[1].keyId };
     emulator.calls.length = 0; // count only the bootstrap's calls
   });
   afterEach(() => emulator.stop());
 
-  const bootstrapWith = (auth: 'access-key' | 'password' = 'access-key') =>
+  const bootstrapWith = (auth: 'access-key' | 'password' = 'access-key', withConfig: SigstoreConfig = config) =>
     runBootstrap({
-      config,
+      config: withConfig,
       stateRoot,
       clock: mintClock,
-      rootKeys: rootKeysFor(config, { environment: credentialEnvironment(auth), http: instantRetries().options }),
+      rootKeys: rootKeysFor(withConfig, { environment: credentialEnvironment(auth), http: instantRetries().options }),
     });
+  /** The environment with another alias for one root. */
+  const withAlias = (root: 'fulcioRootKeyAlias' | 'tsaRootKeyAlias', alias: string): SigstoreConfig => ({
+    ...config,
+    otc: { ...config.otc!, kms: { ...config.otc!.kms, [root]: alias } },
+  });
   const ceremonyLog = (): CeremonyRecord[] =>
     readFileSync(join(stateRoot, ENV, 'ceremony.jsonl'), 'utf8')
       .trim()
@@ -117,12 +121,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   });
 
   it('logs every KMS signature in the ceremony log: key id, digest of the TBS, purpose, operator, KMS receipt', async () => {
-    const { material } = await runBootstrap({
-      config,
-      stateRoot,
-      clock: mintClock,
-      rootKeys: rootKeysFor(config, { environment: credentialEnvironment('access-key'), http: instantRetries().options }),
-    });
+    const { material } = await bootstrapWith();
     const records = ceremonyLog();
     expect(records.map((record) => [record.keyRef, record.purpose])).toEqual([
       [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate'],
@@ -200,11 +199,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       const otherConfig = kmsConfig(emulator, ENV, '    keySpec: EC_P256');
       expect(otherConfig.otc!.kms.keySpec).toBe('EC_P256');
       const before = treeSnapshot(stateRoot);
-      const error = await runBootstrap({
-        config: otherConfig,
-        stateRoot,
-        rootKeys: rootKeysFor(otherConfig, { environment: credentialEnvironment('access-key'), http: instantRetries().options }),
-      }).catch((caught) => caught);
+      const error = await bootstrapWith('access-key', otherConfig).catch((caught) => caught);
       expect(error).toMatchObject({ code: 'KMS_KEY_UNUSABLE' });
       expect(error.message).toContain(`fulcio root key ${keyIds.fulcio} (alias "sigstore-fulcio-root-g1") has key spec EC_P384, but otc.kms.keySpec is EC_P256`);
       expect(error.message).toContain('tsa root key');
@@ -243,13 +238,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
 
     it('keys missing from KMS: asks for keys ensure and writes nothing', async () => {
       const before = treeSnapshot(stateRoot);
-      const otherConfig = kmsConfig(emulator, ENV).otc!;
-      const renamed = { ...config, otc: { ...otherConfig, kms: { ...otherConfig.kms, tsaRootKeyAlias: 'sigstore-tsa-root-g2' } } };
-      const error = await runBootstrap({
-        config: renamed,
-        stateRoot,
-        rootKeys: rootKeysFor(renamed, { environment: credentialEnvironment('access-key'), http: instantRetries().options }),
-      }).catch((caught) => caught);
+      const error = await bootstrapWith('access-key', withAlias('tsaRootKeyAlias', 'sigstore-tsa-root-g2')).catch((caught) => caught);
       expect(error).toMatchObject({ code: 'KMS_KEY_NOT_FOUND', message: expect.stringContaining('run "sigstore-cdk keys ensure --env kms" first') });
       expect(treeSnapshot(stateRoot)).toEqual(before);
     });
@@ -267,14 +256,8 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     delete manifest.items['fulcio-intermediate'];
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     const otherKey = emulator.seedKey({ alias: 'sigstore-fulcio-root-g2', keySpec: 'EC_P384' });
-    const moved = kmsConfig(emulator, ENV).otc!;
-    const movedConfig = { ...config, otc: { ...moved, kms: { ...moved.kms, fulcioRootKeyAlias: 'sigstore-fulcio-root-g2' } } };
     const before = treeSnapshot(stateRoot);
-    const error = await runBootstrap({
-      config: movedConfig,
-      stateRoot,
-      rootKeys: rootKeysFor(movedConfig, { environment: credentialEnvironment('access-key'), http: instantRetries().options }),
-    }).catch((caught) => caught);
+    const error = await bootstrapWith('access-key', withAlias('fulcioRootKeyAlias', 'sigstore-fulcio-root-g2')).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
     expect(error.message).toContain(`signed by otc-kms:${keyIds.fulcio}`);
     expect(error.message).toContain(`otc-kms:${otherKey}`);

@@ -1,7 +1,7 @@
-import { connectKms, type KmsConnection } from '../../lib/otc/kms-connection';
+import type { KmsConnection } from '../../lib/otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyAliases } from '../../lib/pki/otc-kms-root-keys';
 import { StateSnapshot } from '../../lib/state/store';
-import { credentialEnvironment, FULCIO_ALIAS, instantRetries, kmsConfig, startEmulator, TSA_ALIAS } from '../otc/kms-fixture';
+import { connectTo, FULCIO_ALIAS, kmsConfig, startEmulator, TSA_ALIAS } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 const ALIASES = { fulcio: FULCIO_ALIAS, tsa: TSA_ALIAS };
@@ -11,7 +11,7 @@ describe('ensureRootKeys (keys ensure)', () => {
   let connection: KmsConnection;
   beforeEach(async () => {
     emulator = await startEmulator();
-    connection = connectKms(kmsConfig(emulator).otc!, { environment: credentialEnvironment('access-key'), http: instantRetries().options });
+    connection = connectTo(emulator);
   });
   afterEach(() => emulator.stop());
 
@@ -82,7 +82,7 @@ describe('OtcKmsRootKeys (bootstrap)', () => {
     emulator = await startEmulator();
     const config = kmsConfig(emulator);
     provider = new OtcKmsRootKeys({
-      connection: connectKms(config.otc!, { environment: credentialEnvironment('access-key'), http: instantRetries().options }),
+      connection: connectTo(emulator),
       aliases: rootKeyAliases(config.otc!),
       keySpec: 'EC_P384',
       env: 'kms',

@@ -1,19 +1,17 @@
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { connectKms } from '../../lib/otc/kms-connection';
 import type { KmsClient } from '../../lib/otc/kms-client';
 import { publicKeysEqual } from '../../lib/pki/keys';
 import { OtcKmsSigner, parseKmsPublicKey } from '../../lib/pki/otc-kms-signer';
-import { credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
+import { useKmsEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 describe('OtcKmsSigner', () => {
+  const kmsTest = useKmsEmulator();
   let emulator: KmsEmulator;
   let kms: KmsClient;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    kms = connectKms(kmsConfig(emulator).otc!, { environment: credentialEnvironment('access-key'), http: instantRetries().options }).kms;
+  beforeEach(() => {
+    ({ emulator, kms } = kmsTest);
   });
-  afterEach(() => emulator.stop());
 
   it.each([
     ['EC_P384', 'sha384', 'ECDSA_SHA_384', 48],
