@@ -1,25 +1,10 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { runCli } from '../../lib/cli/main';
+import { runCliCaptured, type CliRun } from '../helpers/cli';
 import { useTempDirectory } from '../helpers/temp-directory';
-import { treeSnapshot } from '../helpers/tree-snapshot';
+import { treeContents } from '../helpers/tree';
 import { credentialEnvironment, FAKE, FAKE_SECRETS, FULCIO_ALIAS, instantRetries, startEmulator, TSA_ALIAS, writeKmsEnvironment } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString('utf8');
-    done();
-  }
-}
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
   const temp = useTempDirectory();
@@ -37,12 +22,10 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
   });
   afterEach(() => emulator.stop());
 
-  async function cli(args: string[], environment: NodeJS.ProcessEnv): Promise<Run> {
-    const stdout = new Capture();
-    const stderr = new Capture();
-    const code = await runCli([...args, '--envs-dir', envsDir], { stdout, stderr }, { environment, kms: { http: instantRetries().options } });
-    outputs.push(stdout.text, stderr.text);
-    return { code, stdout: stdout.text, stderr: stderr.text };
+  async function cli(args: string[], environment: NodeJS.ProcessEnv): Promise<CliRun> {
+    const run = await runCliCaptured([...args, '--envs-dir', envsDir], { environment, kms: { http: instantRetries().options } });
+    outputs.push(run.stdout, run.stderr);
+    return run;
   }
 
   it('keys ensure creates the root keys, prints their ids, and is idempotent', async () => {
@@ -97,19 +80,19 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     const outDir = join(temp(), 'dist');
     mkdirSync(join(outDir, 'trust'), { recursive: true });
     writeFileSync(join(outDir, 'trust', 'trusted_root.json'), '{"previous":true}');
-    const before = { state: treeSnapshot(stateDir), dist: treeSnapshot(outDir) };
+    const before = { state: treeContents(stateDir), dist: treeContents(outDir) };
     const run = await cli(['bootstrap', '--env', 'kms', '--state-dir', stateDir], { OS_PROJECT_ID: '1'.repeat(32) });
     expect(run.code).toBe(4);
     expect(run.stderr).toContain('error [OTC_CREDENTIALS_MISSING]: no OTC credentials in the environment: set OS_ACCESS_KEY and OS_SECRET_KEY');
-    expect({ state: treeSnapshot(stateDir), dist: treeSnapshot(outDir) }).toEqual(before);
+    expect({ state: treeContents(stateDir), dist: treeContents(outDir) }).toEqual(before);
     expect(before.state).toEqual({}); // the state root was not even created
     expect(emulator.calls).toEqual([]);
     // synth never mints with KMS: it refuses and leaves dist/ alone.
     const synthRun = await cli(['synth', '--env', 'kms', '--state-dir', stateDir, '--out', outDir], {});
     expect(synthRun.code).toBe(3);
     expect(synthRun.stderr).toContain('STATE_MISSING_ROOTS');
-    expect(treeSnapshot(outDir)).toEqual(before.dist);
-    expect(treeSnapshot(join(stateDir, 'kms'))).toEqual({});
+    expect(treeContents(outDir)).toEqual(before.dist);
+    expect(treeContents(join(stateDir, 'kms'))).toEqual({});
   });
 
   it('never shows a credential: not in output, errors, --json, state, ceremony log or dist', async () => {

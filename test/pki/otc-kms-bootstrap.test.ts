@@ -15,7 +15,7 @@ import { rootKeysFor, runBootstrap, synth } from '../../lib/synth';
 import { openssl, opensslOk } from '../helpers/openssl';
 import { signArtifact, verifyWithSigstore } from '../helpers/sigstore-bundle';
 import { useTempDirectory } from '../helpers/temp-directory';
-import { treeSnapshot } from '../helpers/tree-snapshot';
+import { treeContents } from '../helpers/tree';
 import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
@@ -153,11 +153,11 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
 
   it('changes nothing and calls KMS not at all when run again on a complete state', async () => {
     await bootstrapWith();
-    const before = treeSnapshot(stateRoot);
+    const before = treeContents(stateRoot);
     emulator.calls.length = 0;
     const again = await bootstrapWith();
     expect(again).toMatchObject({ minted: [], written: false });
-    expect(treeSnapshot(stateRoot)).toEqual(before);
+    expect(treeContents(stateRoot)).toEqual(before);
     expect(emulator.calls).toEqual([]);
   });
 
@@ -173,12 +173,12 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
 
     it('repeated 500s end in OTC_UNAVAILABLE and leave the state directory as it was', async () => {
       writeFileSync(join(stateRoot, 'other-env.txt'), 'unrelated');
-      const before = treeSnapshot(stateRoot);
+      const before = treeContents(stateRoot);
       emulator.inject({ api: 'sign', status: 500, times: 100 });
       const error = await bootstrapWith().catch((caught) => caught);
       expect(error).toMatchObject({ code: 'OTC_UNAVAILABLE', exitCode: 4 });
       expect(error.message).toContain('KMS sign failed after 4 attempts: HTTP 500');
-      expect(treeSnapshot(stateRoot)).toEqual(before);
+      expect(treeContents(stateRoot)).toEqual(before);
     });
 
     it('500s after the first root was signed: nothing of the state is written; the log keeps the signatures KMS made', async () => {
@@ -187,7 +187,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(error).toMatchObject({ code: 'OTC_UNAVAILABLE' });
       const store = new StateStore({ root: stateRoot, env: ENV });
       expect((await store.load()).itemIds).toEqual([]); // no partial state: nothing was committed
-      expect(treeSnapshot(stateRoot)).toEqual({ './': '700', [`${ENV}/`]: '700', [`${ENV}/ceremony.jsonl`]: expect.any(String) });
+      expect(treeContents(stateRoot)).toEqual({ './': '700', [`${ENV}/`]: '700', [`${ENV}/ceremony.jsonl`]: expect.any(String) });
       expect(ceremonyLog().map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate']);
       // Once KMS recovers the ceremony runs from the start (nothing was kept), and the log grows.
       const result = await bootstrapWith();
@@ -198,22 +198,22 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     it('refuses a root key with the wrong spec and writes nothing', async () => {
       const otherConfig = kmsConfig(emulator, ENV, '    keySpec: EC_P256');
       expect(otherConfig.otc!.kms.keySpec).toBe('EC_P256');
-      const before = treeSnapshot(stateRoot);
+      const before = treeContents(stateRoot);
       const error = await bootstrapWith('access-key', otherConfig).catch((caught) => caught);
       expect(error).toMatchObject({ code: 'KMS_KEY_UNUSABLE' });
       expect(error.message).toContain(`fulcio root key ${keyIds.fulcio} (alias "sigstore-fulcio-root-g1") has key spec EC_P384, but otc.kms.keySpec is EC_P256`);
       expect(error.message).toContain('tsa root key');
-      expect(treeSnapshot(stateRoot)).toEqual(before);
+      expect(treeContents(stateRoot)).toEqual(before);
       expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
     });
 
     it('refuses a signature that does not verify and writes nothing', async () => {
       emulator.corruptSignatures = true;
-      const before = treeSnapshot(stateRoot);
+      const before = treeContents(stateRoot);
       const error = await bootstrapWith().catch((caught) => caught);
       expect(error).toMatchObject({ code: 'SIGNATURE_INVALID', exitCode: 4 });
       expect(error.message).toContain(`KMS key ${keyIds.fulcio} returned a signature that does not verify`);
-      expect(treeSnapshot(stateRoot)).toEqual(before);
+      expect(treeContents(stateRoot)).toEqual(before);
     });
 
     it('raw r‖s signatures give the same verifiable result', async () => {
@@ -237,10 +237,10 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     });
 
     it('keys missing from KMS: asks for keys ensure and writes nothing', async () => {
-      const before = treeSnapshot(stateRoot);
+      const before = treeContents(stateRoot);
       const error = await bootstrapWith('access-key', withAlias('tsaRootKeyAlias', 'sigstore-tsa-root-g2')).catch((caught) => caught);
       expect(error).toMatchObject({ code: 'KMS_KEY_NOT_FOUND', message: expect.stringContaining('run "sigstore-cdk keys ensure --env kms" first') });
-      expect(treeSnapshot(stateRoot)).toEqual(before);
+      expect(treeContents(stateRoot)).toEqual(before);
     });
   });
 
@@ -256,11 +256,11 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     delete manifest.items['fulcio-intermediate'];
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     const otherKey = emulator.seedKey({ alias: 'sigstore-fulcio-root-g2', keySpec: 'EC_P384' });
-    const before = treeSnapshot(stateRoot);
+    const before = treeContents(stateRoot);
     const error = await bootstrapWith('access-key', withAlias('fulcioRootKeyAlias', 'sigstore-fulcio-root-g2')).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
     expect(error.message).toContain(`signed by otc-kms:${keyIds.fulcio}`);
     expect(error.message).toContain(`otc-kms:${otherKey}`);
-    expect(treeSnapshot(stateRoot)).toEqual(before);
+    expect(treeContents(stateRoot)).toEqual(before);
   });
 });
