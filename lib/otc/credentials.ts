@@ -51,12 +51,6 @@ export interface PasswordCredentials {
 
 export type OtcCredentials = AccessKeyCredentials | PasswordCredentials;
 
-/** Environment variables the credentials come from, for messages. */
-export const CREDENTIAL_VARIABLES = {
-  accessKey: ['OS_ACCESS_KEY', 'OS_SECRET_KEY'],
-  password: ['OS_USERNAME', 'OS_PASSWORD', 'OS_USER_DOMAIN_NAME'],
-} as const;
-
 const PROJECT_ID = /^[0-9a-f]{32}$/;
 
 /**

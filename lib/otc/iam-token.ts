@@ -25,8 +25,6 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
   private readonly refreshMarginMs: number;
   private cached?: { readonly token: string; readonly expiresAt: Date };
   private pending?: Promise<string>;
-  /** How many tokens were issued (for tests and the bench). */
-  issued = 0;
 
   constructor(private readonly props: IamTokenAuthorizerProps) {
     this.clock = props.clock ?? (() => new Date());
@@ -85,7 +83,6 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
       throw new OtcError('OTC_AUTH_FAILED', `IAM issued a token for project ${String(scopedTo)}, not ${projectId}; check otc.projectId / OS_PROJECT_ID`);
     }
     this.cached = { token, expiresAt };
-    this.issued++;
     return token;
   }
 }
