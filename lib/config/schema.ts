@@ -56,18 +56,28 @@ const wholeNumber = (min: number, max: number, unit: string) => {
 /** Hosts for which plain http is accepted: the loopback interface (a local emulator or tunnel). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** An API endpoint: https, or http on the loopback interface only (tests, a local tunnel). No path, query or fragment. */
-const apiEndpoint = z
-  .string({ error: 'expected an https URL' })
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-      return schemeOk && url.hostname !== '' && (url.pathname === '/' || url.pathname === '') && !url.search && !url.hash && !url.username;
-    } catch {
-      return false;
-    }
-  }, { error: 'expected an https URL without path, query or fragment, e.g. "https://kms.eu-de.otc.t-systems.com" (http only for 127.0.0.1, localhost or [::1])' });
+/**
+ * An API endpoint: https, or http on the loopback interface only (tests, a local tunnel). No query or
+ * fragment, and no path but `optionalPath` (the API paths are absolute).
+ */
+const apiEndpoint = (example: string, optionalPath?: string) =>
+  z.string({ error: 'expected an https URL' }).refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+        const path = url.pathname.replace(/\/+$/, '');
+        return schemeOk && url.hostname !== '' && (path === '' || path === optionalPath) && !url.search && !url.hash && !url.username;
+      } catch {
+        return false;
+      }
+    },
+    {
+      error:
+        `expected an https URL without ${optionalPath ? `a path other than "${optionalPath}"` : 'path'}, query or fragment, ` +
+        `e.g. "${example}" (http only for 127.0.0.1, localhost or [::1])`,
+    },
+  );
 
 const kmsAlias = z
   .string({ error: 'expected a KMS key alias' })
@@ -145,7 +155,10 @@ export const configSchema = z
           .optional(),
         /** API endpoints, for private endpoints and tests. @default - regional public endpoints */
         endpoints: z
-          .strictObject({ iam: apiEndpoint.optional(), kms: apiEndpoint.optional() })
+          .strictObject({
+            iam: apiEndpoint('https://iam.eu-de.otc.t-systems.com', '/v3').optional(),
+            kms: apiEndpoint('https://kms.eu-de.otc.t-systems.com').optional(),
+          })
           .prefault({}),
         /** How IAM and KMS requests are made. */
         requests: z

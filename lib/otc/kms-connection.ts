@@ -1,23 +1,13 @@
 import type { SigstoreConfig } from '../config/schema';
 import { ConfigError } from '../errors';
 import { AccessKeyAuthorizer } from './aksk-signer';
+import { defaultIamEndpoint, defaultKmsEndpoint, type OtcRegion } from './endpoints';
 import { credentialsFromEnvironment, credentialValues, describeCredentials, resolveProjectId, type OtcCredentials } from './credentials';
 import { OtcHttpClient, type HttpClientOptions, type RetryNotice } from './http-client';
 import { IamTokenAuthorizer } from './iam-token';
 import { KmsClient } from './kms-client';
 
 export type OtcConfig = NonNullable<SigstoreConfig['otc']>;
-export type OtcRegion = OtcConfig['region'];
-
-/**
- * Public endpoints per region. eu-de and eu-nl share one global IAM; Switzerland has its own cloud
- * (`*.sc.otc.t-systems.com`). Override them with `otc.endpoints` for private endpoints.
- */
-export const DEFAULT_ENDPOINTS: Readonly<Record<OtcRegion, { readonly iam: string; readonly kms: string }>> = {
-  'eu-de': { iam: 'https://iam.eu-de.otc.t-systems.com', kms: 'https://kms.eu-de.otc.t-systems.com' },
-  'eu-nl': { iam: 'https://iam.eu-de.otc.t-systems.com', kms: 'https://kms.eu-nl.otc.t-systems.com' },
-  'eu-ch2': { iam: 'https://iam-pub.eu-ch2.sc.otc.t-systems.com', kms: 'https://kms.eu-ch2.sc.otc.t-systems.com' },
-};
 
 /** What tests, the bench and the CLI may inject; everything else comes from the config. */
 export interface KmsConnectionOptions {
@@ -61,7 +51,8 @@ export function connectKms(otc: OtcConfig, options: KmsConnectionOptions = {}): 
   const environment = options.environment ?? process.env;
   const credentials: OtcCredentials = credentialsFromEnvironment(environment);
   const projectId = resolveProjectId(otc.projectId, environment);
-  const endpoints = { iam: otc.endpoints.iam ?? DEFAULT_ENDPOINTS[otc.region].iam, kms: otc.endpoints.kms ?? DEFAULT_ENDPOINTS[otc.region].kms };
+  // Public endpoints of the region unless `otc.endpoints` names private ones.
+  const endpoints = { iam: otc.endpoints.iam ?? defaultIamEndpoint(otc.region), kms: otc.endpoints.kms ?? defaultKmsEndpoint(otc.region) };
   const secrets = credentialValues(credentials).filter((value) => value.length >= 4);
   const http = new OtcHttpClient({
     ...options.http,

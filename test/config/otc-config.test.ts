@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../lib/config/load';
 import { ConfigError } from '../../lib/errors';
-import { DEFAULT_ENDPOINTS } from '../../lib/otc/kms-connection';
+import { defaultIamEndpoint, defaultKmsEndpoint } from '../../lib/otc/endpoints';
 
 const KMS_SECTION = (extra: string) =>
   [
@@ -32,7 +32,9 @@ describe('otc configuration', () => {
     expect(config.otc?.requests).toEqual({ timeoutSeconds: 30, maxRetries: 5 });
     expect(config.otc?.endpoints).toEqual({});
     expect(config.otc?.kms.keySpec).toBe('EC_P384');
-    expect(DEFAULT_ENDPOINTS['eu-de']).toEqual({ iam: 'https://iam.eu-de.otc.t-systems.com', kms: 'https://kms.eu-de.otc.t-systems.com' });
+    expect([defaultIamEndpoint('eu-de'), defaultKmsEndpoint('eu-de')]).toEqual(['https://iam.eu-de.otc.t-systems.com', 'https://kms.eu-de.otc.t-systems.com']);
+    expect([defaultIamEndpoint('eu-nl'), defaultKmsEndpoint('eu-nl')]).toEqual(['https://iam.eu-de.otc.t-systems.com', 'https://kms.eu-nl.otc.t-systems.com']);
+    expect(defaultKmsEndpoint('eu-ch2')).toBe('https://kms.eu-ch2.sc.otc.t-systems.com');
   });
 
   it('documents the request settings in envs/prd.example.yaml', () => {
@@ -43,11 +45,14 @@ describe('otc configuration', () => {
   it('accepts plain http only on the loopback interface (an emulator or a local tunnel)', () => {
     const config = parseConfigText(KMS_SECTION('  endpoints:\n    iam: http://127.0.0.1:8443\n    kms: http://localhost:9443'), 'envs/x.yaml');
     expect(config.otc?.endpoints).toEqual({ iam: 'http://127.0.0.1:8443', kms: 'http://localhost:9443' });
-    const found = problems(KMS_SECTION('  endpoints:\n    kms: http://kms.eu-de.otc.t-systems.com\n    iam: https://iam.example.com/v3'));
+    // The IAM endpoint may be written as an auth URL (…/v3); the API paths are absolute either way.
+    expect(parseConfigText(KMS_SECTION('  endpoints:\n    iam: https://iam.example.com/v3'), 'envs/x.yaml').otc?.endpoints.iam).toBe('https://iam.example.com/v3');
+    const found = problems(KMS_SECTION('  endpoints:\n    kms: http://kms.eu-de.otc.t-systems.com\n    iam: https://iam.example.com/identity/v3'));
     expect(found).toEqual([
-      expect.objectContaining({ path: 'otc.endpoints.iam (line 10)', value: '"https://iam.example.com/v3"', message: expect.stringContaining('without path') }),
+      expect.objectContaining({ path: 'otc.endpoints.iam (line 10)', value: '"https://iam.example.com/identity/v3"', message: expect.stringContaining('without a path other than "/v3"') }),
       expect.objectContaining({ path: 'otc.endpoints.kms (line 9)', value: '"http://kms.eu-de.otc.t-systems.com"', message: expect.stringContaining('http only for 127.0.0.1') }),
     ]);
+    expect(problems(KMS_SECTION('  endpoints:\n    kms: https://proxy.example.com/kms'))[0].message).toContain('without path, query or fragment');
   });
 
   it('names bad request settings with their value and range', () => {

@@ -53,6 +53,13 @@ describe('IAM token authentication', () => {
     expect(error.message).not.toContain(FAKE.password);
   });
 
+  it('accepts the IAM endpoint written as an auth URL (…/v3)', async () => {
+    const config = kmsConfig(emulator).otc!;
+    const otc = { ...config, endpoints: { ...config.endpoints, iam: `${emulator.iamEndpoint}/v3` } };
+    await connectKms(otc, { environment: credentialEnvironment('password'), clock: () => now, http: instantRetries().options }).kms.listKeys();
+    expect(emulator.callCounts()).toEqual({ 'iam auth/tokens': 1, 'kms list-keys': 1 });
+  });
+
   it('retries IAM on 429 too', async () => {
     emulator.inject({ api: 'auth/tokens', status: 429 });
     await connect().kms.listKeys();
