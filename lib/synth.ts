@@ -4,7 +4,7 @@ import type { SigstoreConfig } from './config/schema';
 import { StateError } from './errors';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
 import { bootstrap } from './pki/bootstrap';
-import { OtcKmsRootKeys, rootKeyAliases } from './pki/otc-kms-root-keys';
+import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
@@ -59,7 +59,7 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
       return new LocalRootKeys();
     case 'otc-kms': {
       const otc = otcConfigOf(config, 'signer "otc-kms"');
-      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), aliases: rootKeyAliases(otc), keySpec: otc.kms.keySpec, env: config.env });
+      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env });
     }
   }
 }

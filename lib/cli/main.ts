@@ -3,7 +3,8 @@ import { loadConfig } from '../config/load';
 import { SigstoreCdkError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { ensureRootKeys, OtcKmsRootKeys, rootKeyAliases } from '../pki/otc-kms-root-keys';
+import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
+import type { RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
 import type { RoleExpiry } from '../trust/tuf/expiry';
@@ -91,7 +92,7 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk tuf refresh --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress });
+      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
       printResult(
         options,
         result,
@@ -140,7 +141,7 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, aliases: rootKeyAliases(otc), keySpec: otc.kms.keySpec, env: config.env, progress });
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), env: config.env, progress });
       printResult(
         { ...options, stateDir: '' },
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -164,6 +165,12 @@ function summarizeFiles(files: readonly string[]): string {
 function describeExpiry(role: RoleExpiry): string {
   const when = role.daysLeft >= 0 ? `in ${role.daysLeft} days` : `${-role.daysLeft} days ago`;
   return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
+}
+
+/** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
+function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
+  let provider: RootKeyProvider | undefined;
+  return { description: 'configured signer', signerFor: (...args) => (provider ??= create()).signerFor(...args) };
 }
 
 /** Progress warnings for retried OTC calls: a slow ceremony says why it is slow. */

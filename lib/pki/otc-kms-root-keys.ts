@@ -1,27 +1,51 @@
-import { OtcError } from '../errors';
+import { ConfigError, OtcError } from '../errors';
 import { describeKeyState, KEY_STATE_ENABLED, type KmsClient, type KmsKeyInfo, type KmsKeySpec } from '../otc/kms-client';
 import type { KmsConnection, OtcConfig } from '../otc/kms-connection';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot } from '../state/store';
 import { OtcKmsSigner } from './otc-kms-signer';
-import type { RootKeyProvider, RootName } from './root-keys';
+import type { Curve } from './keys';
+import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName } from './root-keys';
 import type { Signer } from './signer';
 
-/** The KMS alias of each root's key. Adding a root (e.g. `tuf`) to RootName adds one line to `rootKeyAliases`. */
-export type RootKeyAliases = Readonly<Record<RootName, string>>;
-
-/** The key spec root keys may have (the schema's `otc.kms.keySpec`). */
+/** The key spec root keys may have. */
 export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
 
-/** Root keys sign certificates, so they are asymmetric SIGN_VERIFY keys. */
+/** Root keys sign certificates and metadata, so they are asymmetric SIGN_VERIFY keys. */
 export const ROOT_KEY_USAGE = 'SIGN_VERIFY';
 
-/** The aliases from `otc.kms`. */
-export function rootKeyAliases(otc: OtcConfig): RootKeyAliases {
-  return {
-    fulcio: otc.kms.fulcioRootKeyAlias,
-    tsa: otc.kms.tsaRootKeyAlias,
+const KEY_SPEC_OF_CURVE: Record<Curve, RootKeySpec> = { 'P-256': 'EC_P256', 'P-384': 'EC_P384' };
+
+/** What one root's KMS key must be. */
+export interface RootKeyRequirement {
+  readonly alias: string;
+  readonly keySpec: RootKeySpec;
+  /** Where the spec comes from, for messages: `otc.kms.keySpec is EC_P384`. */
+  readonly keySpecSource: string;
+}
+
+/** The KMS key of each root that has an alias configured. */
+export type RootKeyPlan = Readonly<Partial<Record<RootName, RootKeyRequirement>>>;
+
+/**
+ * The root keys `otc.kms` asks for: Fulcio and TSA with `otc.kms.keySpec`, and (when its alias is
+ * set) the TUF root with P-256, which TUF clients need. A new root is one more line here.
+ */
+export function rootKeyPlan(otc: OtcConfig): RootKeyPlan {
+  const configured = { keySpec: otc.kms.keySpec, keySpecSource: `otc.kms.keySpec is ${otc.kms.keySpec}` };
+  const tuf = {
+    keySpec: KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE],
+    keySpecSource: `the TUF root key must be ${KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE]} (TUF clients verify ECDSA with SHA-256 only)`,
   };
+  return {
+    fulcio: { alias: otc.kms.fulcioRootKeyAlias, ...configured },
+    tsa: { alias: otc.kms.tsaRootKeyAlias, ...configured },
+    ...(otc.kms.tufRootKeyAlias ? { tuf: { alias: otc.kms.tufRootKeyAlias, ...tuf } } : {}),
+  };
+}
+
+function plannedRoots(plan: RootKeyPlan): [RootName, RootKeyRequirement][] {
+  return Object.entries(plan).filter((entry): entry is [RootName, RootKeyRequirement] => entry[1] !== undefined);
 }
 
 /** One root key as `keys ensure` reports it. */
@@ -38,8 +62,7 @@ export interface RootKeyStatus {
 
 export interface EnsureRootKeysOptions {
   readonly kms: KmsClient;
-  readonly aliases: RootKeyAliases;
-  readonly keySpec: RootKeySpec;
+  readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
   /** @default - silent */
@@ -47,26 +70,26 @@ export interface EnsureRootKeysOptions {
 }
 
 /**
- * `keys ensure`: makes sure each root has an enabled asymmetric SIGN_VERIFY key of the configured spec
- * under its alias, creating the missing ones. Idempotent by alias. Every existing key is checked
- * before anything is created: a key with the wrong spec, usage or state is refused (KMS_KEY_UNUSABLE)
- * and nothing is created.
+ * `keys ensure`: makes sure each root has an enabled asymmetric SIGN_VERIFY key of its spec under its
+ * alias, creating the missing ones. Idempotent by alias. Every existing key is checked before
+ * anything is created: a key with the wrong spec, usage or state is refused (KMS_KEY_UNUSABLE) and
+ * nothing is created.
  */
 export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<RootKeyStatus[]> {
-  const { kms, aliases, keySpec, env } = options;
+  const { kms, roots, env } = options;
   const progress = options.progress ?? silentProgress;
-  const roots = Object.keys(aliases) as RootName[];
-  const found = await progress.step(`look up ${roots.length} root key aliases in KMS`, () => findRootKeys(kms, aliases));
-  const problems = roots.flatMap((root) => {
+  const planned = plannedRoots(roots);
+  const found = await progress.step(`look up ${planned.length} root key aliases in KMS`, () => findRootKeys(kms, roots));
+  const problems = planned.flatMap(([root, requirement]) => {
     const key = found.get(root);
-    return key ? rootKeyProblems(root, key, keySpec, env) : [];
+    return key ? rootKeyProblems(root, key, requirement, env) : [];
   });
   if (problems.length > 0) {
     throw new OtcError('KMS_KEY_UNUSABLE', `refusing the existing root keys; nothing was created:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
   const statuses: RootKeyStatus[] = [];
-  for (const root of roots) {
-    const alias = aliases[root];
+  for (const [root, requirement] of planned) {
+    const { alias, keySpec } = requirement;
     let key = found.get(root);
     let created = false;
     if (!key) {
@@ -76,12 +99,12 @@ export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<Ro
         } catch (error) {
           // A create whose answer was lost (timeout, 5xx) and then retried finds its own key under the alias.
           if (!(error instanceof OtcError && error.code === 'KMS_ALIAS_TAKEN')) throw error;
-          const again = (await findRootKeys(kms, { [root]: alias } as RootKeyAliases)).get(root);
+          const again = (await findRootKeys(kms, { [root]: requirement })).get(root);
           if (!again) throw error;
           return again;
         }
       });
-      const afterCreate = rootKeyProblems(root, key, keySpec, env);
+      const afterCreate = rootKeyProblems(root, key, requirement, env);
       if (afterCreate.length > 0) throw new OtcError('KMS_KEY_UNUSABLE', afterCreate.join('; '));
       created = true;
     }
@@ -102,10 +125,10 @@ export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<Ro
  * Finds the keys with the given aliases: one list-keys pass (all pages), then describe-key for each
  * match, because describe-key is the documented source of spec, usage and state.
  */
-export async function findRootKeys(kms: KmsClient, aliases: Partial<RootKeyAliases>): Promise<Map<RootName, KmsKeyInfo>> {
+export async function findRootKeys(kms: KmsClient, roots: RootKeyPlan): Promise<Map<RootName, KmsKeyInfo>> {
   const keys = await kms.listKeys();
   const found = new Map<RootName, KmsKeyInfo>();
-  for (const [root, alias] of Object.entries(aliases) as [RootName, string][]) {
+  for (const [root, { alias }] of plannedRoots(roots)) {
     const matches = keys.filter((key) => key.alias === alias);
     if (matches.length > 1) {
       throw new OtcError(
@@ -120,13 +143,14 @@ export async function findRootKeys(kms: KmsClient, aliases: Partial<RootKeyAlias
 }
 
 /** Why `key` cannot be the `root` root key, or nothing. */
-export function rootKeyProblems(root: RootName, key: KmsKeyInfo, keySpec: RootKeySpec, env: string): string[] {
+export function rootKeyProblems(root: RootName, key: KmsKeyInfo, requirement: RootKeyRequirement, env: string): string[] {
   const name = `${root} root key ${key.keyId} (alias "${key.alias}")`;
   const problems: string[] = [];
-  if (key.keySpec !== keySpec) {
+  if (key.keySpec !== requirement.keySpec) {
     problems.push(
-      `${name} has key spec ${key.keySpec ?? '(none reported)'}, but otc.kms.keySpec is ${keySpec}: set otc.kms.keySpec to match ` +
-        'if the key is right, or give the root a new alias (a key spec cannot be changed)',
+      `${name} has key spec ${key.keySpec ?? '(none reported)'}, but ${requirement.keySpecSource}: ` +
+        (root === 'tuf' ? '' : 'set otc.kms.keySpec to match if the key is right, or ') +
+        'give the root a new alias (a key spec cannot be changed)',
     );
   }
   if (key.keyUsage !== ROOT_KEY_USAGE) {
@@ -146,8 +170,7 @@ export function rootKeyProblems(root: RootName, key: KmsKeyInfo, keySpec: RootKe
 
 export interface OtcKmsRootKeysProps {
   readonly connection: KmsConnection;
-  readonly aliases: RootKeyAliases;
-  readonly keySpec: RootKeySpec;
+  readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
 }
@@ -172,22 +195,25 @@ export class OtcKmsRootKeys implements RootKeyProvider {
   async signerFor(root: RootName, _snapshot: StateSnapshot, _now: Date): Promise<Signer> {
     const existing = this.signers.get(root);
     if (existing) return existing;
-    const { connection, aliases, keySpec, env } = this.props;
-    // One lookup for every root: a missing or unusable key of either root is reported before the first signature.
-    this.keys ??= findRootKeys(connection.kms, aliases).catch((error) => {
+    const { connection, roots, env } = this.props;
+    if (!roots[root]) {
+      throw new ConfigError('CONFIG_OTC_MISSING', `environment "${env}" names no KMS key for the ${root} root: set otc.kms.${root}RootKeyAlias`);
+    }
+    // One lookup for every root: a missing or unusable key of any root is reported before the first signature.
+    this.keys ??= findRootKeys(connection.kms, roots).catch((error) => {
       this.keys = undefined;
       throw error;
     });
     const keys = await this.keys;
-    const missing = (Object.keys(aliases) as RootName[]).filter((name) => !keys.has(name));
+    const missing = plannedRoots(roots).filter(([name]) => !keys.has(name));
     if (missing.length > 0) {
       throw new OtcError(
         'KMS_KEY_NOT_FOUND',
-        `no KMS key has the alias ${missing.map((name) => `"${aliases[name]}" (${name} root)`).join(', ')} in project ` +
+        `no KMS key has the alias ${missing.map(([name, { alias }]) => `"${alias}" (${name} root)`).join(', ')} in project ` +
           `${connection.projectId} (${connection.endpoints.kms}): run "sigstore-cdk keys ensure --env ${env}" first; nothing was written`,
       );
     }
-    const problems = [...keys.entries()].flatMap(([name, key]) => rootKeyProblems(name, key, keySpec, env));
+    const problems = [...keys.entries()].flatMap(([name, key]) => rootKeyProblems(name, key, roots[name]!, env));
     if (problems.length > 0) {
       throw new OtcError('KMS_KEY_UNUSABLE', `refusing the root keys; nothing was signed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     }

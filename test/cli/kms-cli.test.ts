@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
-import { credentialEnvironment, FAKE, FAKE_SECRETS, FULCIO_ALIAS, instantRetries, startEmulator, TSA_ALIAS, writeKmsEnvironment } from '../otc/kms-fixture';
+import { credentialEnvironment, FAKE, FAKE_SECRETS, FULCIO_ALIAS, instantRetries, startEmulator, TSA_ALIAS, TUF_ALIAS, writeKmsEnvironment } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
@@ -36,12 +36,13 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     expect(result.keys.map((key: { root: string; alias: string; keySpec: string; keyUsage: string; created: boolean }) => [key.root, key.alias, key.keySpec, key.keyUsage, key.created])).toEqual([
       ['fulcio', FULCIO_ALIAS, 'EC_P384', 'SIGN_VERIFY', true],
       ['tsa', TSA_ALIAS, 'EC_P384', 'SIGN_VERIFY', true],
+      ['tuf', TUF_ALIAS, 'EC_P256', 'SIGN_VERIFY', true],
     ]);
     expect(first.stderr).toContain('as AK/SK from OS_ACCESS_KEY');
     const second = await cli(['keys', 'ensure', '--env', 'kms'], credentialEnvironment('password'));
     expect(second.code).toBe(0);
-    for (const key of result.keys) expect(second.stderr).toContain(`${key.root} root key: ${key.keyId} (alias ${key.alias}, EC_P384, SIGN_VERIFY, enabled) exists`);
-    expect(emulator.listKeys()).toHaveLength(2);
+    for (const key of result.keys) expect(second.stderr).toContain(`${key.root} root key: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, SIGN_VERIFY, enabled) exists`);
+    expect(emulator.listKeys()).toHaveLength(3);
   });
 
   it('keys ensure refuses a key with the wrong spec (exit 4) and creates nothing', async () => {
@@ -64,11 +65,10 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     emulator.inject({ api: 'sign', status: 429 });
     const run = await cli(['bootstrap', '--env', 'kms', '--state-dir', stateDir, '--json'], credentialEnvironment('access-key'));
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({
-      env: 'kms',
-      minted: ['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key'],
-      stateWritten: true,
-    });
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ env: 'kms', stateWritten: true });
+    expect(result.minted.slice(0, 7)).toEqual(['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key']);
+    expect(result.minted).toContain('tuf-root-v1');
     expect(run.stderr).toMatch(/root keys: OTC KMS \(eu-de, project [0-9a-f]{32}\) at http:\/\/127\.0\.0\.1:\d+, as AK\/SK from OS_ACCESS_KEY/);
     expect(run.stderr).toMatch(/warning: KMS sign: HTTP 429; retrying in \d+\.\d s \(attempt 2 of 4\)/);
     expect(run.stderr).toContain('✓ mint fulcio-root');

@@ -13,6 +13,7 @@ const KMS_SECTION = (extra: string) =>
     '  kms:',
     '    fulcioRootKeyAlias: fulcio-g1',
     '    tsaRootKeyAlias: tsa-g1',
+    '    tufRootKeyAlias: tuf-g1',
     extra,
   ].join('\n');
 
@@ -49,8 +50,8 @@ describe('otc configuration', () => {
     expect(parseConfigText(KMS_SECTION('  endpoints:\n    iam: https://iam.example.com/v3'), 'envs/x.yaml').otc?.endpoints.iam).toBe('https://iam.example.com/v3');
     const found = problems(KMS_SECTION('  endpoints:\n    kms: http://kms.eu-de.otc.t-systems.com\n    iam: https://iam.example.com/identity/v3'));
     expect(found).toEqual([
-      expect.objectContaining({ path: 'otc.endpoints.iam (line 10)', value: '"https://iam.example.com/identity/v3"', message: expect.stringContaining('without a path other than "/v3"') }),
-      expect.objectContaining({ path: 'otc.endpoints.kms (line 9)', value: '"http://kms.eu-de.otc.t-systems.com"', message: expect.stringContaining('http only for 127.0.0.1') }),
+      expect.objectContaining({ path: 'otc.endpoints.iam (line 11)', value: '"https://iam.example.com/identity/v3"', message: expect.stringContaining('without a path other than "/v3"') }),
+      expect.objectContaining({ path: 'otc.endpoints.kms (line 10)', value: '"http://kms.eu-de.otc.t-systems.com"', message: expect.stringContaining('http only for 127.0.0.1') }),
     ]);
     expect(problems(KMS_SECTION('  endpoints:\n    kms: https://proxy.example.com/kms'))[0].message).toContain('without path, query or fragment');
   });

@@ -52,6 +52,7 @@ export function startEmulator(options: Partial<KmsEmulatorOptions> = {}): Promis
 
 export const FULCIO_ALIAS = 'sigstore-fulcio-root-g1';
 export const TSA_ALIAS = 'sigstore-tsa-root-g1';
+export const TUF_ALIAS = 'sigstore-tuf-root-g1';
 
 /** The environment file of an otc-kms environment whose endpoints are the emulator. */
 export function kmsEnvironmentYaml(emulator: KmsEmulator, extra = ''): string {
@@ -70,6 +71,7 @@ export function kmsEnvironmentYaml(emulator: KmsEmulator, extra = ''): string {
     '  kms:',
     `    fulcioRootKeyAlias: ${FULCIO_ALIAS}`,
     `    tsaRootKeyAlias: ${TSA_ALIAS}`,
+    `    tufRootKeyAlias: ${TUF_ALIAS}`,
     extra,
   ].join('\n');
 }

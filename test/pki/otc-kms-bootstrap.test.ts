@@ -1,25 +1,36 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
+import { canonicalize } from '@tufjs/canonical-json';
 import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import type { CeremonyRecord } from '../../lib/pki/ceremony-log';
 import { publicKeysEqual } from '../../lib/pki/keys';
-import { ensureRootKeys, rootKeyAliases } from '../../lib/pki/otc-kms-root-keys';
+import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { certificateKey, readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { rootKeysFor, runBootstrap, synth } from '../../lib/synth';
+import { runTufRefresh } from '../../lib/tuf-refresh';
 import { openssl, opensslOk } from '../helpers/openssl';
 import { signArtifact, verifyWithSigstore } from '../helpers/sigstore-bundle';
+import { serveDirectory } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
+import { TufTestClient } from '../helpers/tuf-client';
 import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 const ENV = 'kms';
+/** What a first bootstrap mints before the TUF repository (which follows, signed by the TUF root key). */
+const PKI_ITEMS = ['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key'];
+/** The whole state: the PKI, then the TUF repository (root v1 signed through KMS). */
+const expectComplete = (minted: readonly string[]) => {
+  expect(minted.slice(0, PKI_ITEMS.length)).toEqual(PKI_ITEMS);
+  expect(minted).toEqual(expect.arrayContaining(['tuf-root-v1', 'tuf-targets-v1', 'tuf-snapshot-v1', 'tuf-timestamp']));
+};
 /** A minute in the past, so that wall-clock timestamps (openssl ts) fall inside every validity window. */
 const mintClock = () => new Date(Date.now() - 60_000);
 
@@ -28,7 +39,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   let emulator: KmsEmulator;
   let config: SigstoreConfig;
   let stateRoot: string;
-  let keyIds: { fulcio: string; tsa: string };
+  let keyIds: { fulcio: string; tsa: string; tuf: string };
 
   beforeEach(async () => {
     emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
@@ -36,8 +47,8 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     stateRoot = join(temp(), '.sigstore');
     mkdirSync(stateRoot, { mode: 0o700 });
     const setup = connectTo(emulator);
-    const keys = await ensureRootKeys({ kms: setup.kms, aliases: rootKeyAliases(config.otc!), keySpec: 'EC_P384', env: ENV });
-    keyIds = { fulcio: keys[0].keyId, tsa: keys[1].keyId };
+    const keys = await ensureRootKeys({ kms: setup.kms, roots: rootKeyPlan(config.otc!), env: ENV });
+    keyIds = { fulcio: keys[0].keyId, tsa: keys[1].keyId, tuf: keys[2].keyId };
     emulator.calls.length = 0; // count only the bootstrap's calls
   });
   afterEach(() => emulator.stop());
@@ -63,7 +74,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   describe.each(['access-key', 'password'] as const)('authenticated with %s credentials', (auth) => {
     it('mints the whole state; the roots carry the KMS keys and are signed by them', async () => {
       const result = await bootstrapWith(auth);
-      expect(result.minted).toEqual(['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key']);
+      expectComplete(result.minted);
       expect(publicKeysEqual(certificateKey(result.material.fulcio.root), emulator.publicKeyOf(keyIds.fulcio))).toBe(true);
       expect(publicKeysEqual(certificateKey(result.material.tsa.root), emulator.publicKeyOf(keyIds.tsa))).toBe(true);
       const manifest = JSON.parse(readFileSync(join(stateRoot, ENV, 'manifest.json'), 'utf8'));
@@ -73,9 +84,10 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(manifest.items['tsa-intermediate'].signedBy).toBe(`otc-kms:${keyIds.tsa}`);
       // No root key material anywhere in the state: the keys never left KMS.
       expect(Object.keys(manifest.files).filter((path) => path.startsWith('signer/'))).toEqual([]);
-      // Four signatures: each root self-signs and signs its intermediate; one public key fetch per root.
+      // Five signatures: each certificate root self-signs and signs its intermediate, the TUF root key signs
+      // root metadata v1; one lookup for the three aliases and one public key fetch per root.
       const kmsCalls = Object.fromEntries(Object.entries(emulator.callCounts()).filter(([api]) => api.startsWith('kms')));
-      expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 2, 'kms get-publickey': 2, 'kms sign': 4 });
+      expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3, 'kms get-publickey': 3, 'kms sign': 5 });
       expect(emulator.calls.filter((call) => call.service === 'kms').every((call) => call.auth === (auth === 'access-key' ? 'aksk' : 'token'))).toBe(true);
     });
   });
@@ -120,35 +132,76 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     );
   });
 
-  it('logs every KMS signature in the ceremony log: key id, digest of the TBS, purpose, operator, KMS receipt', async () => {
+  it('logs every KMS signature in the ceremony log: key id, digest of what was signed, purpose, operator, KMS receipt', async () => {
     const { material } = await bootstrapWith();
     const records = ceremonyLog();
-    expect(records.map((record) => [record.keyRef, record.purpose])).toEqual([
-      [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate'],
-      [`otc-kms:${keyIds.fulcio}`, 'fulcio-intermediate certificate'],
-      [`otc-kms:${keyIds.tsa}`, 'tsa-root certificate'],
-      [`otc-kms:${keyIds.tsa}`, 'tsa-intermediate certificate'],
+    expect(records.map((record) => [record.keyRef, record.purpose, record.digestAlgorithm])).toEqual([
+      [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.fulcio}`, 'fulcio-intermediate certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tsa}`, 'tsa-root certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tsa}`, 'tsa-intermediate certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tuf}`, 'tuf root metadata v1', 'SHA-256'],
     ]);
     const tbsDigest = (certificate: x509.X509Certificate) =>
       createHash('sha384')
         .update(Buffer.from(AsnConvert.serialize(AsnConvert.parse(certificate.rawData, Certificate).tbsCertificate)))
         .digest('hex');
+    // TUF signs the canonical JSON of the metadata's "signed" part.
+    const root = JSON.parse(readFileSync(join(stateRoot, ENV, 'tuf', 'repository', '1.root.json'), 'utf8'));
     expect(records.map((record) => record.digest)).toEqual([
       tbsDigest(material.fulcio.root),
       tbsDigest(material.fulcio.intermediate),
       tbsDigest(material.tsa.root),
       tbsDigest(material.tsa.intermediate),
+      createHash('sha256').update(canonicalize(root.signed)).digest('hex'),
     ]);
     const signCalls = emulator.calls.filter((call) => call.api === 'sign');
     records.forEach((record, index) => {
-      expect(record).toMatchObject({ env: ENV, digestAlgorithm: 'SHA-384', operator: expect.any(String), time: expect.any(String) });
+      expect(record).toMatchObject({ env: ENV, operator: expect.any(String), time: expect.any(String) });
       expect(record.receipt).toEqual({
         kmsKeyId: record.keyRef.slice('otc-kms:'.length),
-        signingAlgorithm: 'ECDSA_SHA_384',
+        signingAlgorithm: record.digestAlgorithm === 'SHA-256' ? 'ECDSA_SHA_256' : 'ECDSA_SHA_384',
         sequence: signCalls[index].sequence,
         requestId: signCalls[index].requestId,
       });
     });
+  });
+
+  it('signs the TUF root metadata with the KMS TUF key, and tuf-js accepts the published repository', async () => {
+    await bootstrapWith();
+    const outDir = join(temp(), 'dist');
+    await synth({ config, stateRoot, outDir });
+    const tufDir = join(outDir, 'trust', 'tuf');
+    const root = JSON.parse(readFileSync(join(tufDir, '1.root.json'), 'utf8'));
+    const [rootKeyId] = root.signed.roles.root.keyids;
+    expect(publicKeysEqual(createPublicKey(root.signed.keys[rootKeyId].keyval.public), emulator.publicKeyOf(keyIds.tuf))).toBe(true);
+    const server = await serveDirectory(tufDir);
+    try {
+      const client = new TufTestClient(server.url, join(temp(), 'tuf-client'), join(tufDir, '1.root.json'));
+      const trustedRoot = await client.fetchTarget('trusted_root.json');
+      expect(trustedRoot.equals(readFileSync(join(outDir, 'trust', 'trusted_root.json')))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('tuf refresh re-signs a due TUF root through KMS, and needs no KMS while only the online roles are due', async () => {
+    await bootstrapWith();
+    emulator.calls.length = 0;
+    const refresh = (days: number) =>
+      runTufRefresh({
+        config,
+        stateRoot,
+        clock: () => new Date(Date.now() + days * 86400_000),
+        rootKeys: rootKeysFor(config, { environment: credentialEnvironment('password'), http: instantRetries().options }),
+      });
+    const online = await refresh(20); // timestamp due (14d expiry), root far from due
+    expect(online.published.map((entry) => entry.role)).not.toContain('root');
+    expect(emulator.calls).toEqual([]);
+    const rootDue = await refresh(300); // inside the root's 90-day window before its 1-year expiry
+    expect(rootDue.published.find((entry) => entry.role === 'root')).toMatchObject({ version: 2 });
+    expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 1, 'kms sign': 1 });
+    expect(ceremonyLog().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
   });
 
   it('changes nothing and calls KMS not at all when run again on a complete state', async () => {
@@ -166,9 +219,9 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       emulator.inject({ api: 'sign', status: 429, times: 2 });
       emulator.inject({ api: 'get-publickey', status: 503 });
       const result = await bootstrapWith();
-      expect(result.minted).toHaveLength(7);
-      expect(emulator.calls.filter((call) => call.api === 'sign').map((call) => call.status)).toEqual([429, 429, 200, 200, 200, 200]);
-      expect(ceremonyLog()).toHaveLength(4); // throttled attempts produced nothing to log
+      expectComplete(result.minted);
+      expect(emulator.calls.filter((call) => call.api === 'sign').map((call) => call.status)).toEqual([429, 429, 200, 200, 200, 200, 200]);
+      expect(ceremonyLog()).toHaveLength(5); // throttled attempts produced nothing to log
     });
 
     it('repeated 500s end in OTC_UNAVAILABLE and leave the state directory as it was', async () => {
@@ -191,8 +244,8 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(ceremonyLog().map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate']);
       // Once KMS recovers the ceremony runs from the start (nothing was kept), and the log grows.
       const result = await bootstrapWith();
-      expect(result.minted).toHaveLength(7);
-      expect(ceremonyLog()).toHaveLength(6);
+      expectComplete(result.minted);
+      expect(ceremonyLog()).toHaveLength(7);
     });
 
     it('refuses a root key with the wrong spec and writes nothing', async () => {
@@ -225,11 +278,12 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     it('an IAM token that expires during the ceremony is refreshed and the call repeated', async () => {
       emulator.inject({ api: 'sign', expireTokens: true, skip: 1 });
       const result = await bootstrapWith('password');
-      expect(result.minted).toHaveLength(7);
+      expectComplete(result.minted);
       expect(emulator.callCounts()['iam auth/tokens']).toBe(2);
       expect(emulator.calls.filter((call) => call.api === 'sign').map((call) => `${call.status}${call.errorCode ? ` ${call.errorCode}` : ''}`)).toEqual([
         '200',
         '403 KMS.0303',
+        '200',
         '200',
         '200',
         '200',

@@ -1,10 +1,8 @@
 import type { KmsConnection } from '../../lib/otc/kms-connection';
-import { ensureRootKeys, OtcKmsRootKeys, rootKeyAliases } from '../../lib/pki/otc-kms-root-keys';
+import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { StateSnapshot } from '../../lib/state/store';
-import { connectTo, FULCIO_ALIAS, kmsConfig, startEmulator, TSA_ALIAS } from '../otc/kms-fixture';
+import { connectTo, FULCIO_ALIAS, kmsConfig, startEmulator, TSA_ALIAS, TUF_ALIAS } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
-
-const ALIASES = { fulcio: FULCIO_ALIAS, tsa: TSA_ALIAS };
 
 describe('ensureRootKeys (keys ensure)', () => {
   let emulator: KmsEmulator;
@@ -15,21 +13,42 @@ describe('ensureRootKeys (keys ensure)', () => {
   });
   afterEach(() => emulator.stop());
 
-  const ensure = (keySpec: 'EC_P256' | 'EC_P384' = 'EC_P384') => ensureRootKeys({ kms: connection.kms, aliases: ALIASES, keySpec, env: 'kms' });
+  const ensure = () => ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(kmsConfig(emulator).otc!), env: 'kms' });
 
-  it('creates an EC_P384 SIGN_VERIFY key per root, then finds the same keys without creating any', async () => {
+  it('creates a SIGN_VERIFY key per root (Fulcio and TSA EC_P384, TUF EC_P256), then finds the same keys without creating any', async () => {
     const first = await ensure();
     expect(first).toEqual([
       { root: 'fulcio', alias: FULCIO_ALIAS, keyId: expect.any(String), keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', keyState: '2', created: true },
       { root: 'tsa', alias: TSA_ALIAS, keyId: expect.any(String), keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', keyState: '2', created: true },
+      { root: 'tuf', alias: TUF_ALIAS, keyId: expect.any(String), keySpec: 'EC_P256', keyUsage: 'SIGN_VERIFY', keyState: '2', created: true },
     ]);
     expect(emulator.listKeys().map(({ alias, keySpec, keyUsage, state }) => ({ alias, keySpec, keyUsage, state }))).toEqual([
       { alias: FULCIO_ALIAS, keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', state: '2' },
       { alias: TSA_ALIAS, keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', state: '2' },
+      { alias: TUF_ALIAS, keySpec: 'EC_P256', keyUsage: 'SIGN_VERIFY', state: '2' },
     ]);
     const second = await ensure();
     expect(second.map((key) => [key.keyId, key.created])).toEqual(first.map((key) => [key.keyId, false]));
-    expect(emulator.callCounts()['kms create-key']).toBe(2);
+    expect(emulator.callCounts()['kms create-key']).toBe(3);
+  });
+
+  it('plans the TUF root key only when its alias is set, always as EC_P256', () => {
+    const otc = kmsConfig(emulator, 'kms', '    keySpec: EC_P256').otc!;
+    expect(rootKeyPlan(otc)).toEqual({
+      fulcio: { alias: FULCIO_ALIAS, keySpec: 'EC_P256', keySpecSource: 'otc.kms.keySpec is EC_P256' },
+      tsa: { alias: TSA_ALIAS, keySpec: 'EC_P256', keySpecSource: 'otc.kms.keySpec is EC_P256' },
+      tuf: { alias: TUF_ALIAS, keySpec: 'EC_P256', keySpecSource: expect.stringContaining('the TUF root key must be EC_P256') },
+    });
+    expect(Object.keys(rootKeyPlan({ ...otc, kms: { ...otc.kms, tufRootKeyAlias: undefined } }))).toEqual(['fulcio', 'tsa']);
+  });
+
+  it('refuses a P-384 key under the TUF alias: TUF clients verify ECDSA with SHA-256 only', async () => {
+    emulator.seedKey({ alias: TUF_ALIAS, keySpec: 'EC_P384' });
+    await expect(ensure()).rejects.toMatchObject({
+      code: 'KMS_KEY_UNUSABLE',
+      message: expect.stringContaining('has key spec EC_P384, but the TUF root key must be EC_P256 (TUF clients verify ECDSA with SHA-256 only)'),
+    });
+    expect(emulator.callCounts()['kms create-key']).toBeUndefined();
   });
 
   it('creates only the missing key when one root already has a good key', async () => {
@@ -38,6 +57,7 @@ describe('ensureRootKeys (keys ensure)', () => {
     expect(result.map((key) => [key.root, key.keyId === existing, key.created])).toEqual([
       ['fulcio', true, false],
       ['tsa', false, true],
+      ['tuf', false, true],
     ]);
   });
 
@@ -64,13 +84,15 @@ describe('ensureRootKeys (keys ensure)', () => {
     expect(result.map((key) => [key.root, key.created])).toEqual([
       ['fulcio', true],
       ['tsa', true],
+      ['tuf', true],
     ]);
     expect(emulator.calls.filter((call) => call.api === 'create-key').map((call) => `${call.status}${call.errorCode ? ` ${call.errorCode}` : ''}`)).toEqual([
       '500 injected',
       '400 KMS.1104',
       '200',
+      '200',
     ]);
-    expect(emulator.listKeys()).toHaveLength(2);
+    expect(emulator.listKeys()).toHaveLength(3);
     expect(result[0].keyId).toBe(emulator.listKeys().find((key) => key.alias === FULCIO_ALIAS)!.keyId);
   });
 });
@@ -81,27 +103,25 @@ describe('OtcKmsRootKeys (bootstrap)', () => {
   beforeEach(async () => {
     emulator = await startEmulator();
     const config = kmsConfig(emulator);
-    provider = new OtcKmsRootKeys({
-      connection: connectTo(emulator),
-      aliases: rootKeyAliases(config.otc!),
-      keySpec: 'EC_P384',
-      env: 'kms',
-    });
+    provider = new OtcKmsRootKeys({ connection: connectTo(emulator), roots: rootKeyPlan(config.otc!), env: 'kms' });
   });
   afterEach(() => emulator.stop());
 
   it('describes itself by region and project, and gives a signer per root named by key id', async () => {
     const fulcio = emulator.seedKey({ alias: FULCIO_ALIAS, keySpec: 'EC_P384' });
     const tsa = emulator.seedKey({ alias: TSA_ALIAS, keySpec: 'EC_P384' });
+    const tuf = emulator.seedKey({ alias: TUF_ALIAS, keySpec: 'EC_P256' });
     expect(provider.description).toMatch(/^OTC KMS \(eu-de, project [0-9a-f]{32}\)$/);
     const snapshot = StateSnapshot.empty('kms');
     expect((await provider.signerFor('fulcio', snapshot, new Date())).keyRef).toBe(`otc-kms:${fulcio}`);
     expect((await provider.signerFor('tsa', snapshot, new Date())).keyRef).toBe(`otc-kms:${tsa}`);
-    expect(emulator.callCounts()).toEqual({ 'kms list-keys': 1, 'kms describe-key': 2 }); // one lookup for both roots
+    expect((await provider.signerFor('tuf', snapshot, new Date())).keyRef).toBe(`otc-kms:${tuf}`);
+    expect(emulator.callCounts()).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3 }); // one lookup for every root
   });
 
   it('never creates a key: a missing alias asks for keys ensure', async () => {
     emulator.seedKey({ alias: FULCIO_ALIAS, keySpec: 'EC_P384' });
+    emulator.seedKey({ alias: TUF_ALIAS, keySpec: 'EC_P256' });
     const error = await provider.signerFor('fulcio', StateSnapshot.empty('kms'), new Date()).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'KMS_KEY_NOT_FOUND' });
     expect(error.message).toContain(`no KMS key has the alias "${TSA_ALIAS}" (tsa root)`);
@@ -112,6 +132,7 @@ describe('OtcKmsRootKeys (bootstrap)', () => {
   it('refuses a key with the wrong spec before signing anything', async () => {
     emulator.seedKey({ alias: FULCIO_ALIAS, keySpec: 'EC_P384' });
     emulator.seedKey({ alias: TSA_ALIAS, keySpec: 'EC_P256' });
+    emulator.seedKey({ alias: TUF_ALIAS, keySpec: 'EC_P256' });
     await expect(provider.signerFor('fulcio', StateSnapshot.empty('kms'), new Date())).rejects.toMatchObject({
       code: 'KMS_KEY_UNUSABLE',
       message: expect.stringContaining('has key spec EC_P256, but otc.kms.keySpec is EC_P384'),
