@@ -26,7 +26,7 @@ export interface ConfigProblem {
   readonly value?: string;
 }
 
-export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_INVALID' | 'ENV_NAME_INVALID';
+export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_INVALID' | 'ENV_NAME_INVALID' | 'CONFIG_OTC_MISSING';
 
 /** The environment file is missing, is not YAML, or does not match the schema. Exit code 2. */
 export class ConfigError extends SigstoreCdkError<ConfigErrorCode> {
@@ -94,5 +94,59 @@ export class VerifyError extends SigstoreCdkError<VerifyErrorCode> {
     readonly result?: object,
   ) {
     super(code, message);
+  }
+}
+
+export type OtcErrorCode =
+  /** No usable credentials in the environment (OS_ACCESS_KEY/OS_SECRET_KEY or OS_USERNAME/OS_PASSWORD/OS_USER_DOMAIN_NAME). */
+  | 'OTC_CREDENTIALS_MISSING'
+  /** No project id: neither `otc.projectId` nor OS_PROJECT_ID. */
+  | 'OTC_PROJECT_MISSING'
+  /** IAM or KMS refused the credentials, the token or the AK/SK signature. */
+  | 'OTC_AUTH_FAILED'
+  /** The identity is authenticated but lacks a KMS permission, or the account is frozen. */
+  | 'OTC_PERMISSION_DENIED'
+  /** HTTP 429 on every attempt. */
+  | 'OTC_THROTTLED'
+  /** HTTP 5xx on every attempt. */
+  | 'OTC_UNAVAILABLE'
+  /** No answer within the request timeout, on every attempt. */
+  | 'OTC_TIMEOUT'
+  /** The endpoint could not be reached (DNS, connection refused, TLS). */
+  | 'OTC_UNREACHABLE'
+  /** An answer that does not match the documented API (not JSON, fields missing). */
+  | 'OTC_RESPONSE_INVALID'
+  /** KMS rejected the request as malformed (a bug here, or an API change). */
+  | 'KMS_REQUEST_REJECTED'
+  /** No key with the alias or id. */
+  | 'KMS_KEY_NOT_FOUND'
+  /** The key exists but cannot serve as a root key: wrong spec, usage or state. */
+  | 'KMS_KEY_UNUSABLE'
+  /** The alias is taken (possibly by a key pending deletion). */
+  | 'KMS_ALIAS_TAKEN'
+  /** The project's key quota is used up. */
+  | 'KMS_QUOTA_EXCEEDED';
+
+/**
+ * Open Telekom Cloud (IAM, DEW KMS) failed or refused. Exit code 4 (a signer failure). Messages name
+ * the operation, the HTTP status, the KMS error code and what the operator can do; never a credential.
+ */
+export class OtcError extends SigstoreCdkError<OtcErrorCode> {
+  readonly exitCode = 4;
+  constructor(
+    code: OtcErrorCode,
+    message: string,
+    readonly details: {
+      /** The API called, e.g. `kms sign`. */
+      readonly operation?: string;
+      readonly httpStatus?: number;
+      /** The service's error code, e.g. `KMS.0329`. */
+      readonly serviceCode?: string;
+      /** The request id the service returned (X-Request-Id), for support tickets. */
+      readonly requestId?: string;
+    } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }

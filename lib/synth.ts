@@ -1,8 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
-import { SignerError, StateError } from './errors';
+import { StateError } from './errors';
+import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
 import { bootstrap } from './pki/bootstrap';
+import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
@@ -47,16 +49,18 @@ export interface SynthResult {
   readonly cloud: { readonly outDir: string; readonly stacks: readonly string[]; readonly skipped: readonly { env: string; reason: string }[] };
 }
 
-/** The root key provider the configuration asks for. */
-export function rootKeysFor(config: SigstoreConfig): RootKeyProvider {
+/**
+ * The root key provider the configuration asks for. For `otc-kms` this reads the credentials from the
+ * environment and fails (OTC_CREDENTIALS_MISSING) before anything is written when there are none.
+ */
+export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOptions = {}): RootKeyProvider {
   switch (config.signer) {
     case 'local':
       return new LocalRootKeys();
-    case 'otc-kms':
-      throw new SignerError(
-        'SIGNER_UNAVAILABLE',
-        `environment "${config.env}" uses signer "otc-kms", which this version of sigstore-cdk cannot drive yet; use signer "local"`,
-      );
+    case 'otc-kms': {
+      const otc = otcConfigOf(config, 'signer "otc-kms"');
+      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env });
+    }
   }
 }
 

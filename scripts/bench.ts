@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
 import { cloudBench } from './bench/cloud';
+import { kmsBench } from './bench/kms';
 import { synthBench } from './bench/synth';
 import { tufBench } from './bench/tuf';
 
@@ -14,6 +15,7 @@ const CASES: Record<string, BenchCase> = {
   synth: synthBench,
   cloud: cloudBench,
   tuf: tufBench,
+  kms: kmsBench,
 };
 
 function format(measurement: Measurement): string {

@@ -1,12 +1,25 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load';
 import { SigstoreCdkError, VerifyError } from '../errors';
-import { runBootstrap, synth } from '../synth';
+import type { RetryNotice } from '../otc/http-client';
+import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
+import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
+import type { RootKeyProvider } from '../pki/root-keys';
+import type { Progress } from '../progress';
+import { rootKeysFor, runBootstrap, synth } from '../synth';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
 import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
+
+/** What the CLI reads from its surroundings; tests inject it. */
+export interface CliContext {
+  /** Where OTC credentials and OS_PROJECT_ID are read. @default process.env */
+  readonly environment?: NodeJS.ProcessEnv;
+  /** Transport details of the KMS connection (tests: instant sleep). @default - real timers */
+  readonly kms?: Omit<KmsConnectionOptions, 'environment' | 'onRetry'>;
+}
 
 /** Options every environment command takes. */
 interface EnvironmentOptions {
@@ -24,7 +37,7 @@ const environmentOptions = (command: Command): Command =>
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false));
 
 /** Builds the CLI. `io` lets tests capture output. */
-export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Command {
+export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process, context: CliContext = {}): Command {
   const program = new Command('sigstore-cdk')
     .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
     .showHelpAfterError()
@@ -36,6 +49,7 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
     if (options.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else io.stderr.write(`${human}\n`);
   };
+  const kmsOptions: KmsConnectionOptions = { ...context.kms, environment: context.environment ?? process.env, onRetry: retryWarning(progress) };
 
   environmentOptions(program.command('synth'))
     .description('mint missing trust material (local signer only) and write the outputs to --out')
@@ -59,7 +73,12 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk bootstrap --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress });
+      const rootKeys = rootKeysFor(config, kmsOptions);
+      if (rootKeys instanceof OtcKmsRootKeys) {
+        const { connection } = rootKeys;
+        progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
+      }
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },
@@ -73,7 +92,7 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk tuf refresh --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress });
+      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
       printResult(
         options,
         result,
@@ -107,6 +126,31 @@ export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.Wri
       );
     });
 
+  const keys = program.command('keys').description('the root keys in OTC DEW KMS');
+  keys
+    .command('ensure')
+    .description('create the asymmetric root keys (by alias, idempotently) and print their ids; refuses a key with the wrong spec, usage or state')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
+    .action(async (options: Omit<EnvironmentOptions, 'stateDir'>) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const otc = otcConfigOf(config, '"keys ensure"');
+      const connection = connectKms(otc, kmsOptions);
+      progress.info(
+        `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
+          `${connection.endpoints.kms}, as ${connection.credentials})`,
+      );
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), env: config.env, progress });
+      printResult(
+        { ...options, stateDir: '' },
+        { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
+        statuses
+          .map((key) => `${key.root} root key: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`)
+          .join('\n'),
+      );
+    });
+
   return program;
 }
 
@@ -123,9 +167,28 @@ function describeExpiry(role: RoleExpiry): string {
   return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
 }
 
+/** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
+function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
+  let provider: RootKeyProvider | undefined;
+  return { description: 'configured signer', signerFor: (...args) => (provider ??= create()).signerFor(...args) };
+}
+
+/** Progress warnings for retried OTC calls: a slow ceremony says why it is slow. */
+function retryWarning(progress: Progress): (notice: RetryNotice) => void {
+  return (notice) =>
+    progress.warn(
+      `${notice.service.toUpperCase()} ${notice.operation}: ${notice.reason}; ` +
+        (notice.delayMs > 0 ? `retrying in ${(notice.delayMs / 1000).toFixed(1)} s (attempt ${notice.attempt + 1} of ${notice.maxAttempts})` : 'retrying'),
+    );
+}
+
 /** Runs the CLI and returns the process exit code (0 ok, 2 config, 3 state, 4 signer, 1 other). */
-export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process): Promise<number> {
-  const program = buildCli(io);
+export async function runCli(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process,
+  context: CliContext = {},
+): Promise<number> {
+  const program = buildCli(io, context);
   const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });

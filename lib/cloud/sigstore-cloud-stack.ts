@@ -11,7 +11,7 @@ import { AuditTrail } from './audit-trail';
 import { BootstrapBucket } from './bootstrap-bucket';
 import { ImageMirrors } from './image-mirrors';
 import { swrRegionOfRegistry } from './naming';
-import { defaultIamEndpoint, iamAuthUrl } from './otc-endpoints';
+import { defaultIamEndpoint, iamAuthUrl } from '../otc/endpoints';
 import { RootKeyLookup } from './root-key-lookup';
 import { addStateBackend } from './state-backend';
 

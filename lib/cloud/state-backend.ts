@@ -1,7 +1,7 @@
 import { LocalBackend, S3Backend, type TerraformBackend } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { CloudConfig } from '../config/cloud-schema';
-import { obsEndpoint, type OtcRegion } from './otc-endpoints';
+import { obsEndpoint, type OtcRegion } from '../otc/endpoints';
 
 /**
  * The stack's working directory is `<cdktf.out>/stacks/<stack>/`; a local state path is written

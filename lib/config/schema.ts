@@ -47,6 +47,38 @@ const httpsUrl = z
     }
   }, { error: 'expected an https URL without query or fragment, e.g. "https://token.actions.githubusercontent.com"' });
 
+/** A whole number in [min, max]; every failure says so. */
+const wholeNumber = (min: number, max: number, unit: string) => {
+  const error = `expected a whole number of ${unit} from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+/** Hosts for which plain http is accepted: the loopback interface (a local emulator or tunnel). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * An API endpoint: https, or http on the loopback interface only (tests, a local tunnel). No query or
+ * fragment, and no path but `optionalPath` (the API paths are absolute).
+ */
+const apiEndpoint = (example: string, optionalPath?: string) =>
+  z.string({ error: 'expected an https URL' }).refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+        const path = url.pathname.replace(/\/+$/, '');
+        return schemeOk && url.hostname !== '' && (path === '' || path === optionalPath) && !url.search && !url.hash && !url.username;
+      } catch {
+        return false;
+      }
+    },
+    {
+      error:
+        `expected an https URL without ${optionalPath ? `a path other than "${optionalPath}"` : 'path'}, query or fragment, ` +
+        `e.g. "${example}" (http only for 127.0.0.1, localhost or [::1])`,
+    },
+  );
+
 const kmsAlias = z
   .string({ error: 'expected a KMS key alias' })
   .regex(KMS_ALIAS, { error: 'expected a KMS key alias of 1-255 letters, digits, ":", "/", "_" or "-"' })
@@ -123,7 +155,19 @@ export const configSchema = z
           .optional(),
         /** API endpoints, for private endpoints and tests. @default - regional public endpoints */
         endpoints: z
-          .strictObject({ iam: httpsUrl.optional(), kms: httpsUrl.optional() })
+          .strictObject({
+            iam: apiEndpoint('https://iam.eu-de.otc.t-systems.com', '/v3').optional(),
+            kms: apiEndpoint('https://kms.eu-de.otc.t-systems.com').optional(),
+          })
+          .prefault({}),
+        /** How IAM and KMS requests are made. */
+        requests: z
+          .strictObject({
+            /** Seconds to wait for one answer before the attempt counts as failed. @default 30 */
+            timeoutSeconds: wholeNumber(1, 300, 'seconds').default(30),
+            /** Retries after HTTP 429, 5xx, a timeout or a dropped connection, with exponential backoff and jitter. @default 5 */
+            maxRetries: wholeNumber(0, 10, 'retries').default(5),
+          })
           .prefault({}),
         /** The asymmetric root keys in DEW KMS. */
         kms: z.strictObject({

@@ -16,6 +16,8 @@ export interface CeremonyRecord {
   readonly digest: string;
   /** Who ran the ceremony (`SIGSTORE_CDK_OPERATOR`, else the OS user). */
   readonly operator: string;
+  /** What a remote signer reported (KMS key id, algorithm, request sequence and id). Absent for local keys. */
+  readonly receipt?: Readonly<Record<string, string>>;
 }
 
 export interface CeremonyLogOptions {
@@ -36,7 +38,9 @@ export function withCeremonyLog(signer: Signer, options: CeremonyLogOptions): Si
     keyRef: signer.keyRef,
     publicKey: async () => (publicKey ??= await signer.publicKey()),
     async sign(data, purpose) {
-      const signature = await signer.sign(data, purpose);
+      const { signature, receipt } = signer.signWithReceipt
+        ? await signer.signWithReceipt(data, purpose)
+        : { signature: await signer.sign(data, purpose), receipt: undefined };
       publicKey ??= await signer.publicKey();
       const algorithm = ecdsaAlgorithmFor(publicKey, signer.keyRef);
       await options.append({
@@ -47,6 +51,7 @@ export function withCeremonyLog(signer: Signer, options: CeremonyLogOptions): Si
         digestAlgorithm: algorithm.hash,
         digest: createHash(algorithm.nodeHash).update(data).digest('hex'),
         operator: options.operator,
+        ...(receipt ? { receipt } : {}),
       });
       return signature;
     },

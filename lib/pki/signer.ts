@@ -20,4 +20,17 @@ export interface Signer {
    * log (e.g. `fulcio-root certificate`).
    */
   sign(data: Uint8Array, purpose: string): Promise<Buffer>;
+
+  /**
+   * Like `sign`, and also returns what the signing service said about the signature (e.g. the KMS
+   * request id), for the ceremony log. Optional: signers without a remote service omit it.
+   */
+  signWithReceipt?(data: Uint8Array, purpose: string): Promise<SignatureWithReceipt>;
+}
+
+export interface SignatureWithReceipt {
+  /** DER `ECDSA-Sig-Value`, as `sign` returns it. */
+  readonly signature: Buffer;
+  /** Non-secret facts about the signature, recorded in the ceremony log (`kmsKeyId`, `requestId`, …). */
+  readonly receipt: Readonly<Record<string, string>>;
 }

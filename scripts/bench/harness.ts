@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,20 @@ export async function timeRuns(name: string, runs: number, work: () => unknown, 
 export function runCli(root: string, args: string[]): void {
   const result = spawnSync(process.execPath, [join(root, 'bin', 'sigstore-cdk.js'), ...args], { cwd: root, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`sigstore-cdk ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
+}
+
+/**
+ * Like runCli, without blocking the event loop: for cases whose server (e.g. the KMS emulator) runs in
+ * the bench process. `env` replaces the child's environment.
+ */
+export function runCliAsync(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'bin', 'sigstore-cdk.js'), ...args], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`sigstore-cdk ${args.join(' ')} failed (${code}):\n${stderr}`))));
+  });
 }
 
 export function createContext(root: string, runs: number): BenchContext & { cleanup(): void } {

@@ -1,4 +1,4 @@
-import { runCli } from '../../lib/cli/main';
+import { runCli, type CliContext } from '../../lib/cli/main';
 
 export interface CliRun {
   readonly code: number;
@@ -7,7 +7,7 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with captured stdout and stderr. */
-export async function runCliCaptured(args: string[]): Promise<CliRun> {
+export async function runCliCaptured(args: string[], context?: CliContext): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const stream = (append: (text: string) => void) =>
@@ -17,6 +17,6 @@ export async function runCliCaptured(args: string[]): Promise<CliRun> {
         return true;
       },
     }) as unknown as NodeJS.WritableStream;
-  const code = await runCli(args, { stdout: stream((text) => (stdout += text)), stderr: stream((text) => (stderr += text)) });
+  const code = await runCli(args, { stdout: stream((text) => (stdout += text)), stderr: stream((text) => (stderr += text)) }, context);
   return { code, stdout, stderr };
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export interface TreeEntry {
@@ -23,4 +24,19 @@ export function readTree(root: string): Map<string, TreeEntry> {
   };
   walk(root);
   return entries;
+}
+
+/**
+ * What is under `root`, without times: `path → mode` for directories, `path → mode sha256` for files.
+ * Equal before and after exactly when nothing was created, removed, changed or chmod-ed (a lock file
+ * created and removed again leaves it equal). A missing root is `{}`.
+ */
+export function treeContents(root: string): Record<string, string> {
+  if (!existsSync(root)) return {};
+  return Object.fromEntries(
+    [...readTree(root)].map(([path, entry]) => [
+      path,
+      entry.bytes ? `${entry.mode.toString(8)} ${createHash('sha256').update(entry.bytes).digest('hex')}` : entry.mode.toString(8),
+    ]),
+  );
 }

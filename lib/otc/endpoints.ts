@@ -11,6 +11,11 @@ export function defaultIamEndpoint(region: OtcRegion): string {
   return region === 'eu-ch2' ? 'https://iam-pub.eu-ch2.sc.otc.t-systems.com' : 'https://iam.eu-de.otc.t-systems.com';
 }
 
+/** The DEW KMS endpoint of a region. */
+export function defaultKmsEndpoint(region: OtcRegion): string {
+  return `https://kms.${regionDomain(region)}`;
+}
+
 /** The provider's `auth_url`: the IAM v3 API. */
 export function iamAuthUrl(iamEndpoint: string): string {
   const base = iamEndpoint.replace(/\/+$/, '');

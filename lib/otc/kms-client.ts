@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { OtcError } from '../errors';
+import type { OtcHttpClient, OtcResponse, RequestAuthorizer } from './http-client';
+
+/*
+ * The DEW KMS calls the key ceremony needs (OTC KMS API reference, "CMK Management"): create-key,
+ * list-keys, describe-key, get-publickey and sign. All are `POST /v1.0/{project_id}/kms/<action>` with
+ * a JSON body, even the reads. Each carries a fresh `sequence` (the documented 36-character request
+ * serial number), which is recorded with every signature as a correlator.
+ */
+
+export type KmsKeySpec =
+  | 'AES_256'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096'
+  | 'EC_P256'
+  | 'EC_P384'
+  | 'HMAC_256'
+  | 'HMAC_384'
+  | 'HMAC_512';
+export type KmsKeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC';
+export type KmsSigningAlgorithm = 'ECDSA_SHA_256' | 'ECDSA_SHA_384';
+
+/** `key_state` codes. */
+export const KEY_STATES: Readonly<Record<string, string>> = {
+  '1': 'waiting for activation',
+  '2': 'enabled',
+  '3': 'disabled',
+  '4': 'pending deletion',
+  '5': 'waiting for key material import',
+};
+export const KEY_STATE_ENABLED = '2';
+
+export interface KmsKeyInfo {
+  readonly keyId: string;
+  readonly alias: string;
+  /** As KMS reports it; may be absent from list-keys details, always present in describe-key. */
+  readonly keySpec?: string;
+  readonly keyUsage?: string;
+  /** `1`…`5`, see KEY_STATES. */
+  readonly keyState: string;
+  readonly origin?: string;
+}
+
+export interface KmsSignResult {
+  /** The signature bytes as KMS returned them (DER or raw r‖s; the signer normalizes). */
+  readonly signature: Buffer;
+  /** The `sequence` sent with the request. */
+  readonly sequence: string;
+  /** X-Request-Id of the answer, if any. */
+  readonly requestId?: string;
+}
+
+export interface KmsClientProps {
+  readonly http: OtcHttpClient;
+  /** KMS base URL, e.g. `https://kms.eu-de.otc.t-systems.com`. */
+  readonly endpoint: string;
+  readonly projectId: string;
+  readonly authorizer: RequestAuthorizer;
+}
+
+/** KMS key ids: 36 characters, UUID-shaped. */
+export const KEY_ID = /^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$/;
+
+const keyInfoSchema = z.looseObject({
+  key_id: z.string().regex(KEY_ID),
+  key_alias: z.string(),
+  key_spec: z.string().optional(),
+  key_usage: z.string().optional(),
+  key_state: z.string(),
+  origin: z.string().optional(),
+});
+const createKeyResponse = z.looseObject({ key_info: z.looseObject({ key_id: z.string().regex(KEY_ID) }) });
+const describeKeyResponse = z.looseObject({ key_info: keyInfoSchema });
+const listKeysResponse = z.looseObject({
+  keys: z.array(z.string()).optional(),
+  key_details: z.array(keyInfoSchema),
+  next_marker: z.union([z.string(), z.number()]).optional(),
+  truncated: z.union([z.string(), z.boolean()]),
+});
+const publicKeyResponse = z.looseObject({ key_id: z.string(), public_key: z.string().min(1) });
+const signResponse = z.looseObject({ key_id: z.string(), signature: z.string().min(1) });
+
+/** list-keys pages of this size; the page loop stops after MAX_PAGES (10 000 keys, far above the quota). */
+const PAGE_SIZE = 100;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MAX_PAGES = 100;
+
+export class KmsClient {
+  readonly endpoint: string;
+  readonly projectId: string;
+
+  constructor(private readonly props: KmsClientProps) {
+    this.endpoint = props.endpoint;
+    this.projectId = props.projectId;
+  }
+
+  /** Creates a key; returns its id. Not idempotent: callers look the alias up first. */
+  async createKey(request: { alias: string; keySpec: KmsKeySpec; keyUsage: KmsKeyUsage; description?: string }): Promise<string> {
+    const response = await this.call('create-key', {
+      key_alias: request.alias,
+      key_spec: request.keySpec,
+      key_usage: request.keyUsage,
+      ...(request.description ? { key_description: request.description } : {}),
+      origin: 'kms',
+    });
+    return this.parse('create-key', createKeyResponse, response).key_info.key_id;
+  }
+
+  /** Every key of the project (all pages). */
+  async listKeys(): Promise<KmsKeyInfo[]> {
+    const keys: KmsKeyInfo[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const response = await this.call('list-keys', { limit: String(PAGE_SIZE), ...(marker ? { marker } : {}) });
+      const body = this.parse('list-keys', listKeysResponse, response);
+      keys.push(...body.key_details.map(toKeyInfo));
+      const truncated = body.truncated === true || body.truncated === 'true';
+      const next = body.next_marker === undefined ? '' : String(body.next_marker);
+      if (!truncated || next === '' || next === marker) return keys;
+      marker = next;
+    }
+    throw new OtcError('OTC_RESPONSE_INVALID', `KMS list-keys returned more than ${MAX_PAGES} pages; stopping`, { operation: 'kms list-keys' });
+  }
+
+  async describeKey(keyId: string): Promise<KmsKeyInfo> {
+    const response = await this.call('describe-key', { key_id: keyId });
+    return toKeyInfo(this.parse('describe-key', describeKeyResponse, response).key_info);
+  }
+
+  /** The key's public key as KMS returns it (PEM; `\r\n` line breaks). */
+  async getPublicKey(keyId: string): Promise<string> {
+    const response = await this.call('get-publickey', { key_id: keyId });
+    const body = this.parse('get-publickey', publicKeyResponse, response);
+    this.expectKey('get-publickey', keyId, body.key_id, response);
+    return body.public_key;
+  }
+
+  /** Signs a digest (`message_type: DIGEST`): the caller hashed the data with the algorithm's hash. */
+  async sign(request: { keyId: string; digest: Buffer; algorithm: KmsSigningAlgorithm }): Promise<KmsSignResult> {
+    const sequence = randomUUID();
+    const response = await this.call('sign', {
+      key_id: request.keyId,
+      message: request.digest.toString('base64'),
+      signing_algorithm: request.algorithm,
+      message_type: 'DIGEST',
+      sequence,
+    });
+    const body = this.parse('sign', signResponse, response);
+    this.expectKey('sign', request.keyId, body.key_id, response);
+    if (!BASE64.test(body.signature)) throw this.invalid('sign', 'the signature is not base64', response);
+    return { signature: Buffer.from(body.signature, 'base64'), sequence, requestId: response.requestId };
+  }
+
+  private call(action: string, body: Record<string, unknown>): Promise<OtcResponse> {
+    const url = new URL(`/v1.0/${this.projectId}/kms/${action}`, this.endpoint);
+    return this.props.http.send(
+      { service: 'kms', operation: action, method: 'POST', url, body: { ...body, sequence: body.sequence ?? randomUUID() }, projectId: this.projectId },
+      this.props.authorizer,
+    );
+  }
+
+  private parse<Schema extends z.ZodType>(action: string, schema: Schema, response: OtcResponse): z.output<Schema> {
+    const result = schema.safeParse(response.body);
+    if (result.success) return result.data;
+    const fields = result.error.issues.map((issue) => issue.path.join('.') || '(body)').join(', ');
+    throw this.invalid(action, `fields missing or malformed: ${fields}`, response);
+  }
+
+  private expectKey(action: string, wanted: string, got: string, response: OtcResponse): void {
+    if (got !== wanted) throw this.invalid(action, `it answered for key ${got}, not ${wanted}`, response);
+  }
+
+  private invalid(action: string, detail: string, response: OtcResponse): OtcError {
+    return new OtcError(
+      'OTC_RESPONSE_INVALID',
+      `KMS ${action} answered HTTP ${response.status} but not as the KMS API documents: ${detail}` +
+        `${response.requestId ? ` (request id ${response.requestId})` : ''}`,
+      { operation: `kms ${action}`, httpStatus: response.status, requestId: response.requestId },
+    );
+  }
+}
+
+function toKeyInfo(raw: z.output<typeof keyInfoSchema>): KmsKeyInfo {
+  return {
+    keyId: raw.key_id,
+    alias: raw.key_alias,
+    keySpec: raw.key_spec,
+    keyUsage: raw.key_usage,
+    keyState: raw.key_state,
+    origin: raw.origin,
+  };
+}
+
+/** `2 (enabled)` */
+export function describeKeyState(state: string): string {
+  return `${state} (${KEY_STATES[state] ?? 'unknown state'})`;
+}

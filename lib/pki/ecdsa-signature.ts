@@ -1,0 +1,59 @@
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { ECDSASigValue } from '@peculiar/asn1-ecc';
+import { SignerError } from '../errors';
+import type { Curve } from './keys';
+
+/** Bytes of one coordinate (and of r and s in the raw form) per curve. */
+const COORDINATE_BYTES: Record<Curve, number> = { 'P-256': 32, 'P-384': 48 };
+
+/**
+ * Returns an ECDSA signature as DER `ECDSA-Sig-Value` (what X.509 needs), whichever form a KMS
+ * returned: DER (kept as is when it is strict DER, parsed to the last byte) or IEEE P1363 raw r‖s
+ * (exactly twice the coordinate length; re-encoded). OTC does not document which one it sends.
+ * Anything else throws SIGNATURE_INVALID. The result must still be verified against the public key.
+ */
+export function normalizeEcdsaSignature(signature: Uint8Array, curve: Curve, keyRef: string): Buffer {
+  const bytes = Buffer.from(signature);
+  const der = strictDer(bytes, curve);
+  if (der) return der;
+  if (bytes.length === 2 * COORDINATE_BYTES[curve]) {
+    const half = COORDINATE_BYTES[curve];
+    return encodeDer(bytes.subarray(0, half), bytes.subarray(half));
+  }
+  throw new SignerError(
+    'SIGNATURE_INVALID',
+    `signer ${keyRef} returned ${bytes.length} bytes that are neither a DER ECDSA signature nor a raw ${curve} r‖s ` +
+      `signature (${2 * COORDINATE_BYTES[curve]} bytes)`,
+  );
+}
+
+/** The DER encoding of (r, s): minimal positive INTEGERs in a SEQUENCE. */
+export function encodeDer(r: Uint8Array, s: Uint8Array): Buffer {
+  return Buffer.from(AsnConvert.serialize(new ECDSASigValue({ r: derInteger(r), s: derInteger(s) })));
+}
+
+function strictDer(bytes: Buffer, curve: Curve): Buffer | undefined {
+  if (bytes[0] !== 0x30) return undefined;
+  let parsed: ECDSASigValue;
+  try {
+    parsed = AsnConvert.parse(bytes, ECDSASigValue);
+  } catch {
+    return undefined;
+  }
+  const r = Buffer.from(parsed.r);
+  const s = Buffer.from(parsed.s);
+  const limit = COORDINATE_BYTES[curve] + 1;
+  if (r.length > limit || s.length > limit) return undefined;
+  // Strict: re-encoding the minimal form gives back exactly the input (no trailing bytes, no padding).
+  const canonical = encodeDer(r, s);
+  return canonical.equals(bytes) ? canonical : undefined;
+}
+
+/** Big-endian unsigned bytes → the contents of a DER INTEGER: no leading zeros, a 0x00 before a high bit. */
+function derInteger(value: Uint8Array): ArrayBuffer {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0) start++;
+  const trimmed = Buffer.from(value.subarray(start));
+  const bytes = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
+  return new Uint8Array(bytes).buffer;
+}

@@ -1,0 +1,224 @@
+import { ConfigError, OtcError } from '../errors';
+import { describeKeyState, KEY_STATE_ENABLED, type KmsClient, type KmsKeyInfo, type KmsKeySpec } from '../otc/kms-client';
+import type { KmsConnection, OtcConfig } from '../otc/kms-connection';
+import { silentProgress, type Progress } from '../progress';
+import type { StateSnapshot } from '../state/store';
+import { OtcKmsSigner } from './otc-kms-signer';
+import type { Curve } from './keys';
+import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName } from './root-keys';
+import type { Signer } from './signer';
+
+/** The key spec root keys may have. */
+export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
+
+/** Root keys sign certificates and metadata, so they are asymmetric SIGN_VERIFY keys. */
+export const ROOT_KEY_USAGE = 'SIGN_VERIFY';
+
+const KEY_SPEC_OF_CURVE: Record<Curve, RootKeySpec> = { 'P-256': 'EC_P256', 'P-384': 'EC_P384' };
+
+/** What one root's KMS key must be. */
+export interface RootKeyRequirement {
+  readonly alias: string;
+  readonly keySpec: RootKeySpec;
+  /** Where the spec comes from, for messages: `otc.kms.keySpec is EC_P384`. */
+  readonly keySpecSource: string;
+}
+
+/** The KMS key of each root that has an alias configured. */
+export type RootKeyPlan = Readonly<Partial<Record<RootName, RootKeyRequirement>>>;
+
+/**
+ * The root keys `otc.kms` asks for: Fulcio and TSA with `otc.kms.keySpec`, and (when its alias is
+ * set) the TUF root with P-256, which TUF clients need. A new root is one more line here.
+ */
+export function rootKeyPlan(otc: OtcConfig): RootKeyPlan {
+  const configured = { keySpec: otc.kms.keySpec, keySpecSource: `otc.kms.keySpec is ${otc.kms.keySpec}` };
+  const tuf = {
+    keySpec: KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE],
+    keySpecSource: `the TUF root key must be ${KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE]} (TUF clients verify ECDSA with SHA-256 only)`,
+  };
+  return {
+    fulcio: { alias: otc.kms.fulcioRootKeyAlias, ...configured },
+    tsa: { alias: otc.kms.tsaRootKeyAlias, ...configured },
+    ...(otc.kms.tufRootKeyAlias ? { tuf: { alias: otc.kms.tufRootKeyAlias, ...tuf } } : {}),
+  };
+}
+
+function plannedRoots(plan: RootKeyPlan): [RootName, RootKeyRequirement][] {
+  return Object.entries(plan).filter((entry): entry is [RootName, RootKeyRequirement] => entry[1] !== undefined);
+}
+
+/** One root key as `keys ensure` reports it. */
+export interface RootKeyStatus {
+  readonly root: RootName;
+  readonly alias: string;
+  readonly keyId: string;
+  readonly keySpec: string;
+  readonly keyUsage: string;
+  readonly keyState: string;
+  /** True when this run created the key. */
+  readonly created: boolean;
+}
+
+export interface EnsureRootKeysOptions {
+  readonly kms: KmsClient;
+  readonly roots: RootKeyPlan;
+  /** The environment, for messages. */
+  readonly env: string;
+  /** @default - silent */
+  readonly progress?: Progress;
+}
+
+/**
+ * `keys ensure`: makes sure each root has an enabled asymmetric SIGN_VERIFY key of its spec under its
+ * alias, creating the missing ones. Idempotent by alias. Every existing key is checked before
+ * anything is created: a key with the wrong spec, usage or state is refused (KMS_KEY_UNUSABLE) and
+ * nothing is created.
+ */
+export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<RootKeyStatus[]> {
+  const { kms, roots, env } = options;
+  const progress = options.progress ?? silentProgress;
+  const planned = plannedRoots(roots);
+  const found = await progress.step(`look up ${planned.length} root key aliases in KMS`, () => findRootKeys(kms, roots));
+  const problems = planned.flatMap(([root, requirement]) => {
+    const key = found.get(root);
+    return key ? rootKeyProblems(root, key, requirement, env) : [];
+  });
+  if (problems.length > 0) {
+    throw new OtcError('KMS_KEY_UNUSABLE', `refusing the existing root keys; nothing was created:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+  const statuses: RootKeyStatus[] = [];
+  for (const [root, requirement] of planned) {
+    const { alias, keySpec } = requirement;
+    let key = found.get(root);
+    let created = false;
+    if (!key) {
+      key = await progress.step(`create ${keySpec} ${ROOT_KEY_USAGE} key "${alias}" (${root} root)`, async () => {
+        try {
+          return await kms.describeKey(await kms.createKey({ alias, keySpec, keyUsage: ROOT_KEY_USAGE, description: `sigstore-cdk ${env} ${root} root key` }));
+        } catch (error) {
+          // A create whose answer was lost (timeout, 5xx) and then retried finds its own key under the alias.
+          if (!(error instanceof OtcError && error.code === 'KMS_ALIAS_TAKEN')) throw error;
+          const again = (await findRootKeys(kms, { [root]: requirement })).get(root);
+          if (!again) throw error;
+          return again;
+        }
+      });
+      const afterCreate = rootKeyProblems(root, key, requirement, env);
+      if (afterCreate.length > 0) throw new OtcError('KMS_KEY_UNUSABLE', afterCreate.join('; '));
+      created = true;
+    }
+    statuses.push({
+      root,
+      alias,
+      keyId: key.keyId,
+      keySpec: key.keySpec ?? keySpec,
+      keyUsage: key.keyUsage ?? ROOT_KEY_USAGE,
+      keyState: key.keyState,
+      created,
+    });
+  }
+  return statuses;
+}
+
+/**
+ * Finds the keys with the given aliases: one list-keys pass (all pages), then describe-key for each
+ * match, because describe-key is the documented source of spec, usage and state.
+ */
+export async function findRootKeys(kms: KmsClient, roots: RootKeyPlan): Promise<Map<RootName, KmsKeyInfo>> {
+  const keys = await kms.listKeys();
+  const found = new Map<RootName, KmsKeyInfo>();
+  for (const [root, { alias }] of plannedRoots(roots)) {
+    const matches = keys.filter((key) => key.alias === alias);
+    if (matches.length > 1) {
+      throw new OtcError(
+        'KMS_KEY_UNUSABLE',
+        `${matches.length} KMS keys have the alias "${alias}" (${matches.map((key) => key.keyId).join(', ')}); ` +
+          'KMS should not allow that: give each root its own unique alias',
+      );
+    }
+    if (matches.length === 1) found.set(root, await kms.describeKey(matches[0].keyId));
+  }
+  return found;
+}
+
+/** Why `key` cannot be the `root` root key, or nothing. */
+export function rootKeyProblems(root: RootName, key: KmsKeyInfo, requirement: RootKeyRequirement, env: string): string[] {
+  const name = `${root} root key ${key.keyId} (alias "${key.alias}")`;
+  const problems: string[] = [];
+  if (key.keySpec !== requirement.keySpec) {
+    problems.push(
+      `${name} has key spec ${key.keySpec ?? '(none reported)'}, but ${requirement.keySpecSource}: ` +
+        (root === 'tuf' ? '' : 'set otc.kms.keySpec to match if the key is right, or ') +
+        'give the root a new alias (a key spec cannot be changed)',
+    );
+  }
+  if (key.keyUsage !== ROOT_KEY_USAGE) {
+    problems.push(`${name} has key usage ${key.keyUsage ?? '(none reported)'}, expected ${ROOT_KEY_USAGE}: give the root a new alias (a key usage cannot be changed)`);
+  }
+  if (key.keyState !== KEY_STATE_ENABLED) {
+    const fix =
+      key.keyState === '3'
+        ? 'enable it in the console (DEW > KMS)'
+        : key.keyState === '4'
+          ? 'cancel its deletion in the console, or give the root a new alias'
+          : 'finish its setup in the console, or give the root a new alias';
+    problems.push(`${name} is in state ${describeKeyState(key.keyState)}, expected ${describeKeyState(KEY_STATE_ENABLED)}: ${fix}, then run "sigstore-cdk keys ensure --env ${env}" again`);
+  }
+  return problems;
+}
+
+export interface OtcKmsRootKeysProps {
+  readonly connection: KmsConnection;
+  readonly roots: RootKeyPlan;
+  /** The environment, for messages. */
+  readonly env: string;
+}
+
+/**
+ * Root keys in DEW KMS, found by alias. Never creates a key (that is `keys ensure`): a missing key, or
+ * one with the wrong spec, usage or state, is refused before anything is signed.
+ */
+export class OtcKmsRootKeys implements RootKeyProvider {
+  readonly description: string;
+  private keys?: Promise<Map<RootName, KmsKeyInfo>>;
+  private readonly signers = new Map<RootName, Signer>();
+
+  /** How KMS is reached (endpoints, project, credential kind; never a credential). */
+  readonly connection: KmsConnection;
+
+  constructor(private readonly props: OtcKmsRootKeysProps) {
+    this.connection = props.connection;
+    this.description = `OTC KMS (${props.connection.region}, project ${props.connection.projectId})`;
+  }
+
+  async signerFor(root: RootName, _snapshot: StateSnapshot, _now: Date): Promise<Signer> {
+    const existing = this.signers.get(root);
+    if (existing) return existing;
+    const { connection, roots, env } = this.props;
+    if (!roots[root]) {
+      throw new ConfigError('CONFIG_OTC_MISSING', `environment "${env}" names no KMS key for the ${root} root: set otc.kms.${root}RootKeyAlias`);
+    }
+    // One lookup for every root: a missing or unusable key of any root is reported before the first signature.
+    this.keys ??= findRootKeys(connection.kms, roots).catch((error) => {
+      this.keys = undefined;
+      throw error;
+    });
+    const keys = await this.keys;
+    const missing = plannedRoots(roots).filter(([name]) => !keys.has(name));
+    if (missing.length > 0) {
+      throw new OtcError(
+        'KMS_KEY_NOT_FOUND',
+        `no KMS key has the alias ${missing.map(([name, { alias }]) => `"${alias}" (${name} root)`).join(', ')} in project ` +
+          `${connection.projectId} (${connection.endpoints.kms}): run "sigstore-cdk keys ensure --env ${env}" first; nothing was written`,
+      );
+    }
+    const problems = [...keys.entries()].flatMap(([name, key]) => rootKeyProblems(name, key, roots[name]!, env));
+    if (problems.length > 0) {
+      throw new OtcError('KMS_KEY_UNUSABLE', `refusing the root keys; nothing was signed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    }
+    const signer = new OtcKmsSigner(connection.kms, keys.get(root)!.keyId);
+    this.signers.set(root, signer);
+    return signer;
+  }
+}
