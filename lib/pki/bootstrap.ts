@@ -106,13 +106,13 @@ async function mintMissing(
   const organization = config.organization;
   if (missingItems(snapshot).length === 0) return;
 
-  const rootSigner = async (root: RootName, rootCertificate?: x509.X509Certificate): Promise<Signer> => {
+  const rootSigner = async (root: RootName, rootItem: CertificateItem): Promise<Signer> => {
     const signer = await ceremonySigner(root);
+    const rootCertificate = snapshot.item(rootItem.id) ? readStateCertificate(snapshot, rootItem) : undefined;
     if (rootCertificate && !publicKeysEqual(await signer.publicKey(), certificateKey(rootCertificate))) {
-      const item = snapshot.item(root === 'fulcio' ? STATE_ITEMS.fulcioRoot.id : STATE_ITEMS.tsaRoot.id);
       throw new StateError(
         'STATE_SIGNER_MISMATCH',
-        `the ${root} root in the state was signed by ${item?.signedBy ?? 'an unknown key'}, but the configured signer ` +
+        `the ${root} root in the state was signed by ${snapshot.item(rootItem.id)?.signedBy ?? 'an unknown key'}, but the configured signer ` +
           `(${options.rootKeys.description}, ${signer.keyRef}) holds a different key; use the signer that minted the root, or mint a new state`,
       );
     }
@@ -120,49 +120,50 @@ async function mintMissing(
   };
   const mint = (id: string, work: () => Promise<void>) => progress.step(`mint ${id}`, work);
 
-  // Fulcio: root (root key) → intermediate (local key, signed by the root key).
-  if (!snapshot.item(STATE_ITEMS.fulcioRoot.id)) {
-    await mint(STATE_ITEMS.fulcioRoot.id, async () => {
-      const signer = await rootSigner('fulcio');
-      const now = clock();
-      const certificate = await buildCertificate(
-        fulcioRootProfile(window(organization, await signer.publicKey(), now, config.pki.fulcio.rootValidity)),
-        { signer, purpose: 'fulcio-root certificate' },
-      );
-      addCertificate(snapshot, STATE_ITEMS.fulcioRoot, certificate, now, signer.keyRef);
-    });
-  }
-  if (!snapshot.item(STATE_ITEMS.fulcioIntermediate.id)) {
-    await mint(STATE_ITEMS.fulcioIntermediate.id, async () => {
-      const root = readStateCertificate(snapshot, STATE_ITEMS.fulcioRoot);
-      const signer = await rootSigner('fulcio', root);
-      await issueWithNewKey(snapshot, STATE_ITEMS.fulcioIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
-        fulcioIntermediateProfile(issued(input, organization, root, config.pki.fulcio.intermediateValidity)),
-      );
-    });
+  // Each hierarchy: root (self-signed by the root key) → intermediate (local key, signed by the root key).
+  const hierarchies = [
+    {
+      root: 'fulcio',
+      rootItem: STATE_ITEMS.fulcioRoot,
+      intermediateItem: STATE_ITEMS.fulcioIntermediate,
+      rootProfile: fulcioRootProfile,
+      intermediateProfile: fulcioIntermediateProfile,
+      validity: config.pki.fulcio,
+    },
+    {
+      root: 'tsa',
+      rootItem: STATE_ITEMS.tsaRoot,
+      intermediateItem: STATE_ITEMS.tsaIntermediate,
+      rootProfile: tsaRootProfile,
+      intermediateProfile: tsaIntermediateProfile,
+      validity: config.pki.tsa,
+    },
+  ] as const;
+  for (const hierarchy of hierarchies) {
+    const { rootItem, intermediateItem, validity } = hierarchy;
+    if (!snapshot.item(rootItem.id)) {
+      await mint(rootItem.id, async () => {
+        const signer = await rootSigner(hierarchy.root, rootItem);
+        const now = clock();
+        const certificate = await buildCertificate(
+          hierarchy.rootProfile(window(organization, await signer.publicKey(), now, validity.rootValidity)),
+          { signer, purpose: `${rootItem.id} certificate` },
+        );
+        addCertificate(snapshot, rootItem, certificate, now, signer.keyRef);
+      });
+    }
+    if (!snapshot.item(intermediateItem.id)) {
+      await mint(intermediateItem.id, async () => {
+        const root = readStateCertificate(snapshot, rootItem);
+        const signer = await rootSigner(hierarchy.root, rootItem);
+        await issueWithNewKey(snapshot, intermediateItem, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
+          hierarchy.intermediateProfile(issued(input, organization, root, validity.intermediateValidity)),
+        );
+      });
+    }
   }
 
-  // TSA: root (root key) → intermediate (local key) → leaf (local key, signed by the intermediate).
-  if (!snapshot.item(STATE_ITEMS.tsaRoot.id)) {
-    await mint(STATE_ITEMS.tsaRoot.id, async () => {
-      const signer = await rootSigner('tsa');
-      const now = clock();
-      const certificate = await buildCertificate(
-        tsaRootProfile(window(organization, await signer.publicKey(), now, config.pki.tsa.rootValidity)),
-        { signer, purpose: 'tsa-root certificate' },
-      );
-      addCertificate(snapshot, STATE_ITEMS.tsaRoot, certificate, now, signer.keyRef);
-    });
-  }
-  if (!snapshot.item(STATE_ITEMS.tsaIntermediate.id)) {
-    await mint(STATE_ITEMS.tsaIntermediate.id, async () => {
-      const root = readStateCertificate(snapshot, STATE_ITEMS.tsaRoot);
-      const signer = await rootSigner('tsa', root);
-      await issueWithNewKey(snapshot, STATE_ITEMS.tsaIntermediate, INTERMEDIATE_CURVE, root, signer, clock(), (input) =>
-        tsaIntermediateProfile(issued(input, organization, root, config.pki.tsa.intermediateValidity)),
-      );
-    });
-  }
+  // The TSA signing leaf (local key, signed by the TSA intermediate).
   if (!snapshot.item(STATE_ITEMS.tsaLeaf.id)) {
     await mint(STATE_ITEMS.tsaLeaf.id, async () => {
       const intermediate = readStateCertificate(snapshot, STATE_ITEMS.tsaIntermediate);
