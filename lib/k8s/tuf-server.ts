@@ -76,8 +76,10 @@ export class TufServer extends Construct {
       );
       requireProp(this, !paths.has(file.path), 'files[].path', file.path, 'each path once');
       paths.add(file.path);
-      // ConfigMap keys cannot hold "/": each "/" becomes "__" ("__" itself is escaped first).
-      const key = file.path.replace(/_/g, '_u').replace(/\//g, '__');
+      // ConfigMap keys cannot hold "/": each becomes "__" (the volume maps the key back to the path).
+      const key = file.path.replace(/\//g, '__');
+      const clash = [...keysByPath].find(([, existing]) => existing === key);
+      requireProp(this, clash === undefined, 'files[].path', file.path, `a path whose ConfigMap key "${key}" differs from that of ${clash?.[0]}`);
       keysByPath.set(file.path, key);
       size += Buffer.byteLength(key) + Buffer.byteLength(file.content);
     }
