@@ -6,7 +6,7 @@ describe('the images table', () => {
   it.each(images)('%s is pinned by a sha256 digest, has a version tag, a mirror name and a cited source', (_key, image) => {
     expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(image.tag).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
-    expect(image.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    expect(image.name).toMatch(/^[a-z0-9]+([-_][a-z0-9]+)*$/);
     expect(image.repository).toMatch(/^(ghcr\.io|docker\.io)\/[a-z0-9._/-]+$/);
     expect(image.source).toMatch(/^[a-z0-9-]+\/[a-z0-9-]+:\S+/);
   });

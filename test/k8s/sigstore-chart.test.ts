@@ -91,7 +91,7 @@ describe.each(Object.entries(CONFIGURATIONS))('whole output: %s', (_name, config
     if (configuration.mirror) {
       for (const deployment of all.filter((object) => object.kind === 'Deployment') as any[]) {
         for (const container of deployment.spec.template.spec.containers) {
-          expect(container.image).toMatch(/^swr\.eu-de\.otc\.t-systems\.com\/example-forge-prd\/cache-[a-z0-9-]+:[^@]+@sha256:[0-9a-f]{64}$/);
+          expect(container.image).toMatch(/^swr\.eu-de\.otc\.t-systems\.com\/example-forge-prd\/cache-[a-z0-9_-]+:[^@]+@sha256:[0-9a-f]{64}$/);
         }
       }
     }
