@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { IMAGES, imageReference } from '../../lib/config/images';
+import { parseConfigText } from '../../lib/config/load';
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureMaterial } from '../helpers/fixture-state';
 import {
@@ -134,6 +136,27 @@ describe.each(Object.entries(CONFIGURATIONS))('whole output: %s', (_name, config
       const service = find(cluster.public, 'Service', name);
       expect(service.spec.ports.find((port: any) => port.name === 'http').port).toBe(80);
     }
+  });
+});
+
+describe('the documented production example (envs/prd.example.yaml)', () => {
+  it('builds, and passes every whole-output check', () => {
+    const text = readFileSync(join(__dirname, '..', '..', 'envs', 'prd.example.yaml'), 'utf8');
+    const config = { ...parseConfigText(text, 'envs/prd.example.yaml'), env: 'prd' };
+    const cluster = synthesizeCluster({ config, material, passwords: TEST_PASSWORDS });
+    const all = [...cluster.public, ...cluster.secrets];
+    const namespace = config.cluster.namespace;
+    const database = config.database.kind === 'external' ? config.database : undefined;
+    const operatorSecrets = [database?.credentialsSecret, database?.tlsCaSecret, config.cluster.ingressTlsSecret]
+      .filter((name): name is string => name !== undefined)
+      .map((name) => `${namespace}/${name}`);
+    expect(all.flatMap(schemaErrors)).toEqual([]);
+    expect(all.flatMap((object) => unknownFields.unknownFields(object))).toEqual([]);
+    expect(referenceProblems(all, { operatorSecrets })).toEqual([]);
+    expect(selectorProblems(all)).toEqual([]);
+    expect(addressProblems(all)).toEqual([]);
+    expect(imageProblems(all, new Set(Object.values(IMAGES).map((image) => imageReference(image, config.images.mirror))))).toEqual([]);
+    expect(securityProblems(all)).toEqual([]);
   });
 });
 
