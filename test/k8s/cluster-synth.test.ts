@@ -70,7 +70,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
     const result = spawnSync(process.execPath, [join(root, 'bin', 'k8s.js')], {
       cwd: temp(),
       encoding: 'utf8',
-      env: { ...process.env, SIGSTORE_CDK_ENV: 'test', SIGSTORE_CDK_ENVS_DIR: envsDir, SIGSTORE_CDK_STATE_DIR: stateRoot, CDK8S_OUTDIR: join(temp(), 'app') },
+      env: { ...process.env, SIGSTORE_ENV: 'test', SIGSTORE_ENVS_DIR: envsDir, SIGSTORE_STATE_DIR: stateRoot, CDK8S_OUTDIR: join(temp(), 'app') },
     });
     expect(result.stderr).toContain('wrote 7 files for environment "test"');
     expect(result.status).toBe(0);
