@@ -132,6 +132,8 @@ export class MySql extends Construct {
     const data = kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' });
     const run = writableDirectory(this, 'RunVolume', 'run', 16, true);
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
+    // `mysqladmin ping` exits 0 whenever the server answers, even with "access denied": the probe
+    // needs no credentials. Over TCP, so the temporary server of the first start (socket only) fails it.
     const ping = kplus.Probe.fromCommand(['mysqladmin', 'ping', '--host=127.0.0.1', '--silent'], {
       periodSeconds: Duration.seconds(10),
       timeoutSeconds: Duration.seconds(5),
