@@ -78,6 +78,7 @@ export class TufServer extends Construct {
       paths.add(file.path);
       // ConfigMap keys cannot hold "/": each becomes "__" (the volume maps the key back to the path).
       const key = file.path.replace(/\//g, '__');
+      requireProp(this, key.length <= 253, 'files[].path', file.path, 'a path of at most 253 characters (a ConfigMap key limit)');
       const clash = [...keysByPath].find(([, existing]) => existing === key);
       requireProp(this, clash === undefined, 'files[].path', file.path, `a path whose ConfigMap key "${key}" differs from that of ${clash?.[0]}`);
       keysByPath.set(file.path, key);

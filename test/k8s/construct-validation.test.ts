@@ -79,6 +79,7 @@ describe('constructs validate their props, naming the construct path, the prop a
     expectChartError(tuf([{ path: 'a.json', content: 'x' }, { path: 'a.json', content: 'y' }]), 'CHART_PROPS_INVALID', /each path once/);
     expectChartError(tuf([{ path: 'a/b.json', content: 'x' }, { path: 'a__b.json', content: 'y' }]), 'CHART_PROPS_INVALID', /differs from that of a\/b\.json/);
     expectChartError(tuf([{ path: 'a.json', content: 'x' }], 'b.json'), 'CHART_PROPS_INVALID', /probePath "b\.json"/);
+    expectChartError(tuf([{ path: `targets/${'a'.repeat(250)}.json`, content: 'x' }]), 'CHART_PROPS_INVALID', /at most 253 characters/);
     const big = 'x'.repeat(300 * 1024);
     expectChartError(
       tuf([1, 2, 3, 4].map((n) => ({ path: `targets/${n}.json`, content: big }))),
