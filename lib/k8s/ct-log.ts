@@ -3,15 +3,12 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import type { ServiceAddress } from './trillian';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   NONROOT_ID,
   componentService,
   httpProbe,
   httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireProp,
-  requireReplicas,
   secureContainer,
   secureDeployment,
   writableDirectory,

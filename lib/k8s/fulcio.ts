@@ -3,14 +3,11 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
   httpProbe,
   httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireProp,
-  requireReplicas,
   secureContainer,
   secureDeployment,
   writableDirectory,

@@ -1,11 +1,9 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { requireName, requirePinnedImage, requireProp } from './prop-validation';
 import {
   componentService,
-  requireName,
-  requirePinnedImage,
-  requireProp,
   secureContainer,
   secureDeployment,
   secureJob,

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { requireName, requireProp } from './workload';
+import { requireName, requireProp } from './prop-validation';
 
 export interface PublicIngressProps {
   /** The Ingress name (the Service's). */

@@ -1,7 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceAddress } from './trillian';
-import { componentService, requireName, requirePinnedImage, requireProp, secureContainer, secureDeployment, writableDirectory } from './workload';
+import { requireName, requirePinnedImage, requireProp } from './prop-validation';
+import { componentService, secureContainer, secureDeployment, writableDirectory } from './workload';
 
 const REDIS_PORT = 6379;
 /** uid of the `redis` user in the official Redis image. */

@@ -4,14 +4,11 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
   httpProbe,
   httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireProp,
-  requireReplicas,
   secureContainer,
   secureDeployment,
   writableDirectory,

@@ -2,14 +2,11 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
   httpProbe,
   httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireProp,
-  requireReplicas,
   secureContainer,
   secureDeployment,
   writableDirectory,

@@ -1,7 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceAddress } from './trillian';
-import { componentLabels, requireName, requirePinnedImage, requireProp, secureContainer, secureJob } from './workload';
+import { requireName, requirePinnedImage, requireProp } from './prop-validation';
+import { componentLabels, secureContainer, secureJob } from './workload';
 
 /** The ConfigMap key createtree writes the decimal tree id under. */
 export const TREE_ID_KEY = 'treeID';

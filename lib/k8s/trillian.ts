@@ -1,14 +1,12 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { DatabaseConnection } from './mysql';
+import { requireName, requirePinnedImage, requireReplicas } from './prop-validation';
 import {
   componentLabels,
   componentService,
   httpProbe,
   httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireReplicas,
   secureContainer,
   secureDeployment,
   writableDirectory,

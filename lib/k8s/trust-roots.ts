@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PART_OF_LABELS, requireName, requireProp } from './workload';
+import { requireName, requireProp } from './prop-validation';
+import { PART_OF_LABELS } from './workload';
 
 /** Name of the ConfigMap a verify hook reads (the runbook's pre-receive hook). */
 export const TRUST_ROOTS_CONFIGMAP = 'sigstore-trust-roots';

@@ -3,17 +3,8 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import { ChartError } from '../errors';
 import type { OutputFile } from '../trust/trust-outputs';
-import {
-  componentService,
-  httpProbe,
-  httpStartupProbe,
-  requireName,
-  requirePinnedImage,
-  requireProp,
-  requireReplicas,
-  secureContainer,
-  secureDeployment,
-} from './workload';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import { componentService, httpProbe, httpStartupProbe, secureContainer, secureDeployment } from './workload';
 
 const HTTP_PORT = 8080;
 const TARGET_DIRECTORY = '/var/run/tuf';
