@@ -150,3 +150,13 @@ export class OtcError extends SigstoreCdkError<OtcErrorCode> {
     super(code, message, options);
   }
 }
+
+export type ChartErrorCode = 'CHART_PROPS_INVALID' | 'CHART_CONFIGMAP_TOO_LARGE' | 'CHART_OIDC_UNSUPPORTED';
+
+/**
+ * The cluster chart cannot be built from what it was given (a construct prop, or the configuration it
+ * was derived from). The message names the construct path, the prop and the value. Exit code 2.
+ */
+export class ChartError extends SigstoreCdkError<ChartErrorCode> {
+  readonly exitCode = 2;
+}

@@ -2,8 +2,11 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
 import { StateError } from './errors';
+import { clusterManifestFiles } from './k8s/cluster-manifests';
+import { trustedIssuers } from './k8s/fulcio-config';
+import { SERVICE_PASSWORDS_ITEM, mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
-import { bootstrap } from './pki/bootstrap';
+import { bootstrap, type BootstrapContext } from './pki/bootstrap';
 import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
@@ -13,7 +16,7 @@ import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
 import { hasTufRepository, readTufRepository } from './trust/tuf/repository';
-import { tufOutputFiles } from './trust/tuf/tuf-outputs';
+import { tufOutputFiles, tufRepositoryFiles } from './trust/tuf/tuf-outputs';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
 
 /** Modes of the public output. */
@@ -75,8 +78,20 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     rootKeys: options.rootKeys ?? rootKeysFor(options.config),
     clock: options.clock,
     progress: options.progress,
-    extend: tufRepositoryStep(options.config),
+    extend: mintBeyondPki(options.config),
   });
+}
+
+/**
+ * What bootstrap mints after the PKI, in the same commit: the TUF repository, then the in-cluster
+ * MySQL and Redis passwords (random, minted once, no root key involved).
+ */
+export function mintBeyondPki(config: SigstoreConfig): (context: BootstrapContext) => Promise<void> {
+  const tufRepository = tufRepositoryStep(config);
+  return async (context) => {
+    await tufRepository(context);
+    mintServicePasswords(context.snapshot, context.clock());
+  };
 }
 
 /**
@@ -100,7 +115,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     ({ material, snapshot } = await store.withLock(async () => {
       const loaded = await store.load();
-      const missing = [...missingItems(loaded), ...(hasTufRepository(loaded) ? [] : ['the TUF repository'])];
+      const missing = [
+        ...missingItems(loaded),
+        ...(hasTufRepository(loaded) ? [] : ['the TUF repository']),
+        ...(loaded.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [SERVICE_PASSWORDS_ITEM.id]),
+      ];
       if (missing.length > 0) {
         throw new StateError(
           'STATE_MISSING_ROOTS',
@@ -115,7 +134,16 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
   const tufCheck = await verifyTufRepository(repository, material, config, (options.clock ?? (() => new Date()))());
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
-  const files = [...trustOutputFiles(material, config), ...tufOutputFiles(repository)];
+  if (trustedIssuers(config.oidc).length === 0) {
+    progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
+  }
+  const passwords = readServicePasswords(snapshot);
+  const files = await progress.step('build the cluster manifests', async () => [
+    ...trustOutputFiles(material, config),
+    ...tufOutputFiles(repository),
+    // The TUF server serves the repository from the state, the same bytes as dist/trust/tuf/.
+    ...clusterManifestFiles({ config, material, passwords, tufFiles: tufRepositoryFiles(repository) }),
+  ]);
   await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
   return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
 }
@@ -137,16 +165,20 @@ async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, prog
   return result;
 }
 
-/** Replaces `outDir` with exactly `files` (public: 0644 files, 0755 directories). */
+/**
+ * Replaces `outDir` with exactly `files`: each with its own mode (default 0644; the Secrets manifest
+ * 0600, set when the file is created so it is never readable by others), directories 0755.
+ */
 export async function writeOutputDirectory(outDir: string, files: readonly OutputFile[]): Promise<void> {
   await replaceDirectory(
     outDir,
     async (staging) => {
       for (const file of files) {
         const path = join(staging, file.path);
+        const mode = file.mode ?? PUBLIC_FILE_MODE;
         await fs.mkdir(dirname(path), { recursive: true, mode: PUBLIC_DIR_MODE });
-        await fs.writeFile(path, file.content, { mode: PUBLIC_FILE_MODE, flag: 'wx' });
-        await fs.chmod(path, PUBLIC_FILE_MODE);
+        await fs.writeFile(path, file.content, { mode, flag: 'wx' });
+        await fs.chmod(path, mode);
       }
       await chmodDirectories(staging);
     },
@@ -159,4 +191,49 @@ async function chmodDirectories(directory: string): Promise<void> {
   for (const entry of await fs.readdir(directory, { withFileTypes: true })) {
     if (entry.isDirectory()) await chmodDirectories(join(directory, entry.name));
   }
+}
+
+export interface SynthFromStateOptions {
+  readonly config: SigstoreConfig;
+  /** Directory holding every environment's state. @default .sigstore */
+  readonly stateRoot?: string;
+  /** Output directory, replaced as a whole. @default dist */
+  readonly outDir?: string;
+}
+
+/**
+ * What `npx cdk8s synth` runs (bin/k8s.ts): the same `dist/` as `synth` (not the cloud stack: that is
+ * `cdktf synth`), from a state that is only read: nothing is minted or signed, no lock is taken,
+ * nothing in the state is written. A missing or incomplete state is a StateError that tells the
+ * operator to run `npm run synth` or `bootstrap` first.
+ */
+export async function synthFromState(options: SynthFromStateOptions): Promise<Omit<SynthResult, 'cloud'>> {
+  const { config } = options;
+  const outDir = options.outDir ?? 'dist';
+  const store = new StateStore({ root: options.stateRoot, env: config.env });
+  const snapshot = await store.load();
+  const pkiMissing = missingItems(snapshot);
+  const missing = [
+    ...pkiMissing,
+    ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
+    ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
+  ];
+  if (missing.length > 0) {
+    const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
+    throw new StateError(
+      'STATE_INCOMPLETE',
+      `state ${store.directory} ${snapshot.itemIds.length === 0 ? 'does not exist or is empty' : `lacks ${missing.join(', ')}`}; ` +
+        `cdk8s synth only reads the state: run ${how} first`,
+    );
+  }
+  const material = await readPkiMaterial(snapshot);
+  const repository = readTufRepository(snapshot);
+  const passwords = readServicePasswords(snapshot);
+  const files = [
+    ...trustOutputFiles(material, config),
+    ...tufOutputFiles(repository),
+    ...clusterManifestFiles({ config, material, passwords, tufFiles: tufRepositoryFiles(repository) }),
+  ];
+  await writeOutputDirectory(outDir, files);
+  return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
 }

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
 import { cloudBench } from './bench/cloud';
+import { clusterBench } from './bench/cluster';
 import { kmsBench } from './bench/kms';
 import { synthBench } from './bench/synth';
 import { tufBench } from './bench/tuf';
@@ -16,6 +17,7 @@ const CASES: Record<string, BenchCase> = {
   cloud: cloudBench,
   tuf: tufBench,
   kms: kmsBench,
+  cluster: clusterBench,
 };
 
 function format(measurement: Measurement): string {

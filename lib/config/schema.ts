@@ -238,6 +238,8 @@ export const configSchema = z
         tsa: service({
           /** Poll NTP servers and refuse to timestamp when the clock drifts; off for air-gapped clusters. @default false */
           ntpMonitoring: z.boolean().default(false),
+          /** With ntpMonitoring: the NTP servers to ask (a majority must agree) instead of the TSA's public list. @default - the public list */
+          ntpServers: z.array(hostname).min(1, { error: 'expected at least one NTP server' }).optional(),
         }).prefault({}),
         tuf: service({}).prefault({}),
         trillian: z
@@ -389,6 +391,14 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
       path: ['otc', 'kms', 'tufRootKeyAlias'],
       message: 'expected a different key from fulcioRootKeyAlias and tsaRootKeyAlias: each root needs its own key',
       input: kms.tufRootKeyAlias,
+      });
+    }
+  const tsa = (config as { services?: { tsa?: { ntpMonitoring?: unknown; ntpServers?: unknown } } }).services?.tsa;
+  if (tsa && tsa.ntpServers !== undefined && tsa.ntpMonitoring !== true) {
+    problems.push({
+      path: ['services', 'tsa', 'ntpServers'],
+      message: 'expected "ntpMonitoring: true" alongside ntpServers: the servers are only asked when monitoring is on',
+      input: tsa.ntpServers,
     });
   }
   const tenants = Array.isArray(config.oidc?.tenants) ? (config.oidc.tenants as { name?: unknown }[]) : [];

@@ -7,6 +7,8 @@ import { buildTrustedRoot, serializeTrustedRoot, type PublicTrustMaterial } from
 export interface OutputFile {
   readonly path: string;
   readonly content: string;
+  /** File mode. @default 0o644 (public); 0o600 for anything holding key material or passwords */
+  readonly mode?: number;
 }
 
 /** Directory of the public trust outputs inside `dist/`. */

@@ -23,7 +23,7 @@ describe('sigstore-cdk synth / bootstrap', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('sigstore-cdk synth --env dev (signer: local');
     expect(run.stderr).toMatch(/✓ mint fulcio-root \(\d+ ms\)/);
-    expect(run.stderr).toContain('minted 26 items; wrote 19 files to');
+    expect(run.stderr).toContain('minted 27 items; wrote 21 files to');
     expect(run.stderr).toContain('14 files of the TUF repository in trust/tuf/');
     expect(readdirSync(join(paths().out, 'trust')).sort()).toEqual(['ctlog.pub', 'fulcio-chain.pem', 'rekor.pub', 'trusted_root.json', 'tsa-chain.pem', 'tuf']);
 
@@ -31,9 +31,14 @@ describe('sigstore-cdk synth / bootstrap', () => {
     const secrets = [...readTree(join(paths().state, 'dev'))]
       .filter(([path]) => path.endsWith('.password'))
       .map(([, entry]) => entry.bytes!.toString('utf8'));
-    expect(secrets).toHaveLength(11); // 7 PKI keys, the TUF root key, 3 TUF role keys
+    expect(secrets).toHaveLength(14); // 7 PKI keys, the TUF root key, 3 TUF role keys, 3 service (MySQL, Redis) passwords
     for (const [path, entry] of readTree(paths().out)) {
       if (!entry.bytes) continue;
+      // The cluster Secrets manifest is the one output that holds key material: 0600, never public.
+      if (path === 'sigstore.secrets.k8s.yaml') {
+        expect(entry.mode).toBe(0o600);
+        continue;
+      }
       const text = entry.bytes.toString('utf8');
       expect([path, text.includes('PRIVATE KEY')]).toEqual([path, false]);
       for (const secret of secrets) expect(text.includes(secret)).toBe(false);

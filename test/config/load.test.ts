@@ -167,4 +167,15 @@ describe('bad fields', () => {
     expect(paths).toEqual(expect.arrayContaining(['database.storageSize', 'oidc.tenants[1].name']));
     expect(error.problems.find((problem) => problem.path.startsWith('database.storageSize'))?.value).toBe('"5GB"');
   });
+
+  it('accepts TSA NTP servers only with NTP monitoring on, and checks them as hostnames', () => {
+    const ok = parseConfigText('organization: x\nservices:\n  tsa: { ntpMonitoring: true, ntpServers: [ntp1.example.internal] }\n', 'envs/ok.yaml');
+    expect(ok.services.tsa).toEqual({ replicas: 1, ntpMonitoring: true, ntpServers: ['ntp1.example.internal'] });
+    const off = configError('organization: x\nservices:\n  tsa: { ntpServers: [ntp1.example.internal] }\n');
+    expect(off.problems).toEqual([
+      expect.objectContaining({ path: expect.stringMatching(/^services\.tsa\.ntpServers/), message: expect.stringContaining('"ntpMonitoring: true"') }),
+    ]);
+    const bad = configError('organization: x\nservices:\n  tsa: { ntpMonitoring: true, ntpServers: ["udp://ntp"] }\n');
+    expect(bad.problems.map((problem) => problem.path.replace(/ \(line \d+\)$/, ''))).toEqual(['services.tsa.ntpServers[0]']);
+  });
 });

@@ -38,6 +38,7 @@ describe('idempotence', () => {
       'tsa-leaf',
       'ctlog-key',
       'rekor-key',
+      'service-passwords',
     ]);
     const stateBefore = readTree(join(stateRoot, 'idem'));
     const outBefore = readTree(outDir);
@@ -60,7 +61,8 @@ describe('idempotence', () => {
       expect([path, entry.mode]).toEqual([path, path.endsWith('/') ? 0o700 : 0o600]);
     }
     for (const [path, entry] of readTree(outDir)) {
-      expect([path, entry.mode]).toEqual([path, path.endsWith('/') ? 0o755 : 0o644]);
+      // The cluster Secrets manifest holds key material: 0600.
+      expect([path, entry.mode]).toEqual([path, path.endsWith('/') ? 0o755 : path === 'sigstore.secrets.k8s.yaml' ? 0o600 : 0o644]);
     }
   });
 
@@ -76,8 +78,8 @@ describe('idempotence', () => {
       files: { certificate: 'fulcio/root.crt.pem' },
     });
     expect(manifest.items['tsa-leaf'].signedBy).toBe('local:tsa/intermediate.key.pem');
-    // 4 signer + 4 Fulcio + 7 TSA + 3 CT log + 3 Rekor; TUF: 2 root key + 6 role keys + 4 metadata + 9 targets
-    expect(Object.keys(manifest.files)).toHaveLength(42);
+    // 4 signer + 4 Fulcio + 7 TSA + 3 CT log + 3 Rekor; TUF: 2 root key + 6 role keys + 4 metadata + 9 targets; 3 service passwords
+    expect(Object.keys(manifest.files)).toHaveLength(45);
     for (const item of [STATE_ITEMS.fulcioIntermediate, STATE_ITEMS.tsaLeaf, STATE_ITEMS.ctlogKey, STATE_ITEMS.rekorKey]) {
       const password = readFileSync(join(stateRoot, 'man', item.files.password), 'utf8');
       expect(manifestText).not.toContain(password);

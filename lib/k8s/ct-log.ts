@@ -1,0 +1,180 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../config/service-urls';
+import type { EncryptedKey } from '../pki/state-items';
+import type { ServiceAddress } from './trillian';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import {
+  NONROOT_ID,
+  componentService,
+  httpProbe,
+  httpStartupProbe,
+  secureContainer,
+  secureDeployment,
+  writableDirectory,
+} from './workload';
+
+const HTTP_PORT = 6962;
+const METRICS_PORT = 6963;
+const TEMPLATE_DIRECTORY = '/etc/ctlog-config';
+const RENDERED_DIRECTORY = '/var/run/ctlog-config';
+const KEY_DIRECTORY = '/var/run/ctlog-signer';
+
+/** Placeholders the init container replaces in the config template. */
+export const CT_TEMPLATE_TREE_ID = '@TREE_ID@';
+export const CT_TEMPLATE_KEY_PASSWORD = '@KEY_PASSWORD@';
+
+export interface CtLogProps {
+  readonly namespace: string;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** URL path prefix: the log lives at `/<prefix>/ct/v1/…`. */
+  readonly prefix: string;
+  /** Trillian log server's gRPC address. */
+  readonly trillian: ServiceAddress;
+  /** The CT tree id (from the tree Job's ConfigMap: the start-up gate). */
+  readonly treeId: kplus.EnvValue;
+  /** PEM roots the log accepts chains to: the Fulcio root. */
+  readonly rootsPem: string;
+  /** The log's signing key (secret) from the state. */
+  readonly signingKey: EncryptedKey;
+  readonly secretsScope: Construct;
+  /** The ct_server image, pinned. */
+  readonly image: string;
+  /** An image with /bin/sh and sed for the init container, pinned. */
+  readonly shellImage: string;
+}
+
+/**
+ * The Certificate Transparency log (ct_server, Trillian-backed) that Fulcio submits pre-certificates
+ * to. Its LogMultiConfig needs the Trillian tree id, which exists only once createtree has run in the
+ * cluster: the public ConfigMap holds a template with placeholders, and an init container renders it
+ * into a memory-backed emptyDir at pod start from the `treeID` gate and the key password (from the
+ * Secret; the password therefore never appears in a public manifest). Accepts chains to the Fulcio
+ * root, only with EKU codeSigning. Service `ctlog`, port 80.
+ */
+export class CtLog extends Construct {
+  readonly replicas: number;
+  readonly service: kplus.Service;
+  /** The config template as written into the public ConfigMap. */
+  readonly configTemplate: string;
+
+  constructor(scope: Construct, id: string, props: CtLogProps) {
+    super(scope, id);
+    this.replicas = props.replicas ?? 1;
+    requireName(this, 'namespace', props.namespace);
+    requireReplicas(this, 'replicas', this.replicas);
+    requirePinnedImage(this, 'image', props.image);
+    requirePinnedImage(this, 'shellImage', props.shellImage);
+    requireProp(this, /^[a-z0-9][a-z0-9-]*$/.test(props.prefix), 'prefix', props.prefix, 'lowercase letters, digits and "-"');
+    requireProp(this, /^-----BEGIN CERTIFICATE-----/.test(props.rootsPem.trim()), 'rootsPem', '<pem>', 'PEM certificates');
+    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
+    // The password is substituted by sed and sits in a text-proto string: base64url only.
+    requireProp(this, /^[A-Za-z0-9_-]+$/.test(props.signingKey.password), 'signingKey.password', '<secret>', 'base64url characters only');
+
+    const name = SERVICE_NAMES.ctlog;
+    this.configTemplate = renderConfigTemplate({
+      backend: `${props.trillian.host}:${props.trillian.port}`,
+      prefix: props.prefix,
+      rootsFile: `${TEMPLATE_DIRECTORY}/roots.pem`,
+      keyFile: `${KEY_DIRECTORY}/private.pem`,
+    });
+    const configMap = new kplus.ConfigMap(this, 'ConfigMap', {
+      metadata: { name: `${name}-config` },
+      data: { 'ct_server.cfg.template': this.configTemplate, 'roots.pem': props.rootsPem },
+    });
+    const secret = new kplus.Secret(props.secretsScope, 'CtLogSigner', {
+      metadata: { name: `${name}-signer` },
+      stringData: { 'private.pem': props.signingKey.pem, password: props.signingKey.password },
+    });
+
+    const template = kplus.Volume.fromConfigMap(this, 'TemplateVolume', configMap, { name: 'config-template' });
+    const rendered = writableDirectory(this, 'RenderedVolume', 'config', 1, true);
+    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'signer', items: { 'private.pem': { path: 'private.pem' } } });
+    const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    const render = [
+      'set -eu',
+      `case "$TREE_ID" in ''|*[!0-9]*) echo "treeID '$TREE_ID' is not a decimal Trillian tree id" >&2; exit 1;; esac`,
+      `case "$KEY_PASSWORD" in ''|*[!A-Za-z0-9_-]*) echo "the key password holds characters the config cannot carry" >&2; exit 1;; esac`,
+      `sed -e "s/${CT_TEMPLATE_TREE_ID}/$TREE_ID/" -e "s/${CT_TEMPLATE_KEY_PASSWORD}/$KEY_PASSWORD/" ` +
+        `${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
+      `echo "rendered ${RENDERED_DIRECTORY}/ct_server.cfg for tree $TREE_ID"`,
+    ].join('\n');
+    const keyPassword = kplus.EnvValue.fromSecretValue({ secret, key: 'password' });
+
+    secureDeployment(this, 'Deployment', {
+      name,
+      replicas: this.replicas,
+      volumes: [template, rendered, key, tmp],
+      initContainers: [
+        secureContainer({
+          name: 'render-config',
+          image: props.shellImage,
+          runAs: NONROOT_ID,
+          command: ['/bin/sh', '-c', render],
+          envVariables: { TREE_ID: props.treeId, KEY_PASSWORD: keyPassword },
+          volumeMounts: [
+            { volume: template, path: TEMPLATE_DIRECTORY, readOnly: true },
+            { volume: rendered, path: RENDERED_DIRECTORY },
+          ],
+          resources: { cpuMillis: { request: 10, limit: 100 }, memoryMebibytes: { request: 16, limit: 64 } },
+        }),
+      ],
+      containers: [
+        secureContainer({
+          name: 'ct-server',
+          image: props.image,
+          args: [
+            `--http_endpoint=0.0.0.0:${HTTP_PORT}`,
+            `--metrics_endpoint=0.0.0.0:${METRICS_PORT}`,
+            `--log_config=${RENDERED_DIRECTORY}/ct_server.cfg`,
+            '--alsologtostderr',
+          ],
+          ports: [
+            { number: HTTP_PORT, name: 'http' },
+            { number: METRICS_PORT, name: 'metrics' },
+          ],
+          volumeMounts: [
+            { volume: template, path: TEMPLATE_DIRECTORY, readOnly: true },
+            { volume: rendered, path: RENDERED_DIRECTORY, readOnly: true },
+            { volume: key, path: KEY_DIRECTORY, readOnly: true },
+            { volume: tmp, path: '/tmp' },
+          ],
+          resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
+          startup: httpStartupProbe('/healthz', HTTP_PORT, 120),
+          liveness: httpProbe('/healthz', HTTP_PORT),
+          readiness: httpProbe('/healthz', HTTP_PORT),
+        }),
+      ],
+    });
+    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+  }
+}
+
+/** ct_server's LogMultiConfig (text proto), with the tree id and key password as placeholders. */
+export function renderConfigTemplate(options: { backend: string; prefix: string; rootsFile: string; keyFile: string }): string {
+  return [
+    'backends {',
+    '  backend {',
+    '    name: "trillian"',
+    `    backend_spec: "${options.backend}"`,
+    '  }',
+    '}',
+    'log_configs {',
+    '  config {',
+    `    log_id: ${CT_TEMPLATE_TREE_ID}`,
+    `    prefix: "${options.prefix}"`,
+    `    roots_pem_file: "${options.rootsFile}"`,
+    '    private_key {',
+    '      [type.googleapis.com/keyspb.PEMKeyFile] {',
+    `        path: "${options.keyFile}"`,
+    `        password: "${CT_TEMPLATE_KEY_PASSWORD}"`,
+    '      }',
+    '    }',
+    '    ext_key_usages: "CodeSigning"',
+    '    log_backend_name: "trillian"',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}

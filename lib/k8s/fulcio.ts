@@ -1,0 +1,118 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../config/service-urls';
+import type { EncryptedKey } from '../pki/state-items';
+import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import {
+  componentService,
+  httpProbe,
+  httpStartupProbe,
+  secureContainer,
+  secureDeployment,
+  writableDirectory,
+} from './workload';
+
+const HTTP_PORT = 5555;
+const GRPC_PORT = 5554;
+const CONFIG_DIRECTORY = '/etc/fulcio-config';
+const KEY_DIRECTORY = '/var/run/fulcio-ca';
+
+export interface FulcioProps {
+  readonly namespace: string;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** The CA chain, issuing (intermediate) certificate first, root last, as PEM. */
+  readonly caChainPem: string;
+  /** The issuing certificate's key (secret). */
+  readonly caKey: EncryptedKey;
+  /** The issuers Fulcio trusts (the union over tenants). */
+  readonly issuers: readonly TrustedIssuer[];
+  /** The CT log URL Fulcio submits pre-certificates to, including its prefix. */
+  readonly ctLogUrl: string;
+  readonly secretsScope: Construct;
+  readonly image: string;
+}
+
+/**
+ * Fulcio with the `fileca` backend: the intermediate certificate and key minted offline sign leaf
+ * certificates; pre-certificates go to the in-cluster CT log. The OIDC config is built from the typed
+ * issuers of the environment file. Service `fulcio`: HTTP on port 80, gRPC on 5554.
+ */
+export class Fulcio extends Construct {
+  readonly replicas: number;
+  readonly service: kplus.Service;
+  /** The config file (`config.json`) as written into the ConfigMap. */
+  readonly configJson: string;
+
+  constructor(scope: Construct, id: string, props: FulcioProps) {
+    super(scope, id);
+    this.replicas = props.replicas ?? 1;
+    requireName(this, 'namespace', props.namespace);
+    requireReplicas(this, 'replicas', this.replicas);
+    requirePinnedImage(this, 'image', props.image);
+    requireProp(this, (props.caChainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'caChainPem', '<pem>', 'the issuing certificate and its root, as PEM');
+    requireProp(this, props.caKey.pem.includes('ENCRYPTED'), 'caKey', '<secret>', 'an encrypted PEM private key');
+    requireProp(this, /^https?:\/\/[^/]+\/[a-z0-9-]+$/.test(props.ctLogUrl), 'ctLogUrl', props.ctLogUrl, 'http(s)://<host>/<prefix>');
+
+    const name = SERVICE_NAMES.fulcio;
+    this.configJson = fulcioConfigJson(props.issuers);
+    const configMap = new kplus.ConfigMap(this, 'ConfigMap', {
+      metadata: { name: `${name}-config` },
+      data: { 'config.json': this.configJson, 'ca-chain.pem': props.caChainPem },
+    });
+    const secret = new kplus.Secret(props.secretsScope, 'FulcioCaKey', {
+      metadata: { name: `${name}-ca-key` },
+      stringData: { 'key.pem': props.caKey.pem, password: props.caKey.password },
+    });
+    const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', configMap, { name: 'config' });
+    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'ca-key', items: { 'key.pem': { path: 'key.pem' } } });
+    const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    secureDeployment(this, 'Deployment', {
+      name,
+      replicas: this.replicas,
+      volumes: [config, key, tmp],
+      containers: [
+        secureContainer({
+          name: 'fulcio',
+          image: props.image,
+          args: [
+            'serve',
+            `--port=${HTTP_PORT}`,
+            `--grpc-port=${GRPC_PORT}`,
+            '--ca=fileca',
+            `--fileca-cert=${CONFIG_DIRECTORY}/ca-chain.pem`,
+            `--fileca-key=${KEY_DIRECTORY}/key.pem`,
+            '--fileca-key-passwd=$(FILECA_PASSWORD)',
+            `--ct-log-url=${props.ctLogUrl}`,
+            `--config-path=${CONFIG_DIRECTORY}/config.json`,
+            '--log_type=prod',
+          ],
+          ports: [
+            { number: HTTP_PORT, name: 'http' },
+            { number: GRPC_PORT, name: 'grpc' },
+            { number: 2112, name: 'metrics' },
+          ],
+          envVariables: { FILECA_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }) },
+          volumeMounts: [
+            { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
+            { volume: key, path: KEY_DIRECTORY, readOnly: true },
+            { volume: tmp, path: '/tmp' },
+          ],
+          resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
+          startup: httpStartupProbe('/healthz', HTTP_PORT, 120),
+          liveness: httpProbe('/healthz', HTTP_PORT),
+          readiness: httpProbe('/healthz', HTTP_PORT),
+        }),
+      ],
+    });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: HTTP_PORT, name: 'http' },
+        { port: GRPC_PORT, targetPort: GRPC_PORT, name: 'grpc' },
+      ],
+    });
+  }
+}

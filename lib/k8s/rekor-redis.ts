@@ -1,0 +1,74 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { ServiceAddress } from './trillian';
+import { requireName, requirePinnedImage, requireProp } from './prop-validation';
+import { componentService, secureContainer, secureDeployment, writableDirectory } from './workload';
+
+const REDIS_PORT = 6379;
+/** uid of the `redis` user in the official Redis image. */
+const REDIS_ID = 999;
+
+export interface RekorRedisProps {
+  readonly namespace: string;
+  /** Where the password Secret goes (the secrets chart). */
+  readonly secretsScope: Construct;
+  /** The `requirepass` password (secret). */
+  readonly password: string;
+  /** The Redis image, pinned. */
+  readonly image: string;
+  /** Size of the data directory (an emptyDir). @default 1024 */
+  readonly dataSizeMebibytes?: number;
+}
+
+/**
+ * Redis for Rekor's search index (entries by artifact hash, key and email), with a password. One
+ * replica on an emptyDir: the index can be rebuilt from the log (rekor's backfill-redis), the log itself
+ * lives in Trillian's MySQL.
+ */
+export class RekorRedis extends Construct {
+  static readonly NAME = 'rekor-redis';
+
+  readonly address: ServiceAddress;
+  /** The password, as an environment value for Rekor. */
+  readonly password: kplus.EnvValue;
+
+  constructor(scope: Construct, id: string, props: RekorRedisProps) {
+    super(scope, id);
+    requireName(this, 'namespace', props.namespace);
+    requirePinnedImage(this, 'image', props.image);
+    requireProp(this, /^[A-Za-z0-9_-]{16,}$/.test(props.password), 'password', '<secret>', 'at least 16 base64url characters');
+    const dataSize = props.dataSizeMebibytes ?? 1024;
+    requireProp(this, Number.isInteger(dataSize) && dataSize >= 64, 'dataSizeMebibytes', dataSize, 'a whole number of MiB, at least 64');
+
+    const name = RekorRedis.NAME;
+    const secret = new kplus.Secret(props.secretsScope, 'RekorRedisPassword', { metadata: { name }, stringData: { password: props.password } });
+    this.password = kplus.EnvValue.fromSecretValue({ secret, key: 'password' });
+    const data = writableDirectory(this, 'DataVolume', 'data', dataSize);
+    // redis-cli reads REDISCLI_AUTH, so the probe needs no password on its command line.
+    const ping = kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG']);
+    secureDeployment(this, 'Deployment', {
+      name,
+      replicas: 1,
+      strategy: kplus.DeploymentStrategy.recreate(),
+      runAs: REDIS_ID,
+      volumes: [data],
+      containers: [
+        secureContainer({
+          name: 'redis',
+          image: props.image,
+          runAs: REDIS_ID,
+          args: ['--bind', '0.0.0.0', '--port', String(REDIS_PORT), '--dir', '/data', '--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)'],
+          ports: [{ number: REDIS_PORT, name: 'redis' }],
+          envVariables: { REDIS_PASSWORD: this.password, REDISCLI_AUTH: this.password },
+          // Read-only root filesystem: Redis writes only its append-only file and snapshots to /data.
+          volumeMounts: [{ volume: data, path: '/data' }],
+          resources: { cpuMillis: { request: 50, limit: 500 }, memoryMebibytes: { request: 64, limit: 512 } },
+          liveness: ping,
+          readiness: ping,
+        }),
+      ],
+    });
+    componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
+    this.address = { host: `${name}.${props.namespace}.svc`, port: REDIS_PORT };
+  }
+}

@@ -1,0 +1,118 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../config/service-urls';
+import type { EncryptedKey } from '../pki/state-items';
+import { RekorRedis } from './rekor-redis';
+import type { ServiceAddress } from './trillian';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import {
+  componentService,
+  httpProbe,
+  httpStartupProbe,
+  secureContainer,
+  secureDeployment,
+  writableDirectory,
+} from './workload';
+
+const REKOR_PORT = 3000;
+const SIGNER_DIRECTORY = '/var/run/rekor-signer';
+
+export interface RekorProps {
+  readonly namespace: string;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** The checkpoint origin: the public hostname, or the in-cluster one. */
+  readonly hostname: string;
+  /** Trillian log server's gRPC address. */
+  readonly trillian: ServiceAddress;
+  /** The Rekor tree id (from the tree Job's ConfigMap: the start-up gate). */
+  readonly treeId: kplus.EnvValue;
+  /** The log's signing key (secret) from the state. */
+  readonly signingKey: EncryptedKey;
+  /** Where Secrets go (the secrets chart). */
+  readonly secretsScope: Construct;
+  readonly image: string;
+  readonly redisImage: string;
+  /** Redis `requirepass` (secret). */
+  readonly redisPassword: string;
+}
+
+/**
+ * Rekor v1 (rekor-server) with its Redis search index. It signs checkpoints with the Rekor key from
+ * the state (legacy-encrypted PEM, `--rekor_server.signer=<file>` with its password) and starts only
+ * once the createtree Job has written the tree id. Service `rekor`, port 80.
+ */
+export class Rekor extends Construct {
+  readonly replicas: number;
+  readonly service: kplus.Service;
+  readonly redis: RekorRedis;
+
+  constructor(scope: Construct, id: string, props: RekorProps) {
+    super(scope, id);
+    this.replicas = props.replicas ?? 1;
+    requireName(this, 'namespace', props.namespace);
+    requireReplicas(this, 'replicas', this.replicas);
+    requirePinnedImage(this, 'image', props.image);
+    requireProp(this, /^[a-z0-9.-]+$/.test(props.hostname), 'hostname', props.hostname, 'a DNS name');
+    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
+
+    this.redis = new RekorRedis(this, 'Redis', {
+      namespace: props.namespace,
+      secretsScope: props.secretsScope,
+      password: props.redisPassword,
+      image: props.redisImage,
+    });
+    const name = SERVICE_NAMES.rekor;
+    const secret = new kplus.Secret(props.secretsScope, 'RekorSigner', {
+      metadata: { name: `${name}-signer` },
+      stringData: { 'signing-key.pem': props.signingKey.pem, password: props.signingKey.password },
+    });
+    const signer = kplus.Volume.fromSecret(this, 'SignerVolume', secret, { name: 'signer', items: { 'signing-key.pem': { path: 'signing-key.pem' } } });
+    const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
+    secureDeployment(this, 'Deployment', {
+      name,
+      replicas: this.replicas,
+      volumes: [signer, tmp],
+      containers: [
+        secureContainer({
+          name: 'rekor-server',
+          image: props.image,
+          args: [
+            'serve',
+            '--rekor_server.address=0.0.0.0',
+            `--port=${REKOR_PORT}`,
+            `--rekor_server.hostname=${props.hostname}`,
+            `--trillian_log_server.address=${props.trillian.host}`,
+            `--trillian_log_server.port=${props.trillian.port}`,
+            '--trillian_log_server.tlog_id=$(TREE_ID)',
+            `--redis_server.address=${this.redis.address.host}`,
+            `--redis_server.port=${this.redis.address.port}`,
+            '--redis_server.password=$(REDIS_PASSWORD)',
+            `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
+            '--rekor_server.signer-passwd=$(SIGNER_PASSWORD)',
+            '--log_type=prod',
+          ],
+          ports: [
+            { number: REKOR_PORT, name: 'http' },
+            { number: 2112, name: 'metrics' },
+          ],
+          envVariables: {
+            TREE_ID: props.treeId,
+            SIGNER_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+            REDIS_PASSWORD: this.redis.password,
+          },
+          // Read-only root filesystem; Go spills large request bodies to /tmp.
+          volumeMounts: [
+            { volume: signer, path: SIGNER_DIRECTORY, readOnly: true },
+            { volume: tmp, path: '/tmp' },
+          ],
+          resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 1024 } },
+          startup: httpStartupProbe('/ping', REKOR_PORT, 120),
+          liveness: httpProbe('/ping', REKOR_PORT),
+          readiness: httpProbe('/ping', REKOR_PORT),
+        }),
+      ],
+    });
+    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: REKOR_PORT, name: 'http' }] });
+  }
+}

@@ -1,0 +1,208 @@
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { IMAGES, imageReference, type PinnedImage } from '../config/images';
+import type { SigstoreConfig } from '../config/schema';
+import { SERVICE_NAMES, type PublicService } from '../config/service-urls';
+import type { PkiMaterial } from '../pki/state-items';
+import { TRUST_DIRECTORY, trustOutputFiles, type OutputFile } from '../trust/trust-outputs';
+import { CtLog } from './ct-log';
+import { Fulcio } from './fulcio';
+import { trustedIssuers } from './fulcio-config';
+import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
+import { PublicIngress } from './public-ingress';
+import { Rekor } from './rekor';
+import type { ServicePasswords } from './service-passwords';
+import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
+import { TreeJob } from './tree-job';
+import { Trillian } from './trillian';
+import { TrustRoots } from './trust-roots';
+import { TufServer } from './tuf-server';
+import { PART_OF_LABELS } from './workload';
+
+/** Everything the cluster charts are built from. */
+export interface SigstoreChartInput {
+  readonly config: SigstoreConfig;
+  /** The verified trust material (public certificates and keys, encrypted private keys). */
+  readonly material: PkiMaterial;
+  /** MySQL and Redis passwords from the state. */
+  readonly passwords: ServicePasswords;
+  /**
+   * Files the TUF server serves, paths relative to the repository root.
+   * @default - the trust outputs (trusted_root.json, the chains and the log keys)
+   */
+  readonly tufFiles?: readonly OutputFile[];
+}
+
+/**
+ * The Secrets of the stack (keys, passwords), in a chart of their own so that the public manifests can
+ * be reviewed, diffed and committed without key material. Written with mode 0600.
+ */
+export class SigstoreSecretsChart extends Chart {
+  constructor(scope: Construct, id: string, props: { namespace: string }) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true, labels: { ...PART_OF_LABELS } });
+  }
+}
+
+/**
+ * The public manifests of the whole stack, wired from the configuration and the trust material:
+ * the namespace (Pod Security "restricted"), MySQL, Trillian, the two tree Jobs, Rekor with Redis,
+ * the CT log, Fulcio, the TSA, the TUF server, the trust-roots ConfigMaps and the Ingresses. Key
+ * material goes to `secrets`, never here.
+ */
+export class SigstoreChart extends Chart {
+  readonly trillian: Trillian;
+  readonly rekorTree: TreeJob;
+  readonly ctlogTree: TreeJob;
+  readonly rekor: Rekor;
+  readonly ctlog: CtLog;
+  readonly fulcio: Fulcio;
+  readonly tsa: TimestampAuthority;
+  readonly tuf: TufServer;
+
+  constructor(scope: Construct, id: string, props: SigstoreChartInput & { secrets: SigstoreSecretsChart }) {
+    const { config, material, passwords } = props;
+    const namespace = config.cluster.namespace;
+    super(scope, id, { namespace, disableResourceNameHashes: true, labels: { ...PART_OF_LABELS } });
+    const image = (pinned: PinnedImage) => imageReference(pinned, config.images.mirror);
+    const secretsScope = props.secrets;
+
+    const namespaceObject = new kplus.Namespace(this, 'Namespace', {
+      metadata: {
+        name: namespace,
+        labels: {
+          // Every pod of the chart meets the "restricted" standard; enforce it for anything else too.
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    });
+    // A cluster-scoped object: the chart's default namespace does not apply to it.
+    ApiObject.of(namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+
+    const database: InClusterDatabaseProps | ExternalDatabaseProps =
+      config.database.kind === 'in-cluster'
+        ? {
+            kind: 'in-cluster',
+            storageSize: config.database.storageSize,
+            storageClassName: config.database.storageClassName,
+            rootPassword: passwords.mysqlRootPassword,
+            password: passwords.mysqlPassword,
+            image: image(IMAGES.mysql),
+          }
+        : {
+            kind: 'external',
+            host: config.database.host,
+            port: config.database.port,
+            database: config.database.name,
+            credentialsSecretName: config.database.credentialsSecret,
+            tlsCaSecretName: config.database.tlsCaSecret,
+          };
+    const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
+
+    this.trillian = new Trillian(this, 'Trillian', {
+      namespace,
+      database: mysql.connection,
+      logServerReplicas: config.services.trillian.logServerReplicas,
+      logSignerReplicas: config.services.trillian.logSignerReplicas,
+      logServerImage: image(IMAGES.trillianLogServer),
+      logSignerImage: image(IMAGES.trillianLogSigner),
+    });
+    const treeJob = (id: string, name: string, displayName: string) =>
+      new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree) });
+    this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
+    this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
+
+    this.rekor = new Rekor(this, 'Rekor', {
+      namespace,
+      replicas: config.services.rekor.replicas,
+      hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
+      trillian: this.trillian.logServerAddress,
+      treeId: this.rekorTree.treeId,
+      signingKey: material.rekor.privateKey,
+      secretsScope,
+      image: image(IMAGES.rekor),
+      redisImage: image(IMAGES.redis),
+      redisPassword: passwords.redisPassword,
+    });
+
+    const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
+    this.ctlog = new CtLog(this, 'CtLog', {
+      namespace,
+      replicas: config.services.ctlog.replicas,
+      prefix: config.services.ctlog.prefix,
+      trillian: this.trillian.logServerAddress,
+      treeId: this.ctlogTree.treeId,
+      rootsPem: pem([material.fulcio.root]),
+      signingKey: material.ctlog.privateKey,
+      secretsScope,
+      image: image(IMAGES.ctServer),
+      shellImage: image(IMAGES.curl),
+    });
+
+    this.fulcio = new Fulcio(this, 'Fulcio', {
+      namespace,
+      replicas: config.services.fulcio.replicas,
+      caChainPem: pem([material.fulcio.intermediate, material.fulcio.root]),
+      caKey: material.fulcio.intermediateKey,
+      issuers: trustedIssuers(config.oidc),
+      // In-cluster, whatever the public hostname: Fulcio talks to the CT log directly.
+      ctLogUrl: `http://${SERVICE_NAMES.ctlog}.${namespace}.svc/${config.services.ctlog.prefix}`,
+      secretsScope,
+      image: image(IMAGES.fulcio),
+    });
+
+    const tsaConfig = config.services.tsa;
+    const ntpMonitoring: NtpMonitoring = !tsaConfig.ntpMonitoring
+      ? { kind: 'disabled' }
+      : tsaConfig.ntpServers
+        ? { kind: 'servers', servers: tsaConfig.ntpServers }
+        : { kind: 'public-servers' };
+    this.tsa = new TimestampAuthority(this, 'TimestampAuthority', {
+      namespace,
+      replicas: tsaConfig.replicas,
+      chainPem: pem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root]),
+      signingKey: material.tsa.leafKey,
+      ntpMonitoring,
+      secretsScope,
+      image: image(IMAGES.timestampServer),
+    });
+
+    const trustFiles = trustOutputFiles(material, config);
+    const trustFile = (name: string) => trustFiles.find((file) => file.path === `${TRUST_DIRECTORY}/${name}`)!.content;
+    this.tuf = new TufServer(this, 'TufServer', {
+      namespace,
+      replicas: config.services.tuf.replicas,
+      files: props.tufFiles ?? trustFiles.map((file) => ({ path: file.path.slice(TRUST_DIRECTORY.length + 1), content: file.content })),
+      image: image(IMAGES.tufServer),
+    });
+
+    new TrustRoots(this, 'TrustRoots', {
+      namespaces: config.cluster.trustRootNamespaces,
+      fulcioRootPem: pem([material.fulcio.root]),
+      tsaRootPem: pem([material.tsa.root]),
+      fulcioChainPem: trustFile('fulcio-chain.pem'),
+      tsaChainPem: trustFile('tsa-chain.pem'),
+      trustedRootJson: trustFile('trusted_root.json'),
+    });
+
+    const services: Record<PublicService, kplus.Service> = {
+      fulcio: this.fulcio.service,
+      rekor: this.rekor.service,
+      ctlog: this.ctlog.service,
+      tsa: this.tsa.service,
+      tuf: this.tuf.service,
+    };
+    for (const [service, kubeService] of Object.entries(services) as [PublicService, kplus.Service][]) {
+      const hostname = config.services[service].hostname;
+      if (!hostname) continue;
+      new PublicIngress(this, `Ingress-${service}`, {
+        name: SERVICE_NAMES[service],
+        hostname,
+        service: kubeService,
+        ingressClassName: config.cluster.ingressClassName,
+        tlsSecretName: config.cluster.ingressTlsSecret,
+      });
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../config/service-urls';
+import type { EncryptedKey } from '../pki/state-items';
+import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import {
+  componentService,
+  httpProbe,
+  httpStartupProbe,
+  secureContainer,
+  secureDeployment,
+  writableDirectory,
+} from './workload';
+
+const HTTP_PORT = 5555;
+const CONFIG_DIRECTORY = '/etc/tsa-config';
+const KEY_DIRECTORY = '/var/run/tsa-signer';
+
+/**
+ * How the TSA watches its clock. It refuses to issue timestamps when too few NTP servers agree with
+ * local time. Air-gapped clusters cannot reach the public servers of the built-in list.
+ */
+export type NtpMonitoring =
+  /** `--disable-ntp-monitoring`. */
+  | { readonly kind: 'disabled' }
+  /** The TSA's built-in list of public NTP servers. */
+  | { readonly kind: 'public-servers' }
+  /** These servers (e.g. the cluster's own), a majority of which must agree. */
+  | { readonly kind: 'servers'; readonly servers: readonly string[] };
+
+export interface TimestampAuthorityProps {
+  readonly namespace: string;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** The chain, leaf first, then intermediate, then root, as PEM. */
+  readonly chainPem: string;
+  /** The leaf's key (secret). */
+  readonly signingKey: EncryptedKey;
+  /** @default - disabled */
+  readonly ntpMonitoring?: NtpMonitoring;
+  readonly secretsScope: Construct;
+  readonly image: string;
+}
+
+/**
+ * The RFC 3161 Timestamp Authority (timestamp-server) with the file signer: the leaf key minted offline
+ * signs, the chain file is leaf first. It listens on 0.0.0.0 (go-swagger's default is localhost).
+ * Service `tsa`, port 80; clients post to `/api/v1/timestamp`.
+ */
+export class TimestampAuthority extends Construct {
+  readonly replicas: number;
+  readonly service: kplus.Service;
+  readonly ntpMonitoring: NtpMonitoring;
+
+  constructor(scope: Construct, id: string, props: TimestampAuthorityProps) {
+    super(scope, id);
+    this.replicas = props.replicas ?? 1;
+    this.ntpMonitoring = props.ntpMonitoring ?? { kind: 'disabled' };
+    requireName(this, 'namespace', props.namespace);
+    requireReplicas(this, 'replicas', this.replicas);
+    requirePinnedImage(this, 'image', props.image);
+    requireProp(this, (props.chainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'chainPem', '<pem>', 'the leaf and its issuers, as PEM');
+    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
+    if (this.ntpMonitoring.kind === 'servers') {
+      const servers = this.ntpMonitoring.servers;
+      requireProp(this, servers.length > 0 && servers.every((server) => /^[a-z0-9.-]+$/.test(server)), 'ntpMonitoring.servers', servers, 'one or more host names');
+    }
+
+    const name = SERVICE_NAMES.tsa;
+    const configData: Record<string, string> = { 'chain.pem': props.chainPem };
+    const ntpArgs: string[] = [];
+    switch (this.ntpMonitoring.kind) {
+      case 'disabled':
+        ntpArgs.push('--disable-ntp-monitoring');
+        break;
+      case 'servers':
+        configData['ntp-monitoring.yaml'] = ntpMonitoringYaml(this.ntpMonitoring.servers);
+        ntpArgs.push(`--ntp-monitoring=${CONFIG_DIRECTORY}/ntp-monitoring.yaml`);
+        break;
+      case 'public-servers':
+        break;
+    }
+    const configMap = new kplus.ConfigMap(this, 'ConfigMap', { metadata: { name: `${name}-config` }, data: configData });
+    const secret = new kplus.Secret(props.secretsScope, 'TsaSigner', {
+      metadata: { name: `${name}-signer` },
+      stringData: { 'key.pem': props.signingKey.pem, password: props.signingKey.password },
+    });
+    const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', configMap, { name: 'config' });
+    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'signer', items: { 'key.pem': { path: 'key.pem' } } });
+    const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    secureDeployment(this, 'Deployment', {
+      name,
+      replicas: this.replicas,
+      volumes: [config, key, tmp],
+      containers: [
+        secureContainer({
+          name: 'timestamp-server',
+          image: props.image,
+          args: [
+            'serve',
+            '--host=0.0.0.0',
+            `--port=${HTTP_PORT}`,
+            '--timestamp-signer=file',
+            `--file-signer-key-path=${KEY_DIRECTORY}/key.pem`,
+            '--file-signer-passwd=$(SIGNER_PASSWORD)',
+            `--certificate-chain-path=${CONFIG_DIRECTORY}/chain.pem`,
+            ...ntpArgs,
+            '--log-type=prod',
+          ],
+          ports: [
+            { number: HTTP_PORT, name: 'http' },
+            { number: 2112, name: 'metrics' },
+          ],
+          envVariables: { SIGNER_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }) },
+          volumeMounts: [
+            { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
+            { volume: key, path: KEY_DIRECTORY, readOnly: true },
+            { volume: tmp, path: '/tmp' },
+          ],
+          resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 64, limit: 256 } },
+          startup: httpStartupProbe('/ping', HTTP_PORT, 120),
+          liveness: httpProbe('/ping', HTTP_PORT),
+          readiness: httpProbe('/ping', HTTP_PORT),
+        }),
+      ],
+    });
+    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+  }
+}
+
+/**
+ * The TSA's NTP monitoring file (sigstore/timestamp-authority pkg/ntpmonitor): every server is asked,
+ * a majority must agree within 6 seconds; request timeout below that, as the TSA requires.
+ */
+export function ntpMonitoringYaml(servers: readonly string[]): string {
+  return [
+    'request_attempts: 3',
+    'request_timeout: 5',
+    `num_servers: ${servers.length}`,
+    `server_threshold: ${Math.floor(servers.length / 2) + 1}`,
+    'max_time_delta: 6',
+    'period: 60',
+    'servers:',
+    ...servers.map((server) => `  - "${server}"`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,160 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { DatabaseConnection } from './mysql';
+import { requireName, requirePinnedImage, requireReplicas } from './prop-validation';
+import {
+  componentLabels,
+  componentService,
+  httpProbe,
+  httpStartupProbe,
+  secureContainer,
+  secureDeployment,
+  writableDirectory,
+} from './workload';
+
+/** Trillian's ports (the helm chart's choice): gRPC 8091, HTTP (health, metrics) 8090. */
+export const TRILLIAN_GRPC_PORT = 8091;
+export const TRILLIAN_HTTP_PORT = 8090;
+
+/** A host and port inside the cluster. */
+export interface ServiceAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TrillianProps {
+  readonly namespace: string;
+  readonly database: DatabaseConnection;
+  /** @default 1 */
+  readonly logServerReplicas?: number;
+  /** More than one elects a leader through a Kubernetes Lease. @default 1 */
+  readonly logSignerReplicas?: number;
+  readonly logServerImage: string;
+  readonly logSignerImage: string;
+}
+
+/**
+ * Trillian: the log server (gRPC API for Rekor, the CT log and createtree) and the log signer
+ * (sequences and signs tree heads). One signer replica runs as master of every tree (`--force_master`)
+ * and is replaced with strategy Recreate, so that two masters never overlap. More replicas elect a
+ * leader per tree with Kubernetes Leases (`--election_system=k8s`); only then does the signer get a
+ * service account, with exactly the Lease verbs the election uses (get, watch, create, update).
+ */
+export class Trillian extends Construct {
+  static readonly LOG_SERVER_NAME = 'trillian-log-server';
+  static readonly LOG_SIGNER_NAME = 'trillian-log-signer';
+
+  readonly logServerReplicas: number;
+  readonly logSignerReplicas: number;
+  /** The gRPC address of the log server, for Rekor, the CT log and createtree. */
+  readonly logServerAddress: ServiceAddress;
+  readonly logServerService: kplus.Service;
+
+  constructor(scope: Construct, id: string, props: TrillianProps) {
+    super(scope, id);
+    this.logServerReplicas = props.logServerReplicas ?? 1;
+    this.logSignerReplicas = props.logSignerReplicas ?? 1;
+    requireName(this, 'namespace', props.namespace);
+    requireReplicas(this, 'logServerReplicas', this.logServerReplicas);
+    requireReplicas(this, 'logSignerReplicas', this.logSignerReplicas);
+    requirePinnedImage(this, 'logServerImage', props.logServerImage);
+    requirePinnedImage(this, 'logSignerImage', props.logSignerImage);
+
+    this.deployment('LogServer', Trillian.LOG_SERVER_NAME, this.logServerReplicas, props.logServerImage, props.database, []);
+    this.logServerService = componentService(this, 'LogServerService', {
+      name: Trillian.LOG_SERVER_NAME,
+      component: Trillian.LOG_SERVER_NAME,
+      ports: [
+        { port: TRILLIAN_GRPC_PORT, targetPort: TRILLIAN_GRPC_PORT, name: 'grpc' },
+        { port: TRILLIAN_HTTP_PORT, targetPort: TRILLIAN_HTTP_PORT, name: 'http' },
+      ],
+    });
+    this.logServerAddress = { host: `${Trillian.LOG_SERVER_NAME}.${props.namespace}.svc`, port: TRILLIAN_GRPC_PORT };
+
+    if (this.logSignerReplicas === 1) {
+      this.deployment('LogSigner', Trillian.LOG_SIGNER_NAME, 1, props.logSignerImage, props.database, ['--force_master=true']);
+    } else {
+      const serviceAccount = new kplus.ServiceAccount(this, 'LogSignerServiceAccount', {
+        metadata: { name: Trillian.LOG_SIGNER_NAME, labels: componentLabels(Trillian.LOG_SIGNER_NAME) },
+        automountToken: false,
+      });
+      const role = new kplus.Role(this, 'LogSignerElectionRole', {
+        metadata: { name: `${Trillian.LOG_SIGNER_NAME}-election`, labels: componentLabels(Trillian.LOG_SIGNER_NAME) },
+      });
+      // Lease names are tree ids, unknown here: the rule cannot name them.
+      role.allow(['get', 'watch', 'create', 'update'], kplus.ApiResource.custom({ apiGroup: 'coordination.k8s.io', resourceType: 'leases' }));
+      const binding = new kplus.RoleBinding(this, 'LogSignerElectionBinding', {
+        metadata: { name: `${Trillian.LOG_SIGNER_NAME}-election`, labels: componentLabels(Trillian.LOG_SIGNER_NAME) },
+        role,
+      });
+      binding.addSubjects(serviceAccount);
+      this.deployment(
+        'LogSigner',
+        Trillian.LOG_SIGNER_NAME,
+        this.logSignerReplicas,
+        props.logSignerImage,
+        props.database,
+        ['--force_master=false', '--election_system=k8s', `--lock_namespace=${props.namespace}`, '--lock_holder_identity=$(POD_NAME)'],
+        serviceAccount,
+      );
+    }
+  }
+
+  private deployment(
+    id: string,
+    name: string,
+    replicas: number,
+    image: string,
+    database: DatabaseConnection,
+    extraArgs: string[],
+    serviceAccount?: kplus.IServiceAccount,
+  ): kplus.Deployment {
+    const tmp = writableDirectory(this, `${id}TmpVolume`, 'tmp', 64);
+    const volumes = [tmp];
+    const volumeMounts: kplus.VolumeMount[] = [{ volume: tmp, path: '/tmp' }];
+    // No query parameters in the DSN: with --mysql_tls_ca, Trillian appends "?tls=custom" itself.
+    const args = [
+      '--storage_system=mysql',
+      '--quota_system=mysql',
+      `--mysql_uri=$(MYSQL_USER):$(MYSQL_PASSWORD)@tcp(${database.host}:${database.port})/${database.database}`,
+      `--rpc_endpoint=0.0.0.0:${TRILLIAN_GRPC_PORT}`,
+      `--http_endpoint=0.0.0.0:${TRILLIAN_HTTP_PORT}`,
+      '--alsologtostderr',
+    ];
+    if (database.tlsCa) {
+      const ca = kplus.Volume.fromSecret(this, `${id}DatabaseCaVolume`, database.tlsCa.secret, {
+        name: 'database-ca',
+        items: { [database.tlsCa.key]: { path: 'ca.crt' } },
+      });
+      volumes.push(ca);
+      volumeMounts.push({ volume: ca, path: '/var/run/trillian-database-ca', readOnly: true });
+      args.push('--mysql_tls_ca=/var/run/trillian-database-ca/ca.crt', `--mysql_server_name=${database.host}`);
+    }
+    const envVariables: Record<string, kplus.EnvValue> = { MYSQL_USER: database.username, MYSQL_PASSWORD: database.password };
+    if (serviceAccount) envVariables.POD_NAME = kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME);
+    return secureDeployment(this, id, {
+      name,
+      replicas,
+      serviceAccount,
+      strategy: extraArgs.includes('--force_master=true') ? kplus.DeploymentStrategy.recreate() : undefined,
+      volumes,
+      containers: [
+        secureContainer({
+          name: name.replace(/^trillian-/, ''),
+          image,
+          args: [...args, ...extraArgs],
+          ports: [
+            { number: TRILLIAN_GRPC_PORT, name: 'grpc' },
+            { number: TRILLIAN_HTTP_PORT, name: 'http' },
+          ],
+          envVariables,
+          volumeMounts,
+          resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
+          startup: httpStartupProbe('/healthz', TRILLIAN_HTTP_PORT, 120),
+          liveness: httpProbe('/healthz', TRILLIAN_HTTP_PORT),
+          readiness: httpProbe('/healthz', TRILLIAN_HTTP_PORT),
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,173 @@
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chart, Testing } from 'cdk8s';
+import { IMAGES, imageReference } from '../../lib/config/images';
+import { ChartError } from '../../lib/errors';
+import { CtLog } from '../../lib/k8s/ct-log';
+import { fulcioConfigJson, trustedIssuers } from '../../lib/k8s/fulcio-config';
+import { buildClusterCharts } from '../../lib/k8s/cluster-manifests';
+import { TreeJob } from '../../lib/k8s/tree-job';
+import { Trillian } from '../../lib/k8s/trillian';
+import { CONFIGMAP_DATA_LIMIT_BYTES, TufServer } from '../../lib/k8s/tuf-server';
+import type { PkiMaterial } from '../../lib/pki/state-items';
+import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
+import { chartInput, find, synthesizeCluster } from './cluster-fixture';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+let directory: string;
+let material: PkiMaterial;
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-validation-'));
+  material = await fixtureMaterial(directory);
+});
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+const chart = () => new Chart(Testing.app(), 'test', { namespace: 'sigstore-system', disableResourceNameHashes: true });
+const expectChartError = (work: () => unknown, code: string, message: RegExp) => {
+  let caught: unknown;
+  try {
+    work();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ChartError);
+  expect((caught as ChartError).code).toBe(code);
+  expect((caught as ChartError).message).toMatch(message);
+};
+const database = { host: 'db', port: 3306, database: 'trillian', username: {} as any, password: {} as any };
+const trillianProps = {
+  namespace: 'sigstore-system',
+  database,
+  logServerImage: imageReference(IMAGES.trillianLogServer),
+  logSignerImage: imageReference(IMAGES.trillianLogSigner),
+};
+
+describe('constructs validate their props, naming the construct path, the prop and the value', () => {
+  it('Trillian: replicas out of range, unpinned image', () => {
+    expectChartError(() => new Trillian(chart(), 'Trillian', { ...trillianProps, logSignerReplicas: 0 }), 'CHART_PROPS_INVALID', /test\/Trillian: logSignerReplicas 0 is invalid; expected a whole number from 1 to 20/);
+    expectChartError(
+      () => new Trillian(chart(), 'Trillian', { ...trillianProps, logServerImage: 'ghcr.io/sigstore/scaffolding/trillian_log_server:latest' }),
+      'CHART_PROPS_INVALID',
+      /logServerImage "ghcr\.io\/sigstore\/scaffolding\/trillian_log_server:latest" is invalid; expected an image reference pinned by digest/,
+    );
+  });
+
+  it('TreeJob: a display name longer than Trillian stores', () => {
+    expectChartError(
+      () =>
+        new TreeJob(chart(), 'Tree', {
+          name: 'rekor',
+          namespace: 'sigstore-system',
+          adminServer: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          displayName: 'a display name that is far too long',
+          image: imageReference(IMAGES.createtree),
+        }),
+      'CHART_PROPS_INVALID',
+      /test\/Tree: displayName "a display name that is far too long" is invalid; expected at most 20/,
+    );
+  });
+
+  it('TufServer: paths that escape, duplicates, clashing keys, an unknown probe path, more than a ConfigMap holds', () => {
+    const tuf = (files: { path: string; content: string }[], probePath?: string) => () =>
+      new TufServer(chart(), 'Tuf', { namespace: 'sigstore-system', files, probePath, image: imageReference(IMAGES.tufServer) });
+    expectChartError(tuf([{ path: '../etc/passwd', content: 'x' }]), 'CHART_PROPS_INVALID', /files\[\]\.path "\.\.\/etc\/passwd" is invalid/);
+    expectChartError(tuf([{ path: '/root.json', content: 'x' }]), 'CHART_PROPS_INVALID', /files\[\]\.path "\/root\.json"/);
+    expectChartError(tuf([{ path: 'a.json', content: 'x' }, { path: 'a.json', content: 'y' }]), 'CHART_PROPS_INVALID', /each path once/);
+    expectChartError(tuf([{ path: 'a/b.json', content: 'x' }, { path: 'a__b.json', content: 'y' }]), 'CHART_PROPS_INVALID', /differs from that of a\/b\.json/);
+    expectChartError(tuf([{ path: 'a.json', content: 'x' }], 'b.json'), 'CHART_PROPS_INVALID', /probePath "b\.json"/);
+    expectChartError(tuf([{ path: `targets/${'a'.repeat(250)}.json`, content: 'x' }]), 'CHART_PROPS_INVALID', /at most 253 characters/);
+    const big = 'x'.repeat(300 * 1024);
+    expectChartError(
+      tuf([1, 2, 3, 4].map((n) => ({ path: `targets/${n}.json`, content: big }))),
+      'CHART_CONFIGMAP_TOO_LARGE',
+      new RegExp(`test/Tuf: the 4 files to serve take \\d+ bytes, more than the ${CONFIGMAP_DATA_LIMIT_BYTES}`),
+    );
+  });
+
+  it('CtLog: a key password that sed and text-proto cannot carry', () => {
+    expectChartError(
+      () =>
+        new CtLog(chart(), 'CtLog', {
+          namespace: 'sigstore-system',
+          prefix: 'sigstore',
+          trillian: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          treeId: {} as any,
+          rootsPem: material.fulcio.root.toString('pem'),
+          signingKey: { pem: material.ctlog.privateKey.pem, password: 'has/slash"quote' },
+          secretsScope: chart(),
+          image: imageReference(IMAGES.ctServer),
+          shellImage: imageReference(IMAGES.curl),
+        }),
+      'CHART_PROPS_INVALID',
+      /signingKey\.password "<secret>" is invalid; expected base64url characters only/,
+    );
+  });
+
+  it('Fulcio config: an issuer configured differently by two tenants, ci-provider, uri without subjectDomain', () => {
+    const conflicting = fixtureConfig(
+      'oidc:\n  tenants:\n' +
+        '    - { name: a, issuers: [{ url: https://idp.example.com, type: email }] }\n' +
+        '    - { name: b, issuers: [{ url: https://idp.example.com, type: username, subjectDomain: example.com }] }\n',
+    );
+    expectChartError(() => trustedIssuers(conflicting.oidc), 'CHART_PROPS_INVALID', /https:\/\/idp\.example\.com is configured differently by tenant a \(type email.*\) and by tenant b \(type username/);
+    const ciProvider = fixtureConfig('oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider, ciProvider: github-workflow }]\n');
+    expectChartError(() => fulcioConfigJson(trustedIssuers(ciProvider.oidc)), 'CHART_OIDC_UNSUPPORTED', /https:\/\/ci\.example\.com \(listed by oidc\.issuers\) has type "ci-provider"/);
+    const uri = fixtureConfig('oidc:\n  issuers: [{ url: https://spiffe.example.com, type: uri }]\n');
+    expectChartError(() => fulcioConfigJson(trustedIssuers(uri.oidc)), 'CHART_PROPS_INVALID', /type "uri", which needs subjectDomain/);
+    const withDomain = fixtureConfig('oidc:\n  issuers: [{ url: https://idp.example.com, type: uri, subjectDomain: example.com }, { url: https://login.example.com, type: username, subjectDomain: example.com }]\n');
+    const config = JSON.parse(fulcioConfigJson(trustedIssuers(withDomain.oidc)));
+    expect(config.OIDCIssuers['https://idp.example.com'].SubjectDomain).toBe('https://example.com');
+    expect(config.OIDCIssuers['https://login.example.com'].SubjectDomain).toBe('example.com');
+  });
+
+  it('the whole chart: errors surface from the configuration it was built from', () => {
+    expectChartError(
+      () => buildClusterCharts(chartInput(material, 'oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider }]\n')),
+      'CHART_OIDC_UNSUPPORTED',
+      /ci-provider/,
+    );
+  });
+});
+
+describe('the CT log config renderer (run with /bin/sh, as the init container does)', () => {
+  const run = (env: Record<string, string>) => {
+    const cluster = synthesizeCluster(chartInput(material));
+    const spec = find(cluster.public, 'Deployment', 'ctlog').spec.template.spec;
+    const template = find(cluster.public, 'ConfigMap', 'ctlog-config').data['ct_server.cfg.template'];
+    const root = mkdtempSync(join(directory, 'render-'));
+    mkdirSync(join(root, 'template'));
+    mkdirSync(join(root, 'rendered'));
+    writeFileSync(join(root, 'template', 'ct_server.cfg.template'), template);
+    const [shell, flag, script] = spec.initContainers[0].command as string[];
+    const local = script.replaceAll('/etc/ctlog-config', join(root, 'template')).replaceAll('/var/run/ctlog-config', join(root, 'rendered'));
+    const result = spawnSync(shell, [flag, local], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    let rendered: string | undefined;
+    try {
+      rendered = readFileSync(join(root, 'rendered', 'ct_server.cfg'), 'utf8');
+    } catch {
+      rendered = undefined;
+    }
+    return { status: result.status, stderr: result.stderr, rendered };
+  };
+
+  it('substitutes the tree id and the key password, and nothing else', () => {
+    const { status, rendered } = run({ TREE_ID: '4711471147114711', KEY_PASSWORD: material.ctlog.privateKey.password });
+    expect(status).toBe(0);
+    expect(rendered).toContain('    log_id: 4711471147114711\n');
+    expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"\n`);
+    expect(rendered).not.toMatch(/@TREE_ID@|@KEY_PASSWORD@/);
+  });
+
+  it('refuses a tree id that is not a number, and a password the config cannot carry', () => {
+    const badTree = run({ TREE_ID: '12; rm -rf /', KEY_PASSWORD: 'abc' });
+    expect(badTree.status).not.toBe(0);
+    expect(badTree.stderr).toContain('is not a decimal Trillian tree id');
+    const badPassword = run({ TREE_ID: '12', KEY_PASSWORD: 'a"b' });
+    expect(badPassword.status).not.toBe(0);
+    expect(badPassword.stderr).toContain('the key password holds characters the config cannot carry');
+  });
+});
