@@ -7,8 +7,7 @@ import { requireName, requirePinnedImage, requireProp, requireReplicas } from '.
 import {
   NONROOT_ID,
   componentService,
-  httpProbe,
-  httpStartupProbe,
+  httpHealthProbes,
   secureContainer,
   secureDeployment,
   writableDirectory,
@@ -141,9 +140,7 @@ export class CtLog extends Construct {
             { volume: tmp, path: '/tmp' },
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
-          startup: httpStartupProbe('/healthz', HTTP_PORT, 120),
-          liveness: httpProbe('/healthz', HTTP_PORT),
-          readiness: httpProbe('/healthz', HTTP_PORT),
+          ...httpHealthProbes('/healthz', HTTP_PORT),
         }),
       ],
     });

@@ -6,8 +6,7 @@ import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
-  httpProbe,
-  httpStartupProbe,
+  httpHealthProbes,
   secureContainer,
   secureDeployment,
   writableDirectory,
@@ -100,9 +99,7 @@ export class Fulcio extends Construct {
             { volume: tmp, path: '/tmp' },
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
-          startup: httpStartupProbe('/healthz', HTTP_PORT, 120),
-          liveness: httpProbe('/healthz', HTTP_PORT),
-          readiness: httpProbe('/healthz', HTTP_PORT),
+          ...httpHealthProbes('/healthz', HTTP_PORT),
         }),
       ],
     });

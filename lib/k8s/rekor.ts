@@ -7,8 +7,7 @@ import type { ServiceAddress } from './trillian';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
-  httpProbe,
-  httpStartupProbe,
+  httpHealthProbes,
   secureContainer,
   secureDeployment,
   writableDirectory,
@@ -107,9 +106,7 @@ export class Rekor extends Construct {
             { volume: tmp, path: '/tmp' },
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 1024 } },
-          startup: httpStartupProbe('/ping', REKOR_PORT, 120),
-          liveness: httpProbe('/ping', REKOR_PORT),
-          readiness: httpProbe('/ping', REKOR_PORT),
+          ...httpHealthProbes('/ping', REKOR_PORT),
         }),
       ],
     });

@@ -5,8 +5,7 @@ import type { EncryptedKey } from '../pki/state-items';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
-  httpProbe,
-  httpStartupProbe,
+  httpHealthProbes,
   secureContainer,
   secureDeployment,
   writableDirectory,
@@ -118,9 +117,7 @@ export class TimestampAuthority extends Construct {
             { volume: tmp, path: '/tmp' },
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 64, limit: 256 } },
-          startup: httpStartupProbe('/ping', HTTP_PORT, 120),
-          liveness: httpProbe('/ping', HTTP_PORT),
-          readiness: httpProbe('/ping', HTTP_PORT),
+          ...httpHealthProbes('/ping', HTTP_PORT),
         }),
       ],
     });

@@ -5,8 +5,7 @@ import { requireName, requirePinnedImage, requireReplicas } from './prop-validat
 import {
   componentLabels,
   componentService,
-  httpProbe,
-  httpStartupProbe,
+  httpHealthProbes,
   secureContainer,
   secureDeployment,
   writableDirectory,
@@ -150,9 +149,7 @@ export class Trillian extends Construct {
           envVariables,
           volumeMounts,
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
-          startup: httpStartupProbe('/healthz', TRILLIAN_HTTP_PORT, 120),
-          liveness: httpProbe('/healthz', TRILLIAN_HTTP_PORT),
-          readiness: httpProbe('/healthz', TRILLIAN_HTTP_PORT),
+          ...httpHealthProbes('/healthz', TRILLIAN_HTTP_PORT),
         }),
       ],
     });

@@ -4,7 +4,7 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import { ChartError } from '../errors';
 import type { OutputFile } from '../trust/trust-outputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
-import { componentService, httpProbe, httpStartupProbe, secureContainer, secureDeployment } from './workload';
+import { componentService, httpHealthProbes, secureContainer, secureDeployment } from './workload';
 
 const HTTP_PORT = 8080;
 const TARGET_DIRECTORY = '/var/run/tuf';
@@ -109,9 +109,7 @@ export class TufServer extends Construct {
           ports: [{ number: HTTP_PORT, name: 'http' }],
           volumeMounts: [{ volume: repository, path: `${TARGET_DIRECTORY}/repository`, readOnly: true }],
           resources: { cpuMillis: { request: 10, limit: 200 }, memoryMebibytes: { request: 16, limit: 128 } },
-          startup: httpStartupProbe(`/${this.probePath}`, HTTP_PORT, 60),
-          liveness: httpProbe(`/${this.probePath}`, HTTP_PORT),
-          readiness: httpProbe(`/${this.probePath}`, HTTP_PORT),
+          ...httpHealthProbes(`/${this.probePath}`, HTTP_PORT, 60),
         }),
       ],
     });

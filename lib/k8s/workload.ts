@@ -104,6 +104,14 @@ export function httpStartupProbe(path: string, port: number, maxSeconds: number)
   return httpProbe(path, port, { periodSeconds: 5, failureThreshold: Math.ceil(maxSeconds / 5) });
 }
 
+/**
+ * The three probes of an HTTP server: startup (up to `startupSeconds` for the first success), then
+ * liveness and readiness on the same endpoint. Spread into container props.
+ */
+export function httpHealthProbes(path: string, port: number, startupSeconds = 120): { startup: kplus.Probe; liveness: kplus.Probe; readiness: kplus.Probe } {
+  return { startup: httpStartupProbe(path, port, startupSeconds), liveness: httpProbe(path, port), readiness: httpProbe(path, port) };
+}
+
 export interface SecureDeploymentProps {
   /** Deployment name (also the component label). */
   readonly name: string;
