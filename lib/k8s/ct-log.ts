@@ -10,6 +10,7 @@ import {
   httpHealthProbes,
   secureContainer,
   secureDeployment,
+  signingKeySecret,
   writableDirectory,
 } from './workload';
 
@@ -67,7 +68,6 @@ export class CtLog extends Construct {
     requirePinnedImage(this, 'shellImage', props.shellImage);
     requireProp(this, /^[a-z0-9][a-z0-9-]*$/.test(props.prefix), 'prefix', props.prefix, 'lowercase letters, digits and "-"');
     requireProp(this, /^-----BEGIN CERTIFICATE-----/.test(props.rootsPem.trim()), 'rootsPem', '<pem>', 'PEM certificates');
-    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
     // The password is substituted by sed and sits in a text-proto string: base64url only.
     requireProp(this, /^[A-Za-z0-9_-]+$/.test(props.signingKey.password), 'signingKey.password', '<secret>', 'base64url characters only');
 
@@ -82,14 +82,19 @@ export class CtLog extends Construct {
       metadata: { name: `${name}-config` },
       data: { 'ct_server.cfg.template': this.configTemplate, 'roots.pem': props.rootsPem },
     });
-    const secret = new kplus.Secret(props.secretsScope, 'CtLogSigner', {
-      metadata: { name: `${name}-signer` },
-      stringData: { 'private.pem': props.signingKey.pem, password: props.signingKey.password },
-    });
 
     const template = kplus.Volume.fromConfigMap(this, 'TemplateVolume', configMap, { name: 'config-template' });
     const rendered = writableDirectory(this, 'RenderedVolume', 'config', 1, true);
-    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'signer', items: { 'private.pem': { path: 'private.pem' } } });
+    const { volume: key, password: keyPassword } = signingKeySecret(this, {
+      secretsScope: props.secretsScope,
+      secretId: 'CtLogSigner',
+      secretName: `${name}-signer`,
+      fileName: 'private.pem',
+      volumeId: 'KeyVolume',
+      volumeName: 'signer',
+      prop: 'signingKey',
+      key: props.signingKey,
+    });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
     const render = [
       'set -eu',
@@ -99,7 +104,6 @@ export class CtLog extends Construct {
         `${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
       `echo "rendered ${RENDERED_DIRECTORY}/ct_server.cfg for tree $TREE_ID"`,
     ].join('\n');
-    const keyPassword = kplus.EnvValue.fromSecretValue({ secret, key: 'password' });
 
     secureDeployment(this, 'Deployment', {
       name,

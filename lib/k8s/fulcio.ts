@@ -9,6 +9,7 @@ import {
   httpHealthProbes,
   secureContainer,
   secureDeployment,
+  signingKeySecret,
   writableDirectory,
 } from './workload';
 
@@ -51,7 +52,6 @@ export class Fulcio extends Construct {
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
     requireProp(this, (props.caChainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'caChainPem', '<pem>', 'the issuing certificate and its root, as PEM');
-    requireProp(this, props.caKey.pem.includes('ENCRYPTED'), 'caKey', '<secret>', 'an encrypted PEM private key');
     requireProp(this, /^https?:\/\/[^/]+\/[a-z0-9-]+$/.test(props.ctLogUrl), 'ctLogUrl', props.ctLogUrl, 'http(s)://<host>/<prefix>');
 
     const name = SERVICE_NAMES.fulcio;
@@ -60,12 +60,17 @@ export class Fulcio extends Construct {
       metadata: { name: `${name}-config` },
       data: { 'config.json': this.configJson, 'ca-chain.pem': props.caChainPem },
     });
-    const secret = new kplus.Secret(props.secretsScope, 'FulcioCaKey', {
-      metadata: { name: `${name}-ca-key` },
-      stringData: { 'key.pem': props.caKey.pem, password: props.caKey.password },
-    });
     const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', configMap, { name: 'config' });
-    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'ca-key', items: { 'key.pem': { path: 'key.pem' } } });
+    const { volume: key, password } = signingKeySecret(this, {
+      secretsScope: props.secretsScope,
+      secretId: 'FulcioCaKey',
+      secretName: `${name}-ca-key`,
+      fileName: 'key.pem',
+      volumeId: 'KeyVolume',
+      volumeName: 'ca-key',
+      prop: 'caKey',
+      key: props.caKey,
+    });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
     secureDeployment(this, 'Deployment', {
       name,
@@ -92,7 +97,7 @@ export class Fulcio extends Construct {
             { number: GRPC_PORT, name: 'grpc' },
             { number: 2112, name: 'metrics' },
           ],
-          envVariables: { FILECA_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }) },
+          envVariables: { FILECA_PASSWORD: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },

@@ -10,6 +10,7 @@ import {
   httpHealthProbes,
   secureContainer,
   secureDeployment,
+  signingKeySecret,
   writableDirectory,
 } from './workload';
 
@@ -53,7 +54,6 @@ export class Rekor extends Construct {
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
     requireProp(this, /^[a-z0-9.-]+$/.test(props.hostname), 'hostname', props.hostname, 'a DNS name');
-    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
 
     this.redis = new RekorRedis(this, 'Redis', {
       namespace: props.namespace,
@@ -62,11 +62,16 @@ export class Rekor extends Construct {
       image: props.redisImage,
     });
     const name = SERVICE_NAMES.rekor;
-    const secret = new kplus.Secret(props.secretsScope, 'RekorSigner', {
-      metadata: { name: `${name}-signer` },
-      stringData: { 'signing-key.pem': props.signingKey.pem, password: props.signingKey.password },
+    const { volume: signer, password } = signingKeySecret(this, {
+      secretsScope: props.secretsScope,
+      secretId: 'RekorSigner',
+      secretName: `${name}-signer`,
+      fileName: 'signing-key.pem',
+      volumeId: 'SignerVolume',
+      volumeName: 'signer',
+      prop: 'signingKey',
+      key: props.signingKey,
     });
-    const signer = kplus.Volume.fromSecret(this, 'SignerVolume', secret, { name: 'signer', items: { 'signing-key.pem': { path: 'signing-key.pem' } } });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
     secureDeployment(this, 'Deployment', {
       name,
@@ -97,7 +102,7 @@ export class Rekor extends Construct {
           ],
           envVariables: {
             TREE_ID: props.treeId,
-            SIGNER_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+            SIGNER_PASSWORD: password,
             REDIS_PASSWORD: this.redis.password,
           },
           // Read-only root filesystem; Go spills large request bodies to /tmp.

@@ -8,6 +8,7 @@ import {
   httpHealthProbes,
   secureContainer,
   secureDeployment,
+  signingKeySecret,
   writableDirectory,
 } from './workload';
 
@@ -59,7 +60,6 @@ export class TimestampAuthority extends Construct {
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
     requireProp(this, (props.chainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'chainPem', '<pem>', 'the leaf and its issuers, as PEM');
-    requireProp(this, props.signingKey.pem.includes('ENCRYPTED'), 'signingKey', '<secret>', 'an encrypted PEM private key');
     if (this.ntpMonitoring.kind === 'servers') {
       const servers = this.ntpMonitoring.servers;
       requireProp(this, servers.length > 0 && servers.every((server) => /^[a-z0-9.-]+$/.test(server)), 'ntpMonitoring.servers', servers, 'one or more host names');
@@ -80,12 +80,17 @@ export class TimestampAuthority extends Construct {
         break;
     }
     const configMap = new kplus.ConfigMap(this, 'ConfigMap', { metadata: { name: `${name}-config` }, data: configData });
-    const secret = new kplus.Secret(props.secretsScope, 'TsaSigner', {
-      metadata: { name: `${name}-signer` },
-      stringData: { 'key.pem': props.signingKey.pem, password: props.signingKey.password },
-    });
     const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', configMap, { name: 'config' });
-    const key = kplus.Volume.fromSecret(this, 'KeyVolume', secret, { name: 'signer', items: { 'key.pem': { path: 'key.pem' } } });
+    const { volume: key, password } = signingKeySecret(this, {
+      secretsScope: props.secretsScope,
+      secretId: 'TsaSigner',
+      secretName: `${name}-signer`,
+      fileName: 'key.pem',
+      volumeId: 'KeyVolume',
+      volumeName: 'signer',
+      prop: 'signingKey',
+      key: props.signingKey,
+    });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
     secureDeployment(this, 'Deployment', {
       name,
@@ -110,7 +115,7 @@ export class TimestampAuthority extends Construct {
             { number: HTTP_PORT, name: 'http' },
             { number: 2112, name: 'metrics' },
           ],
-          envVariables: { SIGNER_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }) },
+          envVariables: { SIGNER_PASSWORD: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },

@@ -1,6 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import type { EncryptedKey } from '../pki/state-items';
+import { requireProp } from './prop-validation';
 
 /*
  * How every pod of the chart is hardened, in one place: non-root with a numeric uid, no privilege
@@ -162,6 +164,41 @@ export function componentService(
   });
   service.selectLabel(COMPONENT_LABEL, props.component);
   return service;
+}
+
+export interface SigningKeySecretProps {
+  /** The Secrets chart: the Secret goes there, never into the public manifests. */
+  readonly secretsScope: Construct;
+  /** Construct id of the Secret in `secretsScope`. */
+  readonly secretId: string;
+  /** Kubernetes name of the Secret. */
+  readonly secretName: string;
+  /** The key's file name, in the Secret and in the mounted directory. */
+  readonly fileName: string;
+  /** Construct id of the volume. */
+  readonly volumeId: string;
+  /** Pod volume name. */
+  readonly volumeName: string;
+  /** The prop the key came from, for the error message. */
+  readonly prop: string;
+  readonly key: EncryptedKey;
+}
+
+/**
+ * A server's signing key as the servers read it: the encrypted PEM and its password in one Secret
+ * (in the Secrets chart), a volume that mounts only the PEM, and the password as an env value for
+ * the server's `…-passwd` flag. Refuses a key that is not encrypted.
+ */
+export function signingKeySecret(scope: Construct, props: SigningKeySecretProps): { volume: kplus.Volume; password: kplus.EnvValue } {
+  requireProp(scope, props.key.pem.includes('ENCRYPTED'), props.prop, '<secret>', 'an encrypted PEM private key');
+  const secret = new kplus.Secret(props.secretsScope, props.secretId, {
+    metadata: { name: props.secretName },
+    stringData: { [props.fileName]: props.key.pem, password: props.key.password },
+  });
+  return {
+    volume: kplus.Volume.fromSecret(scope, props.volumeId, secret, { name: props.volumeName, items: { [props.fileName]: { path: props.fileName } } }),
+    password: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+  };
 }
 
 /** A writable emptyDir for an image that writes under a read-only root filesystem. */

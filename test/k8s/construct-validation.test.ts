@@ -124,6 +124,28 @@ describe('constructs validate their props, naming the construct path, the prop a
     expect(config.OIDCIssuers['https://login.example.com'].SubjectDomain).toBe('example.com');
   });
 
+  it('every server refuses a signing key that is not encrypted, naming the construct and the prop (never the key)', () => {
+    const plain = { pem: '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n', password: 'unused' };
+    const cases: [string, PkiMaterial][] = [
+      ['Fulcio', { ...material, fulcio: { ...material.fulcio, intermediateKey: plain } }],
+      ['TimestampAuthority', { ...material, tsa: { ...material.tsa, leafKey: plain } }],
+      ['Rekor', { ...material, rekor: { ...material.rekor, privateKey: plain } }],
+      ['CtLog', { ...material, ctlog: { ...material.ctlog, privateKey: plain } }],
+    ];
+    for (const [construct, unencrypted] of cases) {
+      let caught: unknown;
+      try {
+        buildClusterCharts(chartInput(unencrypted));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(ChartError);
+      const message = (caught as ChartError).message;
+      expect(message).toMatch(new RegExp(`/${construct}: (caKey|signingKey) "<secret>" is invalid; expected an encrypted PEM private key`));
+      expect(message).not.toContain('MHcCAQEE');
+    }
+  });
+
   it('the whole chart: errors surface from the configuration it was built from', () => {
     expectChartError(
       () => buildClusterCharts(chartInput(material, 'oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider }]\n')),
