@@ -54,18 +54,11 @@ export class StateError extends SigstoreCdkError<StateErrorCode> {
   readonly exitCode = 3;
 }
 
-export type SignerErrorCode = 'SIGNER_UNAVAILABLE' | 'SIGNATURE_INVALID' | 'SIGNER_KEY_UNSUPPORTED';
+export type SignerErrorCode = 'SIGNATURE_INVALID' | 'SIGNER_KEY_UNSUPPORTED';
 
 /** A signer could not produce a valid signature. Exit code 4. */
 export class SignerError extends SigstoreCdkError<SignerErrorCode> {
   readonly exitCode = 4;
-}
-
-export type PkiErrorCode = 'PKI_PROFILE_INVALID' | 'PKI_VALIDITY_INVALID';
-
-/** A certificate could not be built as its profile requires. Exit code 1. */
-export class PkiError extends SigstoreCdkError<PkiErrorCode> {
-  readonly exitCode = 1;
 }
 
 export type CloudErrorCode = 'CLOUD_PROPS_INVALID';

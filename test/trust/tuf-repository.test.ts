@@ -78,6 +78,10 @@ describe('the TUF repository of the fixture state (signed 2026-01-01)', () => {
       'tsa_intermediate_0.crt.pem': 'TSA',
       'tsa_root.crt.pem': 'TSA',
     });
+    for (const [name, file] of Object.entries(targets)) {
+      const sigstore = (file.custom as { sigstore?: { status: string } }).sigstore;
+      if (sigstore) expect([name, sigstore.status]).toEqual([name, 'Active']);
+    }
     const trustedRoot = trustOutputFiles(material, fixtureConfig()).find((file) => file.path === 'trust/trusted_root.json')!.content;
     expect(targets['trusted_root.json'].hashes.sha256).toBe(createHash('sha256').update(trustedRoot).digest('hex'));
     expect(repository.files.get(`targets/${targets['trusted_root.json'].hashes.sha256}.trusted_root.json`)?.toString()).toBe(trustedRoot);
