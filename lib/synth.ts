@@ -15,7 +15,7 @@ import { replaceDirectory } from './state/atomic';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
-import { hasTufRepository, readTufRepository } from './trust/tuf/repository';
+import { hasTufRepository, readTufRepository, type TufRepository } from './trust/tuf/repository';
 import { tufOutputFiles, tufRepositoryFiles } from './trust/tuf/tuf-outputs';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
 
@@ -115,11 +115,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     ({ material, snapshot } = await store.withLock(async () => {
       const loaded = await store.load();
-      const missing = [
-        ...missingItems(loaded),
-        ...(hasTufRepository(loaded) ? [] : ['the TUF repository']),
-        ...(loaded.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [SERVICE_PASSWORDS_ITEM.id]),
-      ];
+      const missing = missingFromState(loaded);
       if (missing.length > 0) {
         throw new StateError(
           'STATE_MISSING_ROOTS',
@@ -137,13 +133,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   if (trustedIssuers(config.oidc).length === 0) {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
-  const passwords = readServicePasswords(snapshot);
-  const files = await progress.step('build the cluster manifests', async () => [
-    ...trustOutputFiles(material, config),
-    ...tufOutputFiles(repository),
-    // The TUF server serves the repository from the state, the same bytes as dist/trust/tuf/.
-    ...clusterManifestFiles({ config, material, passwords, tufFiles: tufRepositoryFiles(repository) }),
-  ]);
+  const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));
   await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
   return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
 }
@@ -163,6 +153,28 @@ async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, prog
     progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
   }
   return result;
+}
+
+/**
+ * What a complete state has and this one lacks: the PKI items, the TUF repository and the service
+ * passwords (everything `bootstrap` mints), named for an operator.
+ */
+function missingFromState(snapshot: StateSnapshot): string[] {
+  return [
+    ...missingItems(snapshot),
+    ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
+    ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
+  ];
+}
+
+/** Everything `dist/` holds, built from a complete state: trust outputs, the TUF repository, the cluster manifests. */
+function outputFiles(config: SigstoreConfig, snapshot: StateSnapshot, material: PkiMaterial, repository: TufRepository): OutputFile[] {
+  return [
+    ...trustOutputFiles(material, config),
+    ...tufOutputFiles(repository),
+    // The TUF server serves the repository from the state, the same bytes as dist/trust/tuf/.
+    ...clusterManifestFiles({ config, material, passwords: readServicePasswords(snapshot), tufFiles: tufRepositoryFiles(repository) }),
+  ];
 }
 
 /**
@@ -212,12 +224,7 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
   const outDir = options.outDir ?? 'dist';
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
-  const pkiMissing = missingItems(snapshot);
-  const missing = [
-    ...pkiMissing,
-    ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
-    ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
-  ];
+  const missing = missingFromState(snapshot);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
     throw new StateError(
@@ -227,13 +234,7 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
     );
   }
   const material = await readPkiMaterial(snapshot);
-  const repository = readTufRepository(snapshot);
-  const passwords = readServicePasswords(snapshot);
-  const files = [
-    ...trustOutputFiles(material, config),
-    ...tufOutputFiles(repository),
-    ...clusterManifestFiles({ config, material, passwords, tufFiles: tufRepositoryFiles(repository) }),
-  ];
+  const files = outputFiles(config, snapshot, material, readTufRepository(snapshot));
   await writeOutputDirectory(outDir, files);
   return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
 }

@@ -120,7 +120,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
       'organization: Test Org\nsigner: otc-kms\notc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-root-g1, tsaRootKeyAlias: t-root-g1, tufRootKeyAlias: tuf-root-g1 }\n',
     );
     await expect(synth({ config, stateRoot: await pkiOnlyState(join(temp(), 'pki-only')), outDir: join(temp(), 'out') })).rejects.toThrow(
-      /lacks the TUF repository, service-passwords\. .*run "sigstore-cdk bootstrap --env test" first/,
+      /lacks the TUF repository, service-passwords \(the MySQL and Redis passwords\)\. .*run "sigstore-cdk bootstrap --env test" first/,
     );
   });
 });
