@@ -13,6 +13,11 @@ export const REDACTED = '[redacted]';
 /** A secret cut short after this many characters is still recognized (a server that truncates what it echoes). */
 const PREFIX_CHARACTERS = 12;
 
+/**
+ * The secrets to keep out of every message. Values are only added (a process never "un-learns" a
+ * secret: an expired token is still a secret in a log). `redact` is cheap enough for every line the
+ * CLI writes: one precompiled alternation, plus a prefix scan per long secret.
+ */
 export class SecretRegistry {
   /** Registered values, and the forms they take in JSON and in URLs. */
   readonly #forms = new Set<string>();
