@@ -107,6 +107,8 @@ export type OtcErrorCode =
   | 'OTC_TIMEOUT'
   /** The endpoint could not be reached (DNS, connection refused, TLS). */
   | 'OTC_UNREACHABLE'
+  /** The endpoint answered with a redirect (3xx): it is the wrong endpoint. Not followed. Exit code 2 (configuration). */
+  | 'OTC_ENDPOINT_REDIRECTED'
   /** An answer that does not match the documented API (not JSON, fields missing). */
   | 'OTC_RESPONSE_INVALID'
   /** KMS rejected the request as malformed (a bug here, or an API change). */
@@ -120,12 +122,16 @@ export type OtcErrorCode =
   /** The project's key quota is used up. */
   | 'KMS_QUOTA_EXCEEDED';
 
+/** OTC errors that are configuration errors found by talking to OTC (exit code 2, not 4). */
+const OTC_CONFIGURATION_ERRORS: ReadonlySet<OtcErrorCode> = new Set(['OTC_ENDPOINT_REDIRECTED']);
+
 /**
- * Open Telekom Cloud (IAM, DEW KMS) failed or refused. Exit code 4 (a signer failure). Messages name
- * the operation, the HTTP status, the KMS error code and what the operator can do; never a credential.
+ * Open Telekom Cloud (IAM, DEW KMS) failed or refused. Exit code 4 (a signer failure), or 2 for a
+ * configuration error such as an endpoint that redirects. Messages name the operation, the HTTP
+ * status, the KMS error code and what the operator can do; never a credential.
  */
 export class OtcError extends SigstoreCdkError<OtcErrorCode> {
-  readonly exitCode = 4;
+  readonly exitCode: number;
   constructor(
     code: OtcErrorCode,
     message: string,
@@ -141,6 +147,7 @@ export class OtcError extends SigstoreCdkError<OtcErrorCode> {
     options?: { cause?: unknown },
   ) {
     super(code, message, options);
+    this.exitCode = OTC_CONFIGURATION_ERRORS.has(code) ? 2 : 4;
   }
 }
 

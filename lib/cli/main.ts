@@ -12,6 +12,7 @@ import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
 import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
+import { redactingStream } from './redacting-stream';
 
 /** What the CLI reads from its surroundings; tests inject it. */
 export interface CliContext {
@@ -36,8 +37,9 @@ const environmentOptions = (command: Command): Command =>
     .addOption(new Option('--state-dir <dir>', 'directory of the state (keys and certificates; keep it private)').default('.sigstore'))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false));
 
-/** Builds the CLI. `io` lets tests capture output. */
-export function buildCli(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process, context: CliContext = {}): Command {
+/** Builds the CLI. `io` lets tests capture output. Everything written to `io` is redacted of the secrets the process holds. */
+export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process, context: CliContext = {}): Command {
+  const io = redactedIo(output);
   const program = new Command('sigstore-cdk')
     .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
     .showHelpAfterError()
@@ -182,12 +184,18 @@ function retryWarning(progress: Progress): (notice: RetryNotice) => void {
     );
 }
 
+/** stdout and stderr with every secret the process registered (credentials, tokens, signatures) redacted. */
+function redactedIo(io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } {
+  return { stdout: redactingStream(io.stdout), stderr: redactingStream(io.stderr) };
+}
+
 /** Runs the CLI and returns the process exit code (0 ok, 2 config, 3 state, 4 signer, 1 other). */
 export async function runCli(
   argv: string[],
-  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process,
+  output: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream } = process,
   context: CliContext = {},
 ): Promise<number> {
+  const io = redactedIo(output);
   const program = buildCli(io, context);
   const wantsJson = argv.includes('--json');
   try {

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { registerSecret } from '../redaction';
 import type { AccessKeyCredentials } from './credentials';
 import type { PreparedRequest, RequestAuthorizer } from './http-client';
 
@@ -114,7 +115,9 @@ function compare(a: string, b: string): number {
 
 /**
  * Signs every attempt of a KMS call with an access key: adds X-Project-Id (project-scoped APIs need it
- * with AK/SK) and, for temporary credentials, X-Security-Token; both are signed with the rest.
+ * with AK/SK) and, for temporary credentials, X-Security-Token; both are signed with the rest. Each
+ * signature is registered with the secret registry (within the 15-minute skew window it would let
+ * anyone replay the request), so that a server echoing the Authorization header is redacted.
  */
 export class AccessKeyAuthorizer implements RequestAuthorizer {
   constructor(
@@ -127,10 +130,12 @@ export class AccessKeyAuthorizer implements RequestAuthorizer {
   async authorize(request: PreparedRequest): Promise<Record<string, string>> {
     const headers: Record<string, string> = { ...request.headers, 'X-Project-Id': this.projectId };
     if (this.credentials.securityToken) headers['X-Security-Token'] = this.credentials.securityToken.reveal();
-    return signRequest(
+    const signed = signRequest(
       { method: request.method, url: request.url, headers, body: request.body },
       { accessKey: this.credentials.accessKey.reveal(), secretKey: this.credentials.secretKey.reveal() },
       this.clock(),
     );
+    registerSecret(/Signature=([0-9a-f]+)/.exec(signed.Authorization)?.[1]);
+    return signed;
   }
 }

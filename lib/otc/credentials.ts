@@ -1,16 +1,21 @@
 import { inspect } from 'node:util';
 import { OtcError } from '../errors';
+import { secretRegistry, type SecretRegistry } from '../redaction';
 
 /**
  * A credential value. It prints as `[redacted]` everywhere (String(), JSON, util.inspect, template
  * strings), so that a credential passed to a log line or an error by mistake does not leak; the
- * value itself is only available through `reveal()`, which the request signers call.
+ * value itself is only available through `reveal()`, which the request signers call. Creating one
+ * registers the value with the process's secret registry, so that a server echoing it back is
+ * redacted too.
  */
 export class SecretValue {
   readonly #value: string;
 
-  constructor(value: string) {
+  /** @param registry where the value is registered. @default - the process's registry */
+  constructor(value: string, registry: SecretRegistry = secretRegistry) {
     this.#value = value;
+    registry.register(value);
   }
 
   reveal(): string {
@@ -114,15 +119,6 @@ export function resolveProjectId(configured: string | undefined, environment: No
     );
   }
   return fromEnvironment;
-}
-
-/** Every credential value, for redacting text that came from elsewhere (a server's error message). */
-export function credentialValues(credentials: OtcCredentials): string[] {
-  const values =
-    credentials.kind === 'access-key'
-      ? [credentials.accessKey, credentials.secretKey, credentials.securityToken]
-      : [credentials.password];
-  return values.filter((value): value is SecretValue => value !== undefined).map((value) => value.reveal());
 }
 
 /** A short, value-free description for progress lines: `AK/SK (OS_ACCESS_KEY)` or `IAM user alice`. */

@@ -1,5 +1,6 @@
 import { OtcError } from '../errors';
-import { isRetryableStatus, otcErrorFor, TOKEN_REJECTED_CODES } from './kms-errors';
+import { redactServerText, redactUrl } from '../redaction';
+import { isRetryableStatus, otcErrorFor, redirectErrorFor, TOKEN_REJECTED_CODES } from './kms-errors';
 
 /** A JSON API call to IAM or KMS, before authentication. */
 export interface OtcRequest {
@@ -68,7 +69,10 @@ export interface HttpClientOptions {
   readonly random?: () => number;
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** Removes credential values from text that came from a server, before it goes into an error. @default - identity */
+  /**
+   * Removes credentials from text that came from a server, before it goes into an error.
+   * @default - redactServerText: every secret the process registered, and credential header values
+   */
   readonly redact?: (text: string) => string;
   readonly onRetry?: (notice: RetryNotice) => void;
 }
@@ -78,11 +82,18 @@ const DEFAULTS = { timeoutMs: 30_000, maxRetries: 5, initialBackoffMs: 500, maxB
 /** Network errors that retrying cannot fix: a wrong host name, a certificate that does not verify. */
 const PERMANENT_NETWORK_ERRORS = /^(ENOTFOUND|EAI_NONAME|ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_.*)$/;
 
+/** Server text kept for redaction (a longer body is cut first; a secret cut there is still found by its start). */
+const MAX_SERVER_TEXT = 65_536;
+/** Server text kept in an error message, after redaction. */
+const MAX_MESSAGE = 300;
+
 /**
  * Sends JSON requests to OTC APIs: a timeout per attempt, retries with exponential backoff and full
  * jitter on 429, 5xx, timeouts and dropped connections (honouring Retry-After), one renewal of an
- * expired credential, and failures mapped to OtcErrors. Never logs; never puts a credential in an
- * error (server text goes through `redact`).
+ * expired credential, and failures mapped to OtcErrors. A redirect is never followed (it would carry
+ * the signature, token or password to another host) nor retried: it fails at once as a wrong
+ * endpoint. Never logs; never puts a credential in an error (all server text goes through `redact`
+ * before it is shortened or used).
  */
 export class OtcHttpClient {
   private readonly timeoutMs: number;
@@ -103,7 +114,7 @@ export class OtcHttpClient {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
-    this.redact = options.redact ?? ((text) => text);
+    this.redact = options.redact ?? redactServerText;
     this.onRetry = options.onRetry;
   }
 
@@ -125,7 +136,8 @@ export class OtcHttpClient {
           headers,
           body: request.method === 'GET' ? undefined : body,
           signal: AbortSignal.timeout(this.timeoutMs),
-          redirect: 'error',
+          // Not followed: the redirect is reported below, and no credential goes to the other host.
+          redirect: 'manual',
         });
         text = await response.text();
       } catch (error) {
@@ -137,7 +149,7 @@ export class OtcHttpClient {
         throw new OtcError(
           failure.timeout ? 'OTC_TIMEOUT' : 'OTC_UNREACHABLE',
           `${request.service.toUpperCase()} ${request.operation} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ` +
-            `${failure.reason} (${request.url.origin}). ` +
+            `${this.redact(failure.reason)} (${request.url.origin}). ` +
             (failure.timeout
               ? `Check the network path to ${request.url.host}, or raise otc.requests.timeoutSeconds`
               : `Check otc.endpoints.${request.service}, DNS, proxy and firewall settings for ${request.url.host}`),
@@ -145,11 +157,23 @@ export class OtcHttpClient {
           { cause: error },
         );
       }
-      const requestId = response.headers.get('x-request-id') ?? response.headers.get('x-openstack-request-id') ?? undefined;
+      const rawRequestId = response.headers.get('x-request-id') ?? response.headers.get('x-openstack-request-id') ?? undefined;
+      const requestId = rawRequestId === undefined ? undefined : this.redact(rawRequestId).slice(0, 100);
       if (response.ok) {
         return { status: response.status, headers: response.headers, body: parseJson(text, request, response.status, requestId), requestId };
       }
-      const serviceError = parseServiceError(text);
+      if (response.status >= 300 && response.status < 400) {
+        const location = response.headers.get('location');
+        throw redirectErrorFor({
+          service: request.service,
+          operation: request.operation,
+          endpoint: request.url.origin,
+          httpStatus: response.status,
+          location: location === null ? undefined : this.redact(redactUrl(location, request.url)),
+          requestId,
+        });
+      }
+      const serviceError = parseServiceError(text.slice(0, MAX_SERVER_TEXT));
       const tokenRejected = response.status === 401 || (serviceError.code !== undefined && TOKEN_REJECTED_CODES.has(serviceError.code));
       if (tokenRejected && authorizer?.renew && !renewed && request.service === 'kms') {
         renewed = true;
@@ -168,11 +192,12 @@ export class OtcHttpClient {
         operation: request.operation,
         endpoint: request.url.origin,
         httpStatus: response.status,
-        serviceCode: serviceError.code,
-        serviceMessage: serviceError.message === undefined ? undefined : this.redact(serviceError.message).slice(0, 300),
+        serviceCode: serviceError.code === undefined ? undefined : this.redact(serviceError.code).slice(0, 40),
+        serviceMessage: serviceError.message === undefined ? undefined : this.redact(serviceError.message).slice(0, MAX_MESSAGE),
         requestId,
         attempts: attempt,
         projectId: request.projectId,
+        renewed,
       });
     }
   }
@@ -203,14 +228,15 @@ function parseJson(text: string, request: OtcRequest, status: number, requestId?
 
 /**
  * The error of a failed call, in the shapes OTC uses: KMS `{"error":{"error_code","error_msg"}}`, API
- * Gateway `{"error_code","error_msg"}` and Keystone (IAM) `{"error":{"code","message","title"}}`.
+ * Gateway `{"error_code","error_msg"}` and Keystone (IAM) `{"error":{"code","message","title"}}`;
+ * any other body is the message, whole (callers redact it, then shorten it).
  */
 export function parseServiceError(text: string): { code?: string; message?: string } {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    return text.trim() ? { message: text.trim().slice(0, 200) } : {};
+    return text.trim() ? { message: text.trim() } : {};
   }
   const record = (value: unknown) => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined);
   const top = record(data);

@@ -1,5 +1,6 @@
 import { OtcError } from '../errors';
-import type { PasswordCredentials } from './credentials';
+import { redactServerText } from '../redaction';
+import { SecretValue, type PasswordCredentials } from './credentials';
 import type { OtcHttpClient, PreparedRequest, RequestAuthorizer } from './http-client';
 
 export interface IamTokenAuthorizerProps {
@@ -18,13 +19,14 @@ export interface IamTokenAuthorizerProps {
 /**
  * IAM token authentication: exchanges the user's password for a project-scoped token
  * (`POST /v3/auth/tokens`, the token comes back in X-Subject-Token), caches it until shortly before
- * `expires_at`, and fetches a new one when KMS says it expired. Sends it as X-Auth-Token.
+ * `expires_at`, and fetches a new one when KMS says it expired. Sends it as X-Auth-Token. Each token
+ * is registered with the secret registry the moment it arrives, before anything else reads it.
  */
 export class IamTokenAuthorizer implements RequestAuthorizer {
   private readonly clock: () => Date;
   private readonly refreshMarginMs: number;
-  private cached?: { readonly token: string; readonly expiresAt: Date };
-  private pending?: Promise<string>;
+  private cached?: { readonly token: SecretValue; readonly expiresAt: Date };
+  private pending?: Promise<SecretValue>;
 
   constructor(private readonly props: IamTokenAuthorizerProps) {
     this.clock = props.clock ?? (() => new Date());
@@ -32,7 +34,7 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
   }
 
   async authorize(request: PreparedRequest): Promise<Record<string, string>> {
-    return { ...request.headers, 'X-Auth-Token': await this.token() };
+    return { ...request.headers, 'X-Auth-Token': (await this.token()).reveal() };
   }
 
   async renew(): Promise<boolean> {
@@ -40,7 +42,7 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
     return true;
   }
 
-  private async token(): Promise<string> {
+  private async token(): Promise<SecretValue> {
     if (this.cached && this.clock().getTime() < this.cached.expiresAt.getTime() - this.refreshMarginMs) return this.cached.token;
     this.pending ??= this.issue().finally(() => {
       this.pending = undefined;
@@ -48,7 +50,7 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
     return this.pending;
   }
 
-  private async issue(): Promise<string> {
+  private async issue(): Promise<SecretValue> {
     const { credentials, projectId } = this.props;
     const url = new URL('/v3/auth/tokens', this.props.iamEndpoint);
     const response = await this.props.http.send({
@@ -67,7 +69,8 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
         },
       },
     });
-    const token = response.headers.get('x-subject-token');
+    const subjectToken = response.headers.get('x-subject-token');
+    const token = subjectToken ? new SecretValue(subjectToken) : undefined; // registered for redaction from here on
     const body = response.body as { token?: { expires_at?: unknown; project?: { id?: unknown } } };
     const expiresAt = typeof body?.token?.expires_at === 'string' ? new Date(body.token.expires_at) : undefined;
     if (!token || !expiresAt || Number.isNaN(expiresAt.getTime())) {
@@ -80,7 +83,10 @@ export class IamTokenAuthorizer implements RequestAuthorizer {
     }
     const scopedTo = body.token?.project?.id;
     if (scopedTo !== undefined && scopedTo !== projectId) {
-      throw new OtcError('OTC_AUTH_FAILED', `IAM issued a token for project ${String(scopedTo)}, not ${projectId}; check otc.projectId / OS_PROJECT_ID`);
+      throw new OtcError(
+        'OTC_AUTH_FAILED',
+        `IAM issued a token for project ${redactServerText(String(scopedTo)).slice(0, 64)}, not ${projectId}; check otc.projectId / OS_PROJECT_ID`,
+      );
     }
     this.cached = { token, expiresAt };
     return token;

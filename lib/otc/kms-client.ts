@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OtcError } from '../errors';
+import { redactServerText } from '../redaction';
 import type { OtcHttpClient, OtcResponse, RequestAuthorizer } from './http-client';
 
 /*
@@ -170,7 +171,7 @@ export class KmsClient {
   }
 
   private expectKey(action: string, wanted: string, got: string, response: OtcResponse): void {
-    if (got !== wanted) throw this.invalid(action, `it answered for key ${got}, not ${wanted}`, response);
+    if (got !== wanted) throw this.invalid(action, `it answered for key ${redactServerText(got).slice(0, 64)}, not ${wanted}`, response);
   }
 
   private invalid(action: string, detail: string, response: OtcResponse): OtcError {

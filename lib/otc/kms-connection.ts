@@ -2,7 +2,7 @@ import type { SigstoreConfig } from '../config/schema';
 import { ConfigError } from '../errors';
 import { AccessKeyAuthorizer } from './aksk-signer';
 import { defaultIamEndpoint, defaultKmsEndpoint, type OtcRegion } from './endpoints';
-import { credentialsFromEnvironment, credentialValues, describeCredentials, resolveProjectId, type OtcCredentials } from './credentials';
+import { credentialsFromEnvironment, describeCredentials, resolveProjectId, type OtcCredentials } from './credentials';
 import { OtcHttpClient, type HttpClientOptions, type RetryNotice } from './http-client';
 import { IamTokenAuthorizer } from './iam-token';
 import { KmsClient } from './kms-client';
@@ -53,12 +53,11 @@ export function connectKms(otc: OtcConfig, options: KmsConnectionOptions = {}): 
   const projectId = resolveProjectId(otc.projectId, environment);
   // Public endpoints of the region unless `otc.endpoints` names private ones.
   const endpoints = { iam: otc.endpoints.iam ?? defaultIamEndpoint(otc.region), kms: otc.endpoints.kms ?? defaultKmsEndpoint(otc.region) };
-  const secrets = credentialValues(credentials).filter((value) => value.length >= 4);
+  // The credentials registered themselves with the secret registry, which the client's redaction uses.
   const http = new OtcHttpClient({
     ...options.http,
     timeoutMs: otc.requests.timeoutSeconds * 1000,
     maxRetries: otc.requests.maxRetries,
-    redact: (text) => secrets.reduce((result, secret) => result.split(secret).join('[redacted]'), text),
     onRetry: options.onRetry,
   });
   const authorizer =

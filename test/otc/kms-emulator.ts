@@ -18,7 +18,8 @@ import { rawToDer, signDigest, type EmulatedCurve } from './emulator/digest-ecds
  *   with X-Project-Id and the 15-minute clock-skew window.
  * - Sign checks: key usage and state, algorithm against the key spec, digest length (KMS.0329).
  * - Faults on demand: HTTP 429/5xx for the next N calls of an API, slow answers, expired tokens,
- *   signatures that do not verify, raw r‖s instead of DER.
+ *   signatures that do not verify, raw r‖s instead of DER, any documented error code, error bodies
+ *   (JSON or plain text) that echo the request's credentials, and 3xx redirects.
  * Keys are generated and held here (node:crypto); private keys never leave the emulator.
  * Out of scope: RSA/SM2 signing, verify, MAC, grants, tags, rotation, key material import.
  */
@@ -81,7 +82,46 @@ export interface Fault {
   readonly skip?: number;
   /** Expire every issued token just before the call is authenticated. */
   readonly expireTokens?: boolean;
+  /** With `status` (4xx/5xx): the KMS error code of the answer. @default KMS.0101 */
+  readonly errorCode?: string;
+  /** With `status`: the error message. @default - the documented message of `errorCode` */
+  readonly errorMessage?: string;
+  /**
+   * With `status`: the error message also echoes the request's credential headers (X-Auth-Token,
+   * Authorization with its AK and signature, X-Security-Token), as a careless gateway might. The
+   * echoed values are recorded in `KmsEmulator.echoed`.
+   */
+  readonly echoCredentials?: boolean;
+  /** With `status`: answer with a plain-text body instead of the JSON error object. */
+  readonly plainTextBody?: boolean;
+  /** With a 3xx `status`: the Location header (a function sees the request, e.g. to put its token in the URL). */
+  readonly location?: string | ((request: IncomingMessage) => string);
 }
+
+/** The documented messages of the codes faults are injected with (OTC KMS API reference, "Error Code"). */
+const DOCUMENTED_MESSAGES: Record<string, string> = {
+  'KMS.0101': 'KMS error.',
+  'KMS.0203': 'Request message too long.',
+  'KMS.0206': 'Invalid sequence number.',
+  'KMS.0209': 'The key has been disabled.',
+  'KMS.0210': 'The key is in Scheduled deletion state and cannot be used.',
+  'KMS.0211': 'Cannot perform this operation on Default Master Keys.',
+  'KMS.0215': 'Request method not supported.',
+  'KMS.0301': 'Invalid or null X-Auth-Token.',
+  'KMS.0302': 'Invalid X-Auth-Token.',
+  'KMS.0303': 'X-Auth-Token expired.',
+  'KMS.0304': 'X-Auth-Token contains the OBT tag and cannot be used to access services.',
+  'KMS.0305': 'Invalid X-Auth-Token project name.',
+  'KMS.0306': 'No access permissions.',
+  'KMS.0308': 'Invalid parameter.',
+  'KMS.0314': 'Real-name authentication is required to access the API.',
+  'KMS.0320': 'Resource frozen.',
+  'KMS.0321': 'URIs in URL and X-Auth-Token do not match.',
+  'KMS.0327': 'Failed to obtain user permissions.',
+  'KMS.0328': 'KMS has been frozen. Renew it and try again.',
+  'KMS.1103': 'Invalid key_description.',
+  'KMS.1301': 'The key is not enabled.',
+};
 
 interface EmulatedKey {
   readonly keyId: string;
@@ -135,6 +175,8 @@ class KmsFailure extends Error {
 
 export class KmsEmulator {
   readonly calls: EmulatedCall[] = [];
+  /** Every credential value an `echoCredentials` fault put into an answer. */
+  readonly echoed: string[] = [];
   /** Answer sign with a signature over other data (well-formed, but it does not verify). */
   corruptSignatures = false;
   signatureEncoding: 'der' | 'raw';
@@ -174,6 +216,11 @@ export class KmsEmulator {
   /** Queues a fault for the next `times` calls of `api`. */
   inject(fault: Fault): void {
     this.faults.push({ fault, remaining: fault.times ?? 1, skip: fault.skip ?? 0 });
+  }
+
+  /** The tokens IAM issued so far (for tests that look for them in output). */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
   }
 
   /** Every issued token expires now. */
@@ -226,7 +273,24 @@ export class KmsEmulator {
     if (fault?.expireTokens) this.expireTokens();
     const sendFault = (status: number) => {
       const headers: Record<string, string> = fault?.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
-      record(status, { errorCode: 'injected' });
+      record(status, { errorCode: fault?.errorCode ?? 'injected' });
+      if (status >= 300 && status < 400) {
+        const location = typeof fault?.location === 'function' ? fault.location(request) : fault?.location;
+        return send(status, '', { ...headers, ...(location ? { Location: location } : {}), 'Content-Type': 'text/plain' });
+      }
+      if (fault?.errorCode || fault?.errorMessage || fault?.echoCredentials || fault?.plainTextBody) {
+        const code = fault.errorCode ?? 'KMS.0101';
+        let message = fault.errorMessage ?? DOCUMENTED_MESSAGES[code] ?? 'KMS error.';
+        if (fault.echoCredentials) {
+          const echoed = ['x-auth-token', 'authorization', 'x-security-token']
+            .map((name) => [name, request.headers[name]] as const)
+            .filter((entry): entry is readonly [string, string] => typeof entry[1] === 'string');
+          this.echoed.push(...echoed.map(([, value]) => value));
+          message += ` (request headers: ${echoed.map(([name, value]) => `${name}: ${value}`).join('; ')})`;
+        }
+        if (fault.plainTextBody) return send(status, `${code} ${message}`, { ...headers, 'Content-Type': 'text/plain' });
+        return send(status, { error: { error_code: code, error_msg: message } }, headers);
+      }
       if (status === 429) {
         // API Gateway throttling answer (flat error object; the exact text is not documented for KMS).
         return send(429, { error_code: 'APIGW.0308', error_msg: 'The throttling threshold has been reached', request_id: requestId }, headers);
