@@ -57,11 +57,17 @@ const ruled = (rule: FieldRule, what: string) =>
 const isDuration = (value: unknown): value is Duration =>
   typeof value === 'object' && value !== null && 'amount' in value && 'unit' in value && Object.keys(value).length === 2;
 
+/** The longest validity period: certificates (GeneralizedTime) and TUF metadata carry four-digit years. */
+const MAX_DURATION: Duration = { amount: 100, unit: 'y' };
+
 const duration = z.preprocess(
   (value) => (isDuration(value) ? formatDuration(value) : value),
   z
     .string({ error: `expected ${DURATION_HELP}` })
     .regex(DURATION_PATTERN, { error: `expected ${DURATION_HELP}` })
+    .refine((text) => !DURATION_PATTERN.test(text) || durationMs(parseDuration(text)!) <= durationMs(MAX_DURATION), {
+      error: `expected a duration of at most ${formatDuration(MAX_DURATION)}: certificates and TUF metadata carry four-digit years`,
+    })
     .transform((text): Duration => parseDuration(text)!),
 );
 

@@ -292,6 +292,13 @@ describe('case 8, audit: the rest of the schema, same class', () => {
     expect(problem.message).toContain('at most 100');
   });
 
+  it('validity periods end before year 10000: at most 100 years', () => {
+    const problem = onlyProblem(`${org}pki:\n  fulcio: { rootValidity: 99999y }\n`, 'pki.fulcio.rootValidity');
+    expect(problem).toMatchObject({ value: '"99999y"', message: expect.stringContaining('at most 100y') });
+    expect(onlyProblem(`${org}tuf:\n  expiry: { timestamp: 99999d }\n`, 'tuf.expiry.timestamp').message).toContain('at most 100y');
+    expect(parseConfigText(`${org}pki:\n  fulcio: { rootValidity: 100y, intermediateValidity: 36500d }\n`, 'ok').pki.fulcio.rootValidity).toEqual({ amount: 100, unit: 'y' });
+  });
+
   it('Secret names get a message saying what is expected', () => {
     expect(onlyProblem(`${org}cluster:\n  ingressTlsSecret: "TLS secret"\n`, 'cluster.ingressTlsSecret').message).toContain('expected a Secret name');
     expect(onlyProblem(`${org}database:\n  kind: external\n  host: db\n  credentialsSecret: "a b"\n`, 'database.credentialsSecret').message).toContain('expected a Secret name');
