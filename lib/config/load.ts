@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { LineCounter, isAlias, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
+import { LineCounter, isAlias, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { formatFieldPath } from './field-rules';
@@ -66,7 +66,8 @@ export function requireEnvName(env: string): void {
  * is read, and no more than the limit is ever read), in UTF-8.
  */
 function readBoundedText(file: string): string {
-  const descriptor = openSync(file, 'r');
+  // O_NONBLOCK: a FIFO in place of the file is refused below instead of blocking the open.
+  const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);
     if (!stats.isFile()) {
@@ -218,8 +219,6 @@ function fieldPath(ancestors: readonly unknown[], node: unknown): (string | numb
       path.push(typeof key === 'number' ? key : String(key));
     } else if (isSeq(ancestor)) {
       path.push(ancestor.items.indexOf(child as never));
-    } else if (isMap(ancestor)) {
-      // its Pair child adds the key
     }
   });
   return path;

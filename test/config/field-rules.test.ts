@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE_MAX_BYTES, loadConfig, parseConfigText } from '../../lib/config/load';
@@ -250,6 +251,8 @@ describe('case 8: the environment file itself', () => {
   it('refuses what is not a regular file, and bytes that are not UTF-8', () => {
     mkdirSync(join(temp(), 'envs', 'dir.yaml'), { recursive: true });
     expect(() => loadConfig({ env: 'dir', envsDir: join(temp(), 'envs') })).toThrow(expect.objectContaining({ code: 'CONFIG_UNREADABLE', message: expect.stringContaining('not a regular file') }));
+    execFileSync('mkfifo', [join(temp(), 'envs', 'fifo.yaml')]);
+    expect(() => loadConfig({ env: 'fifo', envsDir: join(temp(), 'envs') })).toThrow(expect.objectContaining({ code: 'CONFIG_UNREADABLE', message: expect.stringContaining('not a regular file') }));
     writeFileSync(join(temp(), 'envs', 'latin1.yaml'), Buffer.from('organization: M\xfcller GmbH\n', 'latin1'));
     expect(() => loadConfig({ env: 'latin1', envsDir: join(temp(), 'envs') })).toThrow(expect.objectContaining({ code: 'CONFIG_UNREADABLE', message: expect.stringContaining('UTF-8') }));
   });
