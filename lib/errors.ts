@@ -26,9 +26,9 @@ export interface ConfigProblem {
   readonly value?: string;
 }
 
-export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_INVALID' | 'ENV_NAME_INVALID' | 'CONFIG_OTC_MISSING';
+export type ConfigErrorCode = 'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_TOO_LARGE' | 'CONFIG_INVALID' | 'ENV_NAME_INVALID' | 'CONFIG_OTC_MISSING';
 
-/** The environment file is missing, is not YAML, or does not match the schema. Exit code 2. */
+/** The environment file is missing, too large, is not YAML, or does not match the schema. Exit code 2. */
 export class ConfigError extends SigstoreCdkError<ConfigErrorCode> {
   readonly exitCode = 2;
   constructor(

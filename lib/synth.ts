@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
+import { validateConfig } from './config/validate';
 import { StateError } from './errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
@@ -71,6 +72,7 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
  * `sigstore-cdk bootstrap`: mints whatever the state lacks with the configured signer.
  */
 export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider }) {
+  validateConfig(options.config);
   const store = new StateStore({ root: options.stateRoot, env: options.config.env });
   return bootstrap({
     config: options.config,
@@ -101,6 +103,8 @@ export function mintBeyondPki(config: SigstoreConfig): (context: BootstrapContex
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const { config } = options;
+  // Every configuration check, the chart's included, before the first byte of state or output.
+  validateConfig(config);
   const progress = options.progress ?? silentProgress;
   const outDir = options.outDir ?? 'dist';
   // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
@@ -221,6 +225,7 @@ export interface SynthFromStateOptions {
  */
 export async function synthFromState(options: SynthFromStateOptions): Promise<Omit<SynthResult, 'cloud'>> {
   const { config } = options;
+  validateConfig(config);
   const outDir = options.outDir ?? 'dist';
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();

@@ -1,4 +1,5 @@
 import type { SigstoreConfig } from './config/schema';
+import { validateConfig } from './config/validate';
 import { ceremonySigners } from './pki/ceremony-log';
 import type { RootKeyProvider } from './pki/root-keys';
 import { readPkiMaterial } from './pki/state-items';
@@ -27,6 +28,8 @@ export interface TufRefreshResult {
  */
 export async function runTufRefresh(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider; operator?: string }): Promise<TufRefreshResult> {
   const { config } = options;
+  // The signed targets are built from the configuration: check it before anything is signed.
+  validateConfig(config);
   const clock = options.clock ?? (() => new Date());
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   return store.withLock(async () => {

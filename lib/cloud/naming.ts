@@ -1,3 +1,5 @@
+import { endpointTextProblem } from '../config/field-rules';
+
 /*
  * Naming rules of the OTC services the cloud stack creates resources in. Each function returns
  * what is wrong with a name (a sentence naming the rule) or undefined when the name is valid.
@@ -98,15 +100,23 @@ export function kmsAliasProblem(alias: string): string | undefined {
 export const SMN_PROTOCOLS = ['email', 'sms', 'https', 'http'] as const;
 export type SmnProtocol = (typeof SMN_PROTOCOLS)[number];
 
-/** An SMN subscription endpoint must fit its protocol: a mail address, an E.164 number or a URL. */
+/**
+ * An SMN subscription endpoint must fit its protocol: a mail address (at most 254 characters, no
+ * whitespace, quotes or control characters), an E.164 number, or a URL (at most 2048 characters, none
+ * of the characters a URL parser would silently drop or rewrite).
+ */
 export function smnEndpointProblem(protocol: SmnProtocol, endpoint: string): string | undefined {
   switch (protocol) {
     case 'email':
-      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : 'expected a mail address for protocol "email"';
+      return endpoint.length <= 254 && /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(endpoint)
+        ? undefined
+        : 'expected a mail address for protocol "email" (at most 254 characters, no spaces, quotes or control characters)';
     case 'sms':
       return /^\+[1-9][0-9]{6,14}$/.test(endpoint) ? undefined : 'expected a phone number in E.164 form, e.g. "+4930123456", for protocol "sms"';
     case 'https':
     case 'http': {
+      const text = endpointTextProblem(endpoint);
+      if (text) return `${text}, for protocol "${protocol}"`;
       try {
         if (new URL(endpoint).protocol === `${protocol}:`) return undefined;
       } catch {

@@ -65,6 +65,7 @@ const stateBackend = z
          */
         path: z
           .string()
+          .max(1024, { error: 'expected a path of at most 1024 characters' })
           .regex(RELATIVE_PATH, { error: 'expected a relative path without ".." or a leading "/", e.g. "terraform.sigstore-prd.tfstate"' })
           .refine((path) => !path.split('/').includes('..'), { error: 'expected a path without ".."' })
           .optional(),
@@ -76,6 +77,7 @@ const stateBackend = z
         /** Object key of the state. @default sigstore/<env>/terraform.tfstate */
         key: z
           .string()
+          .max(1024, { error: 'expected an object key of at most 1024 characters' })
           .regex(RELATIVE_PATH, { error: 'expected an object key such as "sigstore/prd/terraform.tfstate"' })
           .optional(),
       }),

@@ -1,6 +1,37 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
+import {
+  ciProviderProblem,
+  ctlogPrefixProblem,
+  databaseHostProblem,
+  dnsSubdomainProblem,
+  domainNameProblem,
+  duplicateIndexes,
+  endpointTextProblem,
+  formatFieldPath,
+  issuerUrlProblem,
+  mysqlDatabaseNameProblem,
+  namespaceProblem,
+  ntpServerProblem,
+  oidcClientIdProblem,
+  organizationProblem,
+  publicHostnameProblem,
+  REPLICAS_RANGE,
+  registryOrganizationProblem,
+  secretNameProblem,
+  storageQuantityProblem,
+  type FieldRule,
+} from './field-rules';
+import {
+  DEFAULT_CLIENT_ID,
+  DEFAULT_ISSUER_TYPE,
+  MAX_DISTINCT_ISSUERS,
+  describeIssuer,
+  issuerConflicts,
+  issuerListings,
+  issuerProblems,
+} from './oidc-rules';
 
 /*
  * The environment file schema (`envs/<env>.yaml`). Every object is strict, so a misspelt field is
@@ -10,42 +41,59 @@ import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDurat
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
-const QUANTITY = /^[1-9][0-9]*(Mi|Gi|Ti)$/;
 const KMS_ALIAS = /^[a-zA-Z0-9:/_-]{1,255}$/;
 
-const duration = z
-  .string({ error: `expected ${DURATION_HELP}` })
-  .regex(DURATION_PATTERN, { error: `expected ${DURATION_HELP}` })
-  .transform((text): Duration => parseDuration(text)!);
+/**
+ * A string checked by one of the rules of field-rules.ts (shared with the constructs); `what` is the
+ * message for a value that is not a string at all.
+ */
+const ruled = (rule: FieldRule, what: string) =>
+  z.string({ error: `expected ${what}` }).superRefine((value, context) => {
+    const problem = rule(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem, input: value });
+  });
 
-const namespace = z
-  .string({ error: 'expected a Kubernetes namespace name' })
-  .regex(DNS_LABEL, { error: 'expected a Kubernetes namespace name: lowercase letters, digits and "-", at most 63 characters' });
+/** True for a parsed Duration (the schema's own output, when a validated configuration is checked again). */
+const isDuration = (value: unknown): value is Duration =>
+  typeof value === 'object' && value !== null && 'amount' in value && 'unit' in value && Object.keys(value).length === 2;
 
-const hostname = z
+/** The longest validity period: certificates (GeneralizedTime) and TUF metadata carry four-digit years. */
+const MAX_DURATION: Duration = { amount: 100, unit: 'y' };
+
+const duration = z.preprocess(
+  (value) => (isDuration(value) ? formatDuration(value) : value),
+  z
+    .string({ error: `expected ${DURATION_HELP}` })
+    .regex(DURATION_PATTERN, { error: `expected ${DURATION_HELP}` })
+    .refine((text) => !DURATION_PATTERN.test(text) || durationMs(parseDuration(text)!) <= durationMs(MAX_DURATION), {
+      error: `expected a duration of at most ${formatDuration(MAX_DURATION)}: certificates and TUF metadata carry four-digit years`,
+    })
+    .transform((text): Duration => parseDuration(text)!),
+);
+
+const namespace = ruled(namespaceProblem, 'a Kubernetes namespace name');
+
+/** A Service's public hostname: a DNS name, never an IP address (field-rules.ts publicHostnameProblem). */
+const publicHostname = ruled(publicHostnameProblem, 'a DNS hostname');
+
+/** A registry host (the image mirror). */
+const registryHost = z
   .string({ error: 'expected a DNS hostname' })
-  .regex(HOSTNAME, { error: 'expected a lowercase DNS hostname without scheme, port or path, e.g. "fulcio.example.com"' });
+  .regex(HOSTNAME, { error: 'expected a lowercase DNS hostname without scheme, port or path, e.g. "swr.eu-de.otc.t-systems.com"' });
 
+const replicasError = `expected a whole number of replicas from ${REPLICAS_RANGE.min} to ${REPLICAS_RANGE.max}`;
 const replicas = z
-  .number({ error: 'expected a whole number of replicas from 1 to 20' })
-  .int({ error: 'expected a whole number of replicas from 1 to 20' })
-  .min(1, { error: 'expected a whole number of replicas from 1 to 20' })
-  .max(20, { error: 'expected a whole number of replicas from 1 to 20' });
+  .number({ error: replicasError })
+  .int({ error: replicasError })
+  .min(REPLICAS_RANGE.min, { error: replicasError })
+  .max(REPLICAS_RANGE.max, { error: replicasError });
 
-const quantity = z
-  .string({ error: 'expected a storage size such as "5Gi"' })
-  .regex(QUANTITY, { error: 'expected a storage size such as "512Mi", "5Gi" or "1Ti"' });
+const quantity = ruled(storageQuantityProblem, 'a storage size such as "5Gi"');
 
-const httpsUrl = z
-  .string({ error: 'expected an https URL' })
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'https:' && url.hostname !== '' && !url.search && !url.hash;
-    } catch {
-      return false;
-    }
-  }, { error: 'expected an https URL without query or fragment, e.g. "https://token.actions.githubusercontent.com"' });
+/** An OIDC issuer URL, exactly the tokens' `iss` (field-rules.ts issuerUrlProblem, with Fulcio's rules). */
+const issuerUrl = ruled(issuerUrlProblem, 'an https URL');
+
+const secretName = ruled(secretNameProblem, 'a Secret name');
 
 /** A whole number in [min, max]; every failure says so. */
 const wholeNumber = (min: number, max: number, unit: string) => {
@@ -67,7 +115,8 @@ const apiEndpoint = (example: string, optionalPath?: string) =>
         const url = new URL(value);
         const schemeOk = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
         const path = url.pathname.replace(/\/+$/, '');
-        return schemeOk && url.hostname !== '' && (path === '' || path === optionalPath) && !url.search && !url.hash && !url.username;
+        const textOk = endpointTextProblem(value) === undefined && !value.includes('?') && !value.includes('#');
+        return textOk && schemeOk && url.hostname !== '' && (path === '' || path === optionalPath) && !url.username && !url.password;
       } catch {
         return false;
       }
@@ -104,16 +153,16 @@ export const ISSUER_TYPES = [
 ] as const;
 
 const oidcIssuer = z.strictObject({
-  /** Issuer URL, exactly as it appears in the token's `iss` claim. */
-  url: httpsUrl,
-  /** Fulcio issuer type. @default email */
-  type: z.enum(ISSUER_TYPES).default('email'),
+  /** Issuer URL, exactly as it appears in the token's `iss` claim: https, no userinfo, query or fragment. */
+  url: issuerUrl,
+  /** Fulcio issuer type; "ci-provider" and "spiffe" need settings the chart does not write yet. @default email */
+  type: z.enum(ISSUER_TYPES).default(DEFAULT_ISSUER_TYPE),
   /** The audience Fulcio expects. @default sigstore */
-  clientId: z.string().min(1).default('sigstore'),
-  /** For `uri` and `username` issuers: the domain identities must belong to. */
-  subjectDomain: hostname.optional(),
+  clientId: ruled(oidcClientIdProblem, 'a client id').default(DEFAULT_CLIENT_ID),
+  /** For `uri` and `username` issuers (required there): the domain identities must belong to, under the issuer's own domain. */
+  subjectDomain: ruled(domainNameProblem, 'a domain name').optional(),
   /** For `ci-provider` issuers: the CI provider metadata key, e.g. `github-workflow`. */
-  ciProvider: z.string().min(1).optional(),
+  ciProvider: ruled(ciProviderProblem, 'a CI provider key').optional(),
 });
 
 const tenant = z.strictObject({
@@ -128,17 +177,14 @@ const service = <Extra extends z.ZodRawShape>(extra: Extra) =>
     /** Pod replicas. @default 1 */
     replicas: replicas.default(1),
     /** Public hostname; when absent the service is only reachable in-cluster. @default - none */
-    hostname: hostname.optional(),
+    hostname: publicHostname.optional(),
     ...extra,
   });
 
 export const configSchema = z
   .strictObject({
     /** Organization written into certificate subjects (O=) and trust metadata. */
-    organization: z
-      .string({ error: 'expected the organization name used in certificate subjects' })
-      .min(1, { error: 'expected a non-empty organization name' })
-      .max(64, { error: 'expected at most 64 characters (X.520 ub-organization-name)' }),
+    organization: ruled(organizationProblem, 'the organization name used in certificate subjects'),
 
     /** Who signs the root certificates: `local` (a key in the state directory) or `otc-kms`. @default local */
     signer: z.enum(['local', 'otc-kms']).default('local'),
@@ -217,12 +263,12 @@ export const configSchema = z
       .strictObject({
         /** Namespace of every Sigstore component. @default sigstore-system */
         namespace: namespace.default('sigstore-system'),
-        /** Namespaces that receive the `sigstore-trust-roots` ConfigMap (e.g. the forge's). @default [] */
+        /** Namespaces that receive the `sigstore-trust-roots` ConfigMap (e.g. the forge's), each once. @default [] */
         trustRootNamespaces: z.array(namespace).default([]),
-        /** Ingress class for the public hostnames. @default nginx */
-        ingressClassName: z.string().min(1).default('nginx'),
+        /** Ingress class for the public hostnames (a DNS-1123 subdomain name). @default nginx */
+        ingressClassName: ruled(dnsSubdomainProblem, 'an IngressClass name').default('nginx'),
         /** TLS Secret for the Ingress hosts; without it the Ingress serves plain HTTP. @default - none */
-        ingressTlsSecret: z.string().regex(DNS_LABEL).optional(),
+        ingressTlsSecret: secretName.optional(),
       })
       .prefault({}),
 
@@ -233,13 +279,17 @@ export const configSchema = z
         rekor: service({}).prefault({}),
         ctlog: service({
           /** URL path prefix of the log (`/<prefix>/ct/v1/...`). @default sigstore */
-          prefix: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a path prefix of lowercase letters, digits and "-"' }).default('sigstore'),
+          prefix: ruled(ctlogPrefixProblem, 'a path prefix').default('sigstore'),
         }).prefault({}),
         tsa: service({
           /** Poll NTP servers and refuse to timestamp when the clock drifts; off for air-gapped clusters. @default false */
           ntpMonitoring: z.boolean().default(false),
           /** With ntpMonitoring: the NTP servers to ask (a majority must agree) instead of the TSA's public list. @default - the public list */
-          ntpServers: z.array(hostname).min(1, { error: 'expected at least one NTP server' }).optional(),
+          ntpServers: z
+            .array(ruled(ntpServerProblem, 'an NTP server host name'))
+            .min(1, { error: 'expected at least one NTP server' })
+            .max(16, { error: 'expected at most 16 NTP servers' })
+            .optional(),
         }).prefault({}),
         tuf: service({}).prefault({}),
         trillian: z
@@ -261,19 +311,25 @@ export const configSchema = z
           /** @default 5Gi */
           storageSize: quantity.default('5Gi'),
           /** @default - the cluster's default StorageClass */
-          storageClassName: z.string().min(1).optional(),
+          storageClassName: ruled(dnsSubdomainProblem, 'a StorageClass name').optional(),
         }),
         z.strictObject({
           kind: z.literal('external'),
-          host: z.string().min(1),
+          /** Host name or IPv4 address of the server, without port. */
+          host: ruled(databaseHostProblem, 'a host name or IPv4 address'),
           /** @default 3306 */
-          port: z.number().int().min(1).max(65535).default(3306),
+          port: z
+            .number({ error: 'expected a TCP port from 1 to 65535' })
+            .int({ error: 'expected a TCP port from 1 to 65535' })
+            .min(1, { error: 'expected a TCP port from 1 to 65535' })
+            .max(65535, { error: 'expected a TCP port from 1 to 65535' })
+            .default(3306),
           /** @default trillian */
-          name: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default('trillian'),
+          name: ruled(mysqlDatabaseNameProblem, 'a MySQL database name').default('trillian'),
           /** Secret (in `cluster.namespace`) with keys `username` and `password`. */
-          credentialsSecret: z.string().regex(DNS_LABEL),
+          credentialsSecret: secretName,
           /** Secret with key `ca.crt` to verify the server's TLS certificate. @default - no TLS */
-          tlsCaSecret: z.string().regex(DNS_LABEL).optional(),
+          tlsCaSecret: secretName.optional(),
         }),
       ], { error: 'expected "kind: in-cluster" or "kind: external"' })
       .prefault({ kind: 'in-cluster' }),
@@ -284,8 +340,8 @@ export const configSchema = z
         /** Mirror registry; images become `<registry>/<organization>/cache-<name>:<tag>@<digest>`. @default - upstream registries */
         mirror: z
           .strictObject({
-            registry: hostname,
-            organization: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { error: 'expected a registry organization name' }),
+            registry: registryHost,
+            organization: ruled(registryOrganizationProblem, 'a registry organization name'),
           })
           .optional(),
       })
@@ -411,7 +467,74 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
     }
     seen.add(name);
   });
+  problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
+  return problems;
+}
+
+/** The public services, in the order their hostnames are compared. */
+const PUBLIC_SERVICES = ['fulcio', 'rekor', 'ctlog', 'tsa', 'tuf'] as const;
+
+/**
+ * Rules the cluster chart and Fulcio would otherwise only apply after the state was minted: each
+ * namespace, NTP server and public hostname once, and the OIDC issuers as Fulcio 1.8.8 accepts them
+ * (oidc-rules.ts, shared with lib/k8s/fulcio-config.ts). Reads the raw file defensively.
+ */
+function deploymentProblems(raw: unknown): { path: (string | number)[]; message: string; input: unknown }[] {
+  const problems: { path: (string | number)[]; message: string; input: unknown }[] = [];
+  const config = (raw ?? {}) as {
+    cluster?: { trustRootNamespaces?: unknown };
+    services?: Record<string, { hostname?: unknown; ntpServers?: unknown } | undefined>;
+    oidc?: unknown;
+  };
+  const eachOnce = (list: unknown, path: (string | number)[], what: string) => {
+    if (!Array.isArray(list)) return;
+    for (const { index, first } of duplicateIndexes(list)) {
+      problems.push({ path: [...path, index], message: `expected each ${what} once (already listed as ${formatFieldPath([...path, first])})`, input: list[index] });
+    }
+  };
+  eachOnce(config.cluster?.trustRootNamespaces, ['cluster', 'trustRootNamespaces'], 'namespace');
+  eachOnce(config.services?.tsa?.ntpServers, ['services', 'tsa', 'ntpServers'], 'server');
+
+  const hostnameOwner = new Map<unknown, string>();
+  for (const service of PUBLIC_SERVICES) {
+    const hostname = config.services?.[service]?.hostname;
+    if (typeof hostname !== 'string') continue;
+    const owner = hostnameOwner.get(hostname);
+    if (owner) {
+      problems.push({
+        path: ['services', service, 'hostname'],
+        message: `expected a hostname of its own: ${owner} is already "${hostname}" (an Ingress host routes to one Service, and clients tell the services apart by URL)`,
+        input: hostname,
+      });
+    } else hostnameOwner.set(hostname, `services.${service}.hostname`);
+  }
+
+  const listings = issuerListings(config.oidc);
+  for (const listing of listings) {
+    for (const problem of issuerProblems(listing.issuer)) problems.push({ path: [...listing.path, problem.field], message: problem.message, input: problem.input });
+  }
+  for (const conflict of issuerConflicts(listings)) {
+    problems.push({
+      path: [...conflict.second.path],
+      message:
+        `expected the same settings as ${formatFieldPath(conflict.first.path)} for ${conflict.url} (${describeIssuer(conflict.first.issuer)}), ` +
+        `not ${describeIssuer(conflict.second.issuer)}: Fulcio has one entry per issuer URL`,
+      input: conflict.url,
+    });
+  }
+  const seen = new Set<unknown>();
+  for (const listing of listings) {
+    if (typeof listing.issuer.url !== 'string' || seen.has(listing.issuer.url)) continue;
+    seen.add(listing.issuer.url);
+    if (seen.size === MAX_DISTINCT_ISSUERS + 1) {
+      problems.push({
+        path: [...listing.path, 'url'],
+        message: `expected at most ${MAX_DISTINCT_ISSUERS} distinct issuer URLs over oidc.issuers and the tenants; this is one more`,
+        input: listing.issuer.url,
+      });
+    }
+  }
   return problems;
 }
 

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import type { ServiceAddress } from './trillian';
-import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import { ctlogPrefixProblem } from '../config/field-rules';
+import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
   NONROOT_ID,
   componentService,
@@ -66,7 +67,7 @@ export class CtLog extends Construct {
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
     requirePinnedImage(this, 'shellImage', props.shellImage);
-    requireProp(this, /^[a-z0-9][a-z0-9-]*$/.test(props.prefix), 'prefix', props.prefix, 'lowercase letters, digits and "-"');
+    requireRule(this, 'prefix', props.prefix, ctlogPrefixProblem);
     requireProp(this, /^-----BEGIN CERTIFICATE-----/.test(props.rootsPem.trim()), 'rootsPem', '<pem>', 'PEM certificates');
     // The password is substituted by sed and sits in a text-proto string: base64url only.
     requireProp(this, /^[A-Za-z0-9_-]+$/.test(props.signingKey.password), 'signingKey.password', '<secret>', 'base64url characters only');

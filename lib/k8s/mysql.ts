@@ -1,7 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { requireName, requirePinnedImage, requireProp } from './prop-validation';
+import { databaseHostProblem, dnsSubdomainProblem, mysqlDatabaseNameProblem, storageQuantityProblem } from '../config/field-rules';
+import { requireName, requirePinnedImage, requireProp, requireRule } from './prop-validation';
 import {
   componentService,
   secureContainer,
@@ -87,9 +88,9 @@ export class MySql extends Construct {
     if (database.kind === 'in-cluster') {
       this.connection = this.inCluster(database, props);
     } else {
-      requireProp(this, database.host.length > 0 && !/[\s/@?]/.test(database.host), 'database.host', database.host, 'a host name or IP address');
+      requireRule(this, 'database.host', database.host, databaseHostProblem);
       requireProp(this, Number.isInteger(database.port) && database.port > 0 && database.port < 65536, 'database.port', database.port, 'a TCP port (1-65535)');
-      requireProp(this, /^[A-Za-z0-9_]{1,64}$/.test(database.database), 'database.database', database.database, 'a MySQL database name (letters, digits, "_")');
+      requireRule(this, 'database.database', database.database, mysqlDatabaseNameProblem);
       requireName(this, 'database.credentialsSecretName', database.credentialsSecretName);
       if (database.tlsCaSecretName !== undefined) requireName(this, 'database.tlsCaSecretName', database.tlsCaSecretName);
       const credentials = kplus.Secret.fromSecretName(this, 'Credentials', database.credentialsSecretName);
@@ -109,7 +110,8 @@ export class MySql extends Construct {
 
   private inCluster(database: InClusterDatabaseProps, props: MySqlProps): DatabaseConnection {
     requirePinnedImage(this, 'database.image', database.image);
-    requireProp(this, /^[1-9][0-9]*(Mi|Gi|Ti)$/.test(database.storageSize), 'database.storageSize', database.storageSize, 'a size such as "5Gi"');
+    requireRule(this, 'database.storageSize', database.storageSize, storageQuantityProblem);
+    if (database.storageClassName !== undefined) requireRule(this, 'database.storageClassName', database.storageClassName, dnsSubdomainProblem);
     for (const [prop, value] of [['database.rootPassword', database.rootPassword], ['database.password', database.password]] as const) {
       // The password goes into a DSN (user:password@tcp(...)): keep it to characters a DSN never splits on.
       requireProp(this, /^[A-Za-z0-9_-]{16,}$/.test(value), prop, '<secret>', 'at least 16 base64url characters');

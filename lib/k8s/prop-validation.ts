@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { isDnsLabel, REPLICAS_RANGE, type FieldRule } from '../config/field-rules';
 import { ChartError } from '../errors';
 
 /*
@@ -13,14 +14,24 @@ export function requireProp(scope: Construct, ok: boolean, prop: string, value: 
   }
 }
 
+/**
+ * Throws a ChartError naming the construct, the prop and the value, unless `rule` (one of
+ * lib/config/field-rules.ts, which the configuration schema applies too) accepts the value.
+ */
+export function requireRule(scope: Construct, prop: string, value: string, rule: FieldRule): void {
+  const problem = typeof value === 'string' ? rule(value) : 'expected a string';
+  if (problem) throw new ChartError('CHART_PROPS_INVALID', `${scope.node.path}: ${prop} ${JSON.stringify(value)} is invalid; ${problem}`);
+}
+
 /** Replicas: a whole number from 1 to 20 (the configuration's range). */
 export function requireReplicas(scope: Construct, prop: string, value: number): void {
-  requireProp(scope, Number.isInteger(value) && value >= 1 && value <= 20, prop, value, 'a whole number from 1 to 20');
+  const { min, max } = REPLICAS_RANGE;
+  requireProp(scope, Number.isInteger(value) && value >= min && value <= max, prop, value, `a whole number from ${min} to ${max}`);
 }
 
 /** A Kubernetes object name (DNS-1123 label). */
 export function requireName(scope: Construct, prop: string, value: string): void {
-  requireProp(scope, /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), prop, value, 'a DNS-1123 label (lowercase letters, digits, "-", at most 63)');
+  requireProp(scope, isDnsLabel(value), prop, value, 'a DNS-1123 label (lowercase letters, digits, "-", at most 63)');
 }
 
 /** A pinned image reference (`…@sha256:<64 hex>`). */

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { requireName, requireProp } from './prop-validation';
+import { dnsSubdomainProblem, publicHostnameProblem } from '../config/field-rules';
+import { requireName, requireRule } from './prop-validation';
 
 export interface PublicIngressProps {
   /** The Ingress name (the Service's). */
@@ -18,7 +19,8 @@ export class PublicIngress extends Construct {
   constructor(scope: Construct, id: string, props: PublicIngressProps) {
     super(scope, id);
     requireName(this, 'name', props.name);
-    requireProp(this, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.hostname), 'hostname', props.hostname, 'a DNS hostname');
+    requireRule(this, 'hostname', props.hostname, publicHostnameProblem);
+    requireRule(this, 'ingressClassName', props.ingressClassName, dnsSubdomainProblem);
     if (props.tlsSecretName !== undefined) requireName(this, 'tlsSecretName', props.tlsSecretName);
     new kplus.Ingress(this, 'Ingress', {
       metadata: { name: props.name },

@@ -4,7 +4,8 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
-import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import { publicHostnameProblem } from '../config/field-rules';
+import { requireName, requirePinnedImage, requireReplicas, requireRule } from './prop-validation';
 import {
   componentService,
   httpHealthProbes,
@@ -53,7 +54,7 @@ export class Rekor extends Construct {
     requireName(this, 'namespace', props.namespace);
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
-    requireProp(this, /^[a-z0-9.-]+$/.test(props.hostname), 'hostname', props.hostname, 'a DNS name');
+    requireRule(this, 'hostname', props.hostname, publicHostnameProblem);
 
     this.redis = new RekorRedis(this, 'Redis', {
       namespace: props.namespace,

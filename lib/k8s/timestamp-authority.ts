@@ -2,7 +2,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
-import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
+import { duplicateIndexes, ntpServerProblem } from '../config/field-rules';
+import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
   componentService,
   httpHealthProbes,
@@ -62,7 +63,9 @@ export class TimestampAuthority extends Construct {
     requireProp(this, (props.chainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'chainPem', '<pem>', 'the leaf and its issuers, as PEM');
     if (this.ntpMonitoring.kind === 'servers') {
       const servers = this.ntpMonitoring.servers;
-      requireProp(this, servers.length > 0 && servers.every((server) => /^[a-z0-9.-]+$/.test(server)), 'ntpMonitoring.servers', servers, 'one or more host names');
+      requireProp(this, servers.length > 0, 'ntpMonitoring.servers', servers, 'one or more NTP servers');
+      for (const server of servers) requireRule(this, 'ntpMonitoring.servers[]', server, ntpServerProblem);
+      for (const { index } of duplicateIndexes(servers)) requireProp(this, false, 'ntpMonitoring.servers[]', servers[index], 'each server once');
     }
 
     const name = SERVICE_NAMES.tsa;

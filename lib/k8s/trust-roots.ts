@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { duplicateIndexes } from '../config/field-rules';
 import { requireName, requireProp } from './prop-validation';
 import { PART_OF_LABELS } from './workload';
 
@@ -28,11 +29,9 @@ export interface TrustRootsProps {
 export class TrustRoots extends Construct {
   constructor(scope: Construct, id: string, props: TrustRootsProps) {
     super(scope, id);
-    const seen = new Set<string>();
+    for (const namespace of props.namespaces) requireName(this, 'namespaces[]', namespace);
+    for (const { index } of duplicateIndexes(props.namespaces)) requireProp(this, false, 'namespaces[]', props.namespaces[index], 'each namespace once');
     for (const namespace of props.namespaces) {
-      requireName(this, 'namespaces[]', namespace);
-      requireProp(this, !seen.has(namespace), 'namespaces[]', namespace, 'each namespace once');
-      seen.add(namespace);
       new kplus.ConfigMap(this, `ConfigMap-${namespace}`, {
         metadata: { name: TRUST_ROOTS_CONFIGMAP, namespace, labels: { ...PART_OF_LABELS } },
         data: {

@@ -99,7 +99,9 @@ describe('synth and the TUF repository', () => {
   it('with a KMS signer, refuses to publish a state that has no TUF repository (bootstrap makes it)', async () => {
     const stateRoot = join(temp(), '.sigstore');
     await bootstrap({ config: fixtureConfig(), store: new StateStore({ root: stateRoot, env: FIXTURE_ENV }), rootKeys: new LocalRootKeys(), clock: FIXTURE_CLOCK });
-    const config = { ...fixtureConfig(), signer: 'otc-kms' as const };
+    // A valid KMS configuration (synth checks the configuration before the state).
+    const kms = 'otc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-root-g1, tsaRootKeyAlias: t-root-g1, tufRootKeyAlias: u-root-g1 }\n';
+    const config = { ...fixtureConfig(kms), signer: 'otc-kms' as const };
     await expect(synth({ config, stateRoot, outDir: join(temp(), 'dist') })).rejects.toMatchObject({
       code: 'STATE_MISSING_ROOTS',
       message: expect.stringContaining('the TUF repository'),

@@ -108,16 +108,20 @@ describe('constructs validate their props, naming the construct path, the prop a
   });
 
   it('Fulcio config: an issuer configured differently by two tenants, ci-provider, uri without subjectDomain', () => {
-    const conflicting = fixtureConfig(
-      'oidc:\n  tenants:\n' +
-        '    - { name: a, issuers: [{ url: https://idp.example.com, type: email }] }\n' +
-        '    - { name: b, issuers: [{ url: https://idp.example.com, type: username, subjectDomain: example.com }] }\n',
-    );
-    expectChartError(() => trustedIssuers(conflicting.oidc), 'CHART_PROPS_INVALID', /https:\/\/idp\.example\.com is configured differently by tenant a \(type email.*\) and by tenant b \(type username/);
-    const ciProvider = fixtureConfig('oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider, ciProvider: github-workflow }]\n');
-    expectChartError(() => fulcioConfigJson(trustedIssuers(ciProvider.oidc)), 'CHART_OIDC_UNSUPPORTED', /https:\/\/ci\.example\.com \(listed by oidc\.issuers\) has type "ci-provider"/);
-    const uri = fixtureConfig('oidc:\n  issuers: [{ url: https://spiffe.example.com, type: uri }]\n');
-    expectChartError(() => fulcioConfigJson(trustedIssuers(uri.oidc)), 'CHART_PROPS_INVALID', /type "uri", which needs subjectDomain/);
+    // The configuration schema refuses these (test/config/field-rules.test.ts); a direct caller meets the same rules here.
+    const issuer = (fields: Record<string, string>) => ({ type: 'email', clientId: 'sigstore', ...fields }) as any;
+    const conflicting = {
+      issuers: [],
+      tenants: [
+        { name: 'a', issuers: [issuer({ url: 'https://idp.example.com', type: 'email' })] },
+        { name: 'b', issuers: [issuer({ url: 'https://idp.example.com', type: 'username', subjectDomain: 'example.com' })] },
+      ],
+    };
+    expectChartError(() => trustedIssuers(conflicting), 'CHART_PROPS_INVALID', /https:\/\/idp\.example\.com is configured differently by tenant a \(type email.*\) and by tenant b \(type username/);
+    const ciProvider = { issuers: [issuer({ url: 'https://ci.example.com', type: 'ci-provider', ciProvider: 'github-workflow' })], tenants: [] };
+    expectChartError(() => fulcioConfigJson(trustedIssuers(ciProvider)), 'CHART_OIDC_UNSUPPORTED', /https:\/\/ci\.example\.com \(listed by oidc\.issuers\): type "ci-provider" is invalid; .*CIIssuerMetadata/);
+    const uri = { issuers: [issuer({ url: 'https://spiffe.example.com', type: 'uri' })], tenants: [] };
+    expectChartError(() => fulcioConfigJson(trustedIssuers(uri)), 'CHART_PROPS_INVALID', /subjectDomain is missing; expected subjectDomain .* because type is "uri"/);
     const withDomain = fixtureConfig('oidc:\n  issuers: [{ url: https://idp.example.com, type: uri, subjectDomain: example.com }, { url: https://login.example.com, type: username, subjectDomain: example.com }]\n');
     const config = JSON.parse(fulcioConfigJson(trustedIssuers(withDomain.oidc)));
     expect(config.OIDCIssuers['https://idp.example.com'].SubjectDomain).toBe('https://example.com');
@@ -148,7 +152,11 @@ describe('constructs validate their props, naming the construct path, the prop a
 
   it('the whole chart: errors surface from the configuration it was built from', () => {
     expectChartError(
-      () => buildClusterCharts(chartInput(material, 'oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider }]\n')),
+      () => {
+        const input = chartInput(material);
+        const oidc = { issuers: [{ url: 'https://ci.example.com', type: 'ci-provider' as const, clientId: 'sigstore' }], tenants: [] };
+        return buildClusterCharts({ ...input, config: { ...input.config, oidc } });
+      },
       'CHART_OIDC_UNSUPPORTED',
       /ci-provider/,
     );

@@ -1,0 +1,174 @@
+import { domainNameProblem } from './field-rules';
+
+/*
+ * What Fulcio 1.8.8 accepts of the OIDC issuers this chart writes into its config, as rules on the
+ * configuration. Fulcio checks its config when it starts (sigstore/fulcio pkg/config/config.go,
+ * validateConfig) and exits on a bad one; these rules refuse the same configurations when the
+ * environment file is read, before any state is minted. The chart (lib/k8s/fulcio-config.ts) applies
+ * the same rules again for callers that build it directly.
+ */
+
+/** Fulcio's default issuer type and audience, the schema's defaults. */
+export const DEFAULT_ISSUER_TYPE = 'email';
+export const DEFAULT_CLIENT_ID = 'sigstore';
+
+/** At most this many distinct issuer URLs: Fulcio's config and the signing config stay far below a ConfigMap's 1 MiB. */
+export const MAX_DISTINCT_ISSUERS = 100;
+
+/** An issuer as the rules read it: the raw file (any shape) or the validated configuration. */
+export interface IssuerFields {
+  readonly url?: unknown;
+  readonly type?: unknown;
+  readonly clientId?: unknown;
+  readonly subjectDomain?: unknown;
+  readonly ciProvider?: unknown;
+}
+
+/** One problem of one issuer: the field (relative to the issuer), what is expected, the value. */
+export interface IssuerProblem {
+  readonly field: 'type' | 'subjectDomain' | 'ciProvider';
+  readonly message: string;
+  readonly input: unknown;
+  /** The chart cannot write this issuer at all (rather than: the issuer is misconfigured). */
+  readonly unsupported?: boolean;
+}
+
+/** Issuer types the chart does not write the extra Fulcio settings of, and why. */
+const UNSUPPORTED_TYPES: Record<string, string> = {
+  'ci-provider':
+    'expected a type this chart can configure: "ci-provider" needs CIIssuerMetadata templates, which the chart does not write yet; ' +
+    'use "github-workflow", "gitlab-pipeline", "buildkite-job" or "codefresh-workflow" for those CI systems',
+  spiffe:
+    'expected a type this chart can configure: "spiffe" needs SPIFFETrustDomain, which the chart does not write yet ' +
+    '(Fulcio 1.8.8 refuses to start without it)',
+};
+
+const SUBJECT_DOMAIN_TYPES = new Set(['uri', 'username']);
+
+/**
+ * What Fulcio 1.8.8 would refuse, or silently ignore, in one issuer: a type the chart cannot write,
+ * `subjectDomain` missing for `uri`/`username` (or given for another type), a subject domain outside the
+ * issuer's own domain (validateAllowedDomain: the last two labels must match), `ciProvider` without
+ * type `ci-provider`. Values of the wrong type are left to the schema.
+ */
+export function issuerProblems(issuer: IssuerFields): IssuerProblem[] {
+  const problems: IssuerProblem[] = [];
+  const type = issuer.type ?? DEFAULT_ISSUER_TYPE;
+  if (typeof type !== 'string') return problems;
+  if (type in UNSUPPORTED_TYPES) problems.push({ field: 'type', message: UNSUPPORTED_TYPES[type], input: type, unsupported: true });
+  const domain = issuer.subjectDomain;
+  if (SUBJECT_DOMAIN_TYPES.has(type)) {
+    if (domain === undefined) {
+      problems.push({
+        field: 'subjectDomain',
+        message: `expected subjectDomain (e.g. "example.com") because type is "${type}": Fulcio 1.8.8 refuses to start without it`,
+        input: undefined,
+      });
+    } else if (typeof domain === 'string' && domainNameProblem(domain) === undefined && typeof issuer.url === 'string') {
+      const issuerHost = hostOf(issuer.url);
+      if (issuerHost !== undefined && !sameRegisteredDomain(domain, issuerHost)) {
+        problems.push({
+          field: 'subjectDomain',
+          message:
+            `expected a domain ending in "${lastTwoLabels(issuerHost)}", the issuer's own: Fulcio 1.8.8 requires the last two labels of ` +
+            'subjectDomain and of the issuer host to match (validateAllowedDomain)',
+          input: domain,
+        });
+      }
+    }
+  } else if (domain !== undefined) {
+    problems.push({ field: 'subjectDomain', message: `expected no subjectDomain: only "uri" and "username" issuers use it (this one is "${type}")`, input: domain });
+  }
+  if (issuer.ciProvider !== undefined && type !== 'ci-provider') {
+    problems.push({ field: 'ciProvider', message: `expected no ciProvider: only "ci-provider" issuers use it (this one is "${type}")`, input: issuer.ciProvider });
+  }
+  return problems;
+}
+
+/** Where an issuer is listed: `oidc.issuers` or a tenant, and its index there. */
+export interface IssuerListing {
+  readonly issuer: IssuerFields;
+  /** `["oidc", "issuers", 0]` or `["oidc", "tenants", 1, "issuers", 0]`. */
+  readonly path: readonly (string | number)[];
+  /** `oidc.issuers` or `tenant <name>`. */
+  readonly listedBy: string;
+}
+
+/** Every issuer of the `oidc` section, global ones first, then each tenant's, with where it is listed. */
+export function issuerListings(oidc: unknown): IssuerListing[] {
+  const section = (oidc ?? {}) as { issuers?: unknown; tenants?: unknown };
+  const listings: IssuerListing[] = [];
+  const add = (issuers: unknown, path: (string | number)[], listedBy: string) => {
+    if (!Array.isArray(issuers)) return;
+    issuers.forEach((issuer, index) => {
+      if (issuer !== null && typeof issuer === 'object') listings.push({ issuer: issuer as IssuerFields, path: [...path, index], listedBy });
+    });
+  };
+  add(section.issuers, ['oidc', 'issuers'], 'oidc.issuers');
+  if (Array.isArray(section.tenants)) {
+    section.tenants.forEach((tenant: unknown, index) => {
+      const { name, issuers } = (tenant ?? {}) as { name?: unknown; issuers?: unknown };
+      add(issuers, ['oidc', 'tenants', index, 'issuers'], `tenant ${typeof name === 'string' ? name : index}`);
+    });
+  }
+  return listings;
+}
+
+/** An issuer URL listed again with other settings than where it was first listed. */
+export interface IssuerConflict {
+  readonly url: string;
+  readonly first: IssuerListing;
+  readonly second: IssuerListing;
+}
+
+/**
+ * Issuers listed more than once with different settings (type, clientId, subjectDomain, ciProvider,
+ * defaults applied). Fulcio has one entry per issuer URL, so the union over tenants needs them equal.
+ */
+export function issuerConflicts(listings: readonly IssuerListing[]): IssuerConflict[] {
+  const first = new Map<string, IssuerListing>();
+  const conflicts: IssuerConflict[] = [];
+  for (const listing of listings) {
+    const url = listing.issuer.url;
+    if (typeof url !== 'string') continue;
+    const earlier = first.get(url);
+    if (!earlier) first.set(url, listing);
+    else if (describeIssuer(earlier.issuer) !== describeIssuer(listing.issuer)) conflicts.push({ url, first: earlier, second: listing });
+  }
+  return conflicts;
+}
+
+/** The settings of an issuer besides its URL, defaults applied: `type email, clientId sigstore`. */
+export function describeIssuer(issuer: IssuerFields): string {
+  const settings: [string, unknown][] = [
+    ['type', issuer.type ?? DEFAULT_ISSUER_TYPE],
+    ['clientId', issuer.clientId ?? DEFAULT_CLIENT_ID],
+    ['subjectDomain', issuer.subjectDomain],
+    ['ciProvider', issuer.ciProvider],
+  ];
+  return settings
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key} ${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(', ');
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fulcio's validateAllowedDomain: equal, or the same last two labels (both at least two labels long). */
+function sameRegisteredDomain(subjectHost: string, issuerHost: string): boolean {
+  if (subjectHost === issuerHost) return true;
+  const subject = subjectHost.split('.');
+  const issuer = issuerHost.split('.');
+  if (subject.length < 2 || issuer.length < 2) return false;
+  return subject[subject.length - 1] === issuer[issuer.length - 1] && subject[subject.length - 2] === issuer[issuer.length - 2];
+}
+
+function lastTwoLabels(host: string): string {
+  return host.split('.').slice(-2).join('.');
+}
