@@ -3,9 +3,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { SigstoreConfig } from './config/schema';
 import { PUBLIC_MANIFEST_FILE, SECRETS_MANIFEST_FILE } from './k8s/cluster-manifests';
-import { checkOutputDirectory } from './output/output-directory';
 import { PRIVATE_FILE_MODE } from './state/atomic';
-import { buildFromState, writeOutputDirectory, type OutputTarget } from './synth';
+import { buildFromState, synthFromState } from './synth';
 
 /**
  * The cdk8s app (`cdk8s.yaml` runs bin/k8s.js) and what the cdk8s CLI does around it
@@ -52,14 +51,11 @@ export interface Cdk8sAppResult {
 export async function runCdk8sApp(options: Cdk8sAppOptions): Promise<Cdk8sAppResult> {
   const outDir = options.outDir ?? 'dist';
   const stateRoot = options.stateRoot ?? '.sigstore';
-  const output: OutputTarget = { path: outDir, label: 'SIGSTORE_OUT_DIR', protect: { stateRoot, envsDir: options.envsDir } };
   const cliOutDir = options.cliOutDir;
   const configured = options.cliConfiguredOutDir ?? cdk8sConfiguredOutput();
   const mode = cliOutDir === undefined || same(cliOutDir, outDir) ? 'dist' : same(cliOutDir, configured) ? 'dist+links' : 'manifests';
-  // Refused before the state is read, as synth does.
-  if (mode !== 'manifests') await checkOutputDirectory({ ...output, kind: 'trust-and-cluster' });
-  const files = await buildFromState({ config: options.config, stateRoot });
   if (mode === 'manifests') {
+    const files = await buildFromState({ config: options.config, stateRoot });
     const content = (path: string) => files.find((file) => file.path === path)!.content;
     const publicYaml = content(PUBLIC_MANIFEST_FILE);
     await fs.mkdir(cliOutDir!, { recursive: true });
@@ -68,7 +64,7 @@ export async function runCdk8sApp(options: Cdk8sAppOptions): Promise<Cdk8sAppRes
     await fs.writeFile(path, `${publicYaml}${publicYaml.endsWith('\n') ? '' : '\n'}---\n${content(SECRETS_MANIFEST_FILE)}`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     return { wrote: 'manifests', directory: cliOutDir!, files: [ALL_MANIFESTS_FILE] };
   }
-  await writeOutputDirectory(output, files);
+  const { files } = await synthFromState({ config: options.config, stateRoot, outDir, envsDir: options.envsDir, outLabel: 'SIGSTORE_OUT_DIR' });
   if (mode === 'dist+links') {
     // The CLI lists (and would validate) the *.yaml in its directory: links to dist/'s manifests, no copy of a Secret.
     await fs.mkdir(cliOutDir!, { recursive: true });
@@ -78,7 +74,7 @@ export async function runCdk8sApp(options: Cdk8sAppOptions): Promise<Cdk8sAppRes
       await fs.symlink(relative(dirname(resolve(link)), resolve(outDir, name)), link);
     }
   }
-  return { wrote: 'dist', directory: outDir, files: files.map((file) => file.path) };
+  return { wrote: 'dist', directory: outDir, files };
 }
 
 /** cdk8s.yaml's `output:` in the working directory (where the CLI reads it), else the CLI's default `dist`. */

@@ -115,7 +115,9 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     out: { path: outDir, kind: 'trust-and-cluster', label: '--out', protect: { ...protect, otherOutputs: [{ label: '--cloud-out', path: cloudOutDir }] } },
     cloudOut: { path: cloudOutDir, kind: 'cloud-stacks', label: '--cloud-out', protect: { ...protect, otherOutputs: [{ label: '--out', path: outDir }] } },
   } as const;
-  for (const request of Object.values(outputs)) await completeInterruptedReplace(await checkOutputDirectory(request));
+  const targets = [await checkOutputDirectory(outputs.out), await checkOutputDirectory(outputs.cloudOut)];
+  // Then the leftovers of killed runs beside them go (an interrupted swap of dist/ is finished).
+  for (const target of targets) await completeInterruptedReplace(target);
   // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
   const cloud = await synthCloudStack(config, outputs.cloudOut, progress);
   let material: PkiMaterial;
