@@ -16,10 +16,9 @@ const CONFIG_B = `${CONFIG_A}services:\n  fulcio:\n    replicas: 2\n`;
  */
 const KILLS: readonly { trigger: string; delayMs: number }[] = [
   { trigger: '.dist.', delayMs: 0 },
-  { trigger: '.dist.', delayMs: 7 },
-  { trigger: '.dist.', delayMs: 19 },
+  { trigger: '.dist.', delayMs: 12 },
   { trigger: 'dist', delayMs: 0 },
-  { trigger: '.dist.', delayMs: 31 },
+  { trigger: '.dist.', delayMs: 27 },
 ];
 
 interface KilledRun {
