@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   if (envs.length === 0) throw new ConfigError('CONFIG_NOT_FOUND', `no environment files in ${envsDir}/`);
   const configs = envs.map((env) => loadConfig({ env, envsDir }));
   const result = await writeCloudOutput(outDir, configs, {
-    label: process.env.CDKTF_OUTDIR ? 'CDKTF_OUTDIR' : 'cdktf.out',
+    label: 'CDKTF_OUTDIR',
     protect: { stateRoot: process.env.SIGSTORE_STATE_DIR ?? '.sigstore', envsDir },
   });
   for (const { env, reason } of result.skipped) process.stdout.write(`cloud: no stack for environment "${env}": ${reason}\n`);

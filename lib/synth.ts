@@ -100,9 +100,10 @@ export function mintBeyondPki(config: SigstoreConfig): (context: BootstrapContex
 }
 
 /**
- * `sigstore-cdk synth`: makes sure the state is complete (minting it with the local signer when that
- * is the configured signer; KMS-rooted state must come from an explicit `bootstrap`), then replaces
- * `dist/` with the outputs built from it.
+ * `sigstore-cdk synth`: first refuses output directories it may not write (OutputError, before
+ * anything is minted: see lib/output/output-directory.ts), then makes sure the state is complete
+ * (minting it with the local signer when that is the configured signer; KMS-rooted state must come
+ * from an explicit `bootstrap`), then replaces `dist/` with the outputs built from it.
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const { config } = options;
