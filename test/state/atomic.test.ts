@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completeInterruptedReplace, findInterruptedReplace, removeStaleStaging, replaceDirectory } from '../../lib/state/atomic';
+import { StateStore } from '../../lib/state/store';
 import { git, gitWouldStage, REPO_ROOT } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -52,6 +53,18 @@ describe('replaceDirectory: staging git never sees, leftovers the next run remov
     writeFileSync(join(target, 'file'), 'current');
     await removeStaleStaging(target);
     expect([existsSync(live), existsSync(interrupted)]).toEqual([true, false]);
+  });
+
+  it('for the state, a swap killed between its renames is reported (with the command that restores it), never removed', async () => {
+    const stateRoot = join(temp(), '.sigstore');
+    mkdirSync(stateRoot);
+    const swap = leftover(join(stateRoot, 'test'), DEAD_PID, { staging: 'new', previous: 'old' });
+    const store = new StateStore({ root: stateRoot, env: 'test' });
+    await expect(store.withLock(() => store.load())).rejects.toMatchObject({
+      code: 'STATE_INTERRUPTED',
+      message: expect.stringContaining(`mv ${join(swap, 'previous')} ${join(stateRoot, 'test')}`),
+    });
+    expect(readFileSync(join(swap, 'previous', 'file'), 'utf8')).toBe('old');
   });
 
   it('for an output, finishes a swap killed between its renames, or puts the old tree back', async () => {
