@@ -17,7 +17,10 @@ async function main(): Promise<number> {
   const envs = selected ? [selected] : listEnvironments(envsDir);
   if (envs.length === 0) throw new ConfigError('CONFIG_NOT_FOUND', `no environment files in ${envsDir}/`);
   const configs = envs.map((env) => loadConfig({ env, envsDir }));
-  const result = await writeCloudOutput(outDir, configs);
+  const result = await writeCloudOutput(outDir, configs, {
+    label: 'CDKTF_OUTDIR',
+    protect: { stateRoot: process.env.SIGSTORE_STATE_DIR ?? '.sigstore', envsDir },
+  });
   for (const { env, reason } of result.skipped) process.stdout.write(`cloud: no stack for environment "${env}": ${reason}\n`);
   if (result.stacks.length === 0) {
     process.stdout.write(`cloud: no environment in ${envsDir}/ has a cloud section, so there is no stack to synthesize (envs/prd.example.yaml shows one)\n`);

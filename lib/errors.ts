@@ -160,3 +160,18 @@ export type ChartErrorCode = 'CHART_PROPS_INVALID' | 'CHART_CONFIGMAP_TOO_LARGE'
 export class ChartError extends SigstoreCdkError<ChartErrorCode> {
   readonly exitCode = 2;
 }
+
+export type OutputErrorCode =
+  /** The state, the environment files, the project root, or a directory above one of them. */
+  | 'OUTPUT_DIR_PROTECTED'
+  /** A directory holding files sigstore-cdk did not write, a file, or another kind of output. */
+  | 'OUTPUT_DIR_FOREIGN';
+
+/**
+ * An output directory (`--out`, `--cloud-out`, the cdk8s app's `dist/`) that synth may not write:
+ * it is refused before anything is minted or written. The message names the option, the directory
+ * and why. Exit code 2 (an invalid argument).
+ */
+export class OutputError extends SigstoreCdkError<OutputErrorCode> {
+  readonly exitCode = 2;
+}

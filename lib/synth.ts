@@ -12,7 +12,8 @@ import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
-import { replaceDirectory } from './state/atomic';
+import { checkOutputDirectory, OUTPUT_MARKER_FILE, outputMarker, type ProtectedPaths } from './output/output-directory';
+import { completeInterruptedReplace, replaceDirectory } from './state/atomic';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
@@ -35,10 +36,14 @@ export interface StateLocation {
 
 export interface SynthOptions extends StateLocation {
   readonly config: SigstoreConfig;
-  /** Output directory, replaced as a whole. @default dist */
+  /** Output directory, replaced as a whole (only when absent, empty or marked as sigstore-cdk's: see lib/output). @default dist */
   readonly outDir?: string;
   /** cdktf output directory of the cloud stack (environments with a `cloud` section). @default cdktf.out */
   readonly cloudOutDir?: string;
+  /** Directory of the environment files, never an output directory. @default envs */
+  readonly envsDir?: string;
+  /** The project root, never an output directory (nor anything above it). @default - the working directory */
+  readonly projectRoot?: string;
 }
 
 export interface SynthResult {
@@ -97,9 +102,10 @@ export function mintBeyondPki(config: SigstoreConfig): (context: BootstrapContex
 }
 
 /**
- * `sigstore-cdk synth`: makes sure the state is complete (minting it with the local signer when that
- * is the configured signer; KMS-rooted state must come from an explicit `bootstrap`), then replaces
- * `dist/` with the outputs built from it.
+ * `sigstore-cdk synth`: first refuses output directories it may not write (OutputError, before
+ * anything is minted: see lib/output/output-directory.ts), then makes sure the state is complete
+ * (minting it with the local signer when that is the configured signer; KMS-rooted state must come
+ * from an explicit `bootstrap`), then replaces `dist/` with the outputs built from it.
  */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
   const { config } = options;
@@ -107,8 +113,18 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   validateConfig(config);
   const progress = options.progress ?? silentProgress;
   const outDir = options.outDir ?? 'dist';
+  const cloudOutDir = options.cloudOutDir ?? 'cdktf.out';
+  // Before anything is minted or written: both output directories must be ones synth may write.
+  const protect: ProtectedPaths = { stateRoot: options.stateRoot ?? '.sigstore', envsDir: options.envsDir, projectRoot: options.projectRoot };
+  const outputs = {
+    out: { path: outDir, kind: 'trust-and-cluster', label: '--out', protect: { ...protect, otherOutputs: [{ label: '--cloud-out', path: cloudOutDir }] } },
+    cloudOut: { path: cloudOutDir, kind: 'cloud-stacks', label: '--cloud-out', protect: { ...protect, otherOutputs: [{ label: '--out', path: outDir }] } },
+  } as const;
+  const targets = [await checkOutputDirectory(outputs.out), await checkOutputDirectory(outputs.cloudOut)];
+  // Then the leftovers of killed runs beside them go (an interrupted swap of dist/ is finished).
+  for (const target of targets) await completeInterruptedReplace(target);
   // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
-  const cloud = await synthCloudStack(config, options.cloudOutDir ?? 'cdktf.out', progress);
+  const cloud = await synthCloudStack(config, outputs.cloudOut, progress);
   let material: PkiMaterial;
   let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
@@ -138,12 +154,13 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
   const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));
-  await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outDir, files));
+  await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outputs.out, files));
   return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
 }
 
 /** The environment's cdktf stack into `cloudOutDir`, or a line saying why it has none. */
-async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, progress: Progress): Promise<SynthResult['cloud']> {
+async function synthCloudStack(config: SigstoreConfig, output: OutputTarget, progress: Progress): Promise<SynthResult['cloud']> {
+  const cloudOutDir = output.path;
   if (config.cloud === undefined) {
     progress.info(`cloud: no stack for environment "${config.env}": it has no cloud section (envs/prd.example.yaml shows one)`);
     return { outDir: cloudOutDir, stacks: [], skipped: [{ env: config.env, reason: 'it has no cloud section' }] };
@@ -152,7 +169,7 @@ async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, prog
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { writeCloudOutput } = require('./cloud/cloud-output') as typeof import('./cloud/cloud-output');
   const stackName = `sigstore-${config.env}`;
-  const result = await progress.step(`write ${cloudOutDir}/stacks/${stackName}/ (cloud stack)`, () => writeCloudOutput(cloudOutDir, [config]));
+  const result = await progress.step(`write ${cloudOutDir}/stacks/${stackName}/ (cloud stack)`, () => writeCloudOutput(cloudOutDir, [config], output));
   if (config.cloud.alarms.loadBalancerId === undefined) {
     progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
   }
@@ -181,15 +198,29 @@ function outputFiles(config: SigstoreConfig, snapshot: StateSnapshot, material: 
   ];
 }
 
+/** An output directory, how it was named, and what it may not be (see checkOutputDirectory). */
+export interface OutputTarget {
+  readonly path: string;
+  /** For messages: `--out`, `SIGSTORE_OUT_DIR`. */
+  readonly label: string;
+  readonly protect: ProtectedPaths;
+}
+
 /**
- * Replaces `outDir` with exactly `files`: each with its own mode (default 0644; the Secrets manifest
- * 0600, set when the file is created so it is never readable by others), directories 0755.
+ * Replaces the output directory with exactly `files` and the marker listing them, once
+ * checkOutputDirectory allows it (else OutputError, nothing touched): each file with its own mode
+ * (default 0644; the Secrets manifest 0600, set when the file is created so it is never readable by
+ * others), directories 0755. A symbolic link is written through. A swap that a killed run left
+ * half-done is finished first.
  */
-export async function writeOutputDirectory(outDir: string, files: readonly OutputFile[]): Promise<void> {
+export async function writeOutputDirectory(output: OutputTarget, files: readonly OutputFile[]): Promise<void> {
+  const target = await checkOutputDirectory({ ...output, kind: 'trust-and-cluster' });
+  await completeInterruptedReplace(target);
+  const marker: OutputFile = { path: OUTPUT_MARKER_FILE, content: outputMarker('trust-and-cluster', files.map((file) => file.path)) };
   await replaceDirectory(
-    outDir,
+    target,
     async (staging) => {
-      for (const file of files) {
+      for (const file of [...files, marker]) {
         const path = join(staging, file.path);
         const mode = file.mode ?? PUBLIC_FILE_MODE;
         await fs.mkdir(dirname(path), { recursive: true, mode: PUBLIC_DIR_MODE });
@@ -213,8 +244,12 @@ export interface SynthFromStateOptions {
   readonly config: SigstoreConfig;
   /** Directory holding every environment's state. @default .sigstore */
   readonly stateRoot?: string;
-  /** Output directory, replaced as a whole. @default dist */
+  /** Output directory, replaced as a whole (only when absent, empty or marked as sigstore-cdk's). @default dist */
   readonly outDir?: string;
+  /** How the output directory was named, for messages. @default SIGSTORE_OUT_DIR */
+  readonly outLabel?: string;
+  /** Directory of the environment files, never an output directory. @default envs */
+  readonly envsDir?: string;
 }
 
 /**
@@ -227,6 +262,19 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
   const { config } = options;
   validateConfig(config);
   const outDir = options.outDir ?? 'dist';
+  const output: OutputTarget = { path: outDir, label: options.outLabel ?? 'SIGSTORE_OUT_DIR', protect: { stateRoot: options.stateRoot ?? '.sigstore', envsDir: options.envsDir } };
+  await checkOutputDirectory({ ...output, kind: 'trust-and-cluster' });
+  const files = await buildFromState(options);
+  await writeOutputDirectory(output, files);
+  return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
+}
+
+/**
+ * The files of `dist/` from a state that is only read (what synthFromState writes, and what the cdk8s
+ * app prints for `cdk8s synth --stdout`). A missing or incomplete state is a StateError.
+ */
+export async function buildFromState(options: Pick<SynthFromStateOptions, 'config' | 'stateRoot'>): Promise<OutputFile[]> {
+  const { config } = options;
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
   const missing = missingFromState(snapshot);
@@ -239,7 +287,5 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
     );
   }
   const material = await readPkiMaterial(snapshot);
-  const files = outputFiles(config, snapshot, material, readTufRepository(snapshot));
-  await writeOutputDirectory(outDir, files);
-  return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
+  return outputFiles(config, snapshot, material, readTufRepository(snapshot));
 }

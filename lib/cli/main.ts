@@ -55,12 +55,12 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
 
   environmentOptions(program.command('synth'))
     .description('mint missing trust material (local signer only) and write the outputs to --out')
-    .addOption(new Option('--out <dir>', 'output directory, replaced as a whole').default('dist'))
-    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack').default('cdktf.out'))
+    .addOption(new Option('--out <dir>', 'output directory, replaced as a whole; only an absent or empty one, or one sigstore-cdk wrote').default('dist'))
+    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
     .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, outDir: options.out, cloudOutDir: options.cloudOut, progress });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress });
       printResult(
         options,
         result,

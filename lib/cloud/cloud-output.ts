@@ -1,8 +1,9 @@
 import { App } from 'cdktf';
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from '../config/schema';
-import { writeFileAtomic } from '../state/atomic';
+import { checkOutputDirectory, OUTPUT_MARKER_FILE, outputMarker, type ProtectedPaths } from '../output/output-directory';
+import { makeSwapDirectory, removeStaleStaging, writeFileAtomic } from '../state/atomic';
 import { SigstoreCloudStack } from './sigstore-cloud-stack';
 
 /** Modes of the public output (it holds no secret: credentials come from the environment). */
@@ -35,36 +36,53 @@ export function buildCloudApp(configs: readonly SigstoreConfig[], outdir: string
   return { app, stacks, skipped };
 }
 
+/** How the cdktf output directory was named, and what it may not be (see checkOutputDirectory). */
+export interface CloudOutputGuard {
+  /** For messages: `--cloud-out`, `CDKTF_OUTDIR`. @default cdktf output directory */
+  readonly label?: string;
+  /** @default - the state root .sigstore, the environment files envs, the working directory */
+  readonly protect?: ProtectedPaths;
+}
+
 /**
  * Synthesizes the cloud stacks of `configs` into `outDir` (the cdktf layout: `manifest.json` and
- * `stacks/<stack>/cdk.tf.json`). The app synthesizes into a staging sibling first; then each
- * stack's `cdk.tf.json` replaces the old one by a rename, so a reader (tofu, cdktf deploy) sees the
- * old stack or the new one, never a half-written file. The stack directories themselves are kept:
- * they hold tofu's `.terraform/` and lock file. Stacks of other environments and their manifest
- * entries stay as they are.
+ * `stacks/<stack>/cdk.tf.json`), once checkOutputDirectory allows it (absent, empty, or marked as a
+ * sigstore-cdk cloud output; else OutputError, nothing touched). The app synthesizes into the
+ * `staging/` of a swap directory beside it first (git never sees it); then each stack's `cdk.tf.json`
+ * replaces the old one by a rename, so a reader (tofu, cdktf deploy) sees the old stack or the new
+ * one, never a half-written file. The stack directories themselves are kept: they hold tofu's
+ * `.terraform/` and lock file. Stacks of other environments and their manifest entries stay as they are.
  */
-export async function writeCloudOutput(outDir: string, configs: readonly SigstoreConfig[]): Promise<CloudSynthResult> {
-  const parent = dirname(outDir);
-  await fs.mkdir(parent, { recursive: true });
-  const staging = await fs.mkdtemp(join(parent, `.${basename(outDir)}.staging-`));
+export async function writeCloudOutput(outDir: string, configs: readonly SigstoreConfig[], guard: CloudOutputGuard = {}): Promise<CloudSynthResult> {
+  const target = await checkOutputDirectory({
+    path: outDir,
+    kind: 'cloud-stacks',
+    label: guard.label ?? 'cdktf output directory',
+    protect: guard.protect ?? { stateRoot: '.sigstore' },
+  });
+  const reasons = configs.map((config) => ({ env: config.env, reason: SigstoreCloudStack.reasonForNoStack(config) }));
+  if (reasons.every(({ reason }) => reason !== undefined)) return { outDir, stacks: [], skipped: reasons.map(({ env, reason }) => ({ env, reason: reason! })) };
+  await removeStaleStaging(target);
+  const swap = await makeSwapDirectory(target);
+  const staging = join(swap, 'staging');
   try {
     const { app, stacks, skipped } = buildCloudApp(configs, staging);
-    if (stacks.length === 0) return { outDir, stacks: [], skipped };
     app.synth();
     const staged = JSON.parse(await fs.readFile(join(staging, 'manifest.json'), 'utf8')) as CdktfManifest;
-    await fs.mkdir(join(outDir, 'stacks'), { recursive: true, mode: PUBLIC_DIR_MODE });
+    await fs.mkdir(join(target, 'stacks'), { recursive: true, mode: PUBLIC_DIR_MODE });
+    await writeFileAtomic(join(target, OUTPUT_MARKER_FILE), outputMarker('cloud-stacks'), PUBLIC_FILE_MODE);
     for (const stack of stacks) {
       const entry = staged.stacks[stack.node.id];
-      const stackDirectory = join(outDir, entry.workingDirectory);
+      const stackDirectory = join(target, entry.workingDirectory);
       await fs.mkdir(stackDirectory, { recursive: true, mode: PUBLIC_DIR_MODE });
       const stagedFile = join(staging, entry.synthesizedStackPath);
       await fs.chmod(stagedFile, PUBLIC_FILE_MODE);
-      await fs.rename(stagedFile, join(outDir, entry.synthesizedStackPath));
+      await fs.rename(stagedFile, join(target, entry.synthesizedStackPath));
     }
-    await writeFileAtomic(join(outDir, 'manifest.json'), stableJson(await mergedManifest(join(outDir, 'manifest.json'), staged)), PUBLIC_FILE_MODE);
+    await writeFileAtomic(join(target, 'manifest.json'), stableJson(await mergedManifest(join(target, 'manifest.json'), staged)), PUBLIC_FILE_MODE);
     return { outDir, stacks: stacks.map((stack) => stack.node.id), skipped };
   } finally {
-    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(swap, { recursive: true, force: true });
   }
 }
 

@@ -52,70 +52,195 @@ export interface ReplaceDirectoryOptions {
 }
 
 /**
+ * The name of what a swap of `target` puts beside it: `.<name>.swap-<pid>-<random>/`, holding a
+ * `.gitignore` of `*` (so git ignores it wherever it is), `staging/` (the new tree while it is built)
+ * and, during the swap, `previous/` (the old tree). One directory per run, on the target's
+ * filesystem, so both renames stay atomic.
+ */
+const SWAP_INFIX = 'swap' as const;
+/** Names an older version used: `.<name>.staging-<pid>-<random>` and `.<name>.previous-<pid>-<random>` beside the target. */
+const LEGACY_INFIXES = ['staging', 'previous'] as const;
+/** Inside a swap directory. */
+const SWAP_STAGING = 'staging';
+const SWAP_PREVIOUS = 'previous';
+/** Makes git ignore the swap directory and everything in it, whatever the project's .gitignore says. */
+const SWAP_GITIGNORE = '.gitignore';
+
+/**
+ * A scratch directory beside `target` that git never picks up: `.<name>.swap-<pid>-<random>/` with a
+ * `.gitignore` of `*` written before anything else. Returns its path; the caller removes it.
+ */
+export async function makeSwapDirectory(target: string): Promise<string> {
+  const parent = dirname(target);
+  await fs.mkdir(parent, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const swap = join(parent, `.${basename(target)}.${SWAP_INFIX}-${uniqueSuffix()}`);
+  await fs.mkdir(swap, { mode: PRIVATE_DIR_MODE });
+  await writeNewFile(join(swap, SWAP_GITIGNORE), '*\n', 0o644);
+  return swap;
+}
+
+/**
  * Replaces `target` with a directory produced by `build`, so that readers see either the old tree
- * or the complete new one. `build` fills a staging sibling; if it throws, the staging directory is
- * removed and `target` is untouched. The swap is two renames (target → previous, staging → target);
- * a crash between them leaves `.<name>.previous-*` beside a missing target, which
- * `findInterruptedReplace` reports.
+ * or the complete new one. `build` fills `staging/` of a swap directory beside the target (see
+ * makeSwapDirectory: git never sees it); if it throws, the swap directory is removed and `target`
+ * is untouched. The swap is two renames (target → previous, staging → target); a kill between them
+ * leaves the target missing and both trees in the swap directory, which `findInterruptedReplace`
+ * reports and `completeInterruptedReplace` finishes. Afterwards the leftovers of killed runs are removed.
  */
 export async function replaceDirectory(
   target: string,
   build: (staging: string) => Promise<void>,
   options: ReplaceDirectoryOptions = {},
 ): Promise<void> {
-  const parent = dirname(target);
-  await fs.mkdir(parent, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const staging = join(parent, `.${basename(target)}.staging-${uniqueSuffix()}`);
-  await fs.mkdir(staging, { mode: options.mode ?? PRIVATE_DIR_MODE });
-  await fs.chmod(staging, options.mode ?? PRIVATE_DIR_MODE);
+  const mode = options.mode ?? PRIVATE_DIR_MODE;
+  const swap = await makeSwapDirectory(target);
+  const staging = join(swap, SWAP_STAGING);
+  const previous = join(swap, SWAP_PREVIOUS);
   try {
+    await fs.mkdir(staging, { mode });
+    await fs.chmod(staging, mode);
     await build(staging);
     await syncTree(staging);
+    await swapIn(target, staging, previous);
   } catch (error) {
-    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(swap, { recursive: true, force: true });
     throw error;
   }
-  const previous = join(parent, `.${basename(target)}.previous-${uniqueSuffix()}`);
-  let hadPrevious = true;
-  try {
-    await fs.rename(target, previous);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      await fs.rm(staging, { recursive: true, force: true });
+  await syncDirectory(dirname(target));
+  await fs.rm(swap, { recursive: true, force: true });
+  await removeStaleStaging(target);
+}
+
+/**
+ * target → previous, staging → target. Should another run put a target in place between the two
+ * (two syntheses at once), that one is moved aside too and this one's tree wins; should the second
+ * rename fail otherwise, the old tree goes back.
+ */
+async function swapIn(target: string, staging: string, previous: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const aside = attempt === 0 ? previous : `${previous}-${attempt}`;
+    const moved = await fs.rename(target, aside).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw error;
+      },
+    );
+    try {
+      await fs.rename(staging, target);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && attempt < 5) continue;
+      if (moved) await fs.rename(aside, target).catch(() => undefined);
       throw error;
     }
-    hadPrevious = false;
   }
-  await fs.rename(staging, target);
-  await syncDirectory(parent);
-  if (hadPrevious) await fs.rm(previous, { recursive: true, force: true });
 }
 
-/** Leftovers of a replaceDirectory that stopped between its two renames (target missing). */
+/** A leftover of a swap of `target`, found beside it. */
+interface Leftover {
+  readonly path: string;
+  /** `swap` (this version) or a legacy name. */
+  readonly kind: typeof SWAP_INFIX | (typeof LEGACY_INFIXES)[number];
+  /** The run that made it, when its name says (`<pid>-<random>`). */
+  readonly pid?: number;
+}
+
+async function leftoversOf(target: string): Promise<Leftover[]> {
+  const parent = dirname(target);
+  let names: string[];
+  try {
+    names = await fs.readdir(parent);
+  } catch {
+    return [];
+  }
+  const leftovers: Leftover[] = [];
+  for (const kind of [SWAP_INFIX, ...LEGACY_INFIXES] as const) {
+    const prefix = `.${basename(target)}.${kind}-`;
+    for (const name of names.filter((entry) => entry.startsWith(prefix)).sort()) {
+      const pid = /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1];
+      leftovers.push({ path: join(parent, name), kind, pid: pid === undefined ? undefined : Number(pid) });
+    }
+  }
+  return leftovers;
+}
+
+/** Whether the run that made a leftover may still be working on it (this process, or a live one). */
+function mayBeInUse(leftover: Leftover): boolean {
+  if (leftover.pid === undefined) return false;
+  if (leftover.pid === process.pid) return true;
+  try {
+    process.kill(leftover.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The old tree a leftover holds: `previous/` of a swap directory, or a legacy `.previous-*` itself. */
+async function previousTreeOf(leftover: Leftover): Promise<string | undefined> {
+  if (leftover.kind === 'staging') return undefined;
+  const path = leftover.kind === 'previous' ? leftover.path : join(leftover.path, SWAP_PREVIOUS);
+  return (await exists(path)) ? path : undefined;
+}
+
+/**
+ * Leftovers of a replaceDirectory that stopped between its two renames: the old tree, when `target`
+ * is missing and one lies beside it (`previous/` in a `.<name>.swap-…` directory, or an older version's
+ * `.<name>.previous-*`). For the state this is reported, never repaired silently.
+ */
 export async function findInterruptedReplace(target: string): Promise<string | undefined> {
-  const parent = dirname(target);
-  let names: string[];
-  try {
-    names = await fs.readdir(parent);
-  } catch {
-    return undefined;
+  if (await exists(target)) return undefined;
+  for (const leftover of await leftoversOf(target)) {
+    const previous = await previousTreeOf(leftover);
+    if (previous) return previous;
   }
-  const prefix = `.${basename(target)}.previous-`;
-  const leftover = names.find((name) => name.startsWith(prefix));
-  return leftover ? join(parent, leftover) : undefined;
+  return undefined;
 }
 
-/** Removes staging directories that a killed run left behind (never the target or a previous copy). */
-export async function removeStaleStaging(target: string): Promise<void> {
-  const parent = dirname(target);
-  let names: string[];
-  try {
-    names = await fs.readdir(parent);
-  } catch {
-    return;
+/**
+ * For directories that can be rebuilt (outputs, never the state): when `target` is missing because a
+ * run was killed between the two renames of its swap, finishes that swap (the new tree was complete
+ * before the first rename) or, without a new tree, puts the old one back. Then removes the leftovers.
+ */
+export async function completeInterruptedReplace(target: string): Promise<void> {
+  if (!(await exists(target))) {
+    for (const leftover of await leftoversOf(target)) {
+      if (mayBeInUse(leftover)) continue;
+      const previous = await previousTreeOf(leftover);
+      if (!previous) continue;
+      const staged = leftover.kind === SWAP_INFIX ? join(leftover.path, SWAP_STAGING) : undefined;
+      await fs.rename(staged && (await exists(staged)) ? staged : previous, target);
+      await syncDirectory(dirname(target));
+      break;
+    }
   }
-  const prefix = `.${basename(target)}.staging-`;
-  await Promise.all(names.filter((name) => name.startsWith(prefix)).map((name) => fs.rm(join(parent, name), { recursive: true, force: true })));
+  await removeStaleStaging(target);
+}
+
+/**
+ * Removes what killed runs left beside `target`: their swap directories (and an older version's
+ * `.staging-*`/`.previous-*`), except the old tree of an interrupted swap while `target` is missing
+ * or empty (findInterruptedReplace reports it). Leftovers of a run that is still alive stay.
+ */
+export async function removeStaleStaging(target: string): Promise<void> {
+  const targetHasContent = await fs.readdir(target).then(
+    (names) => names.length > 0,
+    () => false,
+  );
+  for (const leftover of await leftoversOf(target)) {
+    if (mayBeInUse(leftover)) continue;
+    if (!targetHasContent && (await previousTreeOf(leftover))) continue;
+    await fs.rm(leftover.path, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function syncDirectory(path: string): Promise<void> {

@@ -40,7 +40,7 @@ describe('writeCloudOutput', () => {
     await writeCloudOutput(second, [prdExampleConfig()]);
     expect(result).toEqual({ outDir: first, stacks: ['sigstore-prd'], skipped: [] });
     const files = filesUnder(first);
-    expect([...files.keys()].sort()).toEqual(['manifest.json', 'stacks/sigstore-prd/cdk.tf.json']);
+    expect([...files.keys()].sort()).toEqual(['.sigstore-cdk-output', 'manifest.json', 'stacks/sigstore-prd/cdk.tf.json']);
     expect(filesUnder(second)).toEqual(files);
     for (const [path, bytes] of files) {
       const text = bytes.toString('utf8');

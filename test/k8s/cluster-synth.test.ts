@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join, relative } from 'node:path';
 import { StateError } from '../../lib/errors';
 import { PUBLIC_MANIFEST_FILE, SECRETS_MANIFEST_FILE } from '../../lib/k8s/cluster-manifests';
+import { OUTPUT_MARKER_FILE } from '../../lib/output/output-directory';
 import { bootstrap } from '../../lib/pki/bootstrap';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
@@ -45,7 +46,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
     expect(result.minted).toEqual([]);
     const files = tree(outDir);
     expect([...files.keys()].filter((path) => !path.startsWith('trust/tuf/')).sort()).toEqual(
-      [PUBLIC_MANIFEST_FILE, SECRETS_MANIFEST_FILE, 'trust/ctlog.pub', 'trust/fulcio-chain.pem', 'trust/rekor.pub', 'trust/trusted_root.json', 'trust/tsa-chain.pem'].sort(),
+      [OUTPUT_MARKER_FILE, PUBLIC_MANIFEST_FILE, SECRETS_MANIFEST_FILE, 'trust/ctlog.pub', 'trust/fulcio-chain.pem', 'trust/rekor.pub', 'trust/trusted_root.json', 'trust/tsa-chain.pem'].sort(),
     );
     for (const [path, { mode }] of files) expect([path, mode.toString(8)]).toEqual([path, path === SECRETS_MANIFEST_FILE ? '600' : '644']);
     expect((statSync(outDir).mode & 0o777).toString(8)).toBe('755');
@@ -87,7 +88,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
     expect(tree(join(temp(), 'cdk8s'))).toEqual(first);
   });
 
-  it('bin/k8s.js (what cdk8s.yaml runs) writes the same files to CDK8S_OUTDIR', async () => {
+  it('bin/k8s.js (what cdk8s.yaml runs) writes the same files to SIGSTORE_OUT_DIR', async () => {
     const stateRoot = copyFixtureState(temp());
     await synth({ config: fixtureConfig(), stateRoot, outDir: join(temp(), 'synth'), clock: FIXTURE_CLOCK });
     const envsDir = join(temp(), 'envs');
@@ -97,7 +98,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
     const result = spawnSync(process.execPath, [join(root, 'bin', 'k8s.js')], {
       cwd: temp(),
       encoding: 'utf8',
-      env: { ...process.env, SIGSTORE_ENV: 'test', SIGSTORE_ENVS_DIR: envsDir, SIGSTORE_STATE_DIR: stateRoot, CDK8S_OUTDIR: join(temp(), 'app') },
+      env: { ...process.env, SIGSTORE_ENV: 'test', SIGSTORE_ENVS_DIR: envsDir, SIGSTORE_STATE_DIR: stateRoot, SIGSTORE_OUT_DIR: join(temp(), 'app') },
     });
     expect(result.stderr).toMatch(/wrote \d+ files for environment "test" to /);
     expect(result.status).toBe(0);
