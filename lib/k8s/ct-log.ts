@@ -96,12 +96,21 @@ export class CtLog extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    // Shell builtins only (case, read, printf), no sed: the password never becomes an argument of a
+    // process, where `ps` would show it. A test runs this with an empty PATH.
+    const substitute = (placeholder: string, variable: string) =>
+      `    *${placeholder}*) line="\${line%%${placeholder}*}$${variable}\${line#*${placeholder}}" ;;`;
     const render = [
       'set -eu',
       `case "$TREE_ID" in ''|*[!0-9]*) echo "treeID '$TREE_ID' is not a decimal Trillian tree id" >&2; exit 1;; esac`,
       `case "$KEY_PASSWORD" in ''|*[!A-Za-z0-9_-]*) echo "the key password holds characters the config cannot carry" >&2; exit 1;; esac`,
-      `sed -e "s/${CT_TEMPLATE_TREE_ID}/$TREE_ID/" -e "s/${CT_TEMPLATE_KEY_PASSWORD}/$KEY_PASSWORD/" ` +
-        `${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
+      'while IFS= read -r line || [ -n "$line" ]; do',
+      '  case "$line" in',
+      substitute(CT_TEMPLATE_TREE_ID, 'TREE_ID'),
+      substitute(CT_TEMPLATE_KEY_PASSWORD, 'KEY_PASSWORD'),
+      '  esac',
+      `  printf '%s\\n' "$line"`,
+      `done < ${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
       `echo "rendered ${RENDERED_DIRECTORY}/ct_server.cfg for tree $TREE_ID"`,
     ].join('\n');
 

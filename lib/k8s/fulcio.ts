@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
+import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
@@ -87,7 +88,6 @@ export class Fulcio extends Construct {
             '--ca=fileca',
             `--fileca-cert=${CONFIG_DIRECTORY}/ca-chain.pem`,
             `--fileca-key=${KEY_DIRECTORY}/key.pem`,
-            '--fileca-key-passwd=$(FILECA_PASSWORD)',
             `--ct-log-url=${props.ctLogUrl}`,
             `--config-path=${CONFIG_DIRECTORY}/config.json`,
             '--log_type=prod',
@@ -97,7 +97,8 @@ export class Fulcio extends Construct {
             { number: GRPC_PORT, name: 'grpc' },
             { number: 2112, name: 'metrics' },
           ],
-          envVariables: { FILECA_PASSWORD: password },
+          // The key's password through viper's environment, never on the command line (server-inputs.ts).
+          envVariables: { [SECRET_ENVIRONMENT.fulcioCaKeyPassword]: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },

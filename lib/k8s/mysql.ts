@@ -1,6 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { MYSQL_PASSWORD_FILE_VARIABLES } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
 import {
   componentService,
@@ -13,6 +14,7 @@ import {
 /** The uid/gid of the `mysql` user in the official MySQL image. */
 const MYSQL_ID = 999;
 const MYSQL_PORT = 3306;
+const CREDENTIALS_DIRECTORY = '/etc/mysql-credentials';
 
 /** How Trillian reaches its database: what its pods put into `--mysql_uri` and the TLS flags. */
 export interface DatabaseConnection {
@@ -128,6 +130,11 @@ export class MySql extends Construct {
       storageClassName: database.storageClassName,
     });
     const data = kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' });
+    // The passwords as files (the entrypoint's *_FILE variables, server-inputs.ts), mounted read-only.
+    const credentials = kplus.Volume.fromSecret(this, 'CredentialsVolume', secret, {
+      name: 'credentials',
+      items: { 'root-password': { path: 'root-password' }, password: { path: 'password' } },
+    });
     const run = writableDirectory(this, 'RunVolume', 'run', 16, true);
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
     // `mysqladmin ping` exits 0 whenever the server answers, even with "access denied": the probe
@@ -143,7 +150,7 @@ export class MySql extends Construct {
       // One writer on a ReadWriteOnce volume: the old pod must stop before the new one starts.
       strategy: kplus.DeploymentStrategy.recreate(),
       runAs: MYSQL_ID,
-      volumes: [data, run, tmp],
+      volumes: [data, credentials, run, tmp],
       containers: [
         secureContainer({
           name: 'mysql',
@@ -155,14 +162,15 @@ export class MySql extends Construct {
           args: ['--datadir=/var/lib/mysql/data'],
           ports: [{ number: MYSQL_PORT, name: 'mysql' }],
           envVariables: {
-            MYSQL_ROOT_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'root-password' }),
+            [MYSQL_PASSWORD_FILE_VARIABLES.root]: kplus.EnvValue.fromValue(`${CREDENTIALS_DIRECTORY}/root-password`),
             MYSQL_DATABASE: kplus.EnvValue.fromValue(databaseName),
-            MYSQL_USER: kplus.EnvValue.fromSecretValue({ secret, key: 'username' }),
-            MYSQL_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+            MYSQL_USER: kplus.EnvValue.fromValue(username),
+            [MYSQL_PASSWORD_FILE_VARIABLES.user]: kplus.EnvValue.fromValue(`${CREDENTIALS_DIRECTORY}/password`),
           },
           // Read-only root filesystem: MySQL writes its data, its socket and pid file, and temp files.
           volumeMounts: [
             { volume: data, path: '/var/lib/mysql' },
+            { volume: credentials, path: CREDENTIALS_DIRECTORY, readOnly: true },
             { volume: run, path: '/var/run/mysqld' },
             { volume: tmp, path: '/tmp' },
           ],

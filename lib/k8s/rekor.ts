@@ -4,6 +4,7 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
+import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
@@ -91,19 +92,18 @@ export class Rekor extends Construct {
             '--trillian_log_server.tlog_id=$(TREE_ID)',
             `--redis_server.address=${this.redis.address.host}`,
             `--redis_server.port=${this.redis.address.port}`,
-            '--redis_server.password=$(REDIS_PASSWORD)',
             `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
-            '--rekor_server.signer-passwd=$(SIGNER_PASSWORD)',
             '--log_type=prod',
           ],
           ports: [
             { number: REKOR_PORT, name: 'http' },
             { number: 2112, name: 'metrics' },
           ],
+          // The passwords through viper's environment, never on the command line (server-inputs.ts).
           envVariables: {
             TREE_ID: props.treeId,
-            SIGNER_PASSWORD: password,
-            REDIS_PASSWORD: this.redis.password,
+            [SECRET_ENVIRONMENT.rekorSignerPassword]: password,
+            [SECRET_ENVIRONMENT.rekorRedisPassword]: this.redis.password,
           },
           // Read-only root filesystem; Go spills large request bodies to /tmp.
           volumeMounts: [

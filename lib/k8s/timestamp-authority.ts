@@ -2,6 +2,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
   componentService,
@@ -106,7 +107,6 @@ export class TimestampAuthority extends Construct {
             `--port=${HTTP_PORT}`,
             '--timestamp-signer=file',
             `--file-signer-key-path=${KEY_DIRECTORY}/key.pem`,
-            '--file-signer-passwd=$(SIGNER_PASSWORD)',
             `--certificate-chain-path=${CONFIG_DIRECTORY}/chain.pem`,
             ...ntpArgs,
             '--log-type=prod',
@@ -115,7 +115,8 @@ export class TimestampAuthority extends Construct {
             { number: HTTP_PORT, name: 'http' },
             { number: 2112, name: 'metrics' },
           ],
-          envVariables: { SIGNER_PASSWORD: password },
+          // The key's password through viper's environment, never on the command line (server-inputs.ts).
+          envVariables: { [SECRET_ENVIRONMENT.tsaSignerPassword]: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },

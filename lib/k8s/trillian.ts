@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { DatabaseConnection } from './mysql';
+import { TRILLIAN_FLAG_FILE_FLAG } from './server-inputs';
 import { requireName, requirePinnedImage, requireReplicas } from './prop-validation';
 import {
   componentLabels,
@@ -14,6 +15,20 @@ import {
 /** Trillian's ports (the helm chart's choice): gRPC 8091, HTTP (health, metrics) 8090. */
 export const TRILLIAN_GRPC_PORT = 8091;
 export const TRILLIAN_HTTP_PORT = 8090;
+
+const DATABASE_FLAGS_DIRECTORY = '/etc/trillian-database';
+const DATABASE_FLAGS_FILE = 'flags';
+
+/**
+ * Trillian's `--mysql_uri` flag as the flag file holds it: the credentials as `${MYSQL_USER}` and
+ * `${MYSQL_PASSWORD}`, which Trillian expands from its environment after splitting the file into
+ * words (google/trillian v1.7.3 cmd/flags.go; cmd/flags_test.go "one using an environment variable"),
+ * so a value with spaces stays one word. Single-quoted, so the splitter leaves "(" and ")" alone. No
+ * query parameters: with `--mysql_tls_ca`, Trillian appends "?tls=custom" itself.
+ */
+export function databaseUriFlag(database: { host: string; port: number; database: string }): string {
+  return `'--mysql_uri=\${MYSQL_USER}:\${MYSQL_PASSWORD}@tcp(${database.host}:${database.port})/${database.database}'`;
+}
 
 /** A host and port inside the cluster. */
 export interface ServiceAddress {
@@ -42,6 +57,10 @@ export interface TrillianProps {
 export class Trillian extends Construct {
   static readonly LOG_SERVER_NAME = 'trillian-log-server';
   static readonly LOG_SIGNER_NAME = 'trillian-log-signer';
+  /** The ConfigMap with the flag file that holds `--mysql_uri` (with `${MYSQL_USER}` and `${MYSQL_PASSWORD}`). */
+  static readonly DATABASE_FLAGS_NAME = 'trillian-database-flags';
+
+  private readonly databaseFlags: kplus.Volume;
 
   readonly logServerReplicas: number;
   readonly logSignerReplicas: number;
@@ -58,6 +77,14 @@ export class Trillian extends Construct {
     requireReplicas(this, 'logSignerReplicas', this.logSignerReplicas);
     requirePinnedImage(this, 'logServerImage', props.logServerImage);
     requirePinnedImage(this, 'logSignerImage', props.logSignerImage);
+
+    // The DSN names the credentials as ${VAR}: Trillian expands them from its environment when it reads
+    // the flag file (server-inputs.ts), so the password is on no command line and in no public file.
+    const databaseFlags = new kplus.ConfigMap(this, 'DatabaseFlags', {
+      metadata: { name: Trillian.DATABASE_FLAGS_NAME, labels: componentLabels(Trillian.LOG_SERVER_NAME) },
+      data: { [DATABASE_FLAGS_FILE]: `${databaseUriFlag(props.database)}\n` },
+    });
+    this.databaseFlags = kplus.Volume.fromConfigMap(this, 'DatabaseFlagsVolume', databaseFlags, { name: 'database-flags' });
 
     this.deployment('LogServer', Trillian.LOG_SERVER_NAME, this.logServerReplicas, props.logServerImage, props.database, []);
     this.logServerService = componentService(this, 'LogServerService', {
@@ -109,13 +136,15 @@ export class Trillian extends Construct {
     serviceAccount?: kplus.IServiceAccount,
   ): kplus.Deployment {
     const tmp = writableDirectory(this, `${id}TmpVolume`, 'tmp', 64);
-    const volumes = [tmp];
-    const volumeMounts: kplus.VolumeMount[] = [{ volume: tmp, path: '/tmp' }];
-    // No query parameters in the DSN: with --mysql_tls_ca, Trillian appends "?tls=custom" itself.
+    const volumes = [tmp, this.databaseFlags];
+    const volumeMounts: kplus.VolumeMount[] = [
+      { volume: tmp, path: '/tmp' },
+      { volume: this.databaseFlags, path: DATABASE_FLAGS_DIRECTORY, readOnly: true },
+    ];
     const args = [
+      `${TRILLIAN_FLAG_FILE_FLAG}=${DATABASE_FLAGS_DIRECTORY}/${DATABASE_FLAGS_FILE}`,
       '--storage_system=mysql',
       '--quota_system=mysql',
-      `--mysql_uri=$(MYSQL_USER):$(MYSQL_PASSWORD)@tcp(${database.host}:${database.port})/${database.database}`,
       `--rpc_endpoint=0.0.0.0:${TRILLIAN_GRPC_PORT}`,
       `--http_endpoint=0.0.0.0:${TRILLIAN_HTTP_PORT}`,
       '--alsologtostderr',

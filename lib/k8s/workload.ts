@@ -167,11 +167,11 @@ export function componentService(
 }
 
 export interface SigningKeySecretProps {
-  /** The Secrets chart: the Secret goes there, never into the public manifests. */
+  /** The Secrets chart: the Secrets go there, never into the public manifests. */
   readonly secretsScope: Construct;
-  /** Construct id of the Secret in `secretsScope`. */
+  /** Construct id of the key's Secret in `secretsScope` (the password's is `<secretId>Password`). */
   readonly secretId: string;
-  /** Kubernetes name of the Secret. */
+  /** Kubernetes name of the key's Secret; its password's Secret is `<secretName>-password`. */
   readonly secretName: string;
   /** The key's file name, in the Secret and in the mounted directory. */
   readonly fileName: string;
@@ -184,20 +184,28 @@ export interface SigningKeySecretProps {
   readonly key: EncryptedKey;
 }
 
+/** The key Secret's password key, and the suffix of the password Secret's name. */
+export const PASSWORD_KEY = 'password';
+
 /**
- * A server's signing key as the servers read it: the encrypted PEM and its password in one Secret
- * (in the Secrets chart), a volume that mounts only the PEM, and the password as an env value for
- * the server's `…-passwd` flag. Refuses a key that is not encrypted.
+ * A server's signing key as the servers read it: the encrypted PEM in one Secret and its password in
+ * another (both in the Secrets chart), so that reading one never yields the other; a volume that
+ * mounts the PEM, and the password as an environment value for the server's password input. Refuses a
+ * key that is not encrypted.
  */
 export function signingKeySecret(scope: Construct, props: SigningKeySecretProps): { volume: kplus.Volume; password: kplus.EnvValue } {
   requireProp(scope, props.key.pem.includes('ENCRYPTED'), props.prop, '<secret>', 'an encrypted PEM private key');
-  const secret = new kplus.Secret(props.secretsScope, props.secretId, {
+  const keySecret = new kplus.Secret(props.secretsScope, props.secretId, {
     metadata: { name: props.secretName },
-    stringData: { [props.fileName]: props.key.pem, password: props.key.password },
+    stringData: { [props.fileName]: props.key.pem },
+  });
+  const passwordSecret = new kplus.Secret(props.secretsScope, `${props.secretId}Password`, {
+    metadata: { name: `${props.secretName}-${PASSWORD_KEY}` },
+    stringData: { [PASSWORD_KEY]: props.key.password },
   });
   return {
-    volume: kplus.Volume.fromSecret(scope, props.volumeId, secret, { name: props.volumeName, items: { [props.fileName]: { path: props.fileName } } }),
-    password: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+    volume: kplus.Volume.fromSecret(scope, props.volumeId, keySecret, { name: props.volumeName, items: { [props.fileName]: { path: props.fileName } } }),
+    password: kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: PASSWORD_KEY }),
   };
 }
 

@@ -24,7 +24,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
 const podSpec = (cluster: SynthesizedCluster, kind: 'Deployment' | 'Job', name: string) => find(cluster.public, kind, name).spec.template.spec;
 const container = (cluster: SynthesizedCluster, kind: 'Deployment' | 'Job', name: string, index = 0) => podSpec(cluster, kind, name).containers[index];
-const env = (c: any, name: string) => c.env.find((variable: any) => variable.name === name);
+const env = (c: any, name: string) => (c.env ?? []).find((variable: any) => variable.name === name);
 const flag = (c: any, name: string) => (c.args as string[]).filter((arg) => arg === name || arg.startsWith(`${name}=`)).map((arg) => arg.slice(name.length + 1));
 const secretData = (cluster: SynthesizedCluster, name: string) => find(cluster.secrets, 'Secret', name).stringData;
 const mountOf = (spec: any, c: any, path: string) => {
@@ -40,7 +40,20 @@ describe('MySQL', () => {
     const mysql = spec.containers[0];
     expect(mysql.image).toBe(imageReference(IMAGES.mysql));
     expect(mountOf(spec, mysql, '/var/lib/mysql').volume.persistentVolumeClaim.claimName).toBe('trillian-mysql-data');
-    expect(env(mysql, 'MYSQL_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'trillian-mysql', key: 'password' });
+    // The passwords as files (*_FILE), never as values in the pod spec.
+    expect(env(mysql, 'MYSQL_PASSWORD')).toBeUndefined();
+    expect(env(mysql, 'MYSQL_ROOT_PASSWORD')).toBeUndefined();
+    expect(env(mysql, 'MYSQL_PASSWORD_FILE').value).toBe('/etc/mysql-credentials/password');
+    expect(env(mysql, 'MYSQL_ROOT_PASSWORD_FILE').value).toBe('/etc/mysql-credentials/root-password');
+    const credentials = mountOf(spec, mysql, '/etc/mysql-credentials');
+    expect(credentials.mount.readOnly).toBe(true);
+    expect(credentials.volume.secret).toEqual({
+      secretName: 'trillian-mysql',
+      items: [
+        { key: 'password', path: 'password' },
+        { key: 'root-password', path: 'root-password' },
+      ],
+    });
     expect(secretData(dev, 'trillian-mysql')).toEqual({
       'root-password': TEST_PASSWORDS.mysqlRootPassword,
       username: 'trillian',
@@ -54,7 +67,15 @@ describe('MySQL', () => {
     expect(prd.public.some((object) => object.metadata.name === 'trillian-mysql')).toBe(false);
     expect(prd.public.some((object) => object.kind === 'Job' && object.metadata.name === 'trillian-createdb')).toBe(false);
     const server = container(prd, 'Deployment', 'trillian-log-server');
-    expect(flag(server, '--mysql_uri')).toEqual(['$(MYSQL_USER):$(MYSQL_PASSWORD)@tcp(trillian-db.example.internal:3307)/trillian_prd']);
+    // The DSN comes from the flag file, which names the credentials for Trillian to expand from its environment.
+    expect(flag(server, '--mysql_uri')).toEqual([]);
+    expect(flag(server, '--config')).toEqual(['/etc/trillian-database/flags']);
+    expect(find(prd.public, 'ConfigMap', 'trillian-database-flags').data).toEqual({
+      flags: "'--mysql_uri=${MYSQL_USER}:${MYSQL_PASSWORD}@tcp(trillian-db.example.internal:3307)/trillian_prd'\n",
+    });
+    expect(mountOf(podSpec(prd, 'Deployment', 'trillian-log-signer'), container(prd, 'Deployment', 'trillian-log-signer'), '/etc/trillian-database').volume.configMap.name).toBe(
+      'trillian-database-flags',
+    );
     expect(flag(server, '--mysql_tls_ca')).toEqual(['/var/run/trillian-database-ca/ca.crt']);
     expect(flag(server, '--mysql_server_name')).toEqual(['trillian-db.example.internal']);
     const spec = podSpec(prd, 'Deployment', 'trillian-log-server');
@@ -141,17 +162,27 @@ describe('Rekor', () => {
     const rekor = container(dev, 'Deployment', 'rekor');
     const spec = podSpec(dev, 'Deployment', 'rekor');
     expect(flag(rekor, '--rekor_server.signer')).toEqual(['/var/run/rekor-signer/signing-key.pem']);
-    expect(flag(rekor, '--rekor_server.signer-passwd')).toEqual(['$(SIGNER_PASSWORD)']);
+    expect(flag(rekor, '--rekor_server.signer-passwd')).toEqual([]);
     expect(mountOf(spec, rekor, '/var/run/rekor-signer').volume.secret.secretName).toBe('rekor-signer');
-    expect(secretData(dev, 'rekor-signer')).toEqual({ 'signing-key.pem': material.rekor.privateKey.pem, password: material.rekor.privateKey.password });
-    expect(env(rekor, 'SIGNER_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-signer', key: 'password' });
+    expect(secretData(dev, 'rekor-signer')).toEqual({ 'signing-key.pem': material.rekor.privateKey.pem });
+    expect(secretData(dev, 'rekor-signer-password')).toEqual({ password: material.rekor.privateKey.password });
+    // viper's environment variables (no prefix, no key replacer): the key upper-cased.
+    expect(env(rekor, 'REKOR_SERVER.SIGNER-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-signer-password', key: 'password' });
+    expect(env(rekor, 'REDIS_SERVER.PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-redis', key: 'password' });
+    expect(flag(rekor, '--redis_server.password')).toEqual([]);
     expect(flag(rekor, '--trillian_log_server.address')).toEqual(['trillian-log-server.sigstore-system.svc']);
     expect(flag(rekor, '--trillian_log_server.port')).toEqual(['8091']);
     expect(flag(rekor, '--trillian_log_server.tlog_id')).toEqual(['$(TREE_ID)']);
     expect(flag(rekor, '--redis_server.address')).toEqual(['rekor-redis.sigstore-system.svc']);
     expect(flag(rekor, '--rekor_server.address')).toEqual(['0.0.0.0']);
-    expect(secretData(dev, 'rekor-redis')).toEqual({ password: TEST_PASSWORDS.redisPassword });
-    expect(container(dev, 'Deployment', 'rekor-redis').args).toContain('$(REDIS_PASSWORD)');
+    expect(secretData(dev, 'rekor-redis')).toEqual({ password: TEST_PASSWORDS.redisPassword, 'redis.conf': `requirepass ${TEST_PASSWORDS.redisPassword}\n` });
+    const redis = container(dev, 'Deployment', 'rekor-redis');
+    expect(redis.args[0]).toBe('/etc/redis/redis.conf');
+    expect(redis.args.some((arg: string) => /requirepass|PASSWORD/.test(arg))).toBe(false);
+    expect(mountOf(podSpec(dev, 'Deployment', 'rekor-redis'), redis, '/etc/redis').volume.secret).toEqual({
+      secretName: 'rekor-redis',
+      items: [{ key: 'redis.conf', path: 'redis.conf' }],
+    });
   });
 
   it('uses one checkpoint origin for every replica: the public hostname when there is one', () => {
@@ -175,13 +206,15 @@ describe('CT log', () => {
     const spec = podSpec(prd, 'Deployment', 'ctlog');
     const render = spec.initContainers[0];
     expect(render.image).toBe(imageReference(IMAGES.curl, { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' }));
-    expect(env(render, 'KEY_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ctlog-signer', key: 'password' });
+    expect(env(render, 'KEY_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ctlog-signer-password', key: 'password' });
+    expect(env(spec.containers[0], 'KEY_PASSWORD')).toBeUndefined();
     const server = spec.containers[0];
     expect(flag(server, '--log_config')).toEqual(['/var/run/ctlog-config/ct_server.cfg']);
     expect(mountOf(spec, server, '/var/run/ctlog-config').volume.emptyDir.medium).toBe('Memory');
     expect(mountOf(spec, render, '/var/run/ctlog-config').mount.readOnly).toBeFalsy();
     expect(mountOf(spec, server, '/var/run/ctlog-config').mount.readOnly).toBe(true);
-    expect(secretData(prd, 'ctlog-signer')).toEqual({ 'private.pem': material.ctlog.privateKey.pem, password: material.ctlog.privateKey.password });
+    expect(secretData(prd, 'ctlog-signer')).toEqual({ 'private.pem': material.ctlog.privateKey.pem });
+    expect(secretData(prd, 'ctlog-signer-password')).toEqual({ password: material.ctlog.privateKey.password });
   });
 });
 
@@ -191,10 +224,12 @@ describe('Fulcio', () => {
     expect(flag(fulcio, '--ca')).toEqual(['fileca']);
     expect(flag(fulcio, '--fileca-cert')).toEqual(['/etc/fulcio-config/ca-chain.pem']);
     expect(flag(fulcio, '--fileca-key')).toEqual(['/var/run/fulcio-ca/key.pem']);
-    expect(flag(fulcio, '--fileca-key-passwd')).toEqual(['$(FILECA_PASSWORD)']);
+    expect(flag(fulcio, '--fileca-key-passwd')).toEqual([]);
+    expect(env(fulcio, 'FULCIO_SERVE_FILECA-KEY-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'fulcio-ca-key-password', key: 'password' });
     expect(flag(fulcio, '--ct-log-url')).toEqual(['http://ctlog.sigstore-prd.svc/forge']);
     expect(find(prd.public, 'ConfigMap', 'fulcio-config').data['ca-chain.pem']).toBe(pem([material.fulcio.intermediate, material.fulcio.root]));
-    expect(secretData(prd, 'fulcio-ca-key')).toEqual({ 'key.pem': material.fulcio.intermediateKey.pem, password: material.fulcio.intermediateKey.password });
+    expect(secretData(prd, 'fulcio-ca-key')).toEqual({ 'key.pem': material.fulcio.intermediateKey.pem });
+    expect(secretData(prd, 'fulcio-ca-key-password')).toEqual({ password: material.fulcio.intermediateKey.password });
   });
 
   it('trusts the union of the tenants\' issuers and the global ones, once each', () => {
@@ -221,9 +256,11 @@ describe('Timestamp Authority', () => {
     expect(flag(tsa, '--host')).toEqual(['0.0.0.0']);
     expect(flag(tsa, '--port')).toEqual(['5555']);
     expect(flag(tsa, '--timestamp-signer')).toEqual(['file']);
-    expect(flag(tsa, '--file-signer-passwd')).toEqual(['$(SIGNER_PASSWORD)']);
+    expect(flag(tsa, '--file-signer-passwd')).toEqual([]);
+    expect(env(tsa, 'FILE-SIGNER-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'tsa-signer-password', key: 'password' });
     expect(find(dev.public, 'ConfigMap', 'tsa-config').data['chain.pem']).toBe(pem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root]));
-    expect(secretData(dev, 'tsa-signer')).toEqual({ 'key.pem': material.tsa.leafKey.pem, password: material.tsa.leafKey.password });
+    expect(secretData(dev, 'tsa-signer')).toEqual({ 'key.pem': material.tsa.leafKey.pem });
+    expect(secretData(dev, 'tsa-signer-password')).toEqual({ password: material.tsa.leafKey.password });
   });
 
   it('NTP monitoring: off by default, the configured servers (a majority must agree), or the public list', () => {

@@ -156,7 +156,7 @@ describe('constructs validate their props, naming the construct path, the prop a
 });
 
 describe('the CT log config renderer (run with /bin/sh, as the init container does)', () => {
-  const run = (env: Record<string, string>) => {
+  const run = (env: Record<string, string>, path: string | undefined = process.env.PATH) => {
     const cluster = synthesizeCluster(chartInput(material));
     const spec = find(cluster.public, 'Deployment', 'ctlog').spec.template.spec;
     const template = find(cluster.public, 'ConfigMap', 'ctlog-config').data['ct_server.cfg.template'];
@@ -166,7 +166,7 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     writeFileSync(join(root, 'template', 'ct_server.cfg.template'), template);
     const [shell, flag, script] = spec.initContainers[0].command as string[];
     const local = script.replaceAll('/etc/ctlog-config', join(root, 'template')).replaceAll('/var/run/ctlog-config', join(root, 'rendered'));
-    const result = spawnSync(shell, [flag, local], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const result = spawnSync(shell, [flag, local], { env: { PATH: path ?? '', ...env }, encoding: 'utf8' });
     let rendered: string | undefined;
     try {
       rendered = readFileSync(join(root, 'rendered', 'ct_server.cfg'), 'utf8');
@@ -182,6 +182,15 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     expect(rendered).toContain('    log_id: 4711471147114711\n');
     expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"\n`);
     expect(rendered).not.toMatch(/@TREE_ID@|@KEY_PASSWORD@/);
+  });
+
+  it('uses shell builtins only (it renders with an empty PATH), so the password is never an argument of a process', () => {
+    const { status, rendered, stderr } = run({ TREE_ID: '12', KEY_PASSWORD: material.ctlog.privateKey.password }, '');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"\n`);
+    const script: string = find(synthesizeCluster(chartInput(material)).public, 'Deployment', 'ctlog').spec.template.spec.initContainers[0].command[2];
+    expect(script).not.toMatch(/\bsed\b/);
   });
 
   it('refuses a tree id that is not a number, and a password the config cannot carry', () => {
