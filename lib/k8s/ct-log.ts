@@ -2,9 +2,11 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   NONROOT_ID,
   componentService,
   httpHealthProbes,
@@ -56,6 +58,9 @@ export interface CtLogProps {
 export class CtLog extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** The log's HTTP API (Service port 80), which Fulcio submits to. */
+  readonly endpoint: ServiceEndpoint;
+  readonly prefix: string;
   /** The config template as written into the public ConfigMap. */
   readonly configTemplate: string;
 
@@ -71,9 +76,11 @@ export class CtLog extends Construct {
     // The password is substituted by sed and sits in a text-proto string: base64url only.
     requireProp(this, /^[A-Za-z0-9_-]+$/.test(props.signingKey.password), 'signingKey.password', '<secret>', 'base64url characters only');
 
+    this.prefix = props.prefix;
     const name = SERVICE_NAMES.ctlog;
+    const trillian = NetworkWiring.of(this).connect(name, props.trillian, 'Trillian log server (gRPC)');
     this.configTemplate = renderConfigTemplate({
-      backend: `${props.trillian.host}:${props.trillian.port}`,
+      backend: `${trillian.host}:${trillian.port}`,
       prefix: props.prefix,
       rootsFile: `${TEMPLATE_DIRECTORY}/roots.pem`,
       keyFile: `${KEY_DIRECTORY}/private.pem`,
@@ -157,7 +164,15 @@ export class CtLog extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: HTTP_PORT, name: 'http' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
+      ],
+    });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }
 

@@ -1,6 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { isIPv4 } from 'node:net';
 import { Construct } from 'constructs';
+import { NetworkWiring, serviceEndpoint, type ExternalDestination, type ServiceEndpoint } from './network-wiring';
 import { MYSQL_PASSWORD_FILE_VARIABLES } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
 import {
@@ -18,6 +20,8 @@ const CREDENTIALS_DIRECTORY = '/etc/mysql-credentials';
 
 /** How Trillian reaches its database: what its pods put into `--mysql_uri` and the TLS flags. */
 export interface DatabaseConnection {
+  /** The route its clients take: the in-cluster Service, or an address outside the cluster (network wiring). */
+  readonly route: { readonly kind: 'service'; readonly endpoint: ServiceEndpoint } | { readonly kind: 'external'; readonly destination: ExternalDestination };
   /** Host name (an in-cluster Service DNS name, or the external host). */
   readonly host: string;
   readonly port: number;
@@ -52,6 +56,11 @@ export interface ExternalDatabaseProps {
   readonly credentialsSecretName: string;
   /** Existing Secret with key `ca.crt` to verify the server. @default - no TLS */
   readonly tlsCaSecretName?: string;
+  /**
+   * Address blocks the server is in, for the clients' egress policies (a host name cannot be matched).
+   * @default - the host itself (`/32`) when it is an IPv4 address, else 0.0.0.0/0 (on the database port only)
+   */
+  readonly cidrs?: readonly string[];
 }
 
 export interface MySqlProps {
@@ -95,7 +104,18 @@ export class MySql extends Construct {
       requireName(this, 'database.credentialsSecretName', database.credentialsSecretName);
       if (database.tlsCaSecretName !== undefined) requireName(this, 'database.tlsCaSecretName', database.tlsCaSecretName);
       const credentials = kplus.Secret.fromSecretName(this, 'Credentials', database.credentialsSecretName);
+      const hostIsAddress = isIPv4(database.host);
       this.connection = {
+        route: {
+          kind: 'external',
+          destination: {
+            description: `external MySQL ${database.host}`,
+            hostname: hostIsAddress ? undefined : database.host,
+            cidrs: database.cidrs ?? (hostIsAddress ? [`${database.host}/32`] : ['0.0.0.0/0']),
+            port: database.port,
+            protocol: 'TCP',
+          },
+        },
         host: database.host,
         port: database.port,
         database: database.database,
@@ -187,8 +207,9 @@ export class MySql extends Construct {
         }),
       ],
     });
-    componentService(this, 'Service', { name, component: name, ports: [{ port: MYSQL_PORT, targetPort: MYSQL_PORT, name: 'mysql' }] });
+    const service = componentService(this, 'Service', { name, component: name, ports: [{ port: MYSQL_PORT, targetPort: MYSQL_PORT, name: 'mysql' }] });
     return {
+      route: { kind: 'service', endpoint: serviceEndpoint(service, 'mysql') },
       host: `${name}.${props.namespace}.svc`,
       port: MYSQL_PORT,
       database: databaseName,
@@ -200,6 +221,7 @@ export class MySql extends Construct {
   /** createdb: CREATE TABLE/INDEX for whatever is missing; retries until the server answers. */
   private schemaJob(image: string): kplus.Job {
     const { connection } = this;
+    connectToDatabase(this, MySql.CREATEDB_JOB_NAME, connection);
     return secureJob(this, 'CreateDb', {
       name: MySql.CREATEDB_JOB_NAME,
       backoffLimit: 20,
@@ -212,6 +234,13 @@ export class MySql extends Construct {
       }),
     });
   }
+}
+
+/** Records `client`'s flow to the database (Service or external address) in the network wiring. */
+export function connectToDatabase(scope: Construct, client: string, connection: DatabaseConnection): void {
+  const wiring = NetworkWiring.of(scope);
+  if (connection.route.kind === 'service') wiring.connect(client, connection.route.endpoint, 'MySQL');
+  else wiring.connectExternal(client, connection.route.destination);
 }
 
 function storageSize(text: string): Size {

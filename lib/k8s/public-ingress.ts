@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { NetworkWiring, serviceEndpoint } from './network-wiring';
 import { requireName, requireProp } from './prop-validation';
 
 export interface PublicIngressProps {
@@ -20,6 +21,10 @@ export class PublicIngress extends Construct {
     requireName(this, 'name', props.name);
     requireProp(this, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.hostname), 'hostname', props.hostname, 'a DNS hostname');
     if (props.tlsSecretName !== undefined) requireName(this, 'tlsSecretName', props.tlsSecretName);
+    // The controller's pods reach the Service's pods on the port behind Service port 80.
+    const http = props.service.ports.find((port) => port.port === 80);
+    requireProp(this, http?.name !== undefined, 'service', props.service.name, 'a component Service with a named port 80');
+    NetworkWiring.of(this).admitIngressController(serviceEndpoint(props.service, http!.name!), props.hostname);
     new kplus.Ingress(this, 'Ingress', {
       metadata: { name: props.name },
       className: props.ingressClassName,

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { serviceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { REDIS_CONFIG_FILE } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
@@ -80,7 +81,7 @@ export class RekorRedis extends Construct {
         }),
       ],
     });
-    componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
-    this.address = { host: `${name}.${props.namespace}.svc`, port: REDIS_PORT };
+    const service = componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
+    this.address = serviceEndpoint(service, 'redis');
   }
 }

@@ -2,11 +2,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
 import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   componentService,
   httpHealthProbes,
   secureContainer,
@@ -16,6 +18,8 @@ import {
 } from './workload';
 
 const REKOR_PORT = 3000;
+/** rekor-server v1.5.4 serves Prometheus metrics on :2112 (cmd/rekor-server/app/serve.go). */
+const METRICS_PORT = 2112;
 const SIGNER_DIRECTORY = '/var/run/rekor-signer';
 
 export interface RekorProps {
@@ -46,6 +50,8 @@ export interface RekorProps {
 export class Rekor extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** Rekor's API (Service port 80). */
+  readonly endpoint: ServiceEndpoint;
   readonly redis: RekorRedis;
 
   constructor(scope: Construct, id: string, props: RekorProps) {
@@ -74,6 +80,9 @@ export class Rekor extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
+    const wiring = NetworkWiring.of(this);
+    const trillian = wiring.connect(name, props.trillian, 'Trillian log server (gRPC)');
+    const redis = wiring.connect(name, this.redis.address, 'search index');
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
@@ -87,17 +96,17 @@ export class Rekor extends Construct {
             '--rekor_server.address=0.0.0.0',
             `--port=${REKOR_PORT}`,
             `--rekor_server.hostname=${props.hostname}`,
-            `--trillian_log_server.address=${props.trillian.host}`,
-            `--trillian_log_server.port=${props.trillian.port}`,
+            `--trillian_log_server.address=${trillian.host}`,
+            `--trillian_log_server.port=${trillian.port}`,
             '--trillian_log_server.tlog_id=$(TREE_ID)',
-            `--redis_server.address=${this.redis.address.host}`,
-            `--redis_server.port=${this.redis.address.port}`,
+            `--redis_server.address=${redis.host}`,
+            `--redis_server.port=${redis.port}`,
             `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
             '--log_type=prod',
           ],
           ports: [
             { number: REKOR_PORT, name: 'http' },
-            { number: 2112, name: 'metrics' },
+            { number: METRICS_PORT, name: 'metrics' },
           ],
           // The passwords through viper's environment, never on the command line (server-inputs.ts).
           envVariables: {
@@ -115,6 +124,14 @@ export class Rekor extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: REKOR_PORT, name: 'http' }] });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: REKOR_PORT, name: 'http' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
+      ],
+    });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }

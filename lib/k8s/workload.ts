@@ -2,6 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
+import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint } from './network-wiring';
 import { requireProp } from './prop-validation';
 
 /*
@@ -18,8 +19,7 @@ export const NONROOT_ID = 65532;
 /** Labels every object of the stack carries. */
 export const PART_OF_LABELS = { 'app.kubernetes.io/part-of': 'sigstore', 'app.kubernetes.io/managed-by': 'sigstore-cdk' } as const;
 
-/** The label that selects one component's pods. */
-export const COMPONENT_LABEL = 'app.kubernetes.io/name';
+export { COMPONENT_LABEL };
 
 /** Labels of one component (on its pods, Services select on them). */
 export function componentLabels(component: string): Record<string, string> {
@@ -135,6 +135,7 @@ export interface SecureDeploymentProps {
 export function secureDeployment(scope: Construct, id: string, props: SecureDeploymentProps): kplus.Deployment {
   const labels = componentLabels(props.name);
   const runAs = props.runAs ?? NONROOT_ID;
+  NetworkWiring.of(scope).register(props.name);
   const deployment = new kplus.Deployment(scope, id, {
     metadata: { name: props.name, labels },
     replicas: props.replicas,
@@ -152,7 +153,13 @@ export function secureDeployment(scope: Construct, id: string, props: SecureDepl
   return deployment;
 }
 
-/** A Service with a stable name selecting one component's pods. */
+/** The Service port name the metrics scraper reads (and the optional ServiceMonitor selects). */
+export const METRICS_PORT_NAME = 'metrics';
+
+/**
+ * A Service with a stable name selecting one component's pods. Its port named `metrics` is opened to
+ * the metrics scraper (the network wiring); `serviceEndpoint(service, portName)` gives clients the rest.
+ */
 export function componentService(
   scope: Construct,
   id: string,
@@ -163,6 +170,9 @@ export function componentService(
     ports: props.ports,
   });
   service.selectLabel(COMPONENT_LABEL, props.component);
+  recordServiceComponent(service, props.component, props.ports);
+  NetworkWiring.of(scope).register(props.component);
+  if (props.ports.some((port) => port.name === METRICS_PORT_NAME)) NetworkWiring.of(scope).exposeMetrics(serviceEndpoint(service, METRICS_PORT_NAME));
   return service;
 }
 
@@ -235,6 +245,7 @@ export interface SecureJobProps {
  */
 export function secureJob(scope: Construct, id: string, props: SecureJobProps): kplus.Job {
   const labels = componentLabels(props.name);
+  NetworkWiring.of(scope).register(props.name);
   return new kplus.Job(scope, id, {
     metadata: { name: props.name, labels },
     podMetadata: { labels },

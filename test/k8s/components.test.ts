@@ -100,7 +100,7 @@ describe('Trillian', () => {
     expect(dev.public.filter((object) => object.kind === 'Role').map((role) => role.metadata.name)).toEqual(['rekor-createtree', 'ctlog-createtree']);
   });
 
-  it('several signers: Lease election with exactly the verbs it uses, bound to the signer only', () => {
+  it('several signers: Lease election on the configured trees\' Leases only, with exactly the verbs it uses, bound to the signer only', () => {
     const deployment = find(prd.public, 'Deployment', 'trillian-log-signer');
     expect(deployment.spec.replicas).toBe(2);
     const signer = deployment.spec.template.spec.containers[0];
@@ -111,9 +111,21 @@ describe('Trillian', () => {
     expect(env(signer, 'POD_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
     expect(deployment.spec.template.spec.serviceAccountName).toBe('trillian-log-signer');
     expect(deployment.spec.template.spec.automountServiceAccountToken).toBe(true);
+    // Exactly the Leases of the configured trees (named after their ids), which the manifest creates: no create, no other Lease.
     expect(find(prd.public, 'Role', 'trillian-log-signer-election').rules).toEqual([
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'watch', 'create', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['1234567890123456789', '987654321098765432'], verbs: ['get', 'watch', 'update'] },
     ]);
+    expect(prd.public.filter((object) => object.kind === 'Lease').map((lease) => lease.metadata.name)).toEqual(['1234567890123456789', '987654321098765432']);
+    for (const lease of prd.public.filter((object) => object.kind === 'Lease') as any[]) expect(lease.spec).toBeUndefined();
+    // The signers start only once the tree ConfigMaps hold exactly the configured ids.
+    const check = deployment.spec.template.spec.initContainers[0];
+    expect(check.name).toBe('check-tree-ids');
+    expect(check.env.map((variable: any) => [variable.name, variable.valueFrom.configMapKeyRef])).toEqual([
+      ['TREE_ID_0', { name: 'rekor-tree', key: 'treeID' }],
+      ['TREE_ID_1', { name: 'ctlog-tree', key: 'treeID' }],
+    ]);
+    expect(check.command[2]).toContain('check "$TREE_ID_0" 1234567890123456789 rekor-tree');
+    expect(check.command[2]).toContain('check "$TREE_ID_1" 987654321098765432 ctlog-tree');
     const binding = find(prd.public, 'RoleBinding', 'trillian-log-signer-election');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trillian-log-signer-election' });
     expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'trillian-log-signer', namespace: 'sigstore-prd' }]);

@@ -38,7 +38,15 @@ const expectChartError = (work: () => unknown, code: string, message: RegExp) =>
   expect((caught as ChartError).code).toBe(code);
   expect((caught as ChartError).message).toMatch(message);
 };
-const database = { host: 'db', port: 3306, database: 'trillian', username: {} as any, password: {} as any };
+const trillianEndpoint = { host: 'trillian-log-server.sigstore-system.svc', port: 8091, targetPort: 8091, protocol: 'TCP', component: 'trillian-log-server' } as const;
+const database = {
+  host: 'db',
+  port: 3306,
+  database: 'trillian',
+  username: {} as any,
+  password: {} as any,
+  route: { kind: 'service', endpoint: { host: 'db', port: 3306, targetPort: 3306, protocol: 'TCP', component: 'db' } },
+} as const;
 const trillianProps = {
   namespace: 'sigstore-system',
   database,
@@ -62,7 +70,7 @@ describe('constructs validate their props, naming the construct path, the prop a
         new TreeJob(chart(), 'Tree', {
           name: 'rekor',
           namespace: 'sigstore-system',
-          adminServer: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          adminServer: trillianEndpoint,
           displayName: 'a display name that is far too long',
           image: imageReference(IMAGES.createtree),
         }),
@@ -94,7 +102,7 @@ describe('constructs validate their props, naming the construct path, the prop a
         new CtLog(chart(), 'CtLog', {
           namespace: 'sigstore-system',
           prefix: 'sigstore',
-          trillian: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          trillian: trillianEndpoint,
           treeId: {} as any,
           rootsPem: material.fulcio.root.toString('pem'),
           signingKey: { pem: material.ctlog.privateKey.pem, password: 'has/slash"quote' },
