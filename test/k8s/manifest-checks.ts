@@ -7,19 +7,19 @@ import { describeObject, type KubeObject } from './kubernetes-schema';
  */
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Pod = { owner: KubeObject; spec: any; labels: Record<string, string>; longRunning: boolean };
+export type Pod = { owner: KubeObject; spec: any; labels: Record<string, string>; longRunning: boolean };
 
-/** The pod templates of Deployments and Jobs. */
+/** The pod templates of Deployments, Jobs and CronJobs. */
 export function podTemplates(objects: readonly KubeObject[]): Pod[] {
   return objects
-    .filter((object) => object.kind === 'Deployment' || object.kind === 'Job')
+    .filter((object) => object.kind === 'Deployment' || object.kind === 'Job' || object.kind === 'CronJob')
     .map((object) => {
-      const template = (object as any).spec.template;
+      const template = object.kind === 'CronJob' ? (object as any).spec.jobTemplate.spec.template : (object as any).spec.template;
       return { owner: object, spec: template.spec, labels: template.metadata?.labels ?? {}, longRunning: object.kind === 'Deployment' };
     });
 }
 
-function containersOf(pod: Pod): { container: any; init: boolean }[] {
+export function containersOf(pod: Pod): { container: any; init: boolean }[] {
   return [
     ...(pod.spec.initContainers ?? []).map((container: any) => ({ container, init: true })),
     ...(pod.spec.containers ?? []).map((container: any) => ({ container, init: false })),
