@@ -26,7 +26,12 @@ const labelKey = z.string().superRefine((key, context) => {
 const labelValue = z
   .string({ error: 'expected a label value' })
   .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { error: 'expected a label value: at most 63 letters, digits, "-", "_" or "."' });
-const labels = z.record(labelKey, labelValue);
+const labels = z.record(labelKey, labelValue, {
+  error: (issue) =>
+    issue.code === 'invalid_key'
+      ? 'expected label keys of the form "name" or "prefix/name": a name of at most 63 letters, digits, "-", "_" or ".", a prefix a lowercase DNS subdomain'
+      : undefined,
+});
 
 /** An IPv4 or IPv6 address block (`10.0.0.0/8`, `2001:db8::/32`). */
 export function cidrProblem(value: string): string | undefined {
@@ -105,7 +110,7 @@ export const schedulingSchema = z.strictObject({
   zoneTopologyKey: labelKey.default('topology.kubernetes.io/zone'),
 });
 
-const promDuration = z.string().regex(/^[1-9][0-9]*(s|m)$/, { error: 'expected a Prometheus duration in seconds or minutes, e.g. "30s" or "1m"' });
+const promDuration = z.string({ error: 'expected a Prometheus duration in seconds or minutes, e.g. "30s" or "1m"' }).regex(/^[1-9][0-9]*(s|m)$/, { error: 'expected a Prometheus duration in seconds or minutes, e.g. "30s" or "1m"' });
 
 export const observabilitySchema = z.strictObject({
   /** A Prometheus Operator ServiceMonitor for every metrics port (needs the CRD). */

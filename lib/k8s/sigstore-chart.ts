@@ -12,6 +12,7 @@ import { Fulcio } from './fulcio';
 import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
+import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
 import type { ServicePasswords } from './service-passwords';
@@ -93,6 +94,7 @@ export class SigstoreChart extends Chart {
       metricsScraper: network.metricsScraper === false ? undefined : network.metricsScraper,
       publicServiceClients: network.publicServiceClients,
     });
+    new PodPlacement(this, config.scheduling);
 
     const database: InClusterDatabaseProps | ExternalDatabaseProps =
       config.database.kind === 'in-cluster'

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
 import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint } from './network-wiring';
+import { PodPlacement } from './pod-placement';
 import { requireProp } from './prop-validation';
 
 /*
@@ -147,9 +148,14 @@ export function secureDeployment(scope: Construct, id: string, props: SecureDepl
     serviceAccount: props.serviceAccount,
     automountServiceAccountToken: props.serviceAccount !== undefined,
     securityContext: { ensureNonRoot: true, user: runAs, group: runAs, fsGroup: runAs },
-    strategy: props.strategy,
+    // A rollout starts the new pod before it stops an old one: a replica keeps serving throughout
+    // (single writers pass Recreate instead).
+    strategy: props.strategy ?? kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
   });
   deployment.select(kplus.LabelSelector.of({ labels: { [COMPONENT_LABEL]: props.name } }));
+  const placement = PodPlacement.of(scope);
+  placement.schedule(deployment, '/spec/template/spec');
+  if (props.replicas > 1) placement.replicate(scope, deployment, props.name);
   return deployment;
 }
 
@@ -246,7 +252,7 @@ export interface SecureJobProps {
 export function secureJob(scope: Construct, id: string, props: SecureJobProps): kplus.Job {
   const labels = componentLabels(props.name);
   NetworkWiring.of(scope).register(props.name);
-  return new kplus.Job(scope, id, {
+  const job = new kplus.Job(scope, id, {
     metadata: { name: props.name, labels },
     podMetadata: { labels },
     select: false,
@@ -259,4 +265,6 @@ export function secureJob(scope: Construct, id: string, props: SecureJobProps): 
     ttlAfterFinished: Duration.minutes(10),
     restartPolicy: kplus.RestartPolicy.NEVER,
   });
+  PodPlacement.of(scope).schedule(job, '/spec/template/spec');
+  return job;
 }

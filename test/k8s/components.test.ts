@@ -359,3 +359,83 @@ describe('replicas', () => {
     }
   });
 });
+
+describe('availability', () => {
+  const REPLICATED = ['trillian-log-server', 'trillian-log-signer', 'rekor', 'ctlog', 'fulcio', 'tsa', 'tuf'];
+
+  it('a PodDisruptionBudget for every Deployment with more than one replica (one pod at a time), none for single replicas', () => {
+    const budgets = prd.public.filter((object) => object.kind === 'PodDisruptionBudget') as any[];
+    const replicated = (prd.public.filter((object) => object.kind === 'Deployment') as any[]).filter((deployment) => deployment.spec.replicas > 1);
+    expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual(replicated.map((deployment) => deployment.metadata.name).sort());
+    expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual([...REPLICATED].sort());
+    for (const budget of budgets) {
+      expect(budget.spec).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': budget.metadata.name } },
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      });
+      expect(find(prd.public, 'Deployment', budget.metadata.name).spec.template.metadata.labels['app.kubernetes.io/name']).toBe(budget.metadata.name);
+    }
+    expect(dev.public.some((object) => object.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+
+  it('replicated servers spread over zones (preferred) and nodes (required), per rollout revision, cordoned nodes not counted', () => {
+    for (const name of REPLICATED) {
+      const spread = podSpec(prd, 'Deployment', name).topologySpreadConstraints;
+      const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
+        topologyKey,
+        maxSkew: 1,
+        whenUnsatisfiable,
+        labelSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        matchLabelKeys: ['pod-template-hash'],
+        nodeTaintsPolicy: 'Honor',
+      });
+      expect([name, spread]).toEqual([name, [constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'), constraint('kubernetes.io/hostname', 'DoNotSchedule')]]);
+    }
+    for (const deployment of dev.public.filter((object) => object.kind === 'Deployment') as any[]) {
+      expect(deployment.spec.template.spec.topologySpreadConstraints).toBeUndefined();
+    }
+    const otherZoneLabel = synthesizeCluster(chartInput(material, `${PRODUCTION_LIKE_YAML}scheduling: { zoneTopologyKey: failure-domain.beta.kubernetes.io/zone }\n`));
+    expect(podSpec(otherZoneLabel, 'Deployment', 'fulcio').topologySpreadConstraints[0].topologyKey).toBe('failure-domain.beta.kubernetes.io/zone');
+  });
+
+  it('rollouts keep a replica serving (surge 1, unavailable 0); single writers (MySQL, Redis, a force-master signer) are replaced with Recreate', () => {
+    for (const deployment of dev.public.filter((object) => object.kind === 'Deployment') as any[]) {
+      const name = deployment.metadata.name;
+      if (['trillian-mysql', 'rekor-redis', 'trillian-log-signer'].includes(name)) {
+        expect([name, deployment.spec.strategy]).toEqual([name, { type: 'Recreate' }]);
+      } else {
+        expect([name, deployment.spec.strategy]).toEqual([name, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }]);
+      }
+    }
+    expect(find(prd.public, 'Deployment', 'trillian-log-signer').spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  it('scheduling: node selector, tolerations and priority class on every pod (Deployments and Jobs); none by default', () => {
+    const scheduled = synthesizeCluster(
+      chartInput(
+        material,
+        `scheduling:
+  nodeSelector: { node-pool: sigstore }
+  tolerations: [{ key: dedicated, operator: Equal, value: sigstore, effect: NoSchedule }]
+  priorityClassName: sigstore-critical
+`,
+      ),
+    );
+    const pods = scheduled.public.filter((object) => object.kind === 'Deployment' || object.kind === 'Job') as any[];
+    expect(pods.length).toBeGreaterThan(10);
+    for (const workload of pods) {
+      const spec = workload.spec.template.spec;
+      expect([workload.metadata.name, spec.nodeSelector, spec.tolerations, spec.priorityClassName]).toEqual([
+        workload.metadata.name,
+        { 'node-pool': 'sigstore' },
+        [{ key: 'dedicated', operator: 'Equal', value: 'sigstore', effect: 'NoSchedule' }],
+        'sigstore-critical',
+      ]);
+    }
+    for (const workload of dev.public.filter((object) => object.kind === 'Deployment' || object.kind === 'Job') as any[]) {
+      const spec = workload.spec.template.spec;
+      expect([spec.nodeSelector, spec.tolerations, spec.priorityClassName]).toEqual([undefined, undefined, undefined]);
+    }
+  });
+});

@@ -14,7 +14,7 @@ import { Trillian } from '../../lib/k8s/trillian';
 import { CONFIGMAP_DATA_LIMIT_BYTES, TufServer } from '../../lib/k8s/tuf-server';
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
-import { chartInput, find, synthesizeCluster } from './cluster-fixture';
+import { PRODUCTION_LIKE_YAML, chartInput, find, synthesizeCluster } from './cluster-fixture';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -57,6 +57,11 @@ const trillianProps = {
 describe('constructs validate their props, naming the construct path, the prop and the value', () => {
   it('Trillian: replicas out of range, unpinned image', () => {
     expectChartError(() => new Trillian(chart(), 'Trillian', { ...trillianProps, logSignerReplicas: 0 }), 'CHART_PROPS_INVALID', /test\/Trillian: logSignerReplicas 0 is invalid; expected a whole number from 1 to 20/);
+    expectChartError(
+      () => new Trillian(chart(), 'Trillian', { ...trillianProps, logSignerReplicas: 2, shellImage: imageReference(IMAGES.curl) }),
+      'CHART_PROPS_INVALID',
+      /test\/Trillian: electionTrees \[\] is invalid; expected the ids of the trees the signers sequence/,
+    );
     expectChartError(
       () => new Trillian(chart(), 'Trillian', { ...trillianProps, logServerImage: 'ghcr.io/sigstore/scaffolding/trillian_log_server:latest' }),
       'CHART_PROPS_INVALID',
@@ -208,5 +213,25 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     const badPassword = run({ TREE_ID: '12', KEY_PASSWORD: 'a"b' });
     expect(badPassword.status).not.toBe(0);
     expect(badPassword.stderr).toContain('the key password holds characters the config cannot carry');
+  });
+});
+
+describe('the elected signers\' tree id check (run with /bin/sh, as the init container does)', () => {
+  const run = (env: Record<string, string>) => {
+    const cluster = synthesizeCluster(chartInput(material, PRODUCTION_LIKE_YAML));
+    const [shell, flag, script] = find(cluster.public, 'Deployment', 'trillian-log-signer').spec.template.spec.initContainers[0].command as string[];
+    return spawnSync(shell, [flag, script], { env: { PATH: '', ...env }, encoding: 'utf8' });
+  };
+
+  it('passes when the ConfigMaps hold the configured ids, with shell builtins only', () => {
+    const result = run({ TREE_ID_0: '1234567890123456789', TREE_ID_1: '987654321098765432' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('refuses a tree createtree made anew (another id), naming the ConfigMap and both ids', () => {
+    const result = run({ TREE_ID_0: '1234567890123456789', TREE_ID_1: '42' });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("ConfigMap ctlog-tree holds treeID '42', but services.trillian.treeIds names 987654321098765432");
   });
 });
