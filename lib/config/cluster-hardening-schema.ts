@@ -153,9 +153,18 @@ export const treeIdsSchema = z.strictObject({
 
 /** Cross-field rules of these sections and of `services.trillian.treeIds` (see crossFieldProblems in schema.ts). */
 export function clusterHardeningCrossFieldProblems(raw: unknown): { path: (string | number)[]; message: string; input: unknown }[] {
+  const problems: { path: (string | number)[]; message: string; input: unknown }[] = [];
+  const sections = raw as { networkPolicy?: { enabled?: unknown; metricsScraper?: unknown }; observability?: { serviceMonitor?: { enabled?: unknown } } } | undefined;
+  if (sections?.observability?.serviceMonitor?.enabled === true && sections.networkPolicy?.metricsScraper === false && sections.networkPolicy.enabled !== false) {
+    problems.push({
+      path: ['networkPolicy', 'metricsScraper'],
+      message: 'expected the scraper\'s namespace (and pod labels) because observability.serviceMonitor is enabled: the NetworkPolicies would block its scrapes',
+      input: false,
+    });
+  }
   const trillian = (raw as { services?: { trillian?: { logSignerReplicas?: unknown; treeIds?: unknown } } } | undefined)?.services?.trillian;
   if (trillian && typeof trillian.logSignerReplicas === 'number' && trillian.logSignerReplicas > 1 && trillian.treeIds === undefined) {
-    return [
+    problems.push(
       {
         path: ['services', 'trillian', 'treeIds'],
         message:
@@ -164,7 +173,7 @@ export function clusterHardeningCrossFieldProblems(raw: unknown): { path: (strin
           '`kubectl get configmap rekor-tree ctlog-tree -o jsonpath=\'{..treeID}\'`)',
         input: undefined,
       },
-    ];
+    );
   }
-  return [];
+  return problems;
 }

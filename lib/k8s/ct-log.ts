@@ -124,6 +124,7 @@ export class CtLog extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [template, rendered, key, tmp],
       initContainers: [
         secureContainer({

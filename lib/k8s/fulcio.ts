@@ -97,6 +97,7 @@ export class Fulcio extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [config, key, tmp],
       containers: [
         secureContainer({

@@ -86,6 +86,7 @@ export class Rekor extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [signer, tmp],
       containers: [
         secureContainer({

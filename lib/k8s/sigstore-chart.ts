@@ -12,6 +12,7 @@ import { Fulcio } from './fulcio';
 import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
+import { Prober, ServiceMonitor } from './observability';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
@@ -229,6 +230,18 @@ export class SigstoreChart extends Chart {
         service: kubeService,
         ingressClassName: config.cluster.ingressClassName,
         tlsSecretName: config.cluster.ingressTlsSecret,
+      });
+    }
+
+    const { serviceMonitor, prober } = config.observability;
+    if (serviceMonitor.enabled) new ServiceMonitor(this, 'ServiceMonitor', { interval: serviceMonitor.interval, labels: serviceMonitor.labels });
+    if (prober.enabled) {
+      new Prober(this, 'Prober', {
+        schedule: prober.schedule,
+        fulcio: serviceEndpoint(this.fulcio.service, 'http'),
+        tsa: this.tsa.endpoint,
+        rekor: this.rekor.endpoint,
+        image: image(IMAGES.curl),
       });
     }
 

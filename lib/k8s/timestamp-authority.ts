@@ -116,6 +116,7 @@ export class TimestampAuthority extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [config, key, tmp],
       containers: [
         secureContainer({

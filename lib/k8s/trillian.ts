@@ -222,6 +222,7 @@ export class Trillian extends Construct {
     return secureDeployment(this, id, {
       name,
       replicas,
+      metricsPort: TRILLIAN_HTTP_PORT,
       serviceAccount,
       strategy: extraArgs.includes('--force_master=true') ? kplus.DeploymentStrategy.recreate() : undefined,
       initContainers,

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
 import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint } from './network-wiring';
 import { PodPlacement } from './pod-placement';
+import { prometheusAnnotations } from './prometheus-annotations';
 import { requireProp } from './prop-validation';
 
 /*
@@ -130,6 +131,8 @@ export interface SecureDeploymentProps {
   readonly strategy?: kplus.DeploymentStrategy;
   /** Extra labels on the pods. @default - none */
   readonly podLabels?: Record<string, string>;
+  /** The container port serving Prometheus metrics: the pods get the `prometheus.io/*` annotations. @default - none */
+  readonly metricsPort?: number;
 }
 
 /** A Deployment with the chart's labels, explicit selector and pod security. */
@@ -141,7 +144,10 @@ export function secureDeployment(scope: Construct, id: string, props: SecureDepl
     metadata: { name: props.name, labels },
     replicas: props.replicas,
     select: false,
-    podMetadata: { labels: { ...labels, ...props.podLabels } },
+    podMetadata: {
+      labels: { ...labels, ...props.podLabels },
+      annotations: props.metricsPort === undefined ? undefined : prometheusAnnotations(props.metricsPort),
+    },
     containers: props.containers,
     initContainers: props.initContainers,
     volumes: props.volumes,

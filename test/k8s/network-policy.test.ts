@@ -30,6 +30,7 @@ networkPolicy:
 observability:
   prober: { enabled: true }
 `;
+const OBSERVED_YAML = `${PRODUCTION_LIKE_YAML}observability: { serviceMonitor: { enabled: true }, prober: { enabled: true } }\n`;
 
 const CONFIGURATIONS: Record<string, string> = {
   'dev defaults': '',
@@ -37,6 +38,7 @@ const CONFIGURATIONS: Record<string, string> = {
   'external database by IP address': EXTERNAL_PLAIN_DATABASE_YAML,
   'public clients, no scraper, pinned DNS pods and API server, prober': PUBLIC_CLIENTS_YAML,
   'NTP monitoring on': 'services:\n  tsa: { ntpMonitoring: true }\n',
+  'production-like with the ServiceMonitor and the prober': OBSERVED_YAML,
 };
 
 describe.each(Object.entries(CONFIGURATIONS))('NetworkPolicies allow exactly the flows the objects need: %s', (_name, yaml) => {

@@ -51,6 +51,14 @@ const CONFIGURATIONS: Record<string, { yaml: string; namespace: string; operator
     mirror: { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' },
   },
   'external database without TLS': { yaml: EXTERNAL_PLAIN_DATABASE_YAML, namespace: 'sigstore-system', operatorSecrets: ['sigstore-system/trillian-db'] },
+  'production-like with the ServiceMonitor, the prober and scheduling': {
+    yaml: `${PRODUCTION_LIKE_YAML}observability: { serviceMonitor: { enabled: true }, prober: { enabled: true } }
+scheduling: { nodeSelector: { pool: sigstore }, tolerations: [{ key: dedicated, operator: Exists }], priorityClassName: sigstore }
+`,
+    namespace: 'sigstore-prd',
+    operatorSecrets: ['sigstore-prd/trillian-db', 'sigstore-prd/trillian-db-ca', 'sigstore-prd/sigstore-tls'],
+    mirror: { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' },
+  },
 };
 
 /** Secrets with their values replaced by their length: structure in the snapshot, no key material. */
