@@ -179,8 +179,9 @@ export class NetworkWiring extends Construct {
 
   /** `client` calls the Kubernetes API (it reaches it through the `kubernetes` Service's address in its environment, no DNS). */
   connectToApiServer(client: string, purpose: string): void {
-    const { apiServer } = this.requirePeers();
     this.register(client);
+    const apiServer = this.peers?.apiServer;
+    if (!apiServer) return; // a chart without peers renders no policy (a construct used on its own)
     for (const port of apiServer.ports) {
       this.add({ direction: 'egress', component: client, peer: { kind: 'cidrs', cidrs: apiServer.cidrs }, port, protocol: 'TCP', purpose });
     }
@@ -188,8 +189,8 @@ export class NetworkWiring extends Construct {
 
   /** The ingress controller forwards a public hostname to `endpoint`. */
   admitIngressController(endpoint: ServiceEndpoint, hostname: string): void {
-    const { ingressController } = this.requirePeers();
-    this.admit(endpoint, { kind: 'pods', selector: ingressController }, `ingress controller for ${hostname}`);
+    const ingressController = this.peers?.ingressController;
+    if (ingressController) this.admit(endpoint, { kind: 'pods', selector: ingressController }, `ingress controller for ${hostname}`);
   }
 
   /** The metrics scraper (if configured) reads `endpoint`. */

@@ -69,6 +69,12 @@ describe('constructs validate their props, naming the construct path, the prop a
     );
   });
 
+  it('constructs work on their own, in a chart without network peers (which renders no policy)', () => {
+    const scope = chart();
+    new TreeJob(scope, 'Tree', { name: 'rekor', namespace: 'sigstore-system', adminServer: trillianEndpoint, displayName: 'rekor', image: imageReference(IMAGES.createtree) });
+    expect(Testing.synth(scope).map((object: any) => object.kind)).toEqual(['ConfigMap', 'ServiceAccount', 'Role', 'RoleBinding', 'Job']);
+  });
+
   it('TreeJob: a display name longer than Trillian stores', () => {
     expectChartError(
       () =>
