@@ -25,8 +25,6 @@ export const LOGICAL_IDS = {
   /** `opentelekomcloud_ces_alarmrule`. */
   fulcioErrorRateAlarm: 'fulcio_issuance_error_rate',
   tsaLatencyAlarm: 'tsa_latency_p99',
-  kmsQuotaAlarm: 'kms_quota',
-  signingBypassAlarm: 'signing_bypass_set',
   /** `opentelekomcloud_swr_organization_v2`. */
   mirrorOrganization: 'sigstore_mirror',
 } as const;

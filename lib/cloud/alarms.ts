@@ -6,24 +6,12 @@ import { LOGICAL_IDS, alarmSubscriptionId, withLogicalId } from './addresses';
 import { invalidProps, wholeNumberIn } from './invalid-props';
 import {
   SMN_PROTOCOLS,
-  customMetricNamespaceProblem,
   namePrefixProblem,
   smnEndpointProblem,
   subscriptionNameProblem,
   tagProblem,
   type SmnProtocol,
 } from './naming';
-
-/**
- * The custom metrics the alarms watch. Nothing in OTC publishes them: whoever runs the check pushes
- * them to CES (`POST /V1.0/{project_id}/metric-data`), with the dimension `environment: <env>`.
- */
-export const CUSTOM_METRICS = {
-  /** Percent (0-100) of the KMS API request quota in use, from `GET /v1.0/{project_id}/kms/user-quotas` and the client's request rate. */
-  kmsQuotaPercent: 'kms_api_quota_used_percent',
-  /** Number of tenants whose signing verification bypass is set. */
-  bypassTenants: 'signing_bypass_tenants',
-} as const;
 
 /**
  * ELB metrics (namespace SYS.ELB, "ELB monitoring metrics" of the OTC docs). OTC's ELB publishes no
@@ -67,12 +55,6 @@ export interface AlarmsProps {
   readonly fulcioErrorsPerMinute?: number;
   /** TSA response time in ms, in each of 5 consecutive minutes (runbook: p99 > 2 s for 5 min). @default 2000 */
   readonly tsaLatencyMs?: number;
-  /** Percent of the KMS API quota in use (runbook). @default 80 */
-  readonly kmsQuotaPercent?: number;
-  /** Tenants with the signing bypass set. @default 1 */
-  readonly bypassTenants?: number;
-  /** CES namespace of the custom metrics. @default CUSTOM.SIGSTORE */
-  readonly customMetricNamespace?: string;
   /** Tags on the SMN topic. @default {} */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -85,22 +67,21 @@ const SUSTAINED_MINUTES = 5;
 const RAW_DATA = 1;
 
 /**
- * The runbook's four CES alarms, never coded before, with an SMN topic they (and their recovery)
- * notify: Fulcio 5xx rate and TSA latency on the load balancer, KMS quota and signing bypass on
- * custom metrics.
+ * The runbook's CES alarms with an SMN topic they (and their recovery) notify: Fulcio 5xx rate and
+ * TSA latency, on metrics the load balancer publishes (SYS.ELB). Every alarm here watches a metric
+ * that something publishes. The runbook's two alarms on custom metrics are not created, because
+ * nothing would publish them: "KMS API quota in use" (KMS signs only during a key ceremony, `keys
+ * ensure`, `bootstrap`, `rotate` and a due `tuf refresh`, a handful of calls each; the servers sign
+ * with file keys) and "a tenant's signing bypass is set" (a setting of the forge's verify hook, which
+ * this project neither sees nor owns). A forge that publishes such a metric can alarm on it itself.
  */
 export class Alarms extends Construct {
   readonly topic: SmnTopicV2;
   readonly subscriptions: readonly SmnSubscriptionV2[];
   readonly fulcioErrorRate?: CesAlarmrule;
   readonly tsaLatency?: CesAlarmrule;
-  readonly kmsQuota: CesAlarmrule;
-  readonly signingBypass: CesAlarmrule;
   readonly fulcioErrorsPerMinute: number;
   readonly tsaLatencyMs: number;
-  readonly kmsQuotaPercent: number;
-  readonly bypassTenants: number;
-  readonly customMetricNamespace: string;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -114,11 +95,6 @@ export class Alarms extends Construct {
       invalidProps(this, 'fulcioErrorsPerMinute', this.fulcioErrorsPerMinute, 'a number of errors per minute greater than 0');
     }
     this.tsaLatencyMs = wholeNumberIn(this, 'tsaLatencyMs', props.tsaLatencyMs ?? 2000, 1, 600000);
-    this.kmsQuotaPercent = wholeNumberIn(this, 'kmsQuotaPercent', props.kmsQuotaPercent ?? 80, 1, 100);
-    this.bypassTenants = wholeNumberIn(this, 'bypassTenants', props.bypassTenants ?? 1, 1, 100000);
-    this.customMetricNamespace = props.customMetricNamespace ?? 'CUSTOM.SIGSTORE';
-    const namespaceProblem = customMetricNamespaceProblem(this.customMetricNamespace);
-    if (namespaceProblem) invalidProps(this, 'customMetricNamespace', this.customMetricNamespace, `a namespace that ${namespaceProblem}`);
     const tags = { ...(props.tags ?? {}) };
     for (const [key, value] of Object.entries(tags)) {
       const problem = tagProblem(key, value);
@@ -172,27 +148,6 @@ export class Alarms extends Construct {
         { comparisonOperator: '>', value: this.tsaLatencyMs, filter: 'max', unit: 'ms' },
       );
     }
-    const customMetric = (metricName: string): CesAlarmruleMetric => ({
-      namespace: this.customMetricNamespace,
-      metricName,
-      dimensions: [{ name: 'environment', value: props.environment }],
-    });
-    this.kmsQuota = alarm(
-      'KmsQuota',
-      LOGICAL_IDS.kmsQuotaAlarm,
-      'kms-quota',
-      `KMS API requests above ${this.kmsQuotaPercent}% of the quota`,
-      customMetric(CUSTOM_METRICS.kmsQuotaPercent),
-      { comparisonOperator: '>', value: this.kmsQuotaPercent, filter: 'max', count: 1 },
-    );
-    this.signingBypass = alarm(
-      'SigningBypassSet',
-      LOGICAL_IDS.signingBypassAlarm,
-      'signing-bypass-set',
-      `Signing verification bypass set for ${this.bypassTenants} or more tenants`,
-      customMetric(CUSTOM_METRICS.bypassTenants),
-      { comparisonOperator: '>=', value: this.bypassTenants, filter: 'max', count: 1 },
-    );
   }
 
   private subscribe(subscriptions: readonly AlarmSubscription[]): SmnSubscriptionV2[] {

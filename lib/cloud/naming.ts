@@ -59,18 +59,6 @@ export function namePrefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-/**
- * CES custom metric namespaces: `service.item`, 3-32 characters, starting with a letter, letters,
- * digits and "_" on each side of the one ".", and never `SYS.` (reserved for cloud services).
- */
-export function customMetricNamespaceProblem(namespace: string): string | undefined {
-  if (namespace.length < 3 || namespace.length > 32 || !/^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z0-9_]+$/.test(namespace)) {
-    return 'must be "service.item", 3-32 letters, digits and "_" with one ".", starting with a letter, e.g. "CUSTOM.SIGSTORE"';
-  }
-  if (namespace.toUpperCase().startsWith('SYS.')) return 'must not start with "SYS." (reserved for cloud service metrics)';
-  return undefined;
-}
-
 /** Resource tags on OBS, KMS and SMN: keys of 1-36 and values of 0-43 safe characters. */
 export function tagProblem(key: string, value: string): string | undefined {
   if (!/^[A-Za-z0-9_.-]{1,36}$/.test(key)) return `tag key ${JSON.stringify(key)} must be 1-36 letters, digits, "_", "." or "-"`;

@@ -96,9 +96,6 @@ export class SigstoreCloudStack extends TerraformStack {
         : undefined,
       fulcioErrorsPerMinute: alarms.fulcioErrorsPerMinute,
       tsaLatencyMs: alarms.tsaLatencyMs,
-      kmsQuotaPercent: alarms.kmsQuotaPercent,
-      bypassTenants: alarms.bypassTenants,
-      customMetricNamespace: alarms.customMetricNamespace,
       tags: this.tags,
     });
 

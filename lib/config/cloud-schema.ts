@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  customMetricNamespaceProblem,
   namePrefixProblem,
   SMN_PROTOCOLS,
   smnEndpointProblem,
@@ -142,12 +141,6 @@ export const cloudSchema = z.strictObject({
         .default(1),
       /** TSA response time in milliseconds, sustained for 5 minutes. @default 2000 */
       tsaLatencyMs: positiveWhole('a latency in milliseconds', 600000).default(2000),
-      /** Percent of the KMS API request quota in use. @default 80 */
-      kmsQuotaPercent: positiveWhole('a percentage', 100).default(80),
-      /** Tenants with the signing bypass set. @default 1 */
-      bypassTenants: positiveWhole('a number of tenants', 100000).default(1),
-      /** CES namespace of the custom metrics (KMS quota, signing bypass). @default CUSTOM.SIGSTORE */
-      customMetricNamespace: named(customMetricNamespaceProblem, 'a CES custom metric namespace').default('CUSTOM.SIGSTORE'),
     })
     .prefault({}),
 

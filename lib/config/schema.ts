@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
+import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
   ciProviderProblem,
@@ -298,6 +299,8 @@ export const configSchema = z
             logServerReplicas: replicas.default(1),
             /** More than one uses Kubernetes Lease election. @default 1 */
             logSignerReplicas: replicas.default(1),
+            /** The tree ids createtree wrote (required with logSignerReplicas above 1: the Leases are named after them). @default - none */
+            treeIds: treeIdsSchema.optional(),
           })
           .prefault({}),
       })
@@ -404,6 +407,14 @@ export const configSchema = z
 
     /** The OTC cloud stack (cdktf): bootstrap bucket, audit, alarms, mirrors. @default - no cloud stack */
     cloud: cloudSchema.optional(),
+
+    // Cluster hardening (cluster-hardening-schema.ts): network isolation, pod placement, observability.
+    /** NetworkPolicies: default deny, then exactly the stack's flows. */
+    networkPolicy: networkPolicySchema.prefault({}),
+    /** Where pods run: node selector, tolerations, priority class, the zone label to spread over. */
+    scheduling: schedulingSchema.prefault({}),
+    /** Metrics (ServiceMonitor) and the prober CronJob. */
+    observability: observabilitySchema.prefault({}),
   })
   .superRefine((config, context) => {
     for (const problem of crossFieldProblems(config)) context.addIssue({ code: 'custom', ...problem });
@@ -469,6 +480,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   });
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
+  problems.push(...clusterHardeningCrossFieldProblems(raw));
   return problems;
 }
 

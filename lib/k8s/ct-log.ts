@@ -2,10 +2,12 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { ctlogPrefixProblem } from '../config/field-rules';
 import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   NONROOT_ID,
   componentService,
   httpHealthProbes,
@@ -57,6 +59,9 @@ export interface CtLogProps {
 export class CtLog extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** The log's HTTP API (Service port 80), which Fulcio submits to. */
+  readonly endpoint: ServiceEndpoint;
+  readonly prefix: string;
   /** The config template as written into the public ConfigMap. */
   readonly configTemplate: string;
 
@@ -72,9 +77,11 @@ export class CtLog extends Construct {
     // The password is substituted by sed and sits in a text-proto string: base64url only.
     requireProp(this, /^[A-Za-z0-9_-]+$/.test(props.signingKey.password), 'signingKey.password', '<secret>', 'base64url characters only');
 
+    this.prefix = props.prefix;
     const name = SERVICE_NAMES.ctlog;
+    const trillian = NetworkWiring.of(this).connect(name, props.trillian, 'Trillian log server (gRPC)');
     this.configTemplate = renderConfigTemplate({
-      backend: `${props.trillian.host}:${props.trillian.port}`,
+      backend: `${trillian.host}:${trillian.port}`,
       prefix: props.prefix,
       rootsFile: `${TEMPLATE_DIRECTORY}/roots.pem`,
       keyFile: `${KEY_DIRECTORY}/private.pem`,
@@ -97,18 +104,28 @@ export class CtLog extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    // Shell builtins only (case, read, printf), no sed: the password never becomes an argument of a
+    // process, where `ps` would show it. A test runs this with an empty PATH.
+    const substitute = (placeholder: string, variable: string) =>
+      `    *${placeholder}*) line="\${line%%${placeholder}*}$${variable}\${line#*${placeholder}}" ;;`;
     const render = [
       'set -eu',
       `case "$TREE_ID" in ''|*[!0-9]*) echo "treeID '$TREE_ID' is not a decimal Trillian tree id" >&2; exit 1;; esac`,
       `case "$KEY_PASSWORD" in ''|*[!A-Za-z0-9_-]*) echo "the key password holds characters the config cannot carry" >&2; exit 1;; esac`,
-      `sed -e "s/${CT_TEMPLATE_TREE_ID}/$TREE_ID/" -e "s/${CT_TEMPLATE_KEY_PASSWORD}/$KEY_PASSWORD/" ` +
-        `${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
+      'while IFS= read -r line || [ -n "$line" ]; do',
+      '  case "$line" in',
+      substitute(CT_TEMPLATE_TREE_ID, 'TREE_ID'),
+      substitute(CT_TEMPLATE_KEY_PASSWORD, 'KEY_PASSWORD'),
+      '  esac',
+      `  printf '%s\\n' "$line"`,
+      `done < ${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
       `echo "rendered ${RENDERED_DIRECTORY}/ct_server.cfg for tree $TREE_ID"`,
     ].join('\n');
 
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [template, rendered, key, tmp],
       initContainers: [
         secureContainer({
@@ -149,7 +166,15 @@ export class CtLog extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: HTTP_PORT, name: 'http' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
+      ],
+    });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }
 

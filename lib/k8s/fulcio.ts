@@ -2,9 +2,12 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
 import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
+import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   componentService,
   httpHealthProbes,
   secureContainer,
@@ -15,6 +18,8 @@ import {
 
 const HTTP_PORT = 5555;
 const GRPC_PORT = 5554;
+/** `--metrics-port` default (sigstore/fulcio v1.8.8 cmd/app/serve.go). */
+const METRICS_PORT = 2112;
 const CONFIG_DIRECTORY = '/etc/fulcio-config';
 const KEY_DIRECTORY = '/var/run/fulcio-ca';
 
@@ -28,8 +33,10 @@ export interface FulcioProps {
   readonly caKey: EncryptedKey;
   /** The issuers Fulcio trusts (the union over tenants). */
   readonly issuers: readonly TrustedIssuer[];
-  /** The CT log URL Fulcio submits pre-certificates to, including its prefix. */
-  readonly ctLogUrl: string;
+  /** The in-cluster CT log Fulcio submits pre-certificates to: its endpoint and URL path prefix. */
+  readonly ctLog: { readonly endpoint: ServiceEndpoint; readonly prefix: string };
+  /** Address blocks of the OIDC issuers (Fulcio fetches their discovery documents and keys). @default ["0.0.0.0/0"] */
+  readonly issuerCidrs?: readonly string[];
   readonly secretsScope: Construct;
   readonly image: string;
 }
@@ -52,9 +59,24 @@ export class Fulcio extends Construct {
     requireReplicas(this, 'replicas', this.replicas);
     requirePinnedImage(this, 'image', props.image);
     requireProp(this, (props.caChainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'caChainPem', '<pem>', 'the issuing certificate and its root, as PEM');
-    requireProp(this, /^https?:\/\/[^/]+\/[a-z0-9-]+$/.test(props.ctLogUrl), 'ctLogUrl', props.ctLogUrl, 'http(s)://<host>/<prefix>');
+    requireProp(this, /^[a-z0-9][a-z0-9-]*$/.test(props.ctLog.prefix), 'ctLog.prefix', props.ctLog.prefix, 'lowercase letters, digits and "-"');
 
     const name = SERVICE_NAMES.fulcio;
+    const wiring = NetworkWiring.of(this);
+    // In-cluster, whatever the public hostname: Fulcio talks to the CT log directly.
+    const ctLog = wiring.connect(name, props.ctLog.endpoint, 'CT log (pre-certificates)');
+    const ctLogUrl = `http://${ctLog.host}${ctLog.port === 80 ? '' : `:${ctLog.port}`}/${props.ctLog.prefix}`;
+    // Fulcio fetches each issuer's OpenID configuration and keys (HTTPS).
+    for (const issuer of props.issuers) {
+      const url = new URL(issuer.issuer.url);
+      wiring.connectExternal(name, {
+        description: `OIDC issuer ${url.hostname}`,
+        hostname: url.hostname,
+        cidrs: props.issuerCidrs ?? ['0.0.0.0/0'],
+        port: url.port === '' ? 443 : Number(url.port),
+        protocol: 'TCP',
+      });
+    }
     this.configJson = fulcioConfigJson(props.issuers);
     const configMap = new kplus.ConfigMap(this, 'ConfigMap', {
       metadata: { name: `${name}-config` },
@@ -75,6 +97,7 @@ export class Fulcio extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [config, key, tmp],
       containers: [
         secureContainer({
@@ -87,17 +110,17 @@ export class Fulcio extends Construct {
             '--ca=fileca',
             `--fileca-cert=${CONFIG_DIRECTORY}/ca-chain.pem`,
             `--fileca-key=${KEY_DIRECTORY}/key.pem`,
-            '--fileca-key-passwd=$(FILECA_PASSWORD)',
-            `--ct-log-url=${props.ctLogUrl}`,
+            `--ct-log-url=${ctLogUrl}`,
             `--config-path=${CONFIG_DIRECTORY}/config.json`,
             '--log_type=prod',
           ],
           ports: [
             { number: HTTP_PORT, name: 'http' },
             { number: GRPC_PORT, name: 'grpc' },
-            { number: 2112, name: 'metrics' },
+            { number: METRICS_PORT, name: 'metrics' },
           ],
-          envVariables: { FILECA_PASSWORD: password },
+          // The key's password through viper's environment, never on the command line (server-inputs.ts).
+          envVariables: { [SECRET_ENVIRONMENT.fulcioCaKeyPassword]: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },
@@ -114,6 +137,7 @@ export class Fulcio extends Construct {
       ports: [
         { port: 80, targetPort: HTTP_PORT, name: 'http' },
         { port: GRPC_PORT, targetPort: GRPC_PORT, name: 'grpc' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
       ],
     });
   }

@@ -1,7 +1,10 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { isIPv4 } from 'node:net';
 import { Construct } from 'constructs';
 import { databaseHostProblem, dnsSubdomainProblem, mysqlDatabaseNameProblem, storageQuantityProblem } from '../config/field-rules';
+import { NetworkWiring, serviceEndpoint, type ExternalDestination, type ServiceEndpoint } from './network-wiring';
+import { MYSQL_PASSWORD_FILE_VARIABLES } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireRule } from './prop-validation';
 import {
   componentService,
@@ -14,9 +17,12 @@ import {
 /** The uid/gid of the `mysql` user in the official MySQL image. */
 const MYSQL_ID = 999;
 const MYSQL_PORT = 3306;
+const CREDENTIALS_DIRECTORY = '/etc/mysql-credentials';
 
 /** How Trillian reaches its database: what its pods put into `--mysql_uri` and the TLS flags. */
 export interface DatabaseConnection {
+  /** The route its clients take: the in-cluster Service, or an address outside the cluster (network wiring). */
+  readonly route: { readonly kind: 'service'; readonly endpoint: ServiceEndpoint } | { readonly kind: 'external'; readonly destination: ExternalDestination };
   /** Host name (an in-cluster Service DNS name, or the external host). */
   readonly host: string;
   readonly port: number;
@@ -51,6 +57,11 @@ export interface ExternalDatabaseProps {
   readonly credentialsSecretName: string;
   /** Existing Secret with key `ca.crt` to verify the server. @default - no TLS */
   readonly tlsCaSecretName?: string;
+  /**
+   * Address blocks the server is in, for the clients' egress policies (a host name cannot be matched).
+   * @default - the host itself (`/32`) when it is an IPv4 address, else 0.0.0.0/0 (on the database port only)
+   */
+  readonly cidrs?: readonly string[];
 }
 
 export interface MySqlProps {
@@ -94,7 +105,18 @@ export class MySql extends Construct {
       requireName(this, 'database.credentialsSecretName', database.credentialsSecretName);
       if (database.tlsCaSecretName !== undefined) requireName(this, 'database.tlsCaSecretName', database.tlsCaSecretName);
       const credentials = kplus.Secret.fromSecretName(this, 'Credentials', database.credentialsSecretName);
+      const hostIsAddress = isIPv4(database.host);
       this.connection = {
+        route: {
+          kind: 'external',
+          destination: {
+            description: `external MySQL ${database.host}`,
+            hostname: hostIsAddress ? undefined : database.host,
+            cidrs: database.cidrs ?? (hostIsAddress ? [`${database.host}/32`] : ['0.0.0.0/0']),
+            port: database.port,
+            protocol: 'TCP',
+          },
+        },
         host: database.host,
         port: database.port,
         database: database.database,
@@ -130,6 +152,11 @@ export class MySql extends Construct {
       storageClassName: database.storageClassName,
     });
     const data = kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' });
+    // The passwords as files (the entrypoint's *_FILE variables, server-inputs.ts), mounted read-only.
+    const credentials = kplus.Volume.fromSecret(this, 'CredentialsVolume', secret, {
+      name: 'credentials',
+      items: { 'root-password': { path: 'root-password' }, password: { path: 'password' } },
+    });
     const run = writableDirectory(this, 'RunVolume', 'run', 16, true);
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
     // `mysqladmin ping` exits 0 whenever the server answers, even with "access denied": the probe
@@ -145,7 +172,7 @@ export class MySql extends Construct {
       // One writer on a ReadWriteOnce volume: the old pod must stop before the new one starts.
       strategy: kplus.DeploymentStrategy.recreate(),
       runAs: MYSQL_ID,
-      volumes: [data, run, tmp],
+      volumes: [data, credentials, run, tmp],
       containers: [
         secureContainer({
           name: 'mysql',
@@ -157,14 +184,15 @@ export class MySql extends Construct {
           args: ['--datadir=/var/lib/mysql/data'],
           ports: [{ number: MYSQL_PORT, name: 'mysql' }],
           envVariables: {
-            MYSQL_ROOT_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'root-password' }),
+            [MYSQL_PASSWORD_FILE_VARIABLES.root]: kplus.EnvValue.fromValue(`${CREDENTIALS_DIRECTORY}/root-password`),
             MYSQL_DATABASE: kplus.EnvValue.fromValue(databaseName),
-            MYSQL_USER: kplus.EnvValue.fromSecretValue({ secret, key: 'username' }),
-            MYSQL_PASSWORD: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+            MYSQL_USER: kplus.EnvValue.fromValue(username),
+            [MYSQL_PASSWORD_FILE_VARIABLES.user]: kplus.EnvValue.fromValue(`${CREDENTIALS_DIRECTORY}/password`),
           },
           // Read-only root filesystem: MySQL writes its data, its socket and pid file, and temp files.
           volumeMounts: [
             { volume: data, path: '/var/lib/mysql' },
+            { volume: credentials, path: CREDENTIALS_DIRECTORY, readOnly: true },
             { volume: run, path: '/var/run/mysqld' },
             { volume: tmp, path: '/tmp' },
           ],
@@ -181,8 +209,9 @@ export class MySql extends Construct {
         }),
       ],
     });
-    componentService(this, 'Service', { name, component: name, ports: [{ port: MYSQL_PORT, targetPort: MYSQL_PORT, name: 'mysql' }] });
+    const service = componentService(this, 'Service', { name, component: name, ports: [{ port: MYSQL_PORT, targetPort: MYSQL_PORT, name: 'mysql' }] });
     return {
+      route: { kind: 'service', endpoint: serviceEndpoint(service, 'mysql') },
       host: `${name}.${props.namespace}.svc`,
       port: MYSQL_PORT,
       database: databaseName,
@@ -194,6 +223,7 @@ export class MySql extends Construct {
   /** createdb: CREATE TABLE/INDEX for whatever is missing; retries until the server answers. */
   private schemaJob(image: string): kplus.Job {
     const { connection } = this;
+    connectToDatabase(this, MySql.CREATEDB_JOB_NAME, connection);
     return secureJob(this, 'CreateDb', {
       name: MySql.CREATEDB_JOB_NAME,
       backoffLimit: 20,
@@ -206,6 +236,13 @@ export class MySql extends Construct {
       }),
     });
   }
+}
+
+/** Records `client`'s flow to the database (Service or external address) in the network wiring. */
+export function connectToDatabase(scope: Construct, client: string, connection: DatabaseConnection): void {
+  const wiring = NetworkWiring.of(scope);
+  if (connection.route.kind === 'service') wiring.connect(client, connection.route.endpoint, 'MySQL');
+  else wiring.connectExternal(client, connection.route.destination);
 }
 
 function storageSize(text: string): Size {

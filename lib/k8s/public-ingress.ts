@@ -1,7 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { dnsSubdomainProblem, publicHostnameProblem } from '../config/field-rules';
-import { requireName, requireRule } from './prop-validation';
+import { NetworkWiring, serviceEndpoint } from './network-wiring';
+import { requireName, requireProp, requireRule } from './prop-validation';
 
 export interface PublicIngressProps {
   /** The Ingress name (the Service's). */
@@ -22,6 +23,10 @@ export class PublicIngress extends Construct {
     requireRule(this, 'hostname', props.hostname, publicHostnameProblem);
     requireRule(this, 'ingressClassName', props.ingressClassName, dnsSubdomainProblem);
     if (props.tlsSecretName !== undefined) requireName(this, 'tlsSecretName', props.tlsSecretName);
+    // The controller's pods reach the Service's pods on the port behind Service port 80.
+    const http = props.service.ports.find((port) => port.port === 80);
+    requireProp(this, http?.name !== undefined, 'service', props.service.name, 'a component Service with a named port 80');
+    NetworkWiring.of(this).admitIngressController(serviceEndpoint(props.service, http!.name!), props.hostname);
     new kplus.Ingress(this, 'Ingress', {
       metadata: { name: props.name },
       className: props.ingressClassName,

@@ -1,10 +1,13 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { serviceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
+import { REDIS_CONFIG_FILE } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
 import { componentService, secureContainer, secureDeployment, writableDirectory } from './workload';
 
 const REDIS_PORT = 6379;
+const CONFIG_DIRECTORY = '/etc/redis';
 /** uid of the `redis` user in the official Redis image. */
 const REDIS_ID = 999;
 
@@ -41,8 +44,14 @@ export class RekorRedis extends Construct {
     requireProp(this, Number.isInteger(dataSize) && dataSize >= 64, 'dataSizeMebibytes', dataSize, 'a whole number of MiB, at least 64');
 
     const name = RekorRedis.NAME;
-    const secret = new kplus.Secret(props.secretsScope, 'RekorRedisPassword', { metadata: { name }, stringData: { password: props.password } });
+    // One credential, two forms: `password` for Rekor's environment, `redis.conf` (requirepass) for
+    // Redis, which mounts only that file: the password never appears on either command line.
+    const secret = new kplus.Secret(props.secretsScope, 'RekorRedisPassword', {
+      metadata: { name },
+      stringData: { password: props.password, [REDIS_CONFIG_FILE]: `requirepass ${props.password}\n` },
+    });
     this.password = kplus.EnvValue.fromSecretValue({ secret, key: 'password' });
+    const config = kplus.Volume.fromSecret(this, 'ConfigVolume', secret, { name: 'config', items: { [REDIS_CONFIG_FILE]: { path: REDIS_CONFIG_FILE } } });
     const data = writableDirectory(this, 'DataVolume', 'data', dataSize);
     // redis-cli reads REDISCLI_AUTH, so the probe needs no password on its command line.
     const ping = kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG']);
@@ -51,24 +60,28 @@ export class RekorRedis extends Construct {
       replicas: 1,
       strategy: kplus.DeploymentStrategy.recreate(),
       runAs: REDIS_ID,
-      volumes: [data],
+      volumes: [config, data],
       containers: [
         secureContainer({
           name: 'redis',
           image: props.image,
           runAs: REDIS_ID,
-          args: ['--bind', '0.0.0.0', '--port', String(REDIS_PORT), '--dir', '/data', '--appendonly', 'yes', '--requirepass', '$(REDIS_PASSWORD)'],
+          // The config file first (it holds requirepass), then the options (server-inputs.ts).
+          args: [`${CONFIG_DIRECTORY}/${REDIS_CONFIG_FILE}`, '--bind', '0.0.0.0', '--port', String(REDIS_PORT), '--dir', '/data', '--appendonly', 'yes'],
           ports: [{ number: REDIS_PORT, name: 'redis' }],
-          envVariables: { REDIS_PASSWORD: this.password, REDISCLI_AUTH: this.password },
+          envVariables: { REDISCLI_AUTH: this.password },
           // Read-only root filesystem: Redis writes only its append-only file and snapshots to /data.
-          volumeMounts: [{ volume: data, path: '/data' }],
+          volumeMounts: [
+            { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
+            { volume: data, path: '/data' },
+          ],
           resources: { cpuMillis: { request: 50, limit: 500 }, memoryMebibytes: { request: 64, limit: 512 } },
           liveness: ping,
           readiness: ping,
         }),
       ],
     });
-    componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
-    this.address = { host: `${name}.${props.namespace}.svc`, port: REDIS_PORT };
+    const service = componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
+    this.address = serviceEndpoint(service, 'redis');
   }
 }

@@ -2,11 +2,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
+import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
 import { publicHostnameProblem } from '../config/field-rules';
+import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireReplicas, requireRule } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   componentService,
   httpHealthProbes,
   secureContainer,
@@ -16,6 +19,8 @@ import {
 } from './workload';
 
 const REKOR_PORT = 3000;
+/** rekor-server v1.5.4 serves Prometheus metrics on :2112 (cmd/rekor-server/app/serve.go). */
+const METRICS_PORT = 2112;
 const SIGNER_DIRECTORY = '/var/run/rekor-signer';
 
 export interface RekorProps {
@@ -46,6 +51,8 @@ export interface RekorProps {
 export class Rekor extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** Rekor's API (Service port 80). */
+  readonly endpoint: ServiceEndpoint;
   readonly redis: RekorRedis;
 
   constructor(scope: Construct, id: string, props: RekorProps) {
@@ -74,9 +81,13 @@ export class Rekor extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
+    const wiring = NetworkWiring.of(this);
+    const trillian = wiring.connect(name, props.trillian, 'Trillian log server (gRPC)');
+    const redis = wiring.connect(name, this.redis.address, 'search index');
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [signer, tmp],
       containers: [
         secureContainer({
@@ -87,24 +98,23 @@ export class Rekor extends Construct {
             '--rekor_server.address=0.0.0.0',
             `--port=${REKOR_PORT}`,
             `--rekor_server.hostname=${props.hostname}`,
-            `--trillian_log_server.address=${props.trillian.host}`,
-            `--trillian_log_server.port=${props.trillian.port}`,
+            `--trillian_log_server.address=${trillian.host}`,
+            `--trillian_log_server.port=${trillian.port}`,
             '--trillian_log_server.tlog_id=$(TREE_ID)',
-            `--redis_server.address=${this.redis.address.host}`,
-            `--redis_server.port=${this.redis.address.port}`,
-            '--redis_server.password=$(REDIS_PASSWORD)',
+            `--redis_server.address=${redis.host}`,
+            `--redis_server.port=${redis.port}`,
             `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
-            '--rekor_server.signer-passwd=$(SIGNER_PASSWORD)',
             '--log_type=prod',
           ],
           ports: [
             { number: REKOR_PORT, name: 'http' },
-            { number: 2112, name: 'metrics' },
+            { number: METRICS_PORT, name: 'metrics' },
           ],
+          // The passwords through viper's environment, never on the command line (server-inputs.ts).
           envVariables: {
             TREE_ID: props.treeId,
-            SIGNER_PASSWORD: password,
-            REDIS_PASSWORD: this.redis.password,
+            [SECRET_ENVIRONMENT.rekorSignerPassword]: password,
+            [SECRET_ENVIRONMENT.rekorRedisPassword]: this.redis.password,
           },
           // Read-only root filesystem; Go spills large request bodies to /tmp.
           volumeMounts: [
@@ -116,6 +126,14 @@ export class Rekor extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: REKOR_PORT, name: 'http' }] });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: REKOR_PORT, name: 'http' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
+      ],
+    });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
@@ -10,6 +11,9 @@ import { CtLog } from './ct-log';
 import { Fulcio } from './fulcio';
 import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
+import { NetworkWiring, serviceEndpoint } from './network-wiring';
+import { Prober, ServiceMonitor } from './observability';
+import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
 import type { ServicePasswords } from './service-passwords';
@@ -18,7 +22,7 @@ import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
-import { PART_OF_LABELS } from './workload';
+import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
 
 /** Everything the cluster charts are built from. */
 export interface SigstoreChartInput {
@@ -59,6 +63,8 @@ export class SigstoreChart extends Chart {
   readonly fulcio: Fulcio;
   readonly tsa: TimestampAuthority;
   readonly tuf: TufServer;
+  /** Every flow between the components, and to the peers outside the namespace. */
+  readonly wiring: NetworkWiring;
 
   constructor(scope: Construct, id: string, props: SigstoreChartInput & { secrets: SigstoreSecretsChart }) {
     const { config, material, passwords } = props;
@@ -80,6 +86,17 @@ export class SigstoreChart extends Chart {
     // A cluster-scoped object: the chart's default namespace does not apply to it.
     ApiObject.of(namespaceObject).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
+    // Created before every component, so that its policies follow the Namespace in the manifest.
+    const network = config.networkPolicy;
+    this.wiring = new NetworkWiring(this, {
+      dns: network.dns,
+      apiServer: network.apiServer,
+      ingressController: network.ingressController,
+      metricsScraper: network.metricsScraper === false ? undefined : network.metricsScraper,
+      publicServiceClients: network.publicServiceClients,
+    });
+    new PodPlacement(this, config.scheduling);
+
     const database: InClusterDatabaseProps | ExternalDatabaseProps =
       config.database.kind === 'in-cluster'
         ? {
@@ -97,6 +114,7 @@ export class SigstoreChart extends Chart {
             database: config.database.name,
             credentialsSecretName: config.database.credentialsSecret,
             tlsCaSecretName: config.database.tlsCaSecret,
+            cidrs: isIPv4(config.database.host) ? undefined : network.externalCidrs,
           };
     const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
 
@@ -105,6 +123,11 @@ export class SigstoreChart extends Chart {
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
       logSignerReplicas: config.services.trillian.logSignerReplicas,
+      electionTrees: config.services.trillian.treeIds && [
+        { treeId: config.services.trillian.treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
+        { treeId: config.services.trillian.treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+      ],
+      shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
     });
@@ -146,8 +169,8 @@ export class SigstoreChart extends Chart {
       caChainPem: pem([material.fulcio.intermediate, material.fulcio.root]),
       caKey: material.fulcio.intermediateKey,
       issuers: trustedIssuers(config.oidc),
-      // In-cluster, whatever the public hostname: Fulcio talks to the CT log directly.
-      ctLogUrl: `http://${SERVICE_NAMES.ctlog}.${namespace}.svc/${config.services.ctlog.prefix}`,
+      ctLog: { endpoint: this.ctlog.endpoint, prefix: this.ctlog.prefix },
+      issuerCidrs: network.externalCidrs,
       secretsScope,
       image: image(IMAGES.fulcio),
     });
@@ -164,6 +187,7 @@ export class SigstoreChart extends Chart {
       chainPem: pem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root]),
       signingKey: material.tsa.leafKey,
       ntpMonitoring,
+      ntpCidrs: network.externalCidrs,
       secretsScope,
       image: image(IMAGES.timestampServer),
     });
@@ -194,6 +218,10 @@ export class SigstoreChart extends Chart {
       tuf: this.tuf.service,
     };
     for (const [service, kubeService] of Object.entries(services) as [PublicService, kplus.Service][]) {
+      // The configured in-cluster clients reach every port of a public Service but its metrics.
+      for (const port of kubeService.ports) {
+        if (port.name && port.name !== METRICS_PORT_NAME) this.wiring.exposeToPublicClients(serviceEndpoint(kubeService, port.name));
+      }
       const hostname = config.services[service].hostname;
       if (!hostname) continue;
       new PublicIngress(this, `Ingress-${service}`, {
@@ -204,5 +232,19 @@ export class SigstoreChart extends Chart {
         tlsSecretName: config.cluster.ingressTlsSecret,
       });
     }
+
+    const { serviceMonitor, prober } = config.observability;
+    if (serviceMonitor.enabled) new ServiceMonitor(this, 'ServiceMonitor', { interval: serviceMonitor.interval, labels: serviceMonitor.labels });
+    if (prober.enabled) {
+      new Prober(this, 'Prober', {
+        schedule: prober.schedule,
+        fulcio: serviceEndpoint(this.fulcio.service, 'http'),
+        tsa: this.tsa.endpoint,
+        rekor: this.rekor.endpoint,
+        image: image(IMAGES.curl),
+      });
+    }
+
+    if (network.enabled) this.wiring.renderPolicies();
   }
 }

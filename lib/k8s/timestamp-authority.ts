@@ -3,8 +3,11 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { duplicateIndexes, ntpServerProblem } from '../config/field-rules';
+import { SECRET_ENVIRONMENT } from './server-inputs';
+import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
+  METRICS_PORT_NAME,
   componentService,
   httpHealthProbes,
   secureContainer,
@@ -14,6 +17,9 @@ import {
 } from './workload';
 
 const HTTP_PORT = 5555;
+/** timestamp-server v2.1.0 serves Prometheus metrics on :2112 (pkg/server/prometheus.go). */
+const METRICS_PORT = 2112;
+const NTP_PORT = 123;
 const CONFIG_DIRECTORY = '/etc/tsa-config';
 const KEY_DIRECTORY = '/var/run/tsa-signer';
 
@@ -41,6 +47,8 @@ export interface TimestampAuthorityProps {
   readonly ntpMonitoring?: NtpMonitoring;
   readonly secretsScope: Construct;
   readonly image: string;
+  /** Address blocks of the NTP servers (with NTP monitoring on). @default ["0.0.0.0/0"] */
+  readonly ntpCidrs?: readonly string[];
 }
 
 /**
@@ -51,6 +59,8 @@ export interface TimestampAuthorityProps {
 export class TimestampAuthority extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** The timestamping API (Service port 80). */
+  readonly endpoint: ServiceEndpoint;
   readonly ntpMonitoring: NtpMonitoring;
 
   constructor(scope: Construct, id: string, props: TimestampAuthorityProps) {
@@ -82,6 +92,17 @@ export class TimestampAuthority extends Construct {
       case 'public-servers':
         break;
     }
+    if (this.ntpMonitoring.kind !== 'disabled') {
+      // NTP (UDP 123) to the configured servers, or to the TSA's built-in public list.
+      const servers = this.ntpMonitoring.kind === 'servers' ? this.ntpMonitoring.servers : ['the built-in public NTP servers'];
+      NetworkWiring.of(this).connectExternal(name, {
+        description: `NTP ${servers.join(', ')}`,
+        hostname: servers[0],
+        cidrs: props.ntpCidrs ?? ['0.0.0.0/0'],
+        port: NTP_PORT,
+        protocol: 'UDP',
+      });
+    }
     const configMap = new kplus.ConfigMap(this, 'ConfigMap', { metadata: { name: `${name}-config` }, data: configData });
     const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', configMap, { name: 'config' });
     const { volume: key, password } = signingKeySecret(this, {
@@ -98,6 +119,7 @@ export class TimestampAuthority extends Construct {
     secureDeployment(this, 'Deployment', {
       name,
       replicas: this.replicas,
+      metricsPort: METRICS_PORT,
       volumes: [config, key, tmp],
       containers: [
         secureContainer({
@@ -109,16 +131,16 @@ export class TimestampAuthority extends Construct {
             `--port=${HTTP_PORT}`,
             '--timestamp-signer=file',
             `--file-signer-key-path=${KEY_DIRECTORY}/key.pem`,
-            '--file-signer-passwd=$(SIGNER_PASSWORD)',
             `--certificate-chain-path=${CONFIG_DIRECTORY}/chain.pem`,
             ...ntpArgs,
             '--log-type=prod',
           ],
           ports: [
             { number: HTTP_PORT, name: 'http' },
-            { number: 2112, name: 'metrics' },
+            { number: METRICS_PORT, name: 'metrics' },
           ],
-          envVariables: { SIGNER_PASSWORD: password },
+          // The key's password through viper's environment, never on the command line (server-inputs.ts).
+          envVariables: { [SECRET_ENVIRONMENT.tsaSignerPassword]: password },
           volumeMounts: [
             { volume: config, path: CONFIG_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },
@@ -129,7 +151,15 @@ export class TimestampAuthority extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+    this.service = componentService(this, 'Service', {
+      name,
+      component: name,
+      ports: [
+        { port: 80, targetPort: HTTP_PORT, name: 'http' },
+        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
+      ],
+    });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }
 

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { NetworkWiring } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
 import { componentLabels, secureContainer, secureJob } from './workload';
@@ -33,6 +34,11 @@ export interface TreeJobProps {
  * The Job may only get and update this one ConfigMap.
  */
 export class TreeJob extends Construct {
+  /** The ConfigMap a tree Job named `name` writes the tree id into. */
+  static configMapName(name: string): string {
+    return `${name}-tree`;
+  }
+
   readonly configMap: kplus.ConfigMap;
   readonly job: kplus.Job;
   /** The environment value of the tree id; a pod using it waits for the Job. */
@@ -48,7 +54,7 @@ export class TreeJob extends Construct {
     const jobName = `${props.name}-createtree`;
     const labels = componentLabels(jobName);
     this.configMap = new kplus.ConfigMap(this, 'ConfigMap', {
-      metadata: { name: `${props.name}-tree`, labels },
+      metadata: { name: TreeJob.configMapName(props.name), labels },
       data: {
         [TREE_PLACEHOLDER_KEY]: `${TREE_ID_KEY} is written by Job ${jobName} and never replaced. Do not delete this ConfigMap: that forgets the tree.`,
       },
@@ -59,6 +65,9 @@ export class TreeJob extends Construct {
     const binding = new kplus.RoleBinding(this, 'RoleBinding', { metadata: { name: jobName, labels }, role });
     binding.addSubjects(serviceAccount);
 
+    const wiring = NetworkWiring.of(this);
+    const adminServer = wiring.connect(jobName, props.adminServer, 'Trillian admin API (createtree)');
+    wiring.connectToApiServer(jobName, `writes ${TREE_ID_KEY} into ConfigMap ${this.configMap.name}`);
     this.job = secureJob(this, 'Job', {
       name: jobName,
       serviceAccount,
@@ -70,7 +79,7 @@ export class TreeJob extends Construct {
         args: [
           `--namespace=${props.namespace}`,
           `--configmap=${this.configMap.name}`,
-          `--admin_server=${props.adminServer.host}:${props.adminServer.port}`,
+          `--admin_server=${adminServer.host}:${adminServer.port}`,
           `--display_name=${props.displayName}`,
         ],
         resources: { cpuMillis: { request: 50, limit: 200 }, memoryMebibytes: { request: 32, limit: 128 } },

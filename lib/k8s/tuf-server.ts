@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import { ChartError } from '../errors';
 import type { OutputFile } from '../trust/trust-outputs';
+import { serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import { componentService, httpHealthProbes, secureContainer, secureDeployment } from './workload';
 
@@ -41,6 +42,8 @@ export interface TufServerProps {
 export class TufServer extends Construct {
   readonly replicas: number;
   readonly service: kplus.Service;
+  /** The repository's HTTP endpoint (Service port 80). */
+  readonly endpoint: ServiceEndpoint;
   /** ConfigMap key of each served path. */
   readonly keysByPath: ReadonlyMap<string, string>;
   readonly probePath: string;
@@ -114,5 +117,6 @@ export class TufServer extends Construct {
       ],
     });
     this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
+    this.endpoint = serviceEndpoint(this.service, 'http');
   }
 }

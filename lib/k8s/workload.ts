@@ -2,6 +2,9 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
+import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint } from './network-wiring';
+import { PodPlacement } from './pod-placement';
+import { prometheusAnnotations } from './prometheus-annotations';
 import { requireProp } from './prop-validation';
 
 /*
@@ -18,8 +21,7 @@ export const NONROOT_ID = 65532;
 /** Labels every object of the stack carries. */
 export const PART_OF_LABELS = { 'app.kubernetes.io/part-of': 'sigstore', 'app.kubernetes.io/managed-by': 'sigstore-cdk' } as const;
 
-/** The label that selects one component's pods. */
-export const COMPONENT_LABEL = 'app.kubernetes.io/name';
+export { COMPONENT_LABEL };
 
 /** Labels of one component (on its pods, Services select on them). */
 export function componentLabels(component: string): Record<string, string> {
@@ -129,30 +131,47 @@ export interface SecureDeploymentProps {
   readonly strategy?: kplus.DeploymentStrategy;
   /** Extra labels on the pods. @default - none */
   readonly podLabels?: Record<string, string>;
+  /** The container port serving Prometheus metrics: the pods get the `prometheus.io/*` annotations. @default - none */
+  readonly metricsPort?: number;
 }
 
 /** A Deployment with the chart's labels, explicit selector and pod security. */
 export function secureDeployment(scope: Construct, id: string, props: SecureDeploymentProps): kplus.Deployment {
   const labels = componentLabels(props.name);
   const runAs = props.runAs ?? NONROOT_ID;
+  NetworkWiring.of(scope).register(props.name);
   const deployment = new kplus.Deployment(scope, id, {
     metadata: { name: props.name, labels },
     replicas: props.replicas,
     select: false,
-    podMetadata: { labels: { ...labels, ...props.podLabels } },
+    podMetadata: {
+      labels: { ...labels, ...props.podLabels },
+      annotations: props.metricsPort === undefined ? undefined : prometheusAnnotations(props.metricsPort),
+    },
     containers: props.containers,
     initContainers: props.initContainers,
     volumes: props.volumes,
     serviceAccount: props.serviceAccount,
     automountServiceAccountToken: props.serviceAccount !== undefined,
     securityContext: { ensureNonRoot: true, user: runAs, group: runAs, fsGroup: runAs },
-    strategy: props.strategy,
+    // A rollout starts the new pod before it stops an old one: a replica keeps serving throughout
+    // (single writers pass Recreate instead).
+    strategy: props.strategy ?? kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
   });
   deployment.select(kplus.LabelSelector.of({ labels: { [COMPONENT_LABEL]: props.name } }));
+  const placement = PodPlacement.of(scope);
+  placement.schedule(deployment, '/spec/template/spec');
+  if (props.replicas > 1) placement.replicate(scope, deployment, props.name);
   return deployment;
 }
 
-/** A Service with a stable name selecting one component's pods. */
+/** The Service port name the metrics scraper reads (and the optional ServiceMonitor selects). */
+export const METRICS_PORT_NAME = 'metrics';
+
+/**
+ * A Service with a stable name selecting one component's pods. Its port named `metrics` is opened to
+ * the metrics scraper (the network wiring); `serviceEndpoint(service, portName)` gives clients the rest.
+ */
 export function componentService(
   scope: Construct,
   id: string,
@@ -163,15 +182,18 @@ export function componentService(
     ports: props.ports,
   });
   service.selectLabel(COMPONENT_LABEL, props.component);
+  recordServiceComponent(service, props.component, props.ports);
+  NetworkWiring.of(scope).register(props.component);
+  if (props.ports.some((port) => port.name === METRICS_PORT_NAME)) NetworkWiring.of(scope).exposeMetrics(serviceEndpoint(service, METRICS_PORT_NAME));
   return service;
 }
 
 export interface SigningKeySecretProps {
-  /** The Secrets chart: the Secret goes there, never into the public manifests. */
+  /** The Secrets chart: the Secrets go there, never into the public manifests. */
   readonly secretsScope: Construct;
-  /** Construct id of the Secret in `secretsScope`. */
+  /** Construct id of the key's Secret in `secretsScope` (the password's is `<secretId>Password`). */
   readonly secretId: string;
-  /** Kubernetes name of the Secret. */
+  /** Kubernetes name of the key's Secret; its password's Secret is `<secretName>-password`. */
   readonly secretName: string;
   /** The key's file name, in the Secret and in the mounted directory. */
   readonly fileName: string;
@@ -184,20 +206,28 @@ export interface SigningKeySecretProps {
   readonly key: EncryptedKey;
 }
 
+/** The key Secret's password key, and the suffix of the password Secret's name. */
+export const PASSWORD_KEY = 'password';
+
 /**
- * A server's signing key as the servers read it: the encrypted PEM and its password in one Secret
- * (in the Secrets chart), a volume that mounts only the PEM, and the password as an env value for
- * the server's `…-passwd` flag. Refuses a key that is not encrypted.
+ * A server's signing key as the servers read it: the encrypted PEM in one Secret and its password in
+ * another (both in the Secrets chart), so that reading one never yields the other; a volume that
+ * mounts the PEM, and the password as an environment value for the server's password input. Refuses a
+ * key that is not encrypted.
  */
 export function signingKeySecret(scope: Construct, props: SigningKeySecretProps): { volume: kplus.Volume; password: kplus.EnvValue } {
   requireProp(scope, props.key.pem.includes('ENCRYPTED'), props.prop, '<secret>', 'an encrypted PEM private key');
-  const secret = new kplus.Secret(props.secretsScope, props.secretId, {
+  const keySecret = new kplus.Secret(props.secretsScope, props.secretId, {
     metadata: { name: props.secretName },
-    stringData: { [props.fileName]: props.key.pem, password: props.key.password },
+    stringData: { [props.fileName]: props.key.pem },
+  });
+  const passwordSecret = new kplus.Secret(props.secretsScope, `${props.secretId}Password`, {
+    metadata: { name: `${props.secretName}-${PASSWORD_KEY}` },
+    stringData: { [PASSWORD_KEY]: props.key.password },
   });
   return {
-    volume: kplus.Volume.fromSecret(scope, props.volumeId, secret, { name: props.volumeName, items: { [props.fileName]: { path: props.fileName } } }),
-    password: kplus.EnvValue.fromSecretValue({ secret, key: 'password' }),
+    volume: kplus.Volume.fromSecret(scope, props.volumeId, keySecret, { name: props.volumeName, items: { [props.fileName]: { path: props.fileName } } }),
+    password: kplus.EnvValue.fromSecretValue({ secret: passwordSecret, key: PASSWORD_KEY }),
   };
 }
 
@@ -227,7 +257,8 @@ export interface SecureJobProps {
  */
 export function secureJob(scope: Construct, id: string, props: SecureJobProps): kplus.Job {
   const labels = componentLabels(props.name);
-  return new kplus.Job(scope, id, {
+  NetworkWiring.of(scope).register(props.name);
+  const job = new kplus.Job(scope, id, {
     metadata: { name: props.name, labels },
     podMetadata: { labels },
     select: false,
@@ -240,4 +271,6 @@ export function secureJob(scope: Construct, id: string, props: SecureJobProps): 
     ttlAfterFinished: Duration.minutes(10),
     restartPolicy: kplus.RestartPolicy.NEVER,
   });
+  PodPlacement.of(scope).schedule(job, '/spec/template/spec');
+  return job;
 }

@@ -30,8 +30,6 @@ describe('SigstoreCloudStack (production example)', () => {
         'data.opentelekomcloud_kms_key_v1.tsa_root',
         'data.opentelekomcloud_kms_key_v1.tuf_root',
         'opentelekomcloud_ces_alarmrule.fulcio_issuance_error_rate',
-        'opentelekomcloud_ces_alarmrule.kms_quota',
-        'opentelekomcloud_ces_alarmrule.signing_bypass_set',
         'opentelekomcloud_ces_alarmrule.tsa_latency_p99',
         'opentelekomcloud_cts_event_notification_v3.sigstore_key_lifecycle',
         'opentelekomcloud_cts_tracker_v3.sigstore_audit',
@@ -180,18 +178,9 @@ describe('SigstoreCloudStack (production example)', () => {
       });
     });
 
-    it('KMS quota and signing bypass on custom metrics of the environment', () => {
-      const dimensions = [{ name: 'environment', value: 'prd' }];
-      expect(resource('opentelekomcloud_ces_alarmrule', 'kms_quota')).toMatchObject({
-        alarm_name: 'sigstore-prd-kms-quota',
-        metric: { namespace: 'CUSTOM.SIGSTORE', metric_name: 'kms_api_quota_used_percent', dimensions },
-        condition: { comparison_operator: '>', value: 80, count: 1 },
-      });
-      expect(resource('opentelekomcloud_ces_alarmrule', 'signing_bypass_set')).toMatchObject({
-        alarm_name: 'sigstore-prd-signing-bypass-set',
-        metric: { namespace: 'CUSTOM.SIGSTORE', metric_name: 'signing_bypass_tenants', dimensions },
-        condition: { comparison_operator: '>=', value: 1, count: 1 },
-      });
+    it('only on metrics something publishes: none on custom metrics (nothing publishes the KMS quota or the signing bypass)', () => {
+      const alarms = Object.values(json.resource.opentelekomcloud_ces_alarmrule) as { metric: { namespace: string } }[];
+      expect(alarms.map((alarm) => alarm.metric.namespace)).toEqual(['SYS.ELB', 'SYS.ELB']);
     });
   });
 
@@ -244,7 +233,7 @@ describe('SigstoreCloudStack variants', () => {
     const { json } = synthStack(minimalCloudConfig());
     expect(json).toMatchSnapshot();
     expect(json.terraform.backend).toEqual({ local: { path: '../../../terraform.sigstore-stg.tfstate' } });
-    expect(Object.keys(json.resource.opentelekomcloud_ces_alarmrule).sort()).toEqual(['kms_quota', 'signing_bypass_set']);
+    expect(json.resource.opentelekomcloud_ces_alarmrule).toBeUndefined();
     expect(json.resource.opentelekomcloud_swr_organization_v2).toBeUndefined();
     expect(json.resource.opentelekomcloud_smn_subscription_v2).toBeUndefined();
     expect(json.provider.opentelekomcloud).toEqual([{ auth_url: 'https://iam.eu-de.otc.t-systems.com/v3', region: 'eu-de' }]);
@@ -314,8 +303,8 @@ describe('construct validation', () => {
     expect(build((config) => Object.assign(config.cloud!.bootstrapBucket, { name: 'dotted.bucket.name' }))).toThrow(
       'sigstore-stg/BootstrapBucket: bucketName "dotted.bucket.name" is invalid: expected an OBS bucket name that must not contain "."',
     );
-    expect(build((config) => Object.assign(config.cloud!.alarms, { kmsQuotaPercent: 150 }))).toThrow(
-      'sigstore-stg/Alarms: kmsQuotaPercent 150 is invalid: expected a whole number from 1 to 100',
+    expect(build((config) => Object.assign(config.cloud!.alarms, { tsaLatencyMs: 0 }))).toThrow(
+      'sigstore-stg/Alarms: tsaLatencyMs 0 is invalid: expected a whole number from 1 to 600000',
     );
     expect(build((config) => Object.assign(config.otc!.kms, { tsaRootKeyAlias: 'sigstore-fulcio-root-g1' }))).toThrow(
       'sigstore-stg/RootKeys: tsaRootKeyAlias "sigstore-fulcio-root-g1" is invalid',

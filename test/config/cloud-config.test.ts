@@ -34,12 +34,14 @@ describe('cloud section', () => {
         loadBalancerId: '0b6e5c2a-3f4d-4e8a-9c1b-2d3e4f5a6b7c',
         fulcioErrorsPerMinute: 1,
         tsaLatencyMs: 2000,
-        kmsQuotaPercent: 80,
-        bypassTenants: 1,
-        customMetricNamespace: 'CUSTOM.SIGSTORE',
       },
       stateBackend: { kind: 'obs', bucket: 'example-forge-prd-tfstate', key: 'sigstore/prd/terraform.tfstate' },
     });
+  });
+
+  it('has no custom-metric alarm settings any more (nothing publishes those metrics): they are refused as unknown', () => {
+    const problems = problemsOf(`organization: x\n${OTC}cloud:\n  bootstrapBucket: { name: my-sigstore-bucket }\n  alarms: { kmsQuotaPercent: 80, customMetricNamespace: CUSTOM.SIGSTORE }\n`);
+    expect(Object.keys(problems).sort()).toEqual(['cloud.alarms.customMetricNamespace', 'cloud.alarms.kmsQuotaPercent']);
   });
 
   it("defaults to the runbook's thresholds and a local state backend", () => {
@@ -48,7 +50,7 @@ describe('cloud section', () => {
       tags: {},
       bootstrapBucket: { name: 'my-sigstore-bucket', keyGeneration: 1, noncurrentVersionExpirationDays: 365 },
       audit: { manageTracker: true, tracePrefix: 'cts' },
-      alarms: { subscriptions: [], fulcioErrorsPerMinute: 1, tsaLatencyMs: 2000, kmsQuotaPercent: 80, bypassTenants: 1, customMetricNamespace: 'CUSTOM.SIGSTORE' },
+      alarms: { subscriptions: [], fulcioErrorsPerMinute: 1, tsaLatencyMs: 2000 },
       stateBackend: { kind: 'local' },
     });
   });
@@ -84,8 +86,6 @@ describe('cloud section', () => {
         '  alarms:',
         '    fulcioListenerId: 0b6e5c2a-3f4d-4e8a-9c1b-2d3e4f5a6b7c',
         '    tsaLatencyMs: 1.5',
-        '    kmsQuotaPercent: 120',
-        '    customMetricNamespace: SYS.KMS',
         '    subscriptions:',
         '      - { name: oncall, protocol: email, endpoint: not-a-mail }',
         '      - { name: oncall, protocol: sms, endpoint: "0301234" }',
@@ -98,9 +98,7 @@ describe('cloud section', () => {
     );
     expect(Object.keys(problems).sort()).toEqual(
       [
-        'cloud.alarms.customMetricNamespace',
         'cloud.alarms.fulcioListenerId',
-        'cloud.alarms.kmsQuotaPercent',
         'cloud.alarms.subscriptions[0].endpoint',
         'cloud.alarms.subscriptions[1].endpoint',
         'cloud.alarms.subscriptions[1].name',
@@ -115,7 +113,6 @@ describe('cloud section', () => {
       ].sort(),
     );
     expect(problems['cloud.namePrefix'].value).toBe('"Sigstore_Prd"');
-    expect(problems['cloud.alarms.customMetricNamespace'].message).toContain('"SYS."');
     expect(problems['cloud.alarms.fulcioListenerId'].message).toContain('loadBalancerId');
     expect(problems['cloud.alarms.subscriptions[1].name'].message).toContain('unique');
     expect(problems['cloud.alarms.subscriptions[1].endpoint'].message).toContain('E.164');

@@ -27,7 +27,7 @@ services:
   ctlog: { replicas: 2, hostname: ctlog.example.com, prefix: forge }
   tsa: { replicas: 2, hostname: tsa.example.com, ntpMonitoring: true, ntpServers: [ntp1.example.internal, ntp2.example.internal, ntp3.example.internal] }
   tuf: { replicas: 2, hostname: tuf.example.com }
-  trillian: { logServerReplicas: 2, logSignerReplicas: 2 }
+  trillian: { logServerReplicas: 2, logSignerReplicas: 2, treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } }
 database:
   kind: external
   host: trillian-db.example.internal

@@ -24,7 +24,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
 const podSpec = (cluster: SynthesizedCluster, kind: 'Deployment' | 'Job', name: string) => find(cluster.public, kind, name).spec.template.spec;
 const container = (cluster: SynthesizedCluster, kind: 'Deployment' | 'Job', name: string, index = 0) => podSpec(cluster, kind, name).containers[index];
-const env = (c: any, name: string) => c.env.find((variable: any) => variable.name === name);
+const env = (c: any, name: string) => (c.env ?? []).find((variable: any) => variable.name === name);
 const flag = (c: any, name: string) => (c.args as string[]).filter((arg) => arg === name || arg.startsWith(`${name}=`)).map((arg) => arg.slice(name.length + 1));
 const secretData = (cluster: SynthesizedCluster, name: string) => find(cluster.secrets, 'Secret', name).stringData;
 const mountOf = (spec: any, c: any, path: string) => {
@@ -40,7 +40,20 @@ describe('MySQL', () => {
     const mysql = spec.containers[0];
     expect(mysql.image).toBe(imageReference(IMAGES.mysql));
     expect(mountOf(spec, mysql, '/var/lib/mysql').volume.persistentVolumeClaim.claimName).toBe('trillian-mysql-data');
-    expect(env(mysql, 'MYSQL_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'trillian-mysql', key: 'password' });
+    // The passwords as files (*_FILE), never as values in the pod spec.
+    expect(env(mysql, 'MYSQL_PASSWORD')).toBeUndefined();
+    expect(env(mysql, 'MYSQL_ROOT_PASSWORD')).toBeUndefined();
+    expect(env(mysql, 'MYSQL_PASSWORD_FILE').value).toBe('/etc/mysql-credentials/password');
+    expect(env(mysql, 'MYSQL_ROOT_PASSWORD_FILE').value).toBe('/etc/mysql-credentials/root-password');
+    const credentials = mountOf(spec, mysql, '/etc/mysql-credentials');
+    expect(credentials.mount.readOnly).toBe(true);
+    expect(credentials.volume.secret).toEqual({
+      secretName: 'trillian-mysql',
+      items: [
+        { key: 'password', path: 'password' },
+        { key: 'root-password', path: 'root-password' },
+      ],
+    });
     expect(secretData(dev, 'trillian-mysql')).toEqual({
       'root-password': TEST_PASSWORDS.mysqlRootPassword,
       username: 'trillian',
@@ -54,7 +67,15 @@ describe('MySQL', () => {
     expect(prd.public.some((object) => object.metadata.name === 'trillian-mysql')).toBe(false);
     expect(prd.public.some((object) => object.kind === 'Job' && object.metadata.name === 'trillian-createdb')).toBe(false);
     const server = container(prd, 'Deployment', 'trillian-log-server');
-    expect(flag(server, '--mysql_uri')).toEqual(['$(MYSQL_USER):$(MYSQL_PASSWORD)@tcp(trillian-db.example.internal:3307)/trillian_prd']);
+    // The DSN comes from the flag file, which names the credentials for Trillian to expand from its environment.
+    expect(flag(server, '--mysql_uri')).toEqual([]);
+    expect(flag(server, '--config')).toEqual(['/etc/trillian-database/flags']);
+    expect(find(prd.public, 'ConfigMap', 'trillian-database-flags').data).toEqual({
+      flags: "'--mysql_uri=${MYSQL_USER}:${MYSQL_PASSWORD}@tcp(trillian-db.example.internal:3307)/trillian_prd'\n",
+    });
+    expect(mountOf(podSpec(prd, 'Deployment', 'trillian-log-signer'), container(prd, 'Deployment', 'trillian-log-signer'), '/etc/trillian-database').volume.configMap.name).toBe(
+      'trillian-database-flags',
+    );
     expect(flag(server, '--mysql_tls_ca')).toEqual(['/var/run/trillian-database-ca/ca.crt']);
     expect(flag(server, '--mysql_server_name')).toEqual(['trillian-db.example.internal']);
     const spec = podSpec(prd, 'Deployment', 'trillian-log-server');
@@ -79,7 +100,7 @@ describe('Trillian', () => {
     expect(dev.public.filter((object) => object.kind === 'Role').map((role) => role.metadata.name)).toEqual(['rekor-createtree', 'ctlog-createtree']);
   });
 
-  it('several signers: Lease election with exactly the verbs it uses, bound to the signer only', () => {
+  it('several signers: Lease election on the configured trees\' Leases only, with exactly the verbs it uses, bound to the signer only', () => {
     const deployment = find(prd.public, 'Deployment', 'trillian-log-signer');
     expect(deployment.spec.replicas).toBe(2);
     const signer = deployment.spec.template.spec.containers[0];
@@ -90,9 +111,21 @@ describe('Trillian', () => {
     expect(env(signer, 'POD_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
     expect(deployment.spec.template.spec.serviceAccountName).toBe('trillian-log-signer');
     expect(deployment.spec.template.spec.automountServiceAccountToken).toBe(true);
+    // Exactly the Leases of the configured trees (named after their ids), which the manifest creates: no create, no other Lease.
     expect(find(prd.public, 'Role', 'trillian-log-signer-election').rules).toEqual([
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'watch', 'create', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['1234567890123456789', '987654321098765432'], verbs: ['get', 'watch', 'update'] },
     ]);
+    expect(prd.public.filter((object) => object.kind === 'Lease').map((lease) => lease.metadata.name)).toEqual(['1234567890123456789', '987654321098765432']);
+    for (const lease of prd.public.filter((object) => object.kind === 'Lease') as any[]) expect(lease.spec).toBeUndefined();
+    // The signers start only once the tree ConfigMaps hold exactly the configured ids.
+    const check = deployment.spec.template.spec.initContainers[0];
+    expect(check.name).toBe('check-tree-ids');
+    expect(check.env.map((variable: any) => [variable.name, variable.valueFrom.configMapKeyRef])).toEqual([
+      ['TREE_ID_0', { name: 'rekor-tree', key: 'treeID' }],
+      ['TREE_ID_1', { name: 'ctlog-tree', key: 'treeID' }],
+    ]);
+    expect(check.command[2]).toContain('check "$TREE_ID_0" 1234567890123456789 rekor-tree');
+    expect(check.command[2]).toContain('check "$TREE_ID_1" 987654321098765432 ctlog-tree');
     const binding = find(prd.public, 'RoleBinding', 'trillian-log-signer-election');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trillian-log-signer-election' });
     expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: 'trillian-log-signer', namespace: 'sigstore-prd' }]);
@@ -141,17 +174,27 @@ describe('Rekor', () => {
     const rekor = container(dev, 'Deployment', 'rekor');
     const spec = podSpec(dev, 'Deployment', 'rekor');
     expect(flag(rekor, '--rekor_server.signer')).toEqual(['/var/run/rekor-signer/signing-key.pem']);
-    expect(flag(rekor, '--rekor_server.signer-passwd')).toEqual(['$(SIGNER_PASSWORD)']);
+    expect(flag(rekor, '--rekor_server.signer-passwd')).toEqual([]);
     expect(mountOf(spec, rekor, '/var/run/rekor-signer').volume.secret.secretName).toBe('rekor-signer');
-    expect(secretData(dev, 'rekor-signer')).toEqual({ 'signing-key.pem': material.rekor.privateKey.pem, password: material.rekor.privateKey.password });
-    expect(env(rekor, 'SIGNER_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-signer', key: 'password' });
+    expect(secretData(dev, 'rekor-signer')).toEqual({ 'signing-key.pem': material.rekor.privateKey.pem });
+    expect(secretData(dev, 'rekor-signer-password')).toEqual({ password: material.rekor.privateKey.password });
+    // viper's environment variables (no prefix, no key replacer): the key upper-cased.
+    expect(env(rekor, 'REKOR_SERVER.SIGNER-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-signer-password', key: 'password' });
+    expect(env(rekor, 'REDIS_SERVER.PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'rekor-redis', key: 'password' });
+    expect(flag(rekor, '--redis_server.password')).toEqual([]);
     expect(flag(rekor, '--trillian_log_server.address')).toEqual(['trillian-log-server.sigstore-system.svc']);
     expect(flag(rekor, '--trillian_log_server.port')).toEqual(['8091']);
     expect(flag(rekor, '--trillian_log_server.tlog_id')).toEqual(['$(TREE_ID)']);
     expect(flag(rekor, '--redis_server.address')).toEqual(['rekor-redis.sigstore-system.svc']);
     expect(flag(rekor, '--rekor_server.address')).toEqual(['0.0.0.0']);
-    expect(secretData(dev, 'rekor-redis')).toEqual({ password: TEST_PASSWORDS.redisPassword });
-    expect(container(dev, 'Deployment', 'rekor-redis').args).toContain('$(REDIS_PASSWORD)');
+    expect(secretData(dev, 'rekor-redis')).toEqual({ password: TEST_PASSWORDS.redisPassword, 'redis.conf': `requirepass ${TEST_PASSWORDS.redisPassword}\n` });
+    const redis = container(dev, 'Deployment', 'rekor-redis');
+    expect(redis.args[0]).toBe('/etc/redis/redis.conf');
+    expect(redis.args.some((arg: string) => /requirepass|PASSWORD/.test(arg))).toBe(false);
+    expect(mountOf(podSpec(dev, 'Deployment', 'rekor-redis'), redis, '/etc/redis').volume.secret).toEqual({
+      secretName: 'rekor-redis',
+      items: [{ key: 'redis.conf', path: 'redis.conf' }],
+    });
   });
 
   it('uses one checkpoint origin for every replica: the public hostname when there is one', () => {
@@ -175,13 +218,15 @@ describe('CT log', () => {
     const spec = podSpec(prd, 'Deployment', 'ctlog');
     const render = spec.initContainers[0];
     expect(render.image).toBe(imageReference(IMAGES.curl, { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' }));
-    expect(env(render, 'KEY_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ctlog-signer', key: 'password' });
+    expect(env(render, 'KEY_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ctlog-signer-password', key: 'password' });
+    expect(env(spec.containers[0], 'KEY_PASSWORD')).toBeUndefined();
     const server = spec.containers[0];
     expect(flag(server, '--log_config')).toEqual(['/var/run/ctlog-config/ct_server.cfg']);
     expect(mountOf(spec, server, '/var/run/ctlog-config').volume.emptyDir.medium).toBe('Memory');
     expect(mountOf(spec, render, '/var/run/ctlog-config').mount.readOnly).toBeFalsy();
     expect(mountOf(spec, server, '/var/run/ctlog-config').mount.readOnly).toBe(true);
-    expect(secretData(prd, 'ctlog-signer')).toEqual({ 'private.pem': material.ctlog.privateKey.pem, password: material.ctlog.privateKey.password });
+    expect(secretData(prd, 'ctlog-signer')).toEqual({ 'private.pem': material.ctlog.privateKey.pem });
+    expect(secretData(prd, 'ctlog-signer-password')).toEqual({ password: material.ctlog.privateKey.password });
   });
 });
 
@@ -191,10 +236,12 @@ describe('Fulcio', () => {
     expect(flag(fulcio, '--ca')).toEqual(['fileca']);
     expect(flag(fulcio, '--fileca-cert')).toEqual(['/etc/fulcio-config/ca-chain.pem']);
     expect(flag(fulcio, '--fileca-key')).toEqual(['/var/run/fulcio-ca/key.pem']);
-    expect(flag(fulcio, '--fileca-key-passwd')).toEqual(['$(FILECA_PASSWORD)']);
+    expect(flag(fulcio, '--fileca-key-passwd')).toEqual([]);
+    expect(env(fulcio, 'FULCIO_SERVE_FILECA-KEY-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'fulcio-ca-key-password', key: 'password' });
     expect(flag(fulcio, '--ct-log-url')).toEqual(['http://ctlog.sigstore-prd.svc/forge']);
     expect(find(prd.public, 'ConfigMap', 'fulcio-config').data['ca-chain.pem']).toBe(pem([material.fulcio.intermediate, material.fulcio.root]));
-    expect(secretData(prd, 'fulcio-ca-key')).toEqual({ 'key.pem': material.fulcio.intermediateKey.pem, password: material.fulcio.intermediateKey.password });
+    expect(secretData(prd, 'fulcio-ca-key')).toEqual({ 'key.pem': material.fulcio.intermediateKey.pem });
+    expect(secretData(prd, 'fulcio-ca-key-password')).toEqual({ password: material.fulcio.intermediateKey.password });
   });
 
   it('trusts the union of the tenants\' issuers and the global ones, once each', () => {
@@ -221,9 +268,11 @@ describe('Timestamp Authority', () => {
     expect(flag(tsa, '--host')).toEqual(['0.0.0.0']);
     expect(flag(tsa, '--port')).toEqual(['5555']);
     expect(flag(tsa, '--timestamp-signer')).toEqual(['file']);
-    expect(flag(tsa, '--file-signer-passwd')).toEqual(['$(SIGNER_PASSWORD)']);
+    expect(flag(tsa, '--file-signer-passwd')).toEqual([]);
+    expect(env(tsa, 'FILE-SIGNER-PASSWD').valueFrom.secretKeyRef).toEqual({ name: 'tsa-signer-password', key: 'password' });
     expect(find(dev.public, 'ConfigMap', 'tsa-config').data['chain.pem']).toBe(pem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root]));
-    expect(secretData(dev, 'tsa-signer')).toEqual({ 'key.pem': material.tsa.leafKey.pem, password: material.tsa.leafKey.password });
+    expect(secretData(dev, 'tsa-signer')).toEqual({ 'key.pem': material.tsa.leafKey.pem });
+    expect(secretData(dev, 'tsa-signer-password')).toEqual({ password: material.tsa.leafKey.password });
   });
 
   it('NTP monitoring: off by default, the configured servers (a majority must agree), or the public list', () => {
@@ -307,6 +356,86 @@ describe('replicas', () => {
     for (const name of ['fulcio', 'rekor', 'ctlog', 'tsa', 'tuf', 'trillian-log-server', 'trillian-log-signer']) {
       expect([name, find(prd.public, 'Deployment', name).spec.replicas]).toEqual([name, 2]);
       expect([name, find(dev.public, 'Deployment', name).spec.replicas]).toEqual([name, 1]);
+    }
+  });
+});
+
+describe('availability', () => {
+  const REPLICATED = ['trillian-log-server', 'trillian-log-signer', 'rekor', 'ctlog', 'fulcio', 'tsa', 'tuf'];
+
+  it('a PodDisruptionBudget for every Deployment with more than one replica (one pod at a time), none for single replicas', () => {
+    const budgets = prd.public.filter((object) => object.kind === 'PodDisruptionBudget') as any[];
+    const replicated = (prd.public.filter((object) => object.kind === 'Deployment') as any[]).filter((deployment) => deployment.spec.replicas > 1);
+    expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual(replicated.map((deployment) => deployment.metadata.name).sort());
+    expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual([...REPLICATED].sort());
+    for (const budget of budgets) {
+      expect(budget.spec).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': budget.metadata.name } },
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      });
+      expect(find(prd.public, 'Deployment', budget.metadata.name).spec.template.metadata.labels['app.kubernetes.io/name']).toBe(budget.metadata.name);
+    }
+    expect(dev.public.some((object) => object.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+
+  it('replicated servers spread over zones (preferred) and nodes (required), per rollout revision, cordoned nodes not counted', () => {
+    for (const name of REPLICATED) {
+      const spread = podSpec(prd, 'Deployment', name).topologySpreadConstraints;
+      const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
+        topologyKey,
+        maxSkew: 1,
+        whenUnsatisfiable,
+        labelSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        matchLabelKeys: ['pod-template-hash'],
+        nodeTaintsPolicy: 'Honor',
+      });
+      expect([name, spread]).toEqual([name, [constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'), constraint('kubernetes.io/hostname', 'DoNotSchedule')]]);
+    }
+    for (const deployment of dev.public.filter((object) => object.kind === 'Deployment') as any[]) {
+      expect(deployment.spec.template.spec.topologySpreadConstraints).toBeUndefined();
+    }
+    const otherZoneLabel = synthesizeCluster(chartInput(material, `${PRODUCTION_LIKE_YAML}scheduling: { zoneTopologyKey: failure-domain.beta.kubernetes.io/zone }\n`));
+    expect(podSpec(otherZoneLabel, 'Deployment', 'fulcio').topologySpreadConstraints[0].topologyKey).toBe('failure-domain.beta.kubernetes.io/zone');
+  });
+
+  it('rollouts keep a replica serving (surge 1, unavailable 0); single writers (MySQL, Redis, a force-master signer) are replaced with Recreate', () => {
+    for (const deployment of dev.public.filter((object) => object.kind === 'Deployment') as any[]) {
+      const name = deployment.metadata.name;
+      if (['trillian-mysql', 'rekor-redis', 'trillian-log-signer'].includes(name)) {
+        expect([name, deployment.spec.strategy]).toEqual([name, { type: 'Recreate' }]);
+      } else {
+        expect([name, deployment.spec.strategy]).toEqual([name, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }]);
+      }
+    }
+    expect(find(prd.public, 'Deployment', 'trillian-log-signer').spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  it('scheduling: node selector, tolerations and priority class on every pod (Deployments and Jobs); none by default', () => {
+    const scheduled = synthesizeCluster(
+      chartInput(
+        material,
+        `scheduling:
+  nodeSelector: { node-pool: sigstore }
+  tolerations: [{ key: dedicated, operator: Equal, value: sigstore, effect: NoSchedule }]
+  priorityClassName: sigstore-critical
+`,
+      ),
+    );
+    const pods = scheduled.public.filter((object) => object.kind === 'Deployment' || object.kind === 'Job') as any[];
+    expect(pods.length).toBeGreaterThan(10);
+    for (const workload of pods) {
+      const spec = workload.spec.template.spec;
+      expect([workload.metadata.name, spec.nodeSelector, spec.tolerations, spec.priorityClassName]).toEqual([
+        workload.metadata.name,
+        { 'node-pool': 'sigstore' },
+        [{ key: 'dedicated', operator: 'Equal', value: 'sigstore', effect: 'NoSchedule' }],
+        'sigstore-critical',
+      ]);
+    }
+    for (const workload of dev.public.filter((object) => object.kind === 'Deployment' || object.kind === 'Job') as any[]) {
+      const spec = workload.spec.template.spec;
+      expect([spec.nodeSelector, spec.tolerations, spec.priorityClassName]).toEqual([undefined, undefined, undefined]);
     }
   });
 });

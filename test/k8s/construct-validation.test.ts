@@ -14,7 +14,7 @@ import { Trillian } from '../../lib/k8s/trillian';
 import { CONFIGMAP_DATA_LIMIT_BYTES, TufServer } from '../../lib/k8s/tuf-server';
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
-import { chartInput, find, synthesizeCluster } from './cluster-fixture';
+import { PRODUCTION_LIKE_YAML, chartInput, find, synthesizeCluster } from './cluster-fixture';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -38,7 +38,15 @@ const expectChartError = (work: () => unknown, code: string, message: RegExp) =>
   expect((caught as ChartError).code).toBe(code);
   expect((caught as ChartError).message).toMatch(message);
 };
-const database = { host: 'db', port: 3306, database: 'trillian', username: {} as any, password: {} as any };
+const trillianEndpoint = { host: 'trillian-log-server.sigstore-system.svc', port: 8091, targetPort: 8091, protocol: 'TCP', component: 'trillian-log-server' } as const;
+const database = {
+  host: 'db',
+  port: 3306,
+  database: 'trillian',
+  username: {} as any,
+  password: {} as any,
+  route: { kind: 'service', endpoint: { host: 'db', port: 3306, targetPort: 3306, protocol: 'TCP', component: 'db' } },
+} as const;
 const trillianProps = {
   namespace: 'sigstore-system',
   database,
@@ -50,10 +58,21 @@ describe('constructs validate their props, naming the construct path, the prop a
   it('Trillian: replicas out of range, unpinned image', () => {
     expectChartError(() => new Trillian(chart(), 'Trillian', { ...trillianProps, logSignerReplicas: 0 }), 'CHART_PROPS_INVALID', /test\/Trillian: logSignerReplicas 0 is invalid; expected a whole number from 1 to 20/);
     expectChartError(
+      () => new Trillian(chart(), 'Trillian', { ...trillianProps, logSignerReplicas: 2, shellImage: imageReference(IMAGES.curl) }),
+      'CHART_PROPS_INVALID',
+      /test\/Trillian: electionTrees \[\] is invalid; expected the ids of the trees the signers sequence/,
+    );
+    expectChartError(
       () => new Trillian(chart(), 'Trillian', { ...trillianProps, logServerImage: 'ghcr.io/sigstore/scaffolding/trillian_log_server:latest' }),
       'CHART_PROPS_INVALID',
       /logServerImage "ghcr\.io\/sigstore\/scaffolding\/trillian_log_server:latest" is invalid; expected an image reference pinned by digest/,
     );
+  });
+
+  it('constructs work on their own, in a chart without network peers (which renders no policy)', () => {
+    const scope = chart();
+    new TreeJob(scope, 'Tree', { name: 'rekor', namespace: 'sigstore-system', adminServer: trillianEndpoint, displayName: 'rekor', image: imageReference(IMAGES.createtree) });
+    expect(Testing.synth(scope).map((object: any) => object.kind)).toEqual(['ConfigMap', 'ServiceAccount', 'Role', 'RoleBinding', 'Job']);
   });
 
   it('TreeJob: a display name longer than Trillian stores', () => {
@@ -62,7 +81,7 @@ describe('constructs validate their props, naming the construct path, the prop a
         new TreeJob(chart(), 'Tree', {
           name: 'rekor',
           namespace: 'sigstore-system',
-          adminServer: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          adminServer: trillianEndpoint,
           displayName: 'a display name that is far too long',
           image: imageReference(IMAGES.createtree),
         }),
@@ -94,7 +113,7 @@ describe('constructs validate their props, naming the construct path, the prop a
         new CtLog(chart(), 'CtLog', {
           namespace: 'sigstore-system',
           prefix: 'sigstore',
-          trillian: { host: 'trillian-log-server.sigstore-system.svc', port: 8091 },
+          trillian: trillianEndpoint,
           treeId: {} as any,
           rootsPem: material.fulcio.root.toString('pem'),
           signingKey: { pem: material.ctlog.privateKey.pem, password: 'has/slash"quote' },
@@ -164,7 +183,7 @@ describe('constructs validate their props, naming the construct path, the prop a
 });
 
 describe('the CT log config renderer (run with /bin/sh, as the init container does)', () => {
-  const run = (env: Record<string, string>) => {
+  const run = (env: Record<string, string>, path: string | undefined = process.env.PATH) => {
     const cluster = synthesizeCluster(chartInput(material));
     const spec = find(cluster.public, 'Deployment', 'ctlog').spec.template.spec;
     const template = find(cluster.public, 'ConfigMap', 'ctlog-config').data['ct_server.cfg.template'];
@@ -174,7 +193,7 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     writeFileSync(join(root, 'template', 'ct_server.cfg.template'), template);
     const [shell, flag, script] = spec.initContainers[0].command as string[];
     const local = script.replaceAll('/etc/ctlog-config', join(root, 'template')).replaceAll('/var/run/ctlog-config', join(root, 'rendered'));
-    const result = spawnSync(shell, [flag, local], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+    const result = spawnSync(shell, [flag, local], { env: { PATH: path ?? '', ...env }, encoding: 'utf8' });
     let rendered: string | undefined;
     try {
       rendered = readFileSync(join(root, 'rendered', 'ct_server.cfg'), 'utf8');
@@ -192,6 +211,15 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     expect(rendered).not.toMatch(/@TREE_ID@|@KEY_PASSWORD@/);
   });
 
+  it('uses shell builtins only (it renders with an empty PATH), so the password is never an argument of a process', () => {
+    const { status, rendered, stderr } = run({ TREE_ID: '12', KEY_PASSWORD: material.ctlog.privateKey.password }, '');
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"\n`);
+    const script: string = find(synthesizeCluster(chartInput(material)).public, 'Deployment', 'ctlog').spec.template.spec.initContainers[0].command[2];
+    expect(script).not.toMatch(/\bsed\b/);
+  });
+
   it('refuses a tree id that is not a number, and a password the config cannot carry', () => {
     const badTree = run({ TREE_ID: '12; rm -rf /', KEY_PASSWORD: 'abc' });
     expect(badTree.status).not.toBe(0);
@@ -199,5 +227,25 @@ describe('the CT log config renderer (run with /bin/sh, as the init container do
     const badPassword = run({ TREE_ID: '12', KEY_PASSWORD: 'a"b' });
     expect(badPassword.status).not.toBe(0);
     expect(badPassword.stderr).toContain('the key password holds characters the config cannot carry');
+  });
+});
+
+describe('the elected signers\' tree id check (run with /bin/sh, as the init container does)', () => {
+  const run = (env: Record<string, string>) => {
+    const cluster = synthesizeCluster(chartInput(material, PRODUCTION_LIKE_YAML));
+    const [shell, flag, script] = find(cluster.public, 'Deployment', 'trillian-log-signer').spec.template.spec.initContainers[0].command as string[];
+    return spawnSync(shell, [flag, script], { env: { PATH: '', ...env }, encoding: 'utf8' });
+  };
+
+  it('passes when the ConfigMaps hold the configured ids, with shell builtins only', () => {
+    const result = run({ TREE_ID_0: '1234567890123456789', TREE_ID_1: '987654321098765432' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('refuses a tree createtree made anew (another id), naming the ConfigMap and both ids', () => {
+    const result = run({ TREE_ID_0: '1234567890123456789', TREE_ID_1: '42' });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("ConfigMap ctlog-tree holds treeID '42', but services.trillian.treeIds names 987654321098765432");
   });
 });

@@ -22,6 +22,15 @@ export const KIND_MODELS: Record<string, { module: string; interface: string }> 
   'rbac.authorization.k8s.io/v1/Role': { module: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role', interface: 'IRole' },
   'rbac.authorization.k8s.io/v1/RoleBinding': { module: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding', interface: 'IRoleBinding' },
   'networking.k8s.io/v1/Ingress': { module: 'kubernetes-models/networking.k8s.io/v1/Ingress', interface: 'IIngress' },
+  'networking.k8s.io/v1/NetworkPolicy': { module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', interface: 'INetworkPolicy' },
+  'policy/v1/PodDisruptionBudget': { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', interface: 'IPodDisruptionBudget' },
+  'coordination.k8s.io/v1/Lease': { module: 'kubernetes-models/coordination.k8s.io/v1/Lease', interface: 'ILease' },
+  'batch/v1/CronJob': { module: 'kubernetes-models/batch/v1/CronJob', interface: 'ICronJob' },
+  // A CRD (Prometheus Operator), from the same family of generated models.
+  'monitoring.coreos.com/v1/ServiceMonitor': {
+    module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    interface: 'IServiceMonitor',
+  },
 };
 
 export interface KubeObject {

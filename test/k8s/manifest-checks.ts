@@ -7,19 +7,19 @@ import { describeObject, type KubeObject } from './kubernetes-schema';
  */
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-type Pod = { owner: KubeObject; spec: any; labels: Record<string, string>; longRunning: boolean };
+export type Pod = { owner: KubeObject; spec: any; labels: Record<string, string>; longRunning: boolean };
 
-/** The pod templates of Deployments and Jobs. */
+/** The pod templates of Deployments, Jobs and CronJobs. */
 export function podTemplates(objects: readonly KubeObject[]): Pod[] {
   return objects
-    .filter((object) => object.kind === 'Deployment' || object.kind === 'Job')
+    .filter((object) => object.kind === 'Deployment' || object.kind === 'Job' || object.kind === 'CronJob')
     .map((object) => {
-      const template = (object as any).spec.template;
+      const template = object.kind === 'CronJob' ? (object as any).spec.jobTemplate.spec.template : (object as any).spec.template;
       return { owner: object, spec: template.spec, labels: template.metadata?.labels ?? {}, longRunning: object.kind === 'Deployment' };
     });
 }
 
-function containersOf(pod: Pod): { container: any; init: boolean }[] {
+export function containersOf(pod: Pod): { container: any; init: boolean }[] {
   return [
     ...(pod.spec.initContainers ?? []).map((container: any) => ({ container, init: true })),
     ...(pod.spec.containers ?? []).map((container: any) => ({ container, init: false })),
@@ -268,4 +268,50 @@ export function securityProblems(objects: readonly KubeObject[]): string[] {
     }
   }
   return problems;
+}
+
+/** A container argument (or command word) that expands a Secret-sourced environment variable. */
+export interface SecretArgvReference {
+  readonly workload: string;
+  readonly container: string;
+  /** The flag (`--name`), or the whole word when it is not a flag. */
+  readonly flag: string;
+  readonly variables: readonly string[];
+}
+
+/**
+ * Every `$(VAR)` in a container's `command` or `args` whose VAR comes from a Secret (`secretKeyRef`,
+ * or any variable of an `envFrom` Secret): Kubernetes expands these into the process's argv, which
+ * `ps` on the node shows to everyone.
+ */
+export function secretArgvReferences(objects: readonly KubeObject[]): SecretArgvReference[] {
+  const found: SecretArgvReference[] = [];
+  for (const pod of podTemplates(objects)) {
+    for (const { container } of containersOf(pod)) {
+      const fromSecret = new Set<string>((container.env ?? []).filter((variable: any) => variable.valueFrom?.secretKeyRef).map((variable: any) => variable.name));
+      const anyFromSecret = (container.envFrom ?? []).some((source: any) => source.secretRef);
+      for (const word of [...(container.command ?? []), ...(container.args ?? [])] as string[]) {
+        const variables = [...word.matchAll(/\$\(([^)]+)\)/g)].map((match) => match[1]).filter((name) => anyFromSecret || fromSecret.has(name));
+        if (variables.length === 0) continue;
+        const flag = word.startsWith('--') ? word.split('=')[0] : word;
+        found.push({ workload: pod.owner.metadata.name, container: container.name, flag, variables });
+      }
+    }
+  }
+  return found;
+}
+
+/** Which workloads read each Secret (by volume or environment), as `Secret name -> sorted workload names`. */
+export function secretConsumers(objects: readonly KubeObject[]): Record<string, string[]> {
+  const consumers: Record<string, Set<string>> = {};
+  const add = (secret: string, workload: string) => (consumers[secret] ??= new Set()).add(workload);
+  for (const pod of podTemplates(objects)) {
+    const workload = pod.owner.metadata.name;
+    for (const volume of pod.spec.volumes ?? []) if (volume.secret) add(volume.secret.secretName, workload);
+    for (const { container } of containersOf(pod)) {
+      for (const variable of container.env ?? []) if (variable.valueFrom?.secretKeyRef) add(variable.valueFrom.secretKeyRef.name, workload);
+      for (const source of container.envFrom ?? []) if (source.secretRef) add(source.secretRef.name, workload);
+    }
+  }
+  return Object.fromEntries(Object.entries(consumers).map(([secret, workloads]) => [secret, [...workloads].sort()]).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

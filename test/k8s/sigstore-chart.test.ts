@@ -17,7 +17,17 @@ import {
   type SynthesizedCluster,
 } from './cluster-fixture';
 import { UnknownFieldChecker, schemaErrors, type KubeObject } from './kubernetes-schema';
-import { addressProblems, imageProblems, referenceProblems, securityProblems, selectorProblems, serviceReferences } from './manifest-checks';
+import { SECRET_ARGV_EXCEPTIONS } from '../../lib/k8s/server-inputs';
+import {
+  addressProblems,
+  imageProblems,
+  referenceProblems,
+  secretArgvReferences,
+  secretConsumers,
+  securityProblems,
+  selectorProblems,
+  serviceReferences,
+} from './manifest-checks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -41,6 +51,14 @@ const CONFIGURATIONS: Record<string, { yaml: string; namespace: string; operator
     mirror: { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' },
   },
   'external database without TLS': { yaml: EXTERNAL_PLAIN_DATABASE_YAML, namespace: 'sigstore-system', operatorSecrets: ['sigstore-system/trillian-db'] },
+  'production-like with the ServiceMonitor, the prober and scheduling': {
+    yaml: `${PRODUCTION_LIKE_YAML}observability: { serviceMonitor: { enabled: true }, prober: { enabled: true } }
+scheduling: { nodeSelector: { pool: sigstore }, tolerations: [{ key: dedicated, operator: Exists }], priorityClassName: sigstore }
+`,
+    namespace: 'sigstore-prd',
+    operatorSecrets: ['sigstore-prd/trillian-db', 'sigstore-prd/trillian-db-ca', 'sigstore-prd/sigstore-tls'],
+    mirror: { registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' },
+  },
 };
 
 /** Secrets with their values replaced by their length: structure in the snapshot, no key material. */
@@ -141,11 +159,59 @@ describe.each(Object.entries(CONFIGURATIONS))('whole output: %s', (_name, config
     expect(cluster.secrets.every((object) => object.kind === 'Secret')).toBe(true);
   });
 
+  it('expands no Secret-sourced variable into a command line, except the documented list (server-inputs.ts)', () => {
+    const workloads = new Set(all.filter((object) => object.kind === 'Deployment' || object.kind === 'Job').map((object) => object.metadata.name));
+    const expected = SECRET_ARGV_EXCEPTIONS.filter((exception) => workloads.has(exception.workload)).map(({ workload, container, flag, variables }) => ({
+      workload,
+      container,
+      flag,
+      variables,
+    }));
+    expect(secretArgvReferences(all)).toEqual(expected);
+  });
+
   it('names the public Services as the trusted root expects, on port 80', () => {
     for (const name of ['fulcio', 'rekor', 'ctlog', 'tsa', 'tuf']) {
       const service = find(cluster.public, 'Service', name);
       expect(service.spec.ports.find((port: any) => port.name === 'http').port).toBe(80);
     }
+  });
+});
+
+describe('secrets on command lines, and who reads which Secret', () => {
+  it('the documented exceptions are exactly createdb\'s DSN, and it occurs (the list is not stale)', () => {
+    expect(SECRET_ARGV_EXCEPTIONS.map((exception) => `${exception.workload}/${exception.container} ${exception.flag}`)).toEqual(['trillian-createdb/createdb --mysql_uri']);
+    const dev = synthesizeCluster(chartInput(material));
+    expect(secretArgvReferences([...dev.public, ...dev.secrets])).toEqual([
+      { workload: 'trillian-createdb', container: 'createdb', flag: '--mysql_uri', variables: ['MYSQL_USER', 'MYSQL_PASSWORD'] },
+    ]);
+  });
+
+  it('keys and their passwords are separate Secrets, each read only by the workload that needs it', () => {
+    const dev = synthesizeCluster(chartInput(material));
+    expect(secretConsumers(dev.public)).toEqual({
+      'ctlog-signer': ['ctlog'],
+      'ctlog-signer-password': ['ctlog'],
+      'fulcio-ca-key': ['fulcio'],
+      'fulcio-ca-key-password': ['fulcio'],
+      'rekor-redis': ['rekor', 'rekor-redis'],
+      'rekor-signer': ['rekor'],
+      'rekor-signer-password': ['rekor'],
+      'trillian-mysql': ['trillian-createdb', 'trillian-log-server', 'trillian-log-signer', 'trillian-mysql'],
+      'tsa-signer': ['tsa'],
+      'tsa-signer-password': ['tsa'],
+    });
+    for (const secret of dev.secrets as any[]) {
+      const keys = Object.keys(secret.stringData);
+      if (keys.some((key) => key.endsWith('.pem'))) expect([secret.metadata.name, keys]).toEqual([secret.metadata.name, [keys[0]]]);
+    }
+    // The CT log's password reaches only the init container that renders the config; the server mounts only the key.
+    const ctlog = find(dev.public, 'Deployment', 'ctlog').spec.template.spec;
+    expect(ctlog.initContainers[0].env.map((variable: any) => variable.valueFrom.secretKeyRef?.name ?? variable.valueFrom.configMapKeyRef.name)).toEqual([
+      'ctlog-tree',
+      'ctlog-signer-password',
+    ]);
+    expect(ctlog.containers[0].env ?? []).toEqual([]);
   });
 });
 
@@ -182,8 +248,8 @@ describe('the whole-output checks can fail', () => {
   });
 
   it('reports a missing Secret key, a missing ConfigMap and a key nothing writes', () => {
-    expect(referenceProblems(mutate((objects) => delete find(objects, 'Secret', 'rekor-signer').stringData.password))).toEqual([
-      expect.stringContaining('reads key "password" of Secret sigstore-system/rekor-signer'),
+    expect(referenceProblems(mutate((objects) => delete find(objects, 'Secret', 'rekor-signer-password').stringData.password))).toEqual([
+      expect.stringContaining('reads key "password" of Secret sigstore-system/rekor-signer-password'),
     ]);
     expect(referenceProblems(mutate((objects) => objects.splice(objects.indexOf(find(objects, 'ConfigMap', 'fulcio-config')), 1)))).not.toEqual([]);
     const withoutTreeJob = mutate((objects) => objects.splice(objects.indexOf(find(objects, 'Job', 'rekor-createtree')), 1));
@@ -200,6 +266,19 @@ describe('the whole-output checks can fail', () => {
       find(objects, 'Service', 'trillian-log-server').spec.ports.pop();
     });
     expect(addressProblems(wrongPort)).toEqual([expect.stringContaining('trillian-log-server.sigstore-system.svc:8090')]);
+  });
+
+  it('reports a Secret-sourced variable expanded into a command line', () => {
+    const broken = mutate((objects) => {
+      const fulcio = find(objects, 'Deployment', 'fulcio').spec.template.spec.containers[0];
+      fulcio.args.push('--fileca-key-passwd=$(FULCIO_SERVE_FILECA-KEY-PASSWD)');
+    });
+    expect(secretArgvReferences(broken)).toContainEqual({
+      workload: 'fulcio',
+      container: 'fulcio',
+      flag: '--fileca-key-passwd',
+      variables: ['FULCIO_SERVE_FILECA-KEY-PASSWD'],
+    });
   });
 
   it('reports an unpinned image, a writable root filesystem, a missing probe and an unknown field', () => {
