@@ -28,7 +28,7 @@ export interface TufRefreshResult {
 export async function runTufRefresh(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider; operator?: string }): Promise<TufRefreshResult> {
   const { config } = options;
   const clock = options.clock ?? (() => new Date());
-  const store = new StateStore({ root: options.stateRoot, env: config.env });
+  const store = new StateStore({ root: options.stateRoot, env: config.env, lock: options.lock });
   return store.withLock(async () => {
     const snapshot = await store.load();
     const material = await readPkiMaterial(snapshot);

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateStore } from '../../lib/state/store';
+import { REPO_ROOT, holdStateLock, runCliProcess, type ProcessRun } from '../helpers/cli-process';
+import { runCliCaptured } from '../helpers/cli';
+import { useTempDirectory } from '../helpers/temp-directory';
+
+/**
+ * Many cold `synth` runs at once on one project, as processes: whatever the lock does, exactly one
+ * PKI is minted, every run's dist/ carries it, and the losers wait and find the state complete.
+ * SIGSTORE_CDK_STRESS_ROUNDS repeats each scenario (default once; the issue's race showed in 3 of 60).
+ */
+const RUNS = 6;
+const ROUNDS = Number(process.env.SIGSTORE_CDK_STRESS_ROUNDS ?? 1);
+const ENVS = join(REPO_ROOT, 'envs');
+
+describe('concurrent cold synths (real processes)', () => {
+  const temp = useTempDirectory();
+
+  const synthAll = (cwd: string): Promise<ProcessRun[]> =>
+    Promise.all(
+      Array.from({ length: RUNS }, (_, index) =>
+        runCliProcess(['synth', '--envs-dir', ENVS, '--state-dir', '.sigstore', '--out', `dist-${index}`, '--cloud-out', `cdktf-${index}`], {
+          cwd,
+          timeoutMs: 90_000,
+        }),
+      ),
+    );
+
+  /** One PKI in the state, in every run's dist/, one signature per root in the ceremony log; `verify` passes. */
+  async function expectOnePki(cwd: string, runs: readonly ProcessRun[]): Promise<void> {
+    expect(runs.map((run) => (run.code === 0 ? 0 : `${run.code}: ${run.stderr.split('\n').filter((line) => line.startsWith('error')).join(' ')}`))).toEqual(
+      Array(RUNS).fill(0),
+    );
+    expect(runs.filter((run) => run.stderr.includes('✓ mint fulcio-root'))).toHaveLength(1);
+    const stateRoot = join(cwd, '.sigstore');
+    const snapshot = await new StateStore({ root: stateRoot, env: 'dev' }).load();
+    const fulcioRoot = snapshot.file('fulcio-root', 'certificate').toString('utf8');
+    const trustedRoot = readFileSync(join(cwd, 'dist-0', 'trust', 'trusted_root.json'), 'utf8');
+    for (let index = 0; index < RUNS; index++) {
+      expect(readFileSync(join(cwd, `dist-${index}`, 'trust', 'fulcio-chain.pem'), 'utf8')).toContain(fulcioRoot.trim());
+      expect(readFileSync(join(cwd, `dist-${index}`, 'trust', 'trusted_root.json'), 'utf8')).toBe(trustedRoot);
+    }
+    const signed = readFileSync(join(stateRoot, 'dev', 'ceremony.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).purpose as string);
+    expect(signed.filter((purpose) => purpose === 'fulcio-root certificate')).toHaveLength(1);
+    expect(signed.filter((purpose) => purpose === 'tsa-root certificate')).toHaveLength(1);
+    expect(existsSync(join(stateRoot, 'dev.lock'))).toBe(false);
+    const verify = await runCliCaptured(['verify', '--envs-dir', ENVS, '--state-dir', stateRoot]);
+    expect(verify.stderr).toContain('environment "dev" verified');
+    expect(verify.code).toBe(0);
+  }
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    it(`${RUNS} runs after a run was killed holding the lock (round ${round})`, async () => {
+      const holder = holdStateLock(temp(), '.sigstore', 'dev');
+      await holder.waitFor('held');
+      await holder.kill(); // leaves its lock behind, as written by this version
+      expect(existsSync(join(temp(), '.sigstore', 'dev.lock'))).toBe(true);
+      await expectOnePki(temp(), await synthAll(temp()));
+    });
+
+    it(`${RUNS} runs waiting on a live holder that is then killed: they all race for the takeover (round ${round})`, async () => {
+      const holder = holdStateLock(temp(), '.sigstore', 'dev');
+      await holder.waitFor('held');
+      const runs = synthAll(temp());
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // the runs start (about 1 s) and wait
+      await holder.kill();
+      await expectOnePki(temp(), await runs);
+    });
+  }
+
+  it('a run that finds a live holder waits as long as SIGSTORE_CDK_LOCK_WAIT says, then exits 3 naming the holder', async () => {
+    const holder = holdStateLock(temp(), '.sigstore', 'dev');
+    try {
+      await holder.waitFor('held');
+      const run = await runCliProcess(['synth', '--envs-dir', ENVS], { cwd: temp(), env: { SIGSTORE_CDK_LOCK_WAIT: '1' } });
+      expect(run.code).toBe(3);
+      const errors = run.stderr.split('\n').filter((line) => line.startsWith('error'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(new RegExp(`^error \\[STATE_LOCKED\\]: state \\.sigstore/dev is locked by pid ${holder.pid} on \\S+ since \\d{4}-`));
+      expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(existsSync(join(temp(), 'dist'))).toBe(false);
+    } finally {
+      await holder.kill();
+    }
+  });
+});
