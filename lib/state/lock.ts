@@ -13,10 +13,12 @@ import { StateError } from '../errors';
  *
  * - The lock file is created complete or not at all: its content is written to a private temporary
  *   file that is then hard-linked to the lock's name, which fails if the name exists.
- * - The holder refreshes the file's mtime every `refreshMs`. A lock is stale when it has not been
- *   refreshed for `staleMs` (its holder is gone or hung, whatever its host or container), or at
- *   once when its owner is a process of this very machine and pid namespace (same host, boot id and
- *   `/proc/self/ns/pid`) that no longer exists. A pid from another container proves nothing here.
+ * - The holder refreshes the file's mtime every `refreshMs`. A lock is stale when a waiting run has
+ *   watched it for `staleMs` without it changing (its holder is gone or hung, whatever its host or
+ *   container; measured on the waiter's own clock, so clocks that disagree between hosts do not
+ *   matter), when its mtime is more than ten minutes old, or at once when its owner is a process of
+ *   this very machine and pid namespace (same host, boot id and `/proc/self/ns/pid`) that no longer
+ *   exists. A pid from another container proves nothing here, alive or not.
  * - A stale lock is taken over by renaming it to a name of the taker's own: one rename wins. The
  *   taker then checks that what it took is the stale lock it saw (inode, mtime, content); if a
  *   fresh lock had replaced it meanwhile, it is put back. Only then does the taker create its own.
@@ -39,7 +41,7 @@ export interface LockOwner {
 export interface LockOptions {
   /** How long to wait for a lock that another run holds before failing with STATE_LOCKED. @default 30 s */
   readonly waitMs?: number;
-  /** A lock file that has not been refreshed for this long is stale and is taken over. @default 15 s */
+  /** A lock file that a waiting run sees unchanged (not refreshed) for this long is stale and is taken over. @default 15 s */
   readonly staleMs?: number;
   /** How often the holder refreshes its lock file. @default 2.5 s */
   readonly refreshMs?: number;
@@ -60,6 +62,8 @@ export interface HeldLock {
 export const DEFAULT_LOCK_WAIT_MS = 30_000;
 export const DEFAULT_LOCK_STALE_MS = 15_000;
 const DEFAULT_REFRESH_MS = 2_500;
+/** A lock file this old is stale at once: far beyond any refresh, and beyond clock differences between hosts. */
+const STALE_AGE_MS = 10 * 60_000;
 
 /**
  * Takes the lock at `path`, waiting up to `waitMs` for a holder that is alive; `subject` names what
@@ -74,14 +78,16 @@ export async function acquireLock(path: string, subject: string, options: LockOp
   const content = Buffer.from(`${JSON.stringify(owner)}\n`);
   const deadline = Date.now() + waitMs;
   let told = false;
+  let watched: { seen: SeenLock; since: number } | undefined;
   for (;;) {
     if (await createExclusive(path, content, owner.token)) {
-      await removeLeftovers(path, staleMs);
+      await removeLeftovers(path);
       return holdLock(path, subject, owner, refreshMs);
     }
     const seen = await inspect(path);
     if (!seen) continue; // released meanwhile: try again at once
-    if (staleness(seen, staleMs)) {
+    if (!watched || !sameLock(watched.seen, seen)) watched = { seen, since: Date.now() };
+    if (staleness(seen, Date.now() - watched.since, staleMs)) {
       await takeOver(path, seen, owner.token);
       await sleep(Math.random() * 10); // let one taker through first
       continue;
@@ -129,10 +135,16 @@ function parseOwner(bytes: Buffer): SeenLock['owner'] {
   }
 }
 
-/** Why `seen` is stale, or undefined when its holder may be alive. */
-function staleness(seen: SeenLock, staleMs: number): string | undefined {
+/** The same lock file, unchanged (not refreshed, not replaced). */
+function sameLock(a: SeenLock, b: SeenLock): boolean {
+  return a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.bytes.equals(b.bytes);
+}
+
+/** Why `seen` is stale (unchanged for `unchangedMs` of this run's watching), or undefined when its holder may be alive. */
+function staleness(seen: SeenLock, unchangedMs: number, staleMs: number): string | undefined {
+  if (unchangedMs >= staleMs) return `not refreshed for ${seconds(unchangedMs)}`;
   const age = Date.now() - seen.mtimeMs;
-  if (age > staleMs) return `not refreshed for ${seconds(age)}`;
+  if (age > Math.max(STALE_AGE_MS, staleMs)) return `not refreshed for ${seconds(age)}`;
   const owner = seen.owner;
   if (owner?.token && owner.pid > 0 && owner.host === hostname() && sameMachine(owner) && !processAlive(owner.pid)) return `its process ${owner.pid} is gone`;
   return undefined;
@@ -152,7 +164,7 @@ async function takeOver(path: string, seen: SeenLock, token: string): Promise<vo
   }
   try {
     const got = await inspect(taken);
-    if (!got || (got.ino === seen.ino && got.mtimeMs === seen.mtimeMs && got.bytes.equals(seen.bytes))) return;
+    if (!got || sameLock(got, seen)) return;
     // A fresh lock replaced the stale one after we looked: put it back, same file (if someone
     // created a lock meanwhile, the holder of this one has lost it and will stop before committing).
     await linkOrCopy(taken, path, got.bytes);
@@ -194,6 +206,7 @@ function holdLock(path: string, subject: string, owner: LockOwner, refreshMs: nu
     async release() {
       clearInterval(timer);
       await running;
+      if ((await inspect(path))?.owner?.token !== owner.token) return; // taken over: not ours to remove
       const released = sidePath(path, owner.token, 'released');
       try {
         await fs.rename(path, released);
@@ -272,8 +285,8 @@ function sidePath(path: string, token: string, what: string): string {
   return join(dirname(path), `.${basename(path)}.${token}.${what}`);
 }
 
-/** Removes side files (`.dev.lock.*`) that killed runs left behind, once they are older than the stale threshold. */
-async function removeLeftovers(path: string, staleMs: number): Promise<void> {
+/** Removes side files (`.dev.lock.*`) that killed runs left behind, once they are older than any run holds one. */
+async function removeLeftovers(path: string): Promise<void> {
   const prefix = `.${basename(path)}.`;
   let names: string[];
   try {
@@ -284,7 +297,7 @@ async function removeLeftovers(path: string, staleMs: number): Promise<void> {
   for (const name of names.filter((entry) => entry.startsWith(prefix))) {
     const side = join(dirname(path), name);
     const stat = await fs.stat(side).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > staleMs) await fs.rm(side, { force: true }).catch(() => {});
+    if (stat && Date.now() - stat.mtimeMs > STALE_AGE_MS) await fs.rm(side, { force: true }).catch(() => {});
   }
 }
 
@@ -292,8 +305,8 @@ function lockedError(path: string, subject: string, seen: SeenLock, waitMs: numb
   return new StateError(
     'STATE_LOCKED',
     `${subject} is locked by ${describe(seen)}; waited ${seconds(waitMs)}. Wait for that run to finish and run again ` +
-      `(SIGSTORE_CDK_LOCK_WAIT sets how many seconds to wait). If no run is active: the lock is taken over once it has not been ` +
-      `refreshed for ${seconds(staleMs)}, or remove ${path}`,
+      `(SIGSTORE_CDK_LOCK_WAIT sets how many seconds to wait). If no run is active: a run that waits sees the lock unrefreshed ` +
+      `for ${seconds(staleMs)} and takes it over, or remove ${path}`,
   );
 }
 

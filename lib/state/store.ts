@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -165,7 +166,8 @@ export class StateStore {
   readonly directory: string;
   private readonly lockPath: string;
   private readonly lockOptions: LockOptions;
-  private held: HeldLock | undefined;
+  /** The lock held by the `withLock` call this code runs in (per async call chain, so two concurrent calls do not share it). */
+  private readonly held = new AsyncLocalStorage<HeldLock>();
 
   constructor(options: StateStoreOptions) {
     this.root = options.root ?? '.sigstore';
@@ -192,7 +194,7 @@ export class StateStore {
         const after = await directoryIdentity(this.directory);
         const interrupted = 'error' in attempt && (attempt.error as StateError).code === 'STATE_INTERRUPTED';
         // Under the lock no other run commits: what was read is what there is.
-        const settled = this.held !== undefined || (before === after && !interrupted);
+        const settled = this.held.getStore() !== undefined || (before === after && !interrupted);
         if (settled || Date.now() >= deadline) {
           if ('error' in attempt) throw attempt.error;
           return attempt.snapshot;
@@ -279,8 +281,8 @@ export class StateStore {
    */
   async commit(snapshot: StateSnapshot): Promise<boolean> {
     if (!snapshot.changed) return false;
-    if (!this.held) return this.withLock(() => this.commit(snapshot));
-    const held = this.held;
+    const held = this.held.getStore();
+    if (!held) return this.withLock(() => this.commit(snapshot));
     const { manifest, files } = snapshot.entries();
     const target = await this.realDirectory();
     await withFileSystemErrors(this.context('write the state'), () =>
@@ -330,17 +332,17 @@ export class StateStore {
    * Commands that only read call `load` and take no lock.
    */
   async withLock<T>(work: () => Promise<T>): Promise<T> {
-    if (this.held) return work();
+    if (this.held.getStore()) return work();
     const held = await withFileSystemErrors(this.context('lock the state'), async () => {
       await fs.mkdir(await realPath(this.root), { recursive: true, mode: PRIVATE_DIR_MODE });
       return acquireLock(this.lockPath, `state ${this.directory}`, this.lockOptions);
     });
-    this.held = held;
     try {
-      await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory()));
-      return await work();
+      return await this.held.run(held, async () => {
+        await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory()));
+        return work();
+      });
     } finally {
-      this.held = undefined;
       await held.release().catch(() => {}); // a lock left behind goes stale; the run's own outcome matters more
     }
   }

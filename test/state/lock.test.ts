@@ -61,6 +61,42 @@ describe('the state lock', () => {
     expect(existsSync(lockPath)).toBe(false);
   });
 
+  it('takes over a recent lock from another host once this run has watched it unrefreshed for the stale threshold (its own clock)', async () => {
+    plant(JSON.stringify({ pid: 4242, host: 'another-container', since: '2026-01-01T00:00:00Z' }));
+    await expect(writer({ waitMs: 10_000, staleMs: 300 })).resolves.toBe('ran');
+  });
+
+  it('never takes over a lock whose holder keeps refreshing it, however long it holds it', async () => {
+    const order: string[] = [];
+    const holding = store({ refreshMs: 50 }).withLock(async () => {
+      order.push('first in');
+      await sleep(1_200);
+      order.push('first out');
+    });
+    await sleep(50);
+    await store({ waitMs: 10_000, staleMs: 400 }).withLock(async () => {
+      order.push('second in');
+    });
+    await holding;
+    expect(order).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  it('keeps two concurrent withLock calls on one StateStore apart', async () => {
+    const shared = store();
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      [1, 2, 3].map(() =>
+        shared.withLock(async () => {
+          most = Math.max(most, ++inside);
+          await sleep(30);
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+  });
+
   it('waits for a live run, bounded, then fails naming the holder (pid, host, since) and what to do', async () => {
     plant(JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00Z' }));
     const started = process.hrtime.bigint();
