@@ -210,12 +210,15 @@ export class StateStore {
       names = await listFiles(this.directory);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const leftover = await findInterruptedReplace(await this.realDirectory());
+      const real = await this.realDirectory();
+      const leftover = await findInterruptedReplace(real);
       if (leftover) {
+        // Restore to the real directory: `mv` onto a dangling link would replace the link.
+        const into = resolve(real) === resolve(this.directory) ? this.directory : real;
         throw new StateError(
           'STATE_INTERRUPTED',
           `${this.directory} is missing but ${leftover} exists: a run stopped while replacing the state. ` +
-            `Check it, then restore it with: mv ${leftover} ${this.directory}`,
+            `Check it, then restore it with: mv ${leftover} ${into}`,
         );
       }
       return StateSnapshot.empty(this.env);
