@@ -74,13 +74,13 @@ export async function acquireLock(path: string, subject: string, options: LockOp
   const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
   const refreshMs = options.refreshMs ?? Math.min(DEFAULT_REFRESH_MS, staleMs / 4);
-  const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(16).toString('hex'), ...machine() };
-  const content = Buffer.from(`${JSON.stringify(owner)}\n`);
+  const token = randomBytes(16).toString('hex');
   const deadline = Date.now() + waitMs;
   let told = false;
   let watched: { seen: SeenLock; since: number } | undefined;
   for (;;) {
-    if (await createExclusive(path, content, owner.token)) {
+    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token, ...machine() };
+    if (await createExclusive(path, Buffer.from(`${JSON.stringify(owner)}\n`), token)) {
       await removeLeftovers(path);
       return holdLock(path, subject, owner, refreshMs);
     }
@@ -88,7 +88,7 @@ export async function acquireLock(path: string, subject: string, options: LockOp
     if (!seen) continue; // released meanwhile: try again at once
     if (!watched || !sameLock(watched.seen, seen)) watched = { seen, since: Date.now() };
     if (staleness(seen, Date.now() - watched.since, staleMs)) {
-      await takeOver(path, seen, owner.token);
+      await takeOver(path, seen, token);
       await sleep(Math.random() * 10); // let one taker through first
       continue;
     }
@@ -227,7 +227,10 @@ function holdLock(path: string, subject: string, owner: LockOwner, refreshMs: nu
 /** Creates `path` with `content`, complete, unless it exists (then false). */
 async function createExclusive(path: string, content: Buffer, token: string): Promise<boolean> {
   const temporary = sidePath(path, token, `new-${randomBytes(4).toString('hex')}`);
-  const handle = await fs.open(temporary, 'wx', 0o600);
+  // A failure here (read-only, no permission, full) is named by the lock's path, not the temporary's.
+  const handle = await fs.open(temporary, 'wx', 0o600).catch((error: NodeJS.ErrnoException) => {
+    throw Object.assign(error, { path });
+  });
   try {
     await handle.writeFile(content);
     await handle.sync();
