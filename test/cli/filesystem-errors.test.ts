@@ -38,16 +38,13 @@ describe('file system errors, as processes', () => {
   const synth = (args: string[], options: Partial<Parameters<typeof runCliProcess>[1]> = {}) =>
     runCliProcess(['synth', '--envs-dir', ENVS, '--out', join(temp(), 'dist'), '--cloud-out', join(temp(), 'cdktf.out'), ...args], { cwd: temp(), ...options });
 
-  it('a regular file given as --state-dir (or inside its path) is a bad argument: exit 2, naming it', async () => {
+  it('a regular file given as --state-dir is a bad argument: exit 2, naming it', async () => {
     writeFileSync(join(temp(), 'not-a-directory'), 'x');
-    const [file, below] = await Promise.all([synth(['--state-dir', 'not-a-directory']), synth(['--state-dir', 'not-a-directory/state'])]);
-    for (const run of [file, below]) {
-      expect(run.code).toBe(2);
-      const line = oneErrorLine(run);
-      expect(line).toMatch(/^error \[FS_NOT_A_DIRECTORY\]: /);
-      expect(line).toContain('--state-dir');
-      expect(line).toContain('not-a-directory is a file, not a directory');
-    }
+    const run = await synth(['--state-dir', 'not-a-directory']);
+    expect(run.code).toBe(2);
+    const line = oneErrorLine(run);
+    expect(line).toMatch(/^error \[FS_NOT_A_DIRECTORY\]: /);
+    expect(line).toContain('not-a-directory is a file, not a directory: pass a directory as --state-dir');
   });
 
   (MOUNTS ? it : it.skip)('a full disk (ENOSPC) while the state is written: exit 3, naming the state, and the state is not half-written', async () => {
@@ -63,20 +60,12 @@ describe('file system errors, as processes', () => {
     expect(run.stdout).toBe(''); // no manifest: nothing half-committed
   });
 
-  (MOUNTS ? it : it.skip)('under a read-only parent: a state or output directory that cannot be created says read-only, not ENOENT', async () => {
+  (MOUNTS ? it : it.skip)('under a read-only parent: a state directory that cannot be created says read-only, not ENOENT', async () => {
     const readOnly = join(temp(), 'ro');
     mkdirSync(readOnly);
-    const [state, output] = await Promise.all([
-      synth(['--state-dir', join(readOnly, 'new', '.sigstore')], { wrapper: readOnlyMount(readOnly) }),
-      runCliProcess(['synth', '--envs-dir', ENVS, '--state-dir', '.sigstore', '--out', join(readOnly, 'x', 'dist'), '--cloud-out', 'cdktf.out'], {
-        cwd: temp(),
-        wrapper: readOnlyMount(readOnly),
-      }),
-    ]);
-    expect(state.code).toBe(3);
-    expect(oneErrorLine(state)).toMatch(new RegExp(`^error \\[STATE_READ_ONLY\\]: .*${readOnly}.*read-only file system`));
-    expect(output.code).toBe(2);
-    expect(oneErrorLine(output)).toMatch(new RegExp(`^error \\[FS_READ_ONLY\\]: cannot write the output ${readOnly}/x/dist: .*read-only file system`));
+    const run = await synth(['--state-dir', join(readOnly, 'new', '.sigstore')], { wrapper: readOnlyMount(readOnly) });
+    expect(run.code).toBe(3);
+    expect(oneErrorLine(run)).toMatch(new RegExp(`^error \\[STATE_READ_ONLY\\]: cannot lock the state ${readOnly}/new/\\.sigstore/dev: read-only file system \\(EROFS at ${readOnly}\\)`));
   });
 
   it('an output directory the user may not write: exit 2, naming it and what to do', async () => {
