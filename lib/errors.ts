@@ -47,11 +47,56 @@ export type StateErrorCode =
   | 'STATE_LOCKED'
   | 'STATE_INTERRUPTED'
   | 'STATE_SIGNER_MISMATCH'
-  | 'STATE_MISSING_ROOTS';
+  | 'STATE_MISSING_ROOTS'
+  /** This run's lock was taken over (it was judged stale): the run stops before it writes anything. */
+  | 'STATE_LOCK_LOST'
+  /** Another run committed the state after this run loaded it: nothing is written over the newer state. */
+  | 'STATE_CONFLICT'
+  /** The state must be written but its file system is mounted read-only (EROFS). */
+  | 'STATE_READ_ONLY'
+  /** The state must be written (or read) but this user may not (EACCES, EPERM). */
+  | 'STATE_PERMISSION_DENIED'
+  /** The file system of the state is full (ENOSPC, EDQUOT). */
+  | 'STATE_NO_SPACE'
+  /** Any other file system failure on the state (EIO, ELOOP, EMFILE, …), named by its errno. */
+  | 'STATE_IO_ERROR';
 
 /** The state directory is corrupt, partial, locked, or does not fit the configuration. Exit code 3. */
 export class StateError extends SigstoreCdkError<StateErrorCode> {
   readonly exitCode = 3;
+}
+
+export type FileSystemErrorCode =
+  /** A path that must be a directory (an option such as `--state-dir` or `--out`, or one of its parents) is a file. Exit code 2. */
+  | 'FS_NOT_A_DIRECTORY'
+  /** An output directory is on a read-only file system (EROFS). Exit code 2: choose another one. */
+  | 'FS_READ_ONLY'
+  /** An output directory cannot be written by this user (EACCES, EPERM). Exit code 2. */
+  | 'FS_PERMISSION_DENIED'
+  /** A path is longer than the system allows (ENAMETOOLONG). Exit code 2. */
+  | 'FS_NAME_TOO_LONG'
+  /** The file system of an output is full (ENOSPC, EDQUOT). Exit code 1. */
+  | 'FS_NO_SPACE'
+  /** Any other file system failure, named by its errno. Exit code 1. */
+  | 'FS_IO_ERROR';
+
+/**
+ * A file system call failed outside the state (an output directory, or an error no command mapped):
+ * the message names the path, the errno and what to do. Failures on the state are StateErrors (exit
+ * code 3); `lib/fs-errors.ts` makes both. The exit code is 2 when a path given as an argument cannot
+ * be used (a file where a directory belongs, a read-only or unwritable place), else 1.
+ */
+export class FileSystemError extends SigstoreCdkError<FileSystemErrorCode> {
+  constructor(
+    code: FileSystemErrorCode,
+    message: string,
+    readonly exitCode: number,
+    /** The path the failing call was given, and its errno (e.g. `EROFS`). */
+    readonly details: { readonly path?: string; readonly errno?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
 }
 
 export type SignerErrorCode = 'SIGNATURE_INVALID' | 'SIGNER_KEY_UNSUPPORTED';

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
 import { validateConfig } from './config/validate';
 import { StateError } from './errors';
+import { withFileSystemErrors } from './fs-errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
 import { SERVICE_PASSWORDS_ITEM, mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
@@ -14,6 +15,7 @@ import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-ite
 import { silentProgress, type Progress } from './progress';
 import { checkOutputDirectory, OUTPUT_MARKER_FILE, outputMarker, type ProtectedPaths } from './output/output-directory';
 import { completeInterruptedReplace, replaceDirectory } from './state/atomic';
+import type { LockOptions } from './state/lock';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
@@ -32,6 +34,8 @@ export interface StateLocation {
   readonly clock?: () => Date;
   /** @default - silent */
   readonly progress?: Progress;
+  /** How a run waits for the state lock (only runs that write take it). @default - wait 30 s, stale after 15 s */
+  readonly lock?: LockOptions;
 }
 
 export interface SynthOptions extends StateLocation {
@@ -78,7 +82,7 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
  */
 export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider }) {
   validateConfig(options.config);
-  const store = new StateStore({ root: options.stateRoot, env: options.config.env });
+  const store = new StateStore({ root: options.stateRoot, env: options.config.env, lock: options.lock });
   return bootstrap({
     config: options.config,
     store,
@@ -86,6 +90,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     clock: options.clock,
     progress: options.progress,
     extend: mintBeyondPki(options.config),
+    complete: (snapshot) => missingFromState(snapshot).length === 0,
   });
 }
 
@@ -132,19 +137,18 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   if (config.signer === 'local') {
     ({ material, minted, written: stateWritten, snapshot } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
   } else {
+    // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
-    ({ material, snapshot } = await store.withLock(async () => {
-      const loaded = await store.load();
-      const missing = missingFromState(loaded);
-      if (missing.length > 0) {
-        throw new StateError(
-          'STATE_MISSING_ROOTS',
-          `state ${store.directory} lacks ${missing.join(', ')}. With signer "${config.signer}" the roots are minted in an ` +
-            `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
-        );
-      }
-      return { material: await readPkiMaterial(loaded), snapshot: loaded };
-    }));
+    snapshot = await store.load();
+    const missing = missingFromState(snapshot);
+    if (missing.length > 0) {
+      throw new StateError(
+        'STATE_MISSING_ROOTS',
+        `state ${store.directory} lacks ${missing.join(', ')}. With signer "${config.signer}" the roots are minted in an ` +
+          `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
+      );
+    }
+    material = await readPkiMaterial(snapshot);
   }
   const repository = readTufRepository(snapshot);
   // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
@@ -154,7 +158,11 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
   const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));
-  await progress.step(`write ${outDir}/ (${files.length} files)`, () => writeOutputDirectory(outputs.out, files));
+  await progress.step(`write ${outDir}/ (${files.length} files)`, () =>
+    withFileSystemErrors({ kind: 'output', operation: 'write the output', path: outDir, argument: { option: '--out', value: outDir } }, () =>
+      writeOutputDirectory(outputs.out, files),
+    ),
+  );
   return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
 }
 
@@ -169,7 +177,11 @@ async function synthCloudStack(config: SigstoreConfig, output: OutputTarget, pro
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { writeCloudOutput } = require('./cloud/cloud-output') as typeof import('./cloud/cloud-output');
   const stackName = `sigstore-${config.env}`;
-  const result = await progress.step(`write ${cloudOutDir}/stacks/${stackName}/ (cloud stack)`, () => writeCloudOutput(cloudOutDir, [config], output));
+  const result = await progress.step(`write ${cloudOutDir}/stacks/${stackName}/ (cloud stack)`, () =>
+    withFileSystemErrors({ kind: 'output', operation: 'write the cloud stack to', path: cloudOutDir, argument: { option: '--cloud-out', value: cloudOutDir } }, () =>
+      writeCloudOutput(cloudOutDir, [config], output),
+    ),
+  );
   if (config.cloud.alarms.loadBalancerId === undefined) {
     progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
   }
@@ -265,7 +277,9 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
   const output: OutputTarget = { path: outDir, label: options.outLabel ?? 'SIGSTORE_OUT_DIR', protect: { stateRoot: options.stateRoot ?? '.sigstore', envsDir: options.envsDir } };
   await checkOutputDirectory({ ...output, kind: 'trust-and-cluster' });
   const files = await buildFromState(options);
-  await writeOutputDirectory(output, files);
+  await withFileSystemErrors({ kind: 'output', operation: 'write the output', path: outDir, argument: { option: output.label, value: outDir } }, () =>
+    writeOutputDirectory(output, files),
+  );
   return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
 }
 

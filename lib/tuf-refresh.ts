@@ -31,7 +31,7 @@ export async function runTufRefresh(options: StateLocation & { config: SigstoreC
   // The signed targets are built from the configuration: check it before anything is signed.
   validateConfig(config);
   const clock = options.clock ?? (() => new Date());
-  const store = new StateStore({ root: options.stateRoot, env: config.env });
+  const store = new StateStore({ root: options.stateRoot, env: config.env, lock: options.lock });
   return store.withLock(async () => {
     const snapshot = await store.load();
     const material = await readPkiMaterial(snapshot);

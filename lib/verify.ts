@@ -21,22 +21,20 @@ export interface VerifyResult {
  * `sigstore-cdk verify`: loads the state (which checks every file against the manifest, and keys,
  * certificates and chains against each other), then checks the TUF repository as a client would:
  * signatures along the root chain and of every role, hashes, expiry at `clock()` and whether the
- * targets still match the trust material. Reads only; never writes.
+ * targets still match the trust material. Reads only, without the lock: it works on a read-only state.
  */
 export async function runVerify(options: StateLocation & { config: SigstoreConfig }): Promise<VerifyResult> {
   const { config } = options;
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const now = (options.clock ?? (() => new Date()))();
-  return store.withLock(async () => {
-    const snapshot = await store.load();
-    const material = await readPkiMaterial(snapshot);
-    const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
-    return {
-      env: config.env,
-      ok: check.problems.length === 0,
-      problems: check.problems,
-      warnings: check.warnings,
-      tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent },
-    };
-  });
+  const snapshot = await store.load();
+  const material = await readPkiMaterial(snapshot);
+  const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
+  return {
+    env: config.env,
+    ok: check.problems.length === 0,
+    problems: check.problems,
+    warnings: check.warnings,
+    tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent },
+  };
 }

@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load';
-import { SigstoreCdkError, VerifyError } from '../errors';
+import { ConfigError, SigstoreCdkError, VerifyError } from '../errors';
+import { unmappedFileSystemError } from '../fs-errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
 import type { RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
+import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
@@ -51,7 +53,10 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     if (options.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else io.stderr.write(`${human}\n`);
   };
-  const kmsOptions: KmsConnectionOptions = { ...context.kms, environment: context.environment ?? process.env, onRetry: retryWarning(progress) };
+  const environment = context.environment ?? process.env;
+  const kmsOptions: KmsConnectionOptions = { ...context.kms, environment, onRetry: retryWarning(progress) };
+  // Read when a command runs, so a bad value is that command's error (exit 2), not a crash of the CLI.
+  const lock = (): LockOptions => ({ waitMs: lockWaitMs(environment), onWait: (holder) => progress.info(`waiting for the state lock, held by ${holder}`) });
 
   environmentOptions(program.command('synth'))
     .description('mint missing trust material (local signer only) and write the outputs to --out')
@@ -60,7 +65,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock() });
       printResult(
         options,
         result,
@@ -80,7 +85,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         const { connection } = rootKeys;
         progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
       }
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys });
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock() });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },
@@ -94,7 +99,13 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk tuf refresh --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runTufRefresh({ config, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
+      const result = await runTufRefresh({
+        config,
+        stateRoot: options.stateDir,
+        progress,
+        rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)),
+        lock: lock(),
+      });
       printResult(
         options,
         result,
@@ -156,6 +167,17 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   return program;
 }
 
+/** SIGSTORE_CDK_LOCK_WAIT: seconds a run waits for the state lock that another run holds. @default 30 */
+function lockWaitMs(environment: NodeJS.ProcessEnv): number | undefined {
+  const value = environment.SIGSTORE_CDK_LOCK_WAIT;
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(seconds)) {
+    throw new ConfigError('CONFIG_INVALID', `SIGSTORE_CDK_LOCK_WAIT must be a number of seconds (0 or more), not ${JSON.stringify(value)}`);
+  }
+  return seconds * 1000;
+}
+
 /** The output files by name, with the TUF repository (which grows with every version) as one count. */
 function summarizeFiles(files: readonly string[]): string {
   const tufPrefix = `${TUF_OUTPUT_DIRECTORY}/`;
@@ -206,11 +228,14 @@ export async function runCli(
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
       return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
     }
-    if (error instanceof SigstoreCdkError) {
-      const result = error instanceof VerifyError ? { result: error.result } : {};
-      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message }, ...result }, null, 2)}\n`);
-      io.stderr.write(`error [${error.code}]: ${error.message}\n`);
-      return error.exitCode;
+    // The last resort for a file system error that no command mapped: still one typed line, no stack.
+    const typed = error instanceof SigstoreCdkError ? error : unmappedFileSystemError(error);
+    if (typed) {
+      const result = typed instanceof VerifyError ? { result: typed.result } : {};
+      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: typed.code, message: typed.message }, ...result }, null, 2)}\n`);
+      io.stderr.write(`error [${typed.code}]: ${typed.message}\n`);
+      if (process.env.SIGSTORE_CDK_DEBUG && !(error instanceof SigstoreCdkError)) io.stderr.write(`${(error as Error).stack}\n`);
+      return typed.exitCode;
     }
     io.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
     if (process.env.SIGSTORE_CDK_DEBUG) io.stderr.write(`${(error as Error)?.stack}\n`);

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { OutputError } from '../errors';
+import { resolveRealPath } from '../state/real-path';
 
 /**
  * The one rule for every directory synth writes as output (`--out`, `--cloud-out`, the cdk8s app's
@@ -67,14 +68,14 @@ export interface OutputDirectoryRequest {
  */
 export async function checkOutputDirectory(request: OutputDirectoryRequest): Promise<string> {
   const given = `${request.label} "${request.path}"`;
-  const target = await realPath(request.path, given);
+  const target = await resolveRealPath(request.path);
   const shown = `${given} (${target})`;
   const refuse = (code: 'OUTPUT_DIR_PROTECTED' | 'OUTPUT_DIR_FOREIGN', why: string, remedy: string): never => {
     throw new OutputError(code, `${shown} ${why}; nothing was changed. ${remedy}`);
   };
   const elsewhere = `Choose a new or empty directory outside the project root, the state and the environment files (e.g. ${request.kind === 'trust-and-cluster' ? 'dist' : 'cdktf.out'})`;
 
-  const projectRoot = await realPath(request.protect.projectRoot ?? process.cwd(), 'the project root');
+  const projectRoot = await resolveRealPath(request.protect.projectRoot ?? process.cwd());
   if (isInside(target, projectRoot)) {
     refuse('OUTPUT_DIR_PROTECTED', target === projectRoot ? 'is the project root' : `lies above the project root ${projectRoot}`, elsewhere);
   }
@@ -83,13 +84,13 @@ export async function checkOutputDirectory(request: OutputDirectoryRequest): Pro
     { path: request.protect.envsDir ?? 'envs', what: 'the environment files directory (--envs-dir)' },
   ];
   for (const { path, what } of guarded) {
-    const real = await realPath(path, what);
+    const real = await resolveRealPath(path);
     if (target === real) refuse('OUTPUT_DIR_PROTECTED', `is ${what}`, elsewhere);
     if (isInside(real, target)) refuse('OUTPUT_DIR_PROTECTED', `lies inside ${what} ${real}`, elsewhere);
     if (isInside(target, real)) refuse('OUTPUT_DIR_PROTECTED', `holds ${what} ${real}`, elsewhere);
   }
   for (const other of request.protect.otherOutputs ?? []) {
-    const real = await realPath(other.path, other.label);
+    const real = await resolveRealPath(other.path);
     if (isInside(target, real) || isInside(real, target)) {
       refuse('OUTPUT_DIR_PROTECTED', `overlaps ${other.label} "${other.path}" (${real})`, `Give ${request.label} and ${other.label} two separate directories`);
     }
@@ -199,27 +200,3 @@ function isInside(directory: string, path: string): boolean {
   return rest === '' || (rest !== '..' && !rest.startsWith(`..${sep}`) && !isAbsolute(rest));
 }
 
-/**
- * `path` made absolute with every symbolic link resolved: the deepest part that exists goes through
- * realpath, the rest is appended. A link to nowhere is refused (writing there would replace the link).
- */
-async function realPath(path: string, what: string): Promise<string> {
-  const absolute = resolve(path);
-  const missing: string[] = [];
-  let existing = absolute;
-  for (;;) {
-    try {
-      return join(await fs.realpath(existing), ...missing);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      if (await fs.lstat(existing).then((stat) => stat.isSymbolicLink(), () => false)) {
-        throw new OutputError('OUTPUT_DIR_FOREIGN', `${what} (${absolute}): ${existing} is a symbolic link to a missing path; nothing was changed. Point it at a directory, or remove it`);
-      }
-      const parent = dirname(existing);
-      if (parent === existing) return absolute;
-      missing.unshift(basename(existing));
-      existing = parent;
-    }
-  }
-}

@@ -48,6 +48,13 @@ export interface BootstrapOptions {
    * the TUF repository this way). @default - nothing more
    */
   readonly extend?: (context: BootstrapContext) => Promise<void>;
+  /**
+   * Whether a state needs nothing from this run. Bootstrap reads the state without the lock first;
+   * when it is complete, nothing is minted and the lock is never taken (so a complete state may be
+   * read-only). Otherwise it takes the lock, reads the state again and mints what is still missing.
+   * @default - no PKI item is missing, when there is no `extend`; with `extend`, never (always locks)
+   */
+  readonly complete?: (snapshot: StateSnapshot) => boolean;
 }
 
 /** What `extend` gets: the state being minted, the verified PKI, and the root keys. */
@@ -77,13 +84,18 @@ const LOG_KEY_CURVE: Curve = 'P-256';
 
 /**
  * The key ceremony: loads the state, mints whatever is missing (roots through the RootKeyProvider,
- * everything below them with locally generated keys) and commits the state atomically. Holds the
- * state lock. A complete state is read, verified and left byte for byte as it was.
+ * everything below them with locally generated keys) and commits the state atomically. A complete
+ * state is read and verified without the lock, and left byte for byte as it was; minting happens
+ * under the state lock, on the state as read again under it, so a run that waited for another sees
+ * what that one minted and mints nothing twice.
  */
 export async function bootstrap(options: BootstrapOptions): Promise<BootstrapResult> {
   const { store } = options;
   const progress = options.progress ?? silentProgress;
   const clock = options.clock ?? (() => new Date());
+  const complete = options.complete ?? ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0);
+  const current = await store.load();
+  if (complete(current)) return { minted: [], written: false, material: await readPkiMaterial(current), snapshot: current };
   return store.withLock(async () => {
     const snapshot = await store.load();
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });

@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { resolveRealPath } from './real-path';
 import { StateError } from '../errors';
+import { withFileSystemErrors, type FileSystemContext } from '../fs-errors';
 import {
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
@@ -11,10 +13,17 @@ import {
   replaceDirectory,
   writeNewFile,
 } from './atomic';
+import { acquireLock, type HeldLock, type LockOptions } from './lock';
 import { MANIFEST_FILE, MANIFEST_FORMAT, manifestSchema, serializeManifest, type Manifest, type ManifestItem } from './manifest';
 
 /** Append-only log of root-key signatures; kept outside the manifest because it only grows. */
 export const CEREMONY_LOG_FILE = 'ceremony.jsonl';
+
+/** `StateSnapshot.loadedFrom` of a state that had no manifest. */
+const ABSENT = 'absent';
+
+/** How long a read retries while another run swaps the state directory (two renames, milliseconds apart). */
+const SWAP_SETTLE_MS = 2_000;
 
 export interface NewItem {
   readonly mintedAt: Date;
@@ -36,6 +45,12 @@ export class StateSnapshot {
     readonly env: string,
     private readonly manifest: Manifest,
     private readonly contents: Map<string, Buffer>,
+    /**
+     * SHA-256 of the manifest file this snapshot was loaded from (`absent` for a state that did not
+     * exist): a commit refuses to replace a state whose manifest is no longer this one.
+     * @default absent
+     */
+    readonly loadedFrom: string = ABSENT,
   ) {}
 
   static empty(env: string): StateSnapshot {
@@ -135,38 +150,76 @@ export interface StateStoreOptions {
   /** Directory that holds every environment's state. @default .sigstore */
   readonly root?: string;
   readonly env: string;
+  /** How the lock waits and when it is stale (lib/state/lock.ts). @default - wait 30 s, stale after 15 s */
+  readonly lock?: LockOptions;
 }
 
 /**
- * `.sigstore/<env>/`: directories 0700, files 0600. Loading verifies every file against the manifest;
- * committing replaces the whole directory atomically; a lock keeps two runs apart.
+ * `.sigstore/<env>/`: directories 0700, files 0600. Loading verifies every file against the manifest
+ * and needs no lock and no write access; committing replaces the whole directory atomically, under
+ * the lock (`<root>/<env>.lock`), and only over the state it was loaded from. A symbolic link on the
+ * way (the root or the environment's directory) is written through: the swap happens beside the
+ * link's target and the link stays. File system failures are typed errors (lib/fs-errors.ts).
  */
 export class StateStore {
   readonly root: string;
   readonly env: string;
   readonly directory: string;
   private readonly lockPath: string;
+  private readonly lockOptions: LockOptions;
+  /** The lock held by the `withLock` call this code runs in (per async call chain, so two concurrent calls do not share it). */
+  private readonly held = new AsyncLocalStorage<HeldLock>();
 
   constructor(options: StateStoreOptions) {
     this.root = options.root ?? '.sigstore';
     this.env = options.env;
     this.directory = join(this.root, this.env);
     this.lockPath = join(this.root, `${this.env}.lock`);
+    this.lockOptions = options.lock ?? {};
   }
 
-  /** Reads and verifies the state. A missing directory is an empty state; anything inconsistent throws. */
+  /**
+   * Reads and verifies the state. A missing directory is an empty state; anything inconsistent throws.
+   * Takes no lock: a read that overlaps another run's commit (a directory swap) is retried until it
+   * sees one state, the old or the new, as a whole.
+   */
   async load(): Promise<StateSnapshot> {
+    return withFileSystemErrors(this.context('read the state'), async () => {
+      const deadline = Date.now() + SWAP_SETTLE_MS;
+      for (;;) {
+        const before = await directoryIdentity(this.directory);
+        const attempt = await this.loadOnce().then(
+          (snapshot) => ({ snapshot }),
+          (error: unknown) => ({ error }),
+        );
+        const after = await directoryIdentity(this.directory);
+        const interrupted = 'error' in attempt && (attempt.error as StateError).code === 'STATE_INTERRUPTED';
+        // Under the lock no other run commits: what was read is what there is.
+        const settled = this.held.getStore() !== undefined || (before === after && !interrupted);
+        if (settled || Date.now() >= deadline) {
+          if ('error' in attempt) throw attempt.error;
+          return attempt.snapshot;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+      }
+    });
+  }
+
+  private async loadOnce(): Promise<StateSnapshot> {
     let names: string[];
     try {
       names = await listFiles(this.directory);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const leftover = await findInterruptedReplace(this.directory);
+      const real = await this.realDirectory();
+      const leftover = await findInterruptedReplace(real);
       if (leftover) {
+        // Restore to the real directory: `mv` onto a dangling link would replace the link.
+        const into = resolve(real) === resolve(this.directory) ? this.directory : real;
         throw new StateError(
           'STATE_INTERRUPTED',
           `${this.directory} is missing but ${leftover} exists: a run stopped while replacing the state. ` +
-            `Check it, then restore it with: mv ${leftover} ${this.directory}`,
+            `Check it, then restore it with: mv ${leftover} ${into}`,
         );
       }
       return StateSnapshot.empty(this.env);
@@ -180,7 +233,7 @@ export class StateStore {
           'it was not written by sigstore-cdk or was damaged. Move it aside; nothing was changed.',
       );
     }
-    const manifest = await this.readManifest();
+    const { manifest, digest } = await this.readManifest();
     const problems: string[] = [];
     if (manifest.env !== this.env) problems.push(`manifest is for environment "${manifest.env}", not "${this.env}"`);
     for (const [id, item] of Object.entries(manifest.items)) {
@@ -203,14 +256,15 @@ export class StateStore {
       }
       if (sha256(bytes) !== expected) problems.push(`${path} does not match its SHA-256 in the manifest (edited or damaged)`);
       const mode = (await fs.stat(full)).mode & 0o777;
-      if (mode !== PRIVATE_FILE_MODE) problems.push(`${path} has mode ${mode.toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${full})`);
+      // Private: no access for group or others (0600, or 0400 for a state made read-only).
+      if ((mode & 0o077) !== 0) problems.push(`${path} has mode ${mode.toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${full})`);
       contents.set(path, bytes);
     }
     for (const name of stored) {
       if (!(name in manifest.files)) problems.push(`${name} is not recorded in the manifest (left by another tool or an interrupted run?)`);
     }
     const directoryMode = (await fs.stat(this.directory)).mode & 0o777;
-    if (directoryMode !== PRIVATE_DIR_MODE) {
+    if ((directoryMode & 0o077) !== 0) {
       problems.push(`the directory has mode ${directoryMode.toString(8).padStart(4, '0')}; expected 0700 (chmod 700 ${this.directory})`);
     }
     if (problems.length > 0) {
@@ -219,24 +273,42 @@ export class StateStore {
         `state ${this.directory} is inconsistent; nothing was changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
       );
     }
-    return new StateSnapshot(this.env, manifest, contents);
+    return new StateSnapshot(this.env, manifest, contents, digest);
   }
 
   /**
    * Writes the snapshot if it changed: a complete new directory replaces the old one, so an
    * interrupted run leaves the previous state intact. Returns whether anything was written.
+   * Holds the lock for the swap (taking it if the caller does not hold it), and refuses with
+   * STATE_CONFLICT when the state on disk is no longer the one the snapshot was loaded from, and with
+   * STATE_LOCK_LOST when another run took the lock over: a run never writes over another's state.
    */
   async commit(snapshot: StateSnapshot): Promise<boolean> {
     if (!snapshot.changed) return false;
+    const held = this.held.getStore();
+    if (!held) return this.withLock(() => this.commit(snapshot));
     const { manifest, files } = snapshot.entries();
-    await replaceDirectory(this.directory, async (staging) => {
-      for (const [path, content] of files) await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
-      // The ceremony log is appended in place during the run; carry it over unchanged.
-      const log = await readOptional(join(this.directory, CEREMONY_LOG_FILE));
-      if (log) await writeNewFile(join(staging, CEREMONY_LOG_FILE), log, PRIVATE_FILE_MODE);
-      await writeNewFile(join(staging, MANIFEST_FILE), manifest, PRIVATE_FILE_MODE);
-      await chmodTree(staging);
-    });
+    const target = await this.realDirectory();
+    await withFileSystemErrors(this.context('write the state'), () =>
+      replaceDirectory(target, async (staging) => {
+        for (const [path, content] of files) await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
+        // The ceremony log is appended in place during the run; carry it over unchanged.
+        const log = await readOptional(join(target, CEREMONY_LOG_FILE));
+        if (log) await writeNewFile(join(staging, CEREMONY_LOG_FILE), log, PRIVATE_FILE_MODE);
+        await writeNewFile(join(staging, MANIFEST_FILE), manifest, PRIVATE_FILE_MODE);
+        await chmodTree(staging);
+        // Last checks before the swap: still this run's lock, and still the state it started from.
+        await held.assertHeld();
+        const current = await readOptional(join(target, MANIFEST_FILE));
+        if ((current ? sha256(current) : ABSENT) !== snapshot.loadedFrom) {
+          throw new StateError(
+            'STATE_CONFLICT',
+            `state ${this.directory} was changed by another run after this run read it; nothing was written, the other run's state stays. ` +
+              'Run the command again: it starts from the new state',
+          );
+        }
+      }),
+    );
     return true;
   }
 
@@ -245,56 +317,53 @@ export class StateStore {
    * Lives in the state directory but outside the manifest: it only ever grows.
    */
   async appendCeremonyLog(record: object): Promise<void> {
-    await fs.mkdir(this.directory, { recursive: true, mode: PRIVATE_DIR_MODE });
-    const handle = await fs.open(join(this.directory, CEREMONY_LOG_FILE), 'a', PRIVATE_FILE_MODE);
-    try {
-      await handle.appendFile(`${JSON.stringify(record)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Runs `work` holding the environment's lock; a second run fails fast instead of racing. */
-  async withLock<T>(work: () => Promise<T>): Promise<T> {
-    await fs.mkdir(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
-    await this.acquireLock();
-    try {
-      await removeStaleStaging(this.directory);
-      return await work();
-    } finally {
-      await fs.rm(this.lockPath, { force: true });
-    }
-  }
-
-  private async acquireLock(): Promise<void> {
-    const owner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-    for (let attempt = 0; attempt < 2; attempt++) {
+    await withFileSystemErrors(this.context('append to the ceremony log in'), async () => {
+      const directory = await this.realDirectory();
+      await fs.mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
+      const handle = await fs.open(join(directory, CEREMONY_LOG_FILE), 'a', PRIVATE_FILE_MODE);
       try {
-        const handle = await fs.open(this.lockPath, 'wx', PRIVATE_FILE_MODE);
-        await handle.writeFile(JSON.stringify(owner));
+        await handle.appendFile(`${JSON.stringify(record)}\n`);
+        await handle.sync();
+      } finally {
         await handle.close();
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const holder = await readLockOwner(this.lockPath);
-      if (holder && holder.host === owner.host && !processAlive(holder.pid)) {
-        await fs.rm(this.lockPath, { force: true }); // its process is gone: a stale lock
-        continue;
-      }
-      throw new StateError(
-        'STATE_LOCKED',
-        `state ${this.directory} is locked by ${holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another run'}; ` +
-          `wait for it, or remove ${this.lockPath} if no run is active`,
-      );
-    }
-    throw new StateError('STATE_LOCKED', `could not lock ${this.lockPath}`);
+    });
   }
 
-  private async readManifest(): Promise<Manifest> {
+  /**
+   * Runs `work` holding the environment's lock. A run that finds the lock held waits for it (up to
+   * `lock.waitMs`), takes over a stale one, and fails with STATE_LOCKED naming the holder otherwise.
+   * Commands that only read call `load` and take no lock.
+   */
+  async withLock<T>(work: () => Promise<T>): Promise<T> {
+    if (this.held.getStore()) return work();
+    const held = await withFileSystemErrors(this.context('lock the state'), async () => {
+      await fs.mkdir(await resolveRealPath(this.root), { recursive: true, mode: PRIVATE_DIR_MODE });
+      return acquireLock(this.lockPath, `state ${this.directory}`, this.lockOptions);
+    });
+    try {
+      return await this.held.run(held, async () => {
+        await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory()));
+        return work();
+      });
+    } finally {
+      await held.release().catch(() => {}); // a lock left behind goes stale; the run's own outcome matters more
+    }
+  }
+
+  /** The environment's directory with every symbolic link resolved (it may not exist yet). */
+  private realDirectory(): Promise<string> {
+    return resolveRealPath(this.directory);
+  }
+
+  private context(operation: string): FileSystemContext {
+    return { kind: 'state', operation, path: this.directory, argument: { option: '--state-dir', value: this.root } };
+  }
+
+  private async readManifest(): Promise<{ manifest: Manifest; digest: string }> {
     const path = join(this.directory, MANIFEST_FILE);
-    const text = await fs.readFile(path, 'utf8');
+    const bytes = await fs.readFile(path);
+    const text = bytes.toString('utf8');
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -306,7 +375,7 @@ export class StateStore {
       const details = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`).join('\n');
       throw new StateError('STATE_CORRUPT', `${path} is not a sigstore-cdk state manifest (${MANIFEST_FORMAT}); nothing was changed:\n${details}`);
     }
-    return result.data;
+    return { manifest: result.data, digest: sha256(bytes) };
   }
 }
 
@@ -338,20 +407,14 @@ async function chmodTree(directory: string): Promise<void> {
   }
 }
 
-async function readLockOwner(path: string): Promise<{ pid: number; host: string; since: string } | undefined> {
+/** What identifies the directory at `path` now (a swap puts another directory there), or `absent`. */
+async function directoryIdentity(path: string): Promise<string> {
   try {
-    const owner = JSON.parse(await fs.readFile(path, 'utf8'));
-    return typeof owner?.pid === 'number' ? owner : undefined;
-  } catch {
-    return undefined;
+    const stat = await fs.stat(path);
+    return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT;
+    throw error;
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

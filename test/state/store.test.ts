@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { StateError } from '../../lib/errors';
@@ -170,22 +170,24 @@ describe('a damaged state is reported, never overwritten', () => {
 
 describe('locking', () => {
   const temp = useTempDirectory();
+  // A complete state is read without the lock (test/state/lock.test.ts has the lock's own cases); a run that writes takes it.
 
   it('refuses to run while another live run holds the lock, and names it', async () => {
     const stateRoot = copyFixtureState(temp());
     writeFileSync(join(stateRoot, `${FIXTURE_ENV}.lock`), JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00Z' }));
-    await expect(bootstrap({ config: fixtureConfig(), store: new StateStore({ root: stateRoot, env: FIXTURE_ENV }), rootKeys: new LocalRootKeys() })).rejects.toMatchObject({
+    await expect(new StateStore({ root: stateRoot, env: FIXTURE_ENV, lock: { waitMs: 0 } }).withLock(async () => {})).rejects.toMatchObject({
       code: 'STATE_LOCKED',
       message: expect.stringContaining(`pid ${process.pid}`),
     });
   });
 
-  it('takes over a lock whose process is gone, and releases its own', async () => {
+  it('takes over a lock whose holder is gone (not refreshed for longer than the stale threshold), and releases its own', async () => {
     const stateRoot = copyFixtureState(temp());
     const lock = join(stateRoot, `${FIXTURE_ENV}.lock`);
     writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: '2026-01-01T00:00:00Z' }));
-    const result = await bootstrap({ config: fixtureConfig(), store: new StateStore({ root: stateRoot, env: FIXTURE_ENV }), rootKeys: new LocalRootKeys() });
-    expect(result.minted).toEqual([]);
+    const longAgo = new Date(Date.now() - 3600_000);
+    utimesSync(lock, longAgo, longAgo);
+    await expect(new StateStore({ root: stateRoot, env: FIXTURE_ENV }).withLock(async () => 'ran')).resolves.toBe('ran');
     expect(existsSync(lock)).toBe(false);
   });
 });
