@@ -47,7 +47,17 @@ export type StateErrorCode =
   | 'STATE_LOCKED'
   | 'STATE_INTERRUPTED'
   | 'STATE_SIGNER_MISMATCH'
-  | 'STATE_MISSING_ROOTS';
+  | 'STATE_MISSING_ROOTS'
+  /** A published state lacks an item: corruption, restored from a backup, never minted again. */
+  | 'STATE_PUBLISHED_ITEMS_MISSING'
+  /** A root certificate or TUF root is not signed by, or does not carry, the key pinned at mint time. */
+  | 'STATE_ROOT_KEY_MISMATCH'
+  /** The state would replace a key or certificate a TUF targets version published. */
+  | 'STATE_PUBLISHED_TRUST_REPLACED'
+  /** The ceremony log is not the hash chain the manifest vouches for, or misses a root-key signature. */
+  | 'STATE_CEREMONY_LOG_INVALID'
+  /** The state was written in an older format (v1); `sigstore-cdk state upgrade` converts it. */
+  | 'STATE_FORMAT_OUTDATED';
 
 /** The state directory is corrupt, partial, locked, or does not fit the configuration. Exit code 3. */
 export class StateError extends SigstoreCdkError<StateErrorCode> {

@@ -1,21 +1,25 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
+import { checkCustody } from './custody/check-custody';
+import { expectPublishedTrustKept } from './custody/published-trust';
+import { missingFromState } from './custody/published-state';
 import { StateError } from './errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
-import { SERVICE_PASSWORDS_ITEM, mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
+import { mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
 import { bootstrap, type BootstrapContext } from './pki/bootstrap';
 import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
-import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
+import { readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
 import { replaceDirectory } from './state/atomic';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
-import { hasTufRepository, readTufRepository, type TufRepository } from './trust/tuf/repository';
+import { readTufRepository, type TufRepository } from './trust/tuf/repository';
+import { buildTufTargets } from './trust/tuf/targets';
 import { tufOutputFiles, tufRepositoryFiles } from './trust/tuf/tuf-outputs';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
 
@@ -115,6 +119,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     ({ material, snapshot } = await store.withLock(async () => {
       const loaded = await store.load();
+      await checkCustody(loaded, store.directory);
       const missing = missingFromState(loaded);
       if (missing.length > 0) {
         throw new StateError(
@@ -127,6 +132,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     }));
   }
   const repository = readTufRepository(snapshot);
+  // Never write keys or certificates other than those the TUF repository published (a replaced root).
+  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), join(options.stateRoot ?? '.sigstore', config.env));
   // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
   const tufCheck = await verifyTufRepository(repository, material, config, (options.clock ?? (() => new Date()))());
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
@@ -153,18 +160,6 @@ async function synthCloudStack(config: SigstoreConfig, cloudOutDir: string, prog
     progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
   }
   return result;
-}
-
-/**
- * What a complete state has and this one lacks: the PKI items, the TUF repository and the service
- * passwords (everything `bootstrap` mints), named for an operator.
- */
-function missingFromState(snapshot: StateSnapshot): string[] {
-  return [
-    ...missingItems(snapshot),
-    ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
-    ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
-  ];
 }
 
 /** Everything `dist/` holds, built from a complete state: trust outputs, the TUF repository, the cluster manifests. */
@@ -224,6 +219,7 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
   const outDir = options.outDir ?? 'dist';
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
+  await checkCustody(snapshot, store.directory);
   const missing = missingFromState(snapshot);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
@@ -234,7 +230,9 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
     );
   }
   const material = await readPkiMaterial(snapshot);
-  const files = outputFiles(config, snapshot, material, readTufRepository(snapshot));
+  const repository = readTufRepository(snapshot);
+  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), store.directory);
+  const files = outputFiles(config, snapshot, material, repository);
   await writeOutputDirectory(outDir, files);
   return { env: config.env, minted: [], stateWritten: false, outDir, files: files.map((file) => file.path) };
 }
