@@ -24,7 +24,11 @@ export function ceremonyLogProblems(snapshot: StateSnapshot, artifacts: readonly
     return [`${path} is missing, but the state holds ${head ? `a log of ${head.records} records` : 'root-signed material'}`];
   }
   const log = parseCeremonyLog(bytes, snapshot.env, path);
-  if (log.problems.length > 0) return [...log.problems];
+  if (log.problems.length > 0) {
+    // A log no commit ever vouched for (a first run that failed, perhaps of an older sigstore-cdk).
+    const unvouched = !head && artifacts.length === 0 ? [`no state was committed with this log: move ${path} out of the state directory to start a new one`] : [];
+    return [...log.problems, ...unvouched];
+  }
   if (!head) {
     return artifacts.length === 0 ? [] : [`the manifest records no ceremony log head, but the state holds root-signed material`];
   }

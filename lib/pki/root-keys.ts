@@ -88,7 +88,7 @@ export class LocalRootKeys implements RootKeyProvider {
   async publicKeyFor(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey> {
     const item = LOCAL_ROOT_KEY_ITEMS[root];
     if (!snapshot.item(item.id)) {
-      throw new StateError('STATE_PUBLISHED_ITEMS_MISSING', `state for "${snapshot.env}" has no local ${root} root key (${item.files.privateKey}); restore the state from a backup`);
+      throw new StateError('STATE_INCOMPLETE', `state for "${snapshot.env}" has no local ${root} root key (${item.files.privateKey}), which its ${root} root is pinned to; restore the state from a backup`);
     }
     const signer = new LocalSigner(decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey), item.files.privateKey);
     return { keyRef: signer.keyRef, publicKey: await signer.publicKey(), evidence: `local key file ${item.files.privateKey}` };

@@ -42,11 +42,13 @@ describe('verify checks the ceremony log', () => {
   });
   afterAll(() => rmSync(template, { recursive: true, force: true }));
 
-  const verifyAfter = async (damage: (logPath: string) => void) => {
+  /** verify after `damage` to the log of a copy of the template: as a process, or in process. */
+  const verifyAfter = async (damage: (logPath: string) => void, how: 'process' | 'in process' = 'in process') => {
     const project = join(temp(), 'project');
     cpSync(template, project, { recursive: true });
     damage(join(project, '.sigstore', ENV, 'ceremony.jsonl'));
-    return runCliProcess(['verify', '--env', ENV, '--envs-dir', join(project, 'envs'), '--state-dir', join(project, '.sigstore')], { cwd: project });
+    const args = ['verify', '--env', ENV, '--envs-dir', join(project, 'envs'), '--state-dir', join(project, '.sigstore')];
+    return how === 'process' ? runCliProcess(args, { cwd: project }) : runCliCaptured(args);
   };
 
   it('a fresh state verifies, and its log is hash-chained from the genesis', async () => {
@@ -57,7 +59,7 @@ describe('verify checks the ceremony log', () => {
   });
 
   it('a log overwritten with "garbage": verify exits 3 and names the log', async () => {
-    const run = await verifyAfter((path) => writeFileSync(path, 'garbage\n'));
+    const run = await verifyAfter((path) => writeFileSync(path, 'garbage\n'), 'process');
     expect(run.stderr).toContain('error [STATE_CEREMONY_LOG_INVALID]');
     expect(run.stderr).toContain('ceremony.jsonl line 1');
     expect(run.code).toBe(3);
@@ -77,12 +79,12 @@ describe('root-key signatures through KMS are logged before the call and after i
   const temp = useTempDirectory();
   let emulator: KmsEmulator;
   let stateRoot: string;
-  /** One attempt per call, each given one second: a delayed answer is a timeout. */
+  /** One attempt per call, each given two seconds: a delayed answer is a timeout. */
   let config: SigstoreConfig;
 
   beforeEach(async () => {
     emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
-    config = configFromYaml(kmsEnvironmentYaml(emulator).replace('timeoutSeconds: 5', 'timeoutSeconds: 1').replace('maxRetries: 3', 'maxRetries: 0'), 'kms');
+    config = configFromYaml(kmsEnvironmentYaml(emulator).replace('timeoutSeconds: 5', 'timeoutSeconds: 2').replace('maxRetries: 3', 'maxRetries: 0'), 'kms');
     await ensureRootKeys({ kms: connectTo(emulator).kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
     stateRoot = join(temp(), '.sigstore');
   });
@@ -92,7 +94,7 @@ describe('root-key signatures through KMS are logged before the call and after i
   const records = () => ceremonyLines(join(stateRoot, 'kms')).map((line) => JSON.parse(line));
 
   it('a sign call that timed out is in the log: its intent, then the outcome OTC_TIMEOUT; a later run completes the chain', async () => {
-    emulator.inject({ api: 'sign', delayMs: 1500, skip: 2 }); // the Fulcio root and intermediate are signed, the TSA root times out
+    emulator.inject({ api: 'sign', delayMs: 2500, skip: 2 }); // the Fulcio root and intermediate are signed, the TSA root times out
     await expect(bootstrapNow()).rejects.toMatchObject({ code: 'OTC_TIMEOUT' });
     const log = records();
     expect(log.map((record) => [record.kind, record.purpose ?? record.outcome])).toEqual([
@@ -126,7 +128,7 @@ describe('root-key signatures through KMS are logged before the call and after i
   });
 
   it('a bootstrap killed (SIGKILL) while KMS signs leaves the intent in the log; the next run keeps it and completes', async () => {
-    emulator.inject({ api: 'sign', delayMs: 8_000, skip: 2 });
+    emulator.inject({ api: 'sign', delayMs: 15_000, skip: 2 });
     const envsDir = writeKmsEnvironment(temp(), emulator, 'kms');
     const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js'), 'bootstrap', '--env', 'kms', '--envs-dir', envsDir, '--state-dir', stateRoot], {
       cwd: temp(),
@@ -135,7 +137,7 @@ describe('root-key signatures through KMS are logged before the call and after i
     });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const logPath = join(stateRoot, 'kms', 'ceremony.jsonl');
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && !(existsSync(logPath) && readFileSync(logPath, 'utf8').includes('tsa-root certificate'))) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

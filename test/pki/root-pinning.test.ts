@@ -39,7 +39,11 @@ describe('a root copied from another environment', () => {
     copyStateDirectory(join(project, '.sigstore', 'b'), stateDir, root);
     rehashManifest(stateDir);
     const before = treeContents(stateDir);
-    const cli = (...args: string[]) => runCliProcess([...args, '--env', 'a', '--envs-dir', join(project, 'envs'), '--state-dir', join(project, '.sigstore')], { cwd: project });
+    // The Fulcio case runs the CLI as processes (exit codes as scripts see them), the TSA case in process.
+    const cli = (...args: string[]) => {
+      const argv = [...args, '--env', 'a', '--envs-dir', join(project, 'envs'), '--state-dir', join(project, '.sigstore')];
+      return root === 'fulcio' ? runCliProcess(argv, { cwd: project }) : runCliCaptured(argv);
+    };
 
     const refresh = await cli('tuf', 'refresh');
     expect(refresh.stderr).toContain('error [STATE_ROOT_KEY_MISMATCH]');

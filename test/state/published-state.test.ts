@@ -40,17 +40,23 @@ describe('a published state that lost items is refused, not completed', () => {
     cpSync(template, directory, { recursive: true });
     return { directory, stateRoot: join(directory, '.sigstore'), stateDir: join(directory, '.sigstore', ENV), out: join(directory, 'dist') };
   };
-  const cli = (project: ReturnType<typeof copy>, command: 'synth' | 'bootstrap') =>
-    runCliProcess([command, '--env', ENV, '--envs-dir', join(project.directory, 'envs'), '--state-dir', project.stateRoot, ...(command === 'synth' ? ['--out', project.out] : [])], {
-      cwd: project.directory,
-    });
+  const args = (project: ReturnType<typeof copy>, command: 'synth' | 'bootstrap') => [
+    command,
+    '--env',
+    ENV,
+    '--envs-dir',
+    join(project.directory, 'envs'),
+    '--state-dir',
+    project.stateRoot,
+    ...(command === 'synth' ? ['--out', project.out] : []),
+  ];
 
-  /** Runs synth and bootstrap (as processes, each on its own copy) after `damage`; both must refuse and touch nothing. */
+  /** Runs synth (a process) and bootstrap (in process), each on its own copy, after `damage`; both must refuse and touch nothing. */
   const expectRefused = async (damage: (stateDir: string) => void, named: readonly string[]) => {
     const projects = [copy('synth'), copy('bootstrap')];
     for (const project of projects) damage(project.stateDir);
     const before = projects.map((project) => treeContents(project.directory));
-    const runs = await Promise.all([cli(projects[0], 'synth'), cli(projects[1], 'bootstrap')]);
+    const runs = [await runCliProcess(args(projects[0], 'synth'), { cwd: projects[0].directory }), await runCliCaptured(args(projects[1], 'bootstrap'))];
     for (const run of runs) {
       expect(run.stderr).toContain('error [STATE_PUBLISHED_ITEMS_MISSING]');
       expect(run.code).toBe(3);
