@@ -74,8 +74,15 @@ describe('a published state that lost items is refused, not completed', () => {
     expect(run.stderr).toContain(`.sigstore/${ENV}`);
   });
 
-  it('the CT log key removed: exit 3, names ctlog-key', async () => {
-    await expectRefused((stateDir) => dropItems(stateDir, ['ctlog-key']), ['ctlog-key']);
+  it('the CT log key removed: exit 3, names ctlog-key, and the previous state an interrupted run left as a backup', async () => {
+    const run = await expectRefused(
+      (stateDir) => {
+        cpSync(stateDir, join(stateDir, '..', `.${ENV}.previous-4242-cafe`), { recursive: true });
+        dropItems(stateDir, ['ctlog-key']);
+      },
+      ['ctlog-key'],
+    );
+    expect(run.stderr).toContain(`.${ENV}.previous-4242-cafe`);
   });
 
   it('the whole TUF repository removed: exit 3 (a new root v1 would strand every client)', async () => {
