@@ -2,14 +2,24 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
-import { rootKeysFor, runBootstrap } from '../../lib/synth';
+import { bootstrap } from '../../lib/pki/bootstrap';
+import { LocalRootKeys } from '../../lib/pki/root-keys';
+import { StateStore } from '../../lib/state/store';
+import { mintBeyondPki, rootKeysFor, runBootstrap } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runCliCaptured } from '../helpers/cli';
+import { configFromYaml } from '../helpers/config';
 import { copyStateDirectory, forgeCustody, readManifest, rehashManifest, runCliProcess, writeEnvironment } from '../helpers/state-tampering';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
 import { connectTo, credentialEnvironment, FAKE, instantRetries, kmsConfig, startEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
+
+/** A complete local-signer state of `env` (what synth mints), without writing dist/. */
+async function mintLocalState(stateRoot: string, env: string): Promise<void> {
+  const config = configFromYaml('organization: Custody Org\nsigner: local\n', env);
+  await bootstrap({ config, store: new StateStore({ root: stateRoot, env }), rootKeys: new LocalRootKeys(), extend: mintBeyondPki(config) });
+}
 
 /*
  * Issue 9, case 6: a substituted root must not pass. Another environment's fulcio/ (or tsa/) copied
@@ -25,9 +35,8 @@ describe('a root copied from another environment', () => {
   beforeAll(async () => {
     template = mkdtempSync(join(tmpdir(), 'sigstore-cdk-pinning-'));
     for (const env of ['a', 'b']) {
-      const envsDir = writeEnvironment(template, env);
-      const run = await runCliCaptured(['synth', '--env', env, '--envs-dir', envsDir, '--state-dir', join(template, '.sigstore'), '--out', join(template, `dist-${env}`)]);
-      expect(run.code).toBe(0);
+      writeEnvironment(template, env);
+      await mintLocalState(join(template, '.sigstore'), env);
     }
   });
   afterAll(() => rmSync(template, { recursive: true, force: true }));
@@ -75,8 +84,7 @@ describe('a substituted root in a KMS-rooted state (through the emulator)', () =
     const kmsOptions = { environment: credentialEnvironment('access-key'), http: instantRetries().options };
     await runBootstrap({ config, stateRoot, rootKeys: rootKeysFor(config, kmsOptions) });
     // Another environment, local signer: its Fulcio root and intermediate are copied into the KMS state.
-    const envsDir = writeEnvironment(temp(), 'other');
-    expect((await runCliCaptured(['synth', '--env', 'other', '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', join(temp(), 'dist-other')])).code).toBe(0);
+    await mintLocalState(stateRoot, 'other');
     const stateDir = join(stateRoot, 'kms');
     copyStateDirectory(join(stateRoot, 'other'), stateDir, 'fulcio');
     expect(readManifest(stateDir).items['fulcio-root'].signedBy).toBe(`otc-kms:${keys[0].keyId}`);

@@ -51,12 +51,19 @@ describe('a published state that lost items is refused, not completed', () => {
     ...(command === 'synth' ? ['--out', project.out] : []),
   ];
 
-  /** Runs synth (a process) and bootstrap (in process), each on its own copy, after `damage`; both must refuse and touch nothing. */
-  const expectRefused = async (damage: (stateDir: string) => void, named: readonly string[]) => {
+  /**
+   * Runs synth and bootstrap, each on its own copy, after `damage`; both must refuse and touch
+   * nothing. synth runs as a process when `asProcess` (exit code and stderr as a script sees them),
+   * bootstrap always in process (the same code path as synth's).
+   */
+  const expectRefused = async (damage: (stateDir: string) => void, named: readonly string[], asProcess = false) => {
     const projects = [copy('synth'), copy('bootstrap')];
     for (const project of projects) damage(project.stateDir);
     const before = projects.map((project) => treeContents(project.directory));
-    const runs = [await runCliProcess(args(projects[0], 'synth'), { cwd: projects[0].directory }), await runCliCaptured(args(projects[1], 'bootstrap'))];
+    const runs = [
+      asProcess ? await runCliProcess(args(projects[0], 'synth'), { cwd: projects[0].directory }) : await runCliCaptured(args(projects[0], 'synth')),
+      await runCliCaptured(args(projects[1], 'bootstrap')),
+    ];
     for (const run of runs) {
       expect(run.stderr).toContain('error [STATE_PUBLISHED_ITEMS_MISSING]');
       expect(run.code).toBe(3);
@@ -70,7 +77,7 @@ describe('a published state that lost items is refused, not completed', () => {
   };
 
   it('Fulcio root and intermediate removed: synth and bootstrap exit 3, name them and the backup, and mint no new root', async () => {
-    const run = await expectRefused((stateDir) => dropItems(stateDir, ['fulcio-root', 'fulcio-intermediate']), ['fulcio-root', 'fulcio-intermediate']);
+    const run = await expectRefused((stateDir) => dropItems(stateDir, ['fulcio-root', 'fulcio-intermediate']), ['fulcio-root', 'fulcio-intermediate'], true);
     expect(run.stderr).toContain(`.sigstore/${ENV}`);
   });
 
@@ -113,7 +120,7 @@ describe('a bootstrap that never completed is completed (nothing was published)'
     await expect(bootstrap({ config, store: new StateStore({ root: stateRoot, env: ENV }), rootKeys: failingTsa, clock: fixedClock() })).rejects.toThrow('signer unavailable');
     expect(readdirSync(join(stateRoot, ENV))).toEqual(['ceremony.jsonl']);
     const envsDir = writeEnvironment(temp(), ENV);
-    const run = await runCliProcess(['synth', '--env', ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', join(temp(), 'dist')], { cwd: temp() });
+    const run = await runCliCaptured(['synth', '--env', ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', join(temp(), 'dist')]);
     expect(run.stderr).toContain('✓ mint fulcio-root');
     expect(run.code).toBe(0);
   });
