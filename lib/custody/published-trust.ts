@@ -1,5 +1,5 @@
-import type { Targets } from '@tufjs/models';
 import { createHash } from 'node:crypto';
+import type { Targets } from '@tufjs/models';
 import { StateError } from '../errors';
 import type { TufTarget } from '../trust/tuf/targets';
 

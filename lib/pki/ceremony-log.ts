@@ -220,6 +220,8 @@ export function withCeremonyLog(signer: Signer, options: CeremonyLogOptions): Si
       try {
         signed = signer.signWithReceipt ? await signer.signWithReceipt(data, purpose) : { signature: await signer.sign(data, purpose) };
       } catch (error) {
+        // The signer's error is what the operator needs; a log that cannot take the outcome leaves the
+        // intent unanswered, as a crash would, and the next append (or verify) reports the log.
         await options.log.append({ kind: 'sign-result', ...common(), intent, outcome: 'failed', error: failureOf(error) }).catch(() => undefined);
         throw error;
       }
