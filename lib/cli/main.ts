@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { SigstoreCdkError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
@@ -9,7 +10,6 @@ import type { Progress } from '../progress';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
-import { runStateUpgrade } from '../commands/state-upgrade';
 import { runTufRefresh } from '../tuf-refresh';
 import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
