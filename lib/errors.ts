@@ -59,7 +59,17 @@ export type StateErrorCode =
   /** The file system of the state is full (ENOSPC, EDQUOT). */
   | 'STATE_NO_SPACE'
   /** Any other file system failure on the state (EIO, ELOOP, EMFILE, …), named by its errno. */
-  | 'STATE_IO_ERROR';
+  | 'STATE_IO_ERROR'
+  /** A published state lacks an item: corruption, restored from a backup, never minted again. */
+  | 'STATE_PUBLISHED_ITEMS_MISSING'
+  /** A root certificate or TUF root is not signed by, or does not carry, the key pinned at mint time. */
+  | 'STATE_ROOT_KEY_MISMATCH'
+  /** The state would replace a key or certificate a TUF targets version published. */
+  | 'STATE_PUBLISHED_TRUST_REPLACED'
+  /** The ceremony log is not the hash chain the manifest vouches for, or misses a root-key signature. */
+  | 'STATE_CEREMONY_LOG_INVALID'
+  /** The state was written in an older format (v1); `sigstore-cdk state upgrade` converts it. */
+  | 'STATE_FORMAT_OUTDATED';
 
 /** The state directory is corrupt, partial, locked, or does not fit the configuration. Exit code 3. */
 export class StateError extends SigstoreCdkError<StateErrorCode> {

@@ -2,16 +2,19 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
 import { validateConfig } from './config/validate';
+import { checkCustody } from './custody/check-custody';
+import { expectPublishedTrustKept } from './custody/published-trust';
+import { missingFromState } from './custody/published-state';
 import { StateError } from './errors';
 import { withFileSystemErrors } from './fs-errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
-import { SERVICE_PASSWORDS_ITEM, mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
+import { mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
 import { bootstrap, type BootstrapContext } from './pki/bootstrap';
 import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
-import { missingItems, readPkiMaterial, type PkiMaterial } from './pki/state-items';
+import { readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
 import { checkOutputDirectory, OUTPUT_MARKER_FILE, outputMarker, type ProtectedPaths } from './output/output-directory';
 import { completeInterruptedReplace, replaceDirectory } from './state/atomic';
@@ -19,7 +22,8 @@ import type { LockOptions } from './state/lock';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
 import { tufRepositoryStep } from './trust/tuf/lifecycle';
-import { hasTufRepository, readTufRepository, type TufRepository } from './trust/tuf/repository';
+import { readTufRepository, type TufRepository } from './trust/tuf/repository';
+import { buildTufTargets } from './trust/tuf/targets';
 import { tufOutputFiles, tufRepositoryFiles } from './trust/tuf/tuf-outputs';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
 
@@ -140,6 +144,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     snapshot = await store.load();
+    await checkCustody(snapshot, store.directory);
     const missing = missingFromState(snapshot);
     if (missing.length > 0) {
       throw new StateError(
@@ -151,6 +156,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     material = await readPkiMaterial(snapshot);
   }
   const repository = readTufRepository(snapshot);
+  // Never write keys or certificates other than those the TUF repository published (a replaced root).
+  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), join(options.stateRoot ?? '.sigstore', config.env));
   // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
   const tufCheck = await verifyTufRepository(repository, material, config, (options.clock ?? (() => new Date()))());
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
@@ -186,18 +193,6 @@ async function synthCloudStack(config: SigstoreConfig, output: OutputTarget, pro
     progress.warn('cloud: no Fulcio 5xx and TSA latency alarms: cloud.alarms.loadBalancerId is not set');
   }
   return result;
-}
-
-/**
- * What a complete state has and this one lacks: the PKI items, the TUF repository and the service
- * passwords (everything `bootstrap` mints), named for an operator.
- */
-function missingFromState(snapshot: StateSnapshot): string[] {
-  return [
-    ...missingItems(snapshot),
-    ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
-    ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
-  ];
 }
 
 /** Everything `dist/` holds, built from a complete state: trust outputs, the TUF repository, the cluster manifests. */
@@ -291,6 +286,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
   const { config } = options;
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
+  await checkCustody(snapshot, store.directory);
   const missing = missingFromState(snapshot);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
@@ -301,5 +297,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
     );
   }
   const material = await readPkiMaterial(snapshot);
-  return outputFiles(config, snapshot, material, readTufRepository(snapshot));
+  const repository = readTufRepository(snapshot);
+  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), store.directory);
+  return outputFiles(config, snapshot, material, repository);
 }

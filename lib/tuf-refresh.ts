@@ -1,5 +1,7 @@
 import type { SigstoreConfig } from './config/schema';
 import { validateConfig } from './config/validate';
+import { checkCustody } from './custody/check-custody';
+import { expectPublishedTrustKept } from './custody/published-trust';
 import { ceremonySigners } from './pki/ceremony-log';
 import type { RootKeyProvider } from './pki/root-keys';
 import { readPkiMaterial } from './pki/state-items';
@@ -9,6 +11,7 @@ import { rootKeysFor, type StateLocation } from './synth';
 import { tufExpiryReport, type RoleExpiry } from './trust/tuf/expiry';
 import { refreshTufRepository, type TufPublication } from './trust/tuf/lifecycle';
 import { readTufRepository } from './trust/tuf/repository';
+import { buildTufTargets } from './trust/tuf/targets';
 
 export interface TufRefreshResult {
   readonly env: string;
@@ -21,8 +24,10 @@ export interface TufRefreshResult {
 }
 
 /**
- * `sigstore-cdk tuf refresh`: under the state lock, re-signs every TUF role that is due and publishes
- * new targets when the trust material changed (lib/trust/tuf/lifecycle.ts), then commits the state.
+ * `sigstore-cdk tuf refresh`: under the state lock, checks the state's custody (lib/custody), then
+ * re-signs every TUF role that is due and publishes new targets when the URLs or signing config
+ * changed (lib/trust/tuf/lifecycle.ts; published keys and certificates are never replaced), then
+ * commits the state.
  * The root key (KMS) is asked for only when the root itself is due. Run `synth` afterwards to copy the
  * new versions into `dist/trust/tuf/`.
  */
@@ -34,7 +39,11 @@ export async function runTufRefresh(options: StateLocation & { config: SigstoreC
   const store = new StateStore({ root: options.stateRoot, env: config.env, lock: options.lock });
   return store.withLock(async () => {
     const snapshot = await store.load();
+    // Nothing is published from a state whose custody fails: a lost item, a root that is not its
+    // pinned key, a ceremony log that is not the record, or keys other than those already published.
+    await checkCustody(snapshot, store.directory);
     const material = await readPkiMaterial(snapshot);
+    expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(material, config), store.directory);
     const now = clock();
     const rootSigner = ceremonySigners({
       // resolved only when the root is due: an otc-kms environment refreshes its online roles without KMS

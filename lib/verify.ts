@@ -1,10 +1,21 @@
 import type { SigstoreConfig } from './config/schema';
+import { checkCustody } from './custody/check-custody';
+import { expectSignerHoldsPinnedKeys } from './custody/signer-keys';
+import type { RootKeyProvider } from './pki/root-keys';
 import { readPkiMaterial } from './pki/state-items';
 import { StateStore } from './state/store';
-import type { StateLocation } from './synth';
+import { rootKeysFor, type StateLocation } from './synth';
 import type { RoleExpiry } from './trust/tuf/expiry';
 import { readTufRepository } from './trust/tuf/repository';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
+
+export interface VerifyOptions extends StateLocation {
+  readonly config: SigstoreConfig;
+  /** Who holds the root keys, to compare the pins with. @default - the configured signer (KMS needs credentials) */
+  readonly rootKeys?: RootKeyProvider;
+  /** Skip the comparison with the signer (no KMS call): the state is then checked only against itself. @default false */
+  readonly offline?: boolean;
+}
 
 export interface VerifyResult {
   readonly env: string;
@@ -12,29 +23,43 @@ export interface VerifyResult {
   readonly ok: boolean;
   /** What fails clients now: an expired role, stale targets, a bad signature or hash. */
   readonly problems: readonly string[];
-  /** What needs a refresh soon. */
+  /** What needs a refresh soon, and what was not checked. */
   readonly warnings: readonly string[];
+  /** Whether the pinned root keys were compared with the signer's (KMS get-publickey, or the local key files). */
+  readonly rootKeys: 'compared with the signer' | 'not compared (offline)';
   readonly tuf: { readonly expiry: readonly RoleExpiry[]; readonly targetsCurrent: boolean };
 }
 
 /**
- * `sigstore-cdk verify`: loads the state (which checks every file against the manifest, and keys,
- * certificates and chains against each other), then checks the TUF repository as a client would:
- * signatures along the root chain and of every role, hashes, expiry at `clock()` and whether the
- * targets still match the trust material. Reads only, without the lock: it works on a read-only state.
+ * `sigstore-cdk verify`: loads the state (which checks every file against the manifest), checks its
+ * custody (a published state lacks nothing; every root carries and is signed by its pinned key; the
+ * ceremony log is the recorded hash chain and holds every root-key signature; lib/custody) and that
+ * keys, certificates and chains fit together, compares the pinned keys with the signer's (unless
+ * offline), then checks the TUF repository as a client would: signatures along the root chain and of
+ * every role, hashes, expiry at `clock()` and whether the targets still match the trust material.
+ * State problems throw a StateError (exit 3); TUF problems are reported (exit 5). Reads only, without
+ * the lock: it works on a read-only state.
  */
-export async function runVerify(options: StateLocation & { config: SigstoreConfig }): Promise<VerifyResult> {
+export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   const { config } = options;
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const now = (options.clock ?? (() => new Date()))();
   const snapshot = await store.load();
+  await checkCustody(snapshot, store.directory);
   const material = await readPkiMaterial(snapshot);
+  const warnings: string[] = [];
+  if (options.offline) {
+    warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);
+  } else {
+    await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys ?? rootKeysFor(config), store.directory);
+  }
   const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
   return {
     env: config.env,
     ok: check.problems.length === 0,
     problems: check.problems,
-    warnings: check.warnings,
+    warnings: [...check.warnings, ...warnings],
+    rootKeys: options.offline ? 'not compared (offline)' : 'compared with the signer',
     tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent },
   };
 }

@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
+import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, SigstoreCdkError, VerifyError } from '../errors';
 import { unmappedFileSystemError } from '../fs-errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
-import type { RootKeyProvider } from '../pki/root-keys';
+import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -119,11 +120,15 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     });
 
   environmentOptions(program.command('verify'))
-    .description('check the state and the TUF repository; fails when a role has expired or the targets are stale, warns inside the refresh window')
-    .action(async (options: EnvironmentOptions) => {
+    .description(
+      'check the state (files, pinned root keys, ceremony log; with KMS also against get-publickey) and the TUF repository; ' +
+        'fails when a role has expired or the targets are stale, warns inside the refresh window',
+    )
+    .addOption(new Option('--offline', 'do not compare the pinned root keys with the signer (no KMS call, no credentials needed)').default(false))
+    .action(async (options: EnvironmentOptions & { offline: boolean }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk verify --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runVerify({ config, stateRoot: options.stateDir });
+      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
       if (!options.json) for (const warning of result.warnings) progress.warn(warning);
       if (!result.ok) {
         throw new VerifyError(
@@ -136,6 +141,29 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         options,
         result,
         [`environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`, ...result.tuf.expiry.map(describeExpiry)].join('\n'),
+      );
+    });
+
+  const state = program.command('state').description('the state directory (.sigstore/<env>/)');
+  environmentOptions(state.command('upgrade'))
+    .description(
+      'convert a state of an older sigstore-cdk (state/v1) to the current format: checks every root against the signer\'s key ' +
+        '(KMS get-publickey, or the local key file), then pins it; re-mints and signs nothing',
+    )
+    .action(async (options: EnvironmentOptions) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk state upgrade --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await runStateUpgrade({ config, stateRoot: options.stateDir, progress, rootKeys: rootKeysFor(config, kmsOptions) });
+      printResult(
+        options,
+        result,
+        result.upgraded
+          ? [
+              `upgraded ${result.from} to ${result.to}; pinned:`,
+              ...result.pinned.map((pin) => `  ${pin.root} root key ${pin.keyRef} (SPKI SHA-256 ${pin.spkiSha256}), checked by ${pin.evidence}`),
+              result.legacyCeremonyLog ? `the old ceremony log is kept as ${result.legacyCeremonyLog}` : 'the state had no ceremony log',
+            ].join('\n')
+          : `state is in the current format (${result.to}): nothing to upgrade, nothing written`,
       );
     });
 
@@ -194,7 +222,14 @@ function describeExpiry(role: RoleExpiry): string {
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
 function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
   let provider: RootKeyProvider | undefined;
-  return { description: 'configured signer', signerFor: (...args) => (provider ??= create()).signerFor(...args) };
+  const get = () => (provider ??= create());
+  return {
+    get description() {
+      return provider?.description ?? 'configured signer';
+    },
+    signerFor: (...args) => get().signerFor(...args),
+    publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+  };
 }
 
 /** Progress warnings for retried OTC calls: a slow ceremony says why it is slow. */

@@ -3,12 +3,15 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
+import { checkCustody } from '../custody/check-custody';
+import { missingFromState } from '../custody/published-state';
+import { expectSignerHoldsPinnedKeys } from '../custody/signer-keys';
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
 import { buildCertificate, type CertificateTemplate } from './certificate-builder';
 import { ceremonySigners } from './ceremony-log';
-import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, type Curve } from './keys';
+import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, spkiSha256, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import {
   fulcioIntermediateProfile,
@@ -83,11 +86,13 @@ const TSA_LEAF_CURVE: Curve = 'P-256';
 const LOG_KEY_CURVE: Curve = 'P-256';
 
 /**
- * The key ceremony: loads the state, mints whatever is missing (roots through the RootKeyProvider,
- * everything below them with locally generated keys) and commits the state atomically. A complete
- * state is read and verified without the lock, and left byte for byte as it was; minting happens
- * under the state lock, on the state as read again under it, so a run that waited for another sees
- * what that one minted and mints nothing twice.
+ * The key ceremony: loads the state, checks its custody (lib/custody) and that the configured signer
+ * holds the pinned root keys, mints whatever is missing (roots through the RootKeyProvider, pinning
+ * each root's key; everything below them with locally generated keys) and commits the state
+ * atomically. A complete state is read and checked without the lock, and left byte for byte as it
+ * was; minting happens under the state lock, on the state as read again under it, so a run that
+ * waited for another sees what that one minted and mints nothing twice. A published state that lacks
+ * an item is refused (STATE_PUBLISHED_ITEMS_MISSING).
  */
 export async function bootstrap(options: BootstrapOptions): Promise<BootstrapResult> {
   const { store } = options;
@@ -95,13 +100,24 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   const clock = options.clock ?? (() => new Date());
   const complete = options.complete ?? ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0);
   const current = await store.load();
-  if (complete(current)) return { minted: [], written: false, material: await readPkiMaterial(current), snapshot: current };
+  if (complete(current)) {
+    await checkCustody(current, store.directory);
+    await expectSignerHoldsPinnedKeys(current, options.rootKeys, store.directory);
+    return { minted: [], written: false, material: await readPkiMaterial(current), snapshot: current };
+  }
   return store.withLock(async () => {
     const snapshot = await store.load();
+    // Custody before anything is minted: a published state that lost items, a root that is not its
+    // pinned key, a log that is not the record, or a signer that holds other keys stops here.
+    await checkCustody(snapshot, store.directory);
+    await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys, store.directory);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     const material = await readPkiMaterial(snapshot);
     await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
+    // The commit that first makes the state complete marks it published: from then on a missing item
+    // is corruption. A run that fails before this commit leaves no marker (and nothing else).
+    if (missingFromState(snapshot).length === 0) snapshot.markPublished(clock());
     const written = await store.commit(snapshot);
     return { minted: snapshot.addedItems, written, material, snapshot };
   });
@@ -157,6 +173,8 @@ async function mintMissing(
       await mint(rootItem.id, async () => {
         const signer = await rootSigner(hierarchy.root, rootItem);
         const now = clock();
+        // Pinned before the signature: a root already pinned to another key is refused unsigned.
+        snapshot.pinRootKey(hierarchy.root, { keyRef: signer.keyRef, spkiSha256: spkiSha256(await signer.publicKey()), pinnedAt: now.toISOString() });
         const certificate = await buildCertificate(
           hierarchy.rootProfile(window(organization, await signer.publicKey(), now, validity.rootValidity)),
           { signer, purpose: `${rootItem.id} certificate` },

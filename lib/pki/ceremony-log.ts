@@ -1,60 +1,252 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { z } from 'zod';
+import { OtcError, SigstoreCdkError, StateError } from '../errors';
+import { CEREMONY_LOG_GENESIS, ceremonyLineHash, splitCeremonyLog } from '../state/ceremony-log-file';
 import type { StateSnapshot, StateStore } from '../state/store';
+import { spkiSha256 } from './keys';
 import type { RootKeyProvider, RootName } from './root-keys';
 import type { Signer } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
 
-/** One line of `.sigstore/<env>/ceremony.jsonl`: a root-key signature. No secret is ever recorded. */
-export interface CeremonyRecord {
-  readonly time: string;
-  readonly env: string;
-  readonly keyRef: string;
-  readonly purpose: string;
-  readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
+/*
+ * `.sigstore/<env>/ceremony.jsonl`: every use of a root key, one JSON record per line, hash-chained.
+ * Each record carries `seq` (its line number, from 1) and `prev` (the SHA-256 of the previous line's
+ * bytes; CEREMONY_LOG_GENESIS for the first). A signature is two records: `sign-intent`, written and
+ * synced before the signer is called (so a call whose answer never came is still on record), and
+ * `sign-result` after it (`signed` with the SHA-256 of the signature, or `failed` with the error code).
+ * `adopt` records are written by `state upgrade` for material signed before the log was chained. No
+ * secret is ever recorded (an error's message is not: it may echo a request).
+ */
+
+const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`));
+const chained = {
+  /** Line number, from 1. */
+  seq: z.number().int().min(1),
+  /** SHA-256 of the previous line (the genesis for the first). */
+  prev: hex(64),
+  time: z.iso.datetime(),
+  env: z.string(),
+};
+const signedBytes = {
+  keyRef: z.string(),
+  /** SHA-256 of the signing key's DER SubjectPublicKeyInfo. */
+  keySpki: hex(64),
+  /** What was signed: `fulcio-root certificate`, `tuf root metadata v2`. */
+  purpose: z.string(),
+  digestAlgorithm: z.enum(['SHA-256', 'SHA-384']),
   /** Hex digest of the signed bytes (for a certificate: of its TBSCertificate). */
-  readonly digest: string;
+  digest: z.union([hex(64), hex(96)]),
+};
+
+const signIntentSchema = z.strictObject({
+  ...chained,
+  kind: z.literal('sign-intent'),
   /** Who ran the ceremony (`SIGSTORE_CDK_OPERATOR`, else the OS user). */
-  readonly operator: string;
-  /** What a remote signer reported (KMS key id, algorithm, request sequence and id). Absent for local keys. */
-  readonly receipt?: Readonly<Record<string, string>>;
+  operator: z.string(),
+  ...signedBytes,
+});
+
+const signResultSchema = z.strictObject({
+  ...chained,
+  kind: z.literal('sign-result'),
+  /** SHA-256 of the `sign-intent` line this is the outcome of. */
+  intent: hex(64),
+  keyRef: z.string(),
+  outcome: z.enum(['signed', 'failed']),
+  /** SHA-256 of the DER signature the signer returned (outcome `signed`). */
+  signatureSha256: hex(64).optional(),
+  /** What a remote signer reported (KMS key id, algorithm, request sequence and id). */
+  receipt: z.record(z.string(), z.string()).optional(),
+  /** Why it failed (outcome `failed`): the error code and, from a KMS call, status and ids. */
+  error: z
+    .strictObject({ code: z.string(), httpStatus: z.number().int().optional(), serviceCode: z.string().optional(), requestId: z.string().optional() })
+    .optional(),
+});
+
+const adoptSchema = z.strictObject({
+  ...chained,
+  kind: z.literal('adopt'),
+  operator: z.string(),
+  ...signedBytes,
+  signatureSha256: hex(64),
+  /** How the key was checked before it was pinned: `otc-kms get-publickey`, `local key file`. */
+  evidence: z.string(),
+  reason: z.string(),
+});
+
+const recordSchema = z.discriminatedUnion('kind', [signIntentSchema, signResultSchema, adoptSchema]);
+
+/** One line of the ceremony log. */
+export type CeremonyRecord = z.output<typeof recordSchema>;
+export type SignIntentRecord = z.output<typeof signIntentSchema>;
+export type SignResultRecord = z.output<typeof signResultSchema>;
+export type AdoptRecord = z.output<typeof adoptSchema>;
+/** A record as it is appended: the writer adds `seq` and `prev`. */
+export type NewCeremonyRecord = DistributiveOmit<CeremonyRecord, 'seq' | 'prev'>;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** A parsed line and the hash the next line chains to. */
+export interface CeremonyLine {
+  readonly record: CeremonyRecord;
+  readonly hash: string;
+}
+
+/** The log, parsed and chain-checked: its records up to the first problem, and every problem found. */
+export interface ParsedCeremonyLog {
+  readonly lines: readonly CeremonyLine[];
+  readonly problems: readonly string[];
+}
+
+/**
+ * Parses the log and checks its chain: every line a record of this environment, numbered from 1,
+ * each `prev` the hash of the line before (the genesis first), every `sign-result` the outcome of an
+ * earlier `sign-intent` of the same key, at most one per intent. Stops at the first broken line.
+ */
+export function parseCeremonyLog(bytes: Buffer, env: string, path = 'ceremony.jsonl'): ParsedCeremonyLog {
+  const { lines, tail } = splitCeremonyLog(bytes);
+  const parsed: CeremonyLine[] = [];
+  const problems: string[] = [];
+  const intents = new Map<string, SignIntentRecord>();
+  const answered = new Set<string>();
+  for (const [index, line] of lines.entries()) {
+    const where = `${path} line ${index + 1}`;
+    let data: unknown;
+    try {
+      data = JSON.parse(line);
+    } catch {
+      problems.push(`${where} is not JSON`);
+      break;
+    }
+    const result = recordSchema.safeParse(data);
+    if (!result.success) {
+      problems.push(`${where} is not a ceremony record (${result.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')})`);
+      break;
+    }
+    const record = result.data;
+    const expectedPrev = index === 0 ? CEREMONY_LOG_GENESIS : parsed[index - 1].hash;
+    const problem =
+      record.seq !== index + 1
+        ? `is numbered ${record.seq}`
+        : record.prev !== expectedPrev
+          ? `does not chain to the line before it (prev ${record.prev}, expected ${expectedPrev}): lines were removed, reordered or edited`
+          : record.env !== env
+            ? `is a record of environment "${record.env}"`
+            : record.kind === 'sign-result' && intents.get(record.intent)?.keyRef !== record.keyRef
+              ? `is the outcome of no earlier sign-intent of ${record.keyRef}`
+              : record.kind === 'sign-result' && answered.has(record.intent)
+                ? 'is a second outcome of the same sign-intent'
+                : undefined;
+    if (problem) {
+      problems.push(`${where} ${problem}`);
+      break;
+    }
+    const hash = ceremonyLineHash(line);
+    if (record.kind === 'sign-intent') intents.set(hash, record);
+    if (record.kind === 'sign-result') answered.add(record.intent);
+    parsed.push({ record, hash });
+  }
+  if (problems.length === 0 && tail.length > 0) problems.push(`${path} ends in an incomplete line after line ${lines.length} (an append was cut off)`);
+  return { lines: parsed, problems };
+}
+
+/** The log of `records` alone, chained from the genesis (what `state upgrade` starts the new log with). */
+export function chainedCeremonyLog(records: readonly NewCeremonyRecord[]): Buffer {
+  let prev = CEREMONY_LOG_GENESIS;
+  const lines = records.map((record, index) => {
+    const line = JSON.stringify({ seq: index + 1, prev, ...record });
+    prev = ceremonyLineHash(line);
+    return `${line}\n`;
+  });
+  return Buffer.from(lines.join(''));
+}
+
+/**
+ * Appends chained records through the store: reads the log as it is on disk, refuses to extend a
+ * log whose chain is broken, and writes each record with the next `seq` and the previous line's hash.
+ */
+export class CeremonyLogWriter {
+  constructor(private readonly store: Pick<StateStore, 'env' | 'directory' | 'readCeremonyLog' | 'appendCeremonyLog'>) {}
+
+  /** Appends one record durably; returns the SHA-256 of its line. */
+  async append(record: NewCeremonyRecord): Promise<string> {
+    const bytes = (await this.store.readCeremonyLog()) ?? Buffer.alloc(0);
+    const log = parseCeremonyLog(bytes, this.store.env, `${this.store.directory}/ceremony.jsonl`);
+    if (log.problems.length > 0) {
+      throw new StateError(
+        'STATE_CEREMONY_LOG_INVALID',
+        `refusing to sign: the ceremony log cannot be extended (${log.problems.join('; ')}). Restore ${this.store.directory}/ceremony.jsonl from a backup; nothing was signed`,
+      );
+    }
+    const last = log.lines[log.lines.length - 1];
+    const line = JSON.stringify({ seq: log.lines.length + 1, prev: last?.hash ?? CEREMONY_LOG_GENESIS, ...record });
+    await this.store.appendCeremonyLog(line);
+    return ceremonyLineHash(line);
+  }
 }
 
 export interface CeremonyLogOptions {
   readonly env: string;
   readonly operator: string;
   readonly clock: () => Date;
-  /** Appends one record durably (StateStore.appendCeremonyLog). */
-  readonly append: (record: CeremonyRecord) => Promise<void>;
+  /** Where the records go. */
+  readonly log: Pick<CeremonyLogWriter, 'append'>;
 }
 
 /**
- * Wraps a signer so that every signature is recorded before it is used (CTS does not record KMS sign
- * calls, so the ceremony keeps its own log). A failed signature is not recorded: it produced nothing.
+ * Wraps a signer so that every use of the key is on record (CTS does not record KMS sign calls, so
+ * the ceremony keeps its own log): a `sign-intent` before the call, a `sign-result` after it, also
+ * when the call failed or timed out. A signature is returned only after its result is logged.
  */
 export function withCeremonyLog(signer: Signer, options: CeremonyLogOptions): Signer {
   let publicKey: KeyObject | undefined;
+  const common = () => ({ time: options.clock().toISOString(), env: options.env, keyRef: signer.keyRef });
   return {
     keyRef: signer.keyRef,
     publicKey: async () => (publicKey ??= await signer.publicKey()),
     async sign(data, purpose) {
-      const { signature, receipt } = signer.signWithReceipt
-        ? await signer.signWithReceipt(data, purpose)
-        : { signature: await signer.sign(data, purpose), receipt: undefined };
       publicKey ??= await signer.publicKey();
       const algorithm = ecdsaAlgorithmFor(publicKey, signer.keyRef);
-      await options.append({
-        time: options.clock().toISOString(),
-        env: options.env,
-        keyRef: signer.keyRef,
+      const intent = await options.log.append({
+        kind: 'sign-intent',
+        ...common(),
+        operator: options.operator,
+        keySpki: spkiSha256(publicKey),
         purpose,
         digestAlgorithm: algorithm.hash,
         digest: createHash(algorithm.nodeHash).update(data).digest('hex'),
-        operator: options.operator,
-        ...(receipt ? { receipt } : {}),
       });
-      return signature;
+      let signed: { signature: Buffer; receipt?: Readonly<Record<string, string>> };
+      try {
+        signed = signer.signWithReceipt ? await signer.signWithReceipt(data, purpose) : { signature: await signer.sign(data, purpose) };
+      } catch (error) {
+        // The signer's error is what the operator needs; a log that cannot take the outcome leaves the
+        // intent unanswered, as a crash would, and the next append (or verify) reports the log.
+        await options.log.append({ kind: 'sign-result', ...common(), intent, outcome: 'failed', error: failureOf(error) }).catch(() => undefined);
+        throw error;
+      }
+      await options.log.append({
+        kind: 'sign-result',
+        ...common(),
+        intent,
+        outcome: 'signed',
+        signatureSha256: createHash('sha256').update(signed.signature).digest('hex'),
+        ...(signed.receipt ? { receipt: { ...signed.receipt } } : {}),
+      });
+      return signed.signature;
     },
+  };
+}
+
+/** What the log keeps of a failure: the stable code and, from an OTC call, status and ids; never the message. */
+function failureOf(error: unknown): NonNullable<SignResultRecord['error']> {
+  if (!(error instanceof SigstoreCdkError)) return { code: 'UNEXPECTED' };
+  const details = error instanceof OtcError ? error.details : {};
+  return {
+    code: error.code,
+    ...(details.httpStatus !== undefined ? { httpStatus: details.httpStatus } : {}),
+    ...(details.serviceCode ? { serviceCode: details.serviceCode } : {}),
+    ...(details.requestId ? { requestId: details.requestId } : {}),
   };
 }
 
@@ -68,20 +260,24 @@ export interface CeremonySignersOptions {
   readonly operator?: string;
 }
 
+/** Who runs the ceremony: `SIGSTORE_CDK_OPERATOR`, else `$USER`, else the OS account name. */
+export function ceremonyOperator(operator?: string): string {
+  return operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? osUserName();
+}
+
 /**
  * The root keys of one run, each asked for once and only when first needed (a KMS key is never
  * touched by a run that signs nothing with it), each wrapped in the ceremony log.
  */
 export function ceremonySigners(options: CeremonySignersOptions): (root: RootName) => Promise<Signer> {
   const { store, clock } = options;
-  const operator = options.operator ?? process.env.SIGSTORE_CDK_OPERATOR ?? process.env.USER ?? osUserName();
+  const operator = ceremonyOperator(options.operator);
+  const log = new CeremonyLogWriter(store);
   const signers = new Map<RootName, Promise<Signer>>();
   return (root) => {
     let signer = signers.get(root);
     if (!signer) {
-      signer = options.rootKeys
-        .signerFor(root, options.snapshot, clock())
-        .then((inner) => withCeremonyLog(inner, { env: store.env, operator, clock, append: (record) => store.appendCeremonyLog(record) }));
+      signer = options.rootKeys.signerFor(root, options.snapshot, clock()).then((inner) => withCeremonyLog(inner, { env: store.env, operator, clock, log }));
       signers.set(root, signer);
     }
     return signer;

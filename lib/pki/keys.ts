@@ -59,6 +59,11 @@ export function publicKeyFromPem(pem: string | Buffer): KeyObject {
   return createPublicKey({ key: pem, format: 'pem' });
 }
 
+/** SHA-256 (hex) of the DER SubjectPublicKeyInfo: how the manifest pins a root key and the ceremony log names one. */
+export function spkiSha256(publicKey: KeyObject): string {
+  return createHash('sha256').update(spkiDer(publicKey)).digest('hex');
+}
+
 export function publicKeysEqual(a: KeyObject, b: KeyObject): boolean {
   return spkiDer(a).equals(spkiDer(b));
 }

@@ -5,7 +5,7 @@ import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot } from '../state/store';
 import { OtcKmsSigner } from './otc-kms-signer';
 import type { Curve } from './keys';
-import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName } from './root-keys';
+import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName, type RootPublicKey } from './root-keys';
 import type { Signer } from './signer';
 
 /** The key spec root keys may have. */
@@ -182,7 +182,7 @@ export interface OtcKmsRootKeysProps {
 export class OtcKmsRootKeys implements RootKeyProvider {
   readonly description: string;
   private keys?: Promise<Map<RootName, KmsKeyInfo>>;
-  private readonly signers = new Map<RootName, Signer>();
+  private readonly signers = new Map<RootName, OtcKmsSigner>();
 
   /** How KMS is reached (endpoints, project, credential kind; never a credential). */
   readonly connection: KmsConnection;
@@ -192,7 +192,21 @@ export class OtcKmsRootKeys implements RootKeyProvider {
     this.description = `OTC KMS (${props.connection.region}, project ${props.connection.projectId})`;
   }
 
+  /** The key's public key from KMS get-publickey (after the alias lookup); signs nothing. */
+  async publicKeyFor(root: RootName, _snapshot: StateSnapshot): Promise<RootPublicKey> {
+    const signer = await this.kmsSigner(root);
+    return {
+      keyRef: signer.keyRef,
+      publicKey: await signer.publicKey(),
+      evidence: `KMS get-publickey of key ${signer.keyId} (alias "${this.props.roots[root]!.alias}")`,
+    };
+  }
+
   async signerFor(root: RootName, _snapshot: StateSnapshot, _now: Date): Promise<Signer> {
+    return this.kmsSigner(root);
+  }
+
+  private async kmsSigner(root: RootName): Promise<OtcKmsSigner> {
     const existing = this.signers.get(root);
     if (existing) return existing;
     const { connection, roots, env } = this.props;

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
@@ -19,14 +21,34 @@ const LOCAL_ROOT_KEY_ITEMS = {
   tuf: STATE_ITEMS.localTufRootKey,
 } as const;
 
+/** A root's public key as its signer holds it, and how that was found out (for messages and the ceremony log). */
+export interface RootPublicKey {
+  readonly keyRef: string;
+  readonly publicKey: KeyObject;
+  /** `KMS get-publickey of key <id> (alias "…")`, `local key file signer/fulcio-root.key.pem`. */
+  readonly evidence: string;
+}
+
 /**
  * Supplies the signer that holds a root's key. The bootstrap asks only when it must sign with a root
- * (a root or an intermediate is missing), so a complete state never touches the key.
+ * (a root or an intermediate is missing), so a complete state never signs with the key.
  */
 export interface RootKeyProvider {
   /** For messages: `local signer`, `OTC KMS (eu-de)`. */
   readonly description: string;
   signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer>;
+  /**
+   * The public key of an existing root key, without signing and without creating anything: what
+   * pinned keys are compared with. @default - the public key of `signerFor`'s signer
+   */
+  publicKeyFor?(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey>;
+}
+
+/** The public key `provider` holds for `root` (publicKeyFor, or the signer's public key). */
+export async function rootPublicKey(provider: RootKeyProvider, root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey> {
+  if (provider.publicKeyFor) return provider.publicKeyFor(root, snapshot);
+  const signer = await provider.signerFor(root, snapshot, new Date(0));
+  return { keyRef: signer.keyRef, publicKey: await signer.publicKey(), evidence: provider.description };
 }
 
 export interface LocalRootKeysProps {
@@ -61,5 +83,14 @@ export class LocalRootKeys implements RootKeyProvider {
     }
     const key = decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey);
     return new LocalSigner(key, item.files.privateKey);
+  }
+
+  async publicKeyFor(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey> {
+    const item = LOCAL_ROOT_KEY_ITEMS[root];
+    if (!snapshot.item(item.id)) {
+      throw new StateError('STATE_INCOMPLETE', `state for "${snapshot.env}" has no local ${root} root key (${item.files.privateKey}), which its ${root} root is pinned to; restore the state from a backup`);
+    }
+    const signer = new LocalSigner(decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey), item.files.privateKey);
+    return { keyRef: signer.keyRef, publicKey: await signer.publicKey(), evidence: `local key file ${item.files.privateKey}` };
   }
 }

@@ -186,6 +186,19 @@ async function previousTreeOf(leftover: Leftover): Promise<string | undefined> {
 }
 
 /**
+ * The old trees killed runs left beside `target` (whether or not `target` exists): older copies of
+ * it, which for the state are backups an operator can restore from.
+ */
+export async function findPreviousTrees(target: string): Promise<string[]> {
+  const trees: string[] = [];
+  for (const leftover of await leftoversOf(target)) {
+    const previous = await previousTreeOf(leftover);
+    if (previous) trees.push(previous);
+  }
+  return trees;
+}
+
+/**
  * Leftovers of a replaceDirectory that stopped between its two renames: the old tree, when `target`
  * is missing and one lies beside it (`previous/` in a `.<name>.swap-…` directory, or an older version's
  * `.<name>.previous-*`). For the state this is reported, never repaired silently.
@@ -219,19 +232,29 @@ export async function completeInterruptedReplace(target: string): Promise<void> 
   await removeStaleStaging(target);
 }
 
+export interface RemoveStaleStagingOptions {
+  /**
+   * Keep every previous tree a killed run left, also beside a complete `target` (the state: such a
+   * tree is an older copy of it, the backup an operator may need; only staging trees are removed).
+   * @default false - previous trees go once `target` has content
+   */
+  readonly keepPreviousTrees?: boolean;
+}
+
 /**
  * Removes what killed runs left beside `target`: their swap directories (and an older version's
  * `.staging-*`/`.previous-*`), except the old tree of an interrupted swap while `target` is missing
- * or empty (findInterruptedReplace reports it). Leftovers of a run that is still alive stay.
+ * or empty (findInterruptedReplace reports it), or always with `keepPreviousTrees`. Leftovers of a
+ * run that is still alive stay.
  */
-export async function removeStaleStaging(target: string): Promise<void> {
+export async function removeStaleStaging(target: string, options: RemoveStaleStagingOptions = {}): Promise<void> {
   const targetHasContent = await fs.readdir(target).then(
     (names) => names.length > 0,
     () => false,
   );
   for (const leftover of await leftoversOf(target)) {
     if (mayBeInUse(leftover)) continue;
-    if (!targetHasContent && (await previousTreeOf(leftover))) continue;
+    if ((options.keepPreviousTrees || !targetHasContent) && (await previousTreeOf(leftover))) continue;
     await fs.rm(leftover.path, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,16 @@
 import { z } from 'zod';
 
 export const MANIFEST_FILE = 'manifest.json';
-export const MANIFEST_FORMAT = 'sigstore-cdk/state/v1';
+/** The format this version writes: pinned root keys, the ceremony log's head, the published marker. */
+export const MANIFEST_FORMAT = 'sigstore-cdk/state/v2';
+/** The format of states minted before root keys were pinned; read only by `sigstore-cdk state upgrade`. */
+export const LEGACY_MANIFEST_FORMAT = 'sigstore-cdk/state/v1';
 
 const statePath = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, { error: 'expected a relative path inside the state directory' });
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a hex SHA-256' });
 
 const item = z.strictObject({
   /** When it was minted (ISO 8601, from the injected clock). */
@@ -16,17 +21,58 @@ const item = z.strictObject({
   files: z.record(z.string(), statePath),
 });
 
-/** `.sigstore/<env>/manifest.json`: what was minted, when and by which signer, and each file's hash. */
-export const manifestSchema = z.strictObject({
-  format: z.literal(MANIFEST_FORMAT),
+/** A root's signing key as it was when the root was minted: never changes afterwards. */
+const rootKeyPin = z.strictObject({
+  /** The key reference the root's items are `signedBy` (`otc-kms:<key id>`, `local:signer/…`). */
+  keyRef: z.string(),
+  /** SHA-256 (hex) of the key's DER SubjectPublicKeyInfo. */
+  spkiSha256: sha256Hex,
+  /** When the key was pinned (the root's mint time, or the upgrade of a v1 state). */
+  pinnedAt: z.iso.datetime(),
+});
+
+/** The last ceremony log line the state vouches for; lines after it (a run that stopped before committing) are allowed. */
+const ceremonyLogHead = z.strictObject({
+  /** How many lines the log had at the commit. */
+  records: z.number().int().min(1),
+  /** SHA-256 (hex) of line `records` (its bytes without the newline). */
+  head: sha256Hex,
+});
+
+const common = {
   env: z.string(),
   items: z.record(z.string(), item),
   /** SHA-256 (hex) of every file in the state except the manifest and the ceremony log. */
-  files: z.record(statePath, z.string().regex(/^[0-9a-f]{64}$/)),
+  files: z.record(statePath, sha256Hex),
+};
+
+/** `.sigstore/<env>/manifest.json` as written by sigstore-cdk before root keys were pinned. */
+export const legacyManifestSchema = z.strictObject({ format: z.literal(LEGACY_MANIFEST_FORMAT), ...common });
+
+/**
+ * `.sigstore/<env>/manifest.json`: what was minted, when and by which signer, each file's hash, the
+ * public key each root was minted with, the ceremony log's head and whether the trust material has
+ * been published.
+ */
+export const manifestSchema = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  ...common,
+  /** The public key of each root's signer, pinned when the root was minted. */
+  rootKeys: z.strictObject({ fulcio: rootKeyPin.optional(), tsa: rootKeyPin.optional(), tuf: rootKeyPin.optional() }),
+  /**
+   * Set by the commit that first made the state complete (PKI, TUF repository, service passwords):
+   * from then on the trust material is public and a missing item is corruption, never minted again.
+   */
+  publishedAt: z.iso.datetime().optional(),
+  /** The ceremony log as of this commit. Absent while nothing has been signed. */
+  ceremonyLog: ceremonyLogHead.optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;
+export type LegacyManifest = z.output<typeof legacyManifestSchema>;
 export type ManifestItem = z.output<typeof item>;
+export type RootKeyPin = z.output<typeof rootKeyPin>;
+export type CeremonyLogHead = z.output<typeof ceremonyLogHead>;
 
 /** Stable bytes: keys sorted at every level, two-space indent, trailing newline. */
 export function serializeManifest(manifest: Manifest): string {

@@ -14,7 +14,19 @@ import {
   writeNewFile,
 } from './atomic';
 import { acquireLock, type HeldLock, type LockOptions } from './lock';
-import { MANIFEST_FILE, MANIFEST_FORMAT, manifestSchema, serializeManifest, type Manifest, type ManifestItem } from './manifest';
+import { ceremonyLogHeadOf } from './ceremony-log-file';
+import {
+  LEGACY_MANIFEST_FORMAT,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  legacyManifestSchema,
+  manifestSchema,
+  serializeManifest,
+  type CeremonyLogHead,
+  type Manifest,
+  type ManifestItem,
+  type RootKeyPin,
+} from './manifest';
 
 /** Append-only log of root-key signatures; kept outside the manifest because it only grows. */
 export const CEREMONY_LOG_FILE = 'ceremony.jsonl';
@@ -32,34 +44,118 @@ export interface NewItem {
   readonly files: Readonly<Record<string, { readonly path: string; readonly content: string | Buffer }>>;
 }
 
+/** The roots whose signing keys the manifest pins. */
+export type PinnedRoot = keyof Manifest['rootKeys'];
+
+/** How `StateStore.load` treats a state in the legacy format (v1, no pinned root keys). */
+export interface LoadOptions {
+  /** `refuse` (every command but `state upgrade`) or `accept` (the upgrade reads it). @default refuse */
+  readonly legacyFormat?: 'refuse' | 'accept';
+}
+
 /**
  * The state of one environment, in memory: what the manifest lists and the bytes of every file.
  * Minting adds items, which are never replaced or removed. The one exception is explicit:
  * `supersedeItem` replaces an item that is meant to change (the TUF `timestamp.json`), and says so.
+ * Root key pins are set once and never changed; the published marker is set once.
  */
 export class StateSnapshot {
   private readonly added = new Set<string>();
   private readonly superseded = new Set<string>();
+  private metadataChanged = false;
+  private legacy: boolean;
+  private replacementCeremonyLog?: Buffer;
 
   constructor(
     readonly env: string,
     private readonly manifest: Manifest,
     private readonly contents: Map<string, Buffer>,
-    /**
-     * SHA-256 of the manifest file this snapshot was loaded from (`absent` for a state that did not
-     * exist): a commit refuses to replace a state whose manifest is no longer this one.
-     * @default absent
-     */
-    readonly loadedFrom: string = ABSENT,
-  ) {}
-
-  static empty(env: string): StateSnapshot {
-    return new StateSnapshot(env, { format: MANIFEST_FORMAT, env, items: {}, files: {} }, new Map());
+    options: {
+      /** The ceremony log as loaded (read at the start of the run), for the checks. */
+      readonly ceremonyLog?: Buffer;
+      /** Loaded from a legacy (v1) manifest: committed only after `upgradeFormat`. */
+      readonly legacyFormat?: boolean;
+      /**
+       * SHA-256 of the manifest file this snapshot was loaded from (`absent` for a state that did not
+       * exist): a commit refuses to replace a state whose manifest is no longer this one.
+       * @default absent
+       */
+      readonly loadedFrom?: string;
+    } = {},
+  ) {
+    this.loadedCeremonyLog = options.ceremonyLog;
+    this.legacy = options.legacyFormat ?? false;
+    this.loadedFrom = options.loadedFrom ?? ABSENT;
   }
 
-  /** True when the snapshot has items that are not on disk yet. */
+  /** The ceremony log's bytes when the state was loaded (undefined when there was none). */
+  readonly loadedCeremonyLog: Buffer | undefined;
+
+  /**
+   * SHA-256 of the manifest file this snapshot was loaded from (`absent` for a state that did not
+   * exist): a commit refuses to replace a state whose manifest is no longer this one.
+   */
+  readonly loadedFrom: string;
+
+  static empty(env: string, ceremonyLog?: Buffer): StateSnapshot {
+    return new StateSnapshot(env, { format: MANIFEST_FORMAT, env, items: {}, files: {}, rootKeys: {} }, new Map(), { ceremonyLog });
+  }
+
+  /** True when the snapshot has items, pins or markers that are not on disk yet. */
   get changed(): boolean {
-    return this.added.size > 0 || this.superseded.size > 0;
+    return this.added.size > 0 || this.superseded.size > 0 || this.metadataChanged;
+  }
+
+  /** True for a state read from a legacy (v1) manifest that has not been upgraded. */
+  get legacyFormat(): boolean {
+    return this.legacy;
+  }
+
+  /** The pinned key of a root, if it has been minted. */
+  rootKeyPin(root: PinnedRoot): RootKeyPin | undefined {
+    return this.manifest.rootKeys[root];
+  }
+
+  /** Pins a root's signing key; done once, when the root is minted. A different pin for a pinned root is refused. */
+  pinRootKey(root: PinnedRoot, pin: RootKeyPin): void {
+    const existing = this.manifest.rootKeys[root];
+    if (existing) {
+      if (existing.keyRef === pin.keyRef && existing.spkiSha256 === pin.spkiSha256) return;
+      throw new StateError(
+        'STATE_ROOT_KEY_MISMATCH',
+        `the ${root} root key is pinned to ${existing.keyRef} (SPKI SHA-256 ${existing.spkiSha256}); refusing to pin ${pin.keyRef} (${pin.spkiSha256}) in its place`,
+      );
+    }
+    this.manifest.rootKeys[root] = { ...pin };
+    this.metadataChanged = true;
+  }
+
+  /** When the state was first complete and its trust material published; undefined before. */
+  get publishedAt(): string | undefined {
+    return this.manifest.publishedAt;
+  }
+
+  /** Records that the trust material is published (the commit that first makes the state complete). Set once. */
+  markPublished(at: Date): void {
+    if (this.manifest.publishedAt) return;
+    this.manifest.publishedAt = at.toISOString();
+    this.metadataChanged = true;
+  }
+
+  /** The ceremony log head recorded at the last commit. */
+  get ceremonyLogHead(): CeremonyLogHead | undefined {
+    return this.manifest.ceremonyLog;
+  }
+
+  /**
+   * Turns a legacy (v1) snapshot into the current format: `state upgrade` has checked and pinned the
+   * roots, and hands over the new ceremony log (the old one is kept as an item of the state).
+   */
+  upgradeFormat(ceremonyLog: Buffer): void {
+    if (!this.legacy) throw new Error('upgradeFormat: the state is in the current format already');
+    this.legacy = false;
+    this.replacementCeremonyLog = ceremonyLog;
+    this.metadataChanged = true;
   }
 
   /** Ids of the items added since loading, in order. */
@@ -140,9 +236,17 @@ export class StateSnapshot {
     };
   }
 
-  /** @internal what commit writes */
-  entries(): { manifest: string; files: [string, Buffer][] } {
-    return { manifest: serializeManifest(this.manifest), files: [...this.contents.entries()].sort(([a], [b]) => a.localeCompare(b)) };
+  /** @internal what commit writes; `ceremonyLog` is the log the commit vouches for (its head goes into the manifest). */
+  entries(ceremonyLog: Buffer | undefined): { manifest: string; files: [string, Buffer][] } {
+    if (this.legacy) throw new Error(`state for "${this.env}" is in the legacy format: upgrade it before committing`);
+    const head = ceremonyLog ? ceremonyLogHeadOf(ceremonyLog) : undefined;
+    const manifest: Manifest = { ...this.manifest, ...(head ? { ceremonyLog: head } : {}) };
+    return { manifest: serializeManifest(manifest), files: [...this.contents.entries()].sort(([a], [b]) => a.localeCompare(b)) };
+  }
+
+  /** @internal the ceremony log that replaces the one on disk (only after `upgradeFormat`). */
+  get ceremonyLogReplacement(): Buffer | undefined {
+    return this.replacementCeremonyLog;
   }
 }
 
@@ -181,14 +285,15 @@ export class StateStore {
   /**
    * Reads and verifies the state. A missing directory is an empty state; anything inconsistent throws.
    * Takes no lock: a read that overlaps another run's commit (a directory swap) is retried until it
-   * sees one state, the old or the new, as a whole.
+   * sees one state, the old or the new, as a whole. A state in the legacy format (v1) is refused with
+   * a pointer to `state upgrade`, unless `legacyFormat: 'accept'`.
    */
-  async load(): Promise<StateSnapshot> {
+  async load(options: LoadOptions = {}): Promise<StateSnapshot> {
     return withFileSystemErrors(this.context('read the state'), async () => {
       const deadline = Date.now() + SWAP_SETTLE_MS;
       for (;;) {
         const before = await directoryIdentity(this.directory);
-        const attempt = await this.loadOnce().then(
+        const attempt = await this.loadOnce(options).then(
           (snapshot) => ({ snapshot }),
           (error: unknown) => ({ error }),
         );
@@ -205,7 +310,7 @@ export class StateStore {
     });
   }
 
-  private async loadOnce(): Promise<StateSnapshot> {
+  private async loadOnce(options: LoadOptions): Promise<StateSnapshot> {
     let names: string[];
     try {
       names = await listFiles(this.directory);
@@ -225,15 +330,24 @@ export class StateStore {
       return StateSnapshot.empty(this.env);
     }
     const stored = names.filter((name) => name !== MANIFEST_FILE && name !== CEREMONY_LOG_FILE);
+    const ceremonyLog = names.includes(CEREMONY_LOG_FILE) ? await fs.readFile(join(this.directory, CEREMONY_LOG_FILE)) : undefined;
     if (!names.includes(MANIFEST_FILE)) {
-      if (stored.length === 0) return StateSnapshot.empty(this.env);
+      if (stored.length === 0) return StateSnapshot.empty(this.env, ceremonyLog);
       throw new StateError(
         'STATE_CORRUPT',
         `${this.directory} has files but no ${MANIFEST_FILE} (${stored.slice(0, 5).join(', ')}${stored.length > 5 ? ', …' : ''}); ` +
           'it was not written by sigstore-cdk or was damaged. Move it aside; nothing was changed.',
       );
     }
-    const { manifest, digest } = await this.readManifest();
+    const { manifest, legacyFormat, digest } = await this.readManifest();
+    if (legacyFormat && options.legacyFormat !== 'accept') {
+      throw new StateError(
+        'STATE_FORMAT_OUTDATED',
+        `state ${this.directory} was written by an older sigstore-cdk (${LEGACY_MANIFEST_FORMAT}: root keys not pinned, ceremony log not hash-chained); ` +
+          `nothing was changed. Run "sigstore-cdk state upgrade --env ${this.env}": it checks each root against its signer's key ` +
+          '(KMS get-publickey, or the local key file) and pins it; nothing is re-minted',
+      );
+    }
     const problems: string[] = [];
     if (manifest.env !== this.env) problems.push(`manifest is for environment "${manifest.env}", not "${this.env}"`);
     for (const [id, item] of Object.entries(manifest.items)) {
@@ -273,7 +387,7 @@ export class StateStore {
         `state ${this.directory} is inconsistent; nothing was changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
       );
     }
-    return new StateSnapshot(this.env, manifest, contents, digest);
+    return new StateSnapshot(this.env, manifest, contents, { ceremonyLog, legacyFormat, loadedFrom: digest });
   }
 
   /**
@@ -287,13 +401,14 @@ export class StateStore {
     if (!snapshot.changed) return false;
     const held = this.held.getStore();
     if (!held) return this.withLock(() => this.commit(snapshot));
-    const { manifest, files } = snapshot.entries();
     const target = await this.realDirectory();
-    await withFileSystemErrors(this.context('write the state'), () =>
-      replaceDirectory(target, async (staging) => {
+    await withFileSystemErrors(this.context('write the state'), async () => {
+      // The ceremony log is appended in place during the run; carry it over unchanged (under the lock
+      // nothing appends while the commit runs), and record its head in the manifest.
+      const log = snapshot.ceremonyLogReplacement ?? (await readOptional(join(target, CEREMONY_LOG_FILE)));
+      const { manifest, files } = snapshot.entries(log);
+      await replaceDirectory(target, async (staging) => {
         for (const [path, content] of files) await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
-        // The ceremony log is appended in place during the run; carry it over unchanged.
-        const log = await readOptional(join(target, CEREMONY_LOG_FILE));
         if (log) await writeNewFile(join(staging, CEREMONY_LOG_FILE), log, PRIVATE_FILE_MODE);
         await writeNewFile(join(staging, MANIFEST_FILE), manifest, PRIVATE_FILE_MODE);
         await chmodTree(staging);
@@ -307,22 +422,29 @@ export class StateStore {
               'Run the command again: it starts from the new state',
           );
         }
-      }),
-    );
+      });
+    });
     return true;
   }
 
+  /** The ceremony log as it is on disk now (undefined when there is none). */
+  async readCeremonyLog(): Promise<Buffer | undefined> {
+    return readOptional(join(this.directory, CEREMONY_LOG_FILE));
+  }
+
   /**
-   * Appends one JSON line to the ceremony log, durably, before the operation it records is used.
-   * Lives in the state directory but outside the manifest: it only ever grows.
+   * Appends one line (a JSON record, without the newline) to the ceremony log, durably, before the
+   * operation it records is used. Lives in the state directory but outside the manifest: it only ever
+   * grows; the manifest records its head at each commit.
    */
-  async appendCeremonyLog(record: object): Promise<void> {
+  async appendCeremonyLog(line: string): Promise<void> {
+    if (line.includes('\n')) throw new Error('a ceremony log record is one line');
     await withFileSystemErrors(this.context('append to the ceremony log in'), async () => {
       const directory = await this.realDirectory();
       await fs.mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
       const handle = await fs.open(join(directory, CEREMONY_LOG_FILE), 'a', PRIVATE_FILE_MODE);
       try {
-        await handle.appendFile(`${JSON.stringify(record)}\n`);
+        await handle.appendFile(`${line}\n`);
         await handle.sync();
       } finally {
         await handle.close();
@@ -343,7 +465,7 @@ export class StateStore {
     });
     try {
       return await this.held.run(held, async () => {
-        await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory()));
+        await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory(), { keepPreviousTrees: true }));
         return work();
       });
     } finally {
@@ -360,7 +482,7 @@ export class StateStore {
     return { kind: 'state', operation, path: this.directory, argument: { option: '--state-dir', value: this.root } };
   }
 
-  private async readManifest(): Promise<{ manifest: Manifest; digest: string }> {
+  private async readManifest(): Promise<{ manifest: Manifest; legacyFormat: boolean; digest: string }> {
     const path = join(this.directory, MANIFEST_FILE);
     const bytes = await fs.readFile(path);
     const text = bytes.toString('utf8');
@@ -370,12 +492,16 @@ export class StateStore {
     } catch (error) {
       throw new StateError('STATE_CORRUPT', `${path} is not JSON (${(error as Error).message}); nothing was changed`);
     }
-    const result = manifestSchema.safeParse(data);
+    const legacyFormat = (data as { format?: unknown } | null)?.format === LEGACY_MANIFEST_FORMAT;
+    const result = legacyFormat ? legacyManifestSchema.safeParse(data) : manifestSchema.safeParse(data);
     if (!result.success) {
       const details = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`).join('\n');
-      throw new StateError('STATE_CORRUPT', `${path} is not a sigstore-cdk state manifest (${MANIFEST_FORMAT}); nothing was changed:\n${details}`);
+      const format = legacyFormat ? LEGACY_MANIFEST_FORMAT : MANIFEST_FORMAT;
+      throw new StateError('STATE_CORRUPT', `${path} is not a sigstore-cdk state manifest (${format}); nothing was changed:\n${details}`);
     }
-    return { manifest: result.data, digest: sha256(bytes) };
+    // A legacy manifest is read into the current shape, without pins: only `state upgrade` sees it.
+    const manifest: Manifest = 'rootKeys' in result.data ? result.data : { ...result.data, format: MANIFEST_FORMAT, rootKeys: {} };
+    return { manifest, legacyFormat, digest: sha256(bytes) };
   }
 }
 

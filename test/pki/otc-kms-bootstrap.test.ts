@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -7,7 +7,7 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import type { SigstoreConfig } from '../../lib/config/schema';
-import type { CeremonyRecord } from '../../lib/pki/ceremony-log';
+import type { CeremonyRecord, SignIntentRecord, SignResultRecord } from '../../lib/pki/ceremony-log';
 import { publicKeysEqual } from '../../lib/pki/keys';
 import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { certificateKey, readPkiMaterial } from '../../lib/pki/state-items';
@@ -70,6 +70,10 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
+  /** The log's sign-intent records: one per use of a root key. */
+  const intents = () => ceremonyLog().filter((record): record is SignIntentRecord => record.kind === 'sign-intent');
+  /** The sign-result records, in order. */
+  const results = () => ceremonyLog().filter((record): record is SignResultRecord => record.kind === 'sign-result');
 
   describe.each(['access-key', 'password'] as const)('authenticated with %s credentials', (auth) => {
     it('mints the whole state; the roots carry the KMS keys and are signed by them', async () => {
@@ -134,7 +138,8 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
 
   it('logs every KMS signature in the ceremony log: key id, digest of what was signed, purpose, operator, KMS receipt', async () => {
     const { material } = await bootstrapWith();
-    const records = ceremonyLog();
+    const records = intents();
+    expect(ceremonyLog().map((record) => record.kind)).toEqual(Array(5).fill(['sign-intent', 'sign-result']).flat());
     expect(records.map((record) => [record.keyRef, record.purpose, record.digestAlgorithm])).toEqual([
       [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate', 'SHA-384'],
       [`otc-kms:${keyIds.fulcio}`, 'fulcio-intermediate certificate', 'SHA-384'],
@@ -156,9 +161,11 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       createHash('sha256').update(canonicalize(root.signed)).digest('hex'),
     ]);
     const signCalls = emulator.calls.filter((call) => call.api === 'sign');
+    const outcomes = results();
     records.forEach((record, index) => {
       expect(record).toMatchObject({ env: ENV, operator: expect.any(String), time: expect.any(String) });
-      expect(record.receipt).toEqual({
+      expect(outcomes[index]).toMatchObject({ outcome: 'signed', keyRef: record.keyRef });
+      expect(outcomes[index].receipt).toEqual({
         kmsKeyId: record.keyRef.slice('otc-kms:'.length),
         signingAlgorithm: record.digestAlgorithm === 'SHA-256' ? 'ECDSA_SHA_256' : 'ECDSA_SHA_384',
         sequence: signCalls[index].sequence,
@@ -201,17 +208,19 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     const rootDue = await refresh(300); // inside the root's 90-day window before its 1-year expiry
     expect(rootDue.published.find((entry) => entry.role === 'root')).toMatchObject({ version: 2 });
     expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 1, 'kms sign': 1 });
-    expect(ceremonyLog().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
+    expect(intents().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
+    expect(results().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, outcome: 'signed' });
   });
 
-  it('changes nothing and calls KMS not at all when run again on a complete state', async () => {
+  it('changes nothing and signs nothing when run again on a complete state; it only reads the public keys, to compare them with the pins', async () => {
     await bootstrapWith();
     const before = treeContents(stateRoot);
     emulator.calls.length = 0;
     const again = await bootstrapWith();
     expect(again).toMatchObject({ minted: [], written: false });
     expect(treeContents(stateRoot)).toEqual(before);
-    expect(emulator.calls).toEqual([]);
+    const kmsCalls = Object.fromEntries(Object.entries(emulator.callCounts()).filter(([api]) => api.startsWith('kms')));
+    expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3, 'kms get-publickey': 3 });
   });
 
   describe('faults', () => {
@@ -221,31 +230,39 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       const result = await bootstrapWith();
       expectComplete(result.minted);
       expect(emulator.calls.filter((call) => call.api === 'sign').map((call) => call.status)).toEqual([429, 429, 200, 200, 200, 200, 200]);
-      expect(ceremonyLog()).toHaveLength(5); // throttled attempts produced nothing to log
+      // One intent and one result per signature: the retries of a throttled call are inside its intent.
+      expect(results().map((record) => record.outcome)).toEqual(Array(5).fill('signed'));
+      expect(ceremonyLog()).toHaveLength(10);
     });
 
-    it('repeated 500s end in OTC_UNAVAILABLE and leave the state directory as it was', async () => {
+    it('repeated 500s end in OTC_UNAVAILABLE and leave the state as it was, but for the log of the failed attempt', async () => {
       writeFileSync(join(stateRoot, 'other-env.txt'), 'unrelated');
       const before = treeContents(stateRoot);
       emulator.inject({ api: 'sign', status: 500, times: 100 });
       const error = await bootstrapWith().catch((caught) => caught);
       expect(error).toMatchObject({ code: 'OTC_UNAVAILABLE', exitCode: 4 });
       expect(error.message).toContain('KMS sign failed after 4 attempts: HTTP 500');
-      expect(treeContents(stateRoot)).toEqual(before);
+      // Nothing but the ceremony log's record of the attempt: the intent, and its failure.
+      expect(treeContents(stateRoot)).toEqual({ ...before, [`${ENV}/`]: '700', [`${ENV}/ceremony.jsonl`]: expect.stringMatching(/^600 /) });
+      expect(ceremonyLog()).toEqual([
+        expect.objectContaining({ kind: 'sign-intent', purpose: 'fulcio-root certificate' }),
+        expect.objectContaining({ kind: 'sign-result', outcome: 'failed', error: expect.objectContaining({ code: 'OTC_UNAVAILABLE', httpStatus: 500 }) }),
+      ]);
     });
 
-    it('500s after the first root was signed: nothing of the state is written; the log keeps the signatures KMS made', async () => {
+    it('500s after the first root was signed: nothing of the state is written; the log keeps every attempt and its outcome', async () => {
       emulator.inject({ api: 'sign', status: 500, times: 4, skip: 2 }); // fulcio root and intermediate signed, all 4 attempts at the TSA root fail
       const error = await bootstrapWith().catch((caught) => caught);
       expect(error).toMatchObject({ code: 'OTC_UNAVAILABLE' });
       const store = new StateStore({ root: stateRoot, env: ENV });
       expect((await store.load()).itemIds).toEqual([]); // no partial state: nothing was committed
       expect(treeContents(stateRoot)).toEqual({ './': '700', [`${ENV}/`]: '700', [`${ENV}/ceremony.jsonl`]: expect.any(String) });
-      expect(ceremonyLog().map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate']);
+      expect(intents().map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate', 'tsa-root certificate']);
+      expect(results().map((record) => record.outcome)).toEqual(['signed', 'signed', 'failed']);
       // Once KMS recovers the ceremony runs from the start (nothing was kept), and the log grows.
       const result = await bootstrapWith();
       expectComplete(result.minted);
-      expect(ceremonyLog()).toHaveLength(7);
+      expect(ceremonyLog()).toHaveLength(6 + 10);
     });
 
     it('refuses a root key with the wrong spec and writes nothing', async () => {
@@ -260,13 +277,14 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
     });
 
-    it('refuses a signature that does not verify and writes nothing', async () => {
+    it('refuses a signature that does not verify and writes nothing but the log of the attempt', async () => {
       emulator.corruptSignatures = true;
       const before = treeContents(stateRoot);
       const error = await bootstrapWith().catch((caught) => caught);
       expect(error).toMatchObject({ code: 'SIGNATURE_INVALID', exitCode: 4 });
       expect(error.message).toContain(`KMS key ${keyIds.fulcio} returned a signature that does not verify`);
-      expect(treeContents(stateRoot)).toEqual(before);
+      expect(treeContents(stateRoot)).toEqual({ ...before, [`${ENV}/`]: '700', [`${ENV}/ceremony.jsonl`]: expect.stringMatching(/^600 /) });
+      expect(results()).toEqual([expect.objectContaining({ outcome: 'failed', error: { code: 'SIGNATURE_INVALID' } })]);
     });
 
     it('raw r‖s signatures give the same verifiable result', async () => {
@@ -298,23 +316,16 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     });
   });
 
-  it('refuses to extend a state whose root another KMS key signed (alias moved to a new key)', async () => {
+  it('refuses a state whose root another KMS key signed (alias moved to a new key), and signs nothing', async () => {
     await bootstrapWith();
-    // Drop the Fulcio intermediate from the state (manifest entry and files), as if it had never been minted.
-    const manifestPath = join(stateRoot, ENV, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    for (const path of Object.values(manifest.items['fulcio-intermediate'].files) as string[]) {
-      delete manifest.files[path];
-      rmSync(join(stateRoot, ENV, path));
-    }
-    delete manifest.items['fulcio-intermediate'];
-    writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     const otherKey = emulator.seedKey({ alias: 'sigstore-fulcio-root-g2', keySpec: 'EC_P384' });
     const before = treeContents(stateRoot);
+    emulator.calls.length = 0;
     const error = await bootstrapWith('access-key', withAlias('fulcioRootKeyAlias', 'sigstore-fulcio-root-g2')).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
-    expect(error.message).toContain(`signed by otc-kms:${keyIds.fulcio}`);
+    expect(error.message).toContain(`the fulcio root is pinned to otc-kms:${keyIds.fulcio}`);
     expect(error.message).toContain(`otc-kms:${otherKey}`);
     expect(treeContents(stateRoot)).toEqual(before);
+    expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
   });
 });

@@ -71,7 +71,7 @@ describe('idempotence', () => {
     await synth({ config: configFromYaml('organization: Manifest Org\n', 'man'), stateRoot, outDir: join(temp(), 'dist'), clock: CLOCK });
     const manifestText = readFileSync(join(stateRoot, 'man', 'manifest.json'), 'utf8');
     const manifest = JSON.parse(manifestText);
-    expect(manifest.format).toBe('sigstore-cdk/state/v1');
+    expect(manifest.format).toBe('sigstore-cdk/state/v2');
     expect(manifest.items['fulcio-root']).toEqual({
       mintedAt: '2026-02-01T00:00:00.000Z',
       signedBy: 'local:signer/fulcio-root.key.pem',
@@ -207,8 +207,15 @@ describe('partial state', () => {
     writeFileSync(manifestPath, JSON.stringify(manifest));
   }
 
-  it('mints only what is missing, with the key that minted the root', async () => {
-    const stateRoot = copyFixtureState(temp());
+  /** A state with the PKI only (bootstrap without the TUF repository): never complete, so never published. */
+  async function unpublishedState(): Promise<string> {
+    const stateRoot = join(temp(), 'unpublished');
+    await bootstrap({ config: fixtureConfig(), store: new StateStore({ root: stateRoot, env: FIXTURE_ENV }), rootKeys: new LocalRootKeys(), clock: fixedClock() });
+    return stateRoot;
+  }
+
+  it('mints only what is missing from an unpublished state, with the key that minted the root', async () => {
+    const stateRoot = await unpublishedState();
     const directory = join(stateRoot, FIXTURE_ENV);
     dropItem(directory, STATE_ITEMS.fulcioIntermediate);
     const untouched = readFileSync(join(directory, 'fulcio/root.crt.pem'));
@@ -221,7 +228,7 @@ describe('partial state', () => {
   });
 
   it('refuses a signer that does not hold the existing root key, and writes nothing', async () => {
-    const stateRoot = copyFixtureState(temp());
+    const stateRoot = await unpublishedState();
     const directory = join(stateRoot, FIXTURE_ENV);
     dropItem(directory, STATE_ITEMS.tsaIntermediate);
     const before = readTree(directory);
@@ -231,7 +238,7 @@ describe('partial state', () => {
     };
     await expect(bootstrap({ config: fixtureConfig(), store: new StateStore({ root: stateRoot, env: FIXTURE_ENV }), rootKeys: otherKey })).rejects.toMatchObject({
       code: 'STATE_SIGNER_MISMATCH',
-      message: expect.stringContaining('the tsa root in the state was signed by local:signer/tsa-root.key.pem'),
+      message: expect.stringContaining('the tsa root is pinned to local:signer/tsa-root.key.pem, but another signer holds it as local:elsewhere/key.pem'),
     });
     expect(readTree(directory)).toEqual(before);
   });
@@ -251,11 +258,11 @@ describe('partial state', () => {
     expect(readdirSync(stateRoot).sort()).toEqual(['fail']);
     expect(readdirSync(join(stateRoot, 'fail'))).toEqual(['ceremony.jsonl']);
     const log = readFileSync(join(stateRoot, 'fail', 'ceremony.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(log.map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate']);
+    expect(log.filter((record) => record.kind === 'sign-intent').map((record) => record.purpose)).toEqual(['fulcio-root certificate', 'fulcio-intermediate certificate']);
     // A later run with a working signer completes the state (the log is kept and grows).
     const result = await bootstrap({ config, store: new StateStore({ root: stateRoot, env: 'fail' }), rootKeys: new LocalRootKeys(), clock: CLOCK });
     expect(result.minted).toContain('tsa-leaf');
-    expect(readFileSync(join(stateRoot, 'fail', 'ceremony.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
+    expect(readFileSync(join(stateRoot, 'fail', 'ceremony.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2 * 2 + 4 * 2); // an intent and a result per signature
   });
 });
 

@@ -4,6 +4,7 @@ import { addDuration } from '../../config/duration';
 import type { SigstoreConfig, TufRoleName } from '../../config/schema';
 import { TufError } from '../../errors';
 import type { BootstrapContext } from '../../pki/bootstrap';
+import { spkiSha256 } from '../../pki/keys';
 import type { Signer } from '../../pki/signer';
 import { silentProgress, type Progress } from '../../progress';
 import type { StateSnapshot } from '../../state/store';
@@ -56,6 +57,9 @@ export async function ensureTufRepository(snapshot: StateSnapshot, context: TufS
   const reason = 'new repository';
 
   const rootSigner = await context.rootSigner();
+  const rootKey = await rootSigner.publicKey();
+  // Pinned before the signature: a TUF root key pinned to another key is refused unsigned.
+  snapshot.pinRootKey('tuf', { keyRef: rootSigner.keyRef, spkiSha256: spkiSha256(rootKey), pinnedAt: now.toISOString() });
   const root = new Root({ version: 1, specVersion: TUF_SPEC_VERSION, expires: expiresAt(config, 'root', now), consistentSnapshot: true });
   root.addKey(tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef), 'root');
   for (const role of ONLINE_ROLES) root.addKey(tufKeyFor(await signers[role].publicKey(), signers[role].keyRef), role);

@@ -1,0 +1,141 @@
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import 'reflect-metadata';
+import { canonicalize } from '@tufjs/canonical-json';
+import * as x509 from '@peculiar/x509';
+import * as pkijs from 'pkijs';
+import { StateError } from '../errors';
+import type { RootName } from '../pki/root-keys';
+import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
+import { STATE_ITEMS } from '../pki/state-items';
+import type { StateSnapshot } from '../state/store';
+import { versionedMetadataItem, versionsInState } from '../trust/tuf/tuf-state';
+
+/** Something in the state that a root key signed: a root or intermediate certificate, or a TUF root version. */
+export interface RootSignedArtifact {
+  readonly root: RootName;
+  /** The state item, e.g. `fulcio-intermediate`, `tuf-root-v2`. */
+  readonly itemId: string;
+  /** Its file in the state, for messages. */
+  readonly path: string;
+  /** As the ceremony log names it: `fulcio-root certificate`, `tuf root metadata v2`. */
+  readonly purpose: string;
+  /** The key reference the manifest says signed it. */
+  readonly signedBy: string | undefined;
+  /** The bytes the key signed: the DER TBSCertificate, or the canonical JSON of the metadata's `signed`. */
+  readonly signedBytes: Buffer;
+  /** The DER ECDSA signature over them. */
+  readonly signature: Buffer;
+  /** The key it claims to be signed by: the root certificate's key, or the TUF root key the metadata names. */
+  readonly signerKey: KeyObject;
+  /** For a self-signed root certificate and a TUF root: the key it certifies, which must be the pinned key. */
+  readonly certifiedKey?: KeyObject;
+  /** Hex digest of `signedBytes` with the hash the signer's curve uses (what the ceremony log records). */
+  readonly digest: string;
+  readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
+}
+
+const CERTIFICATES = [
+  { root: 'fulcio', item: STATE_ITEMS.fulcioRoot, issuer: STATE_ITEMS.fulcioRoot },
+  { root: 'fulcio', item: STATE_ITEMS.fulcioIntermediate, issuer: STATE_ITEMS.fulcioRoot },
+  { root: 'tsa', item: STATE_ITEMS.tsaRoot, issuer: STATE_ITEMS.tsaRoot },
+  { root: 'tsa', item: STATE_ITEMS.tsaIntermediate, issuer: STATE_ITEMS.tsaRoot },
+] as const;
+
+/**
+ * Everything the state holds that a root key signed, present items only (a partial state gives what
+ * it has): the Fulcio and TSA roots and intermediates, and every TUF root version. Throws a
+ * StateError when one does not parse.
+ */
+export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact[] {
+  const artifacts: RootSignedArtifact[] = [];
+  for (const { root, item, issuer } of CERTIFICATES) {
+    if (!snapshot.item(item.id) || !snapshot.item(issuer.id)) continue;
+    const certificate = parseCertificate(snapshot, item);
+    const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, issuer).publicKey;
+    artifacts.push(
+      withDigest({
+        root,
+        itemId: item.id,
+        path: item.files.certificate,
+        purpose: `${item.id} certificate`,
+        signedBy: snapshot.item(item.id)?.signedBy,
+        signedBytes: certificate.tbs,
+        signature: certificate.signature,
+        signerKey: issuerKey,
+        ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
+      }),
+    );
+  }
+  for (const version of versionsInState(snapshot.itemIds, 'root')) {
+    const item = versionedMetadataItem('root', version);
+    const metadata = parseRootMetadata(snapshot, item.id, item.files.metadata);
+    for (const keyId of metadata.rootKeyIds) {
+      const signature = metadata.signatures.get(keyId);
+      const key = metadata.keys.get(keyId);
+      if (!key) throw new StateError('STATE_CORRUPT', `${item.files.metadata} names root key ${keyId} but does not list it under keys`);
+      artifacts.push(
+        withDigest({
+          root: 'tuf',
+          itemId: item.id,
+          path: item.files.metadata,
+          purpose: `tuf root metadata v${version}`,
+          signedBy: snapshot.item(item.id)?.signedBy,
+          signedBytes: metadata.signedBytes,
+          signature: signature ?? Buffer.alloc(0),
+          signerKey: key,
+          certifiedKey: key,
+        }),
+      );
+    }
+  }
+  return artifacts;
+}
+
+function withDigest(artifact: Omit<RootSignedArtifact, 'digest' | 'digestAlgorithm'>): RootSignedArtifact {
+  const algorithm = ecdsaAlgorithmFor(artifact.signerKey, artifact.signedBy ?? artifact.path);
+  return { ...artifact, digestAlgorithm: algorithm.hash, digest: createHash(algorithm.nodeHash).update(artifact.signedBytes).digest('hex') };
+}
+
+interface ParsedCertificate {
+  readonly tbs: Buffer;
+  readonly signature: Buffer;
+  readonly publicKey: KeyObject;
+}
+
+function parseCertificate(snapshot: StateSnapshot, item: { id: string; files: { certificate: string } }): ParsedCertificate {
+  try {
+    const certificate = new x509.X509Certificate(snapshot.file(item.id, 'certificate').toString('utf8'));
+    const parsed = pkijs.Certificate.fromBER(certificate.rawData);
+    return {
+      tbs: Buffer.from(parsed.tbsView),
+      signature: Buffer.from(parsed.signatureValue.valueBlock.valueHexView),
+      publicKey: createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' }),
+    };
+  } catch (error) {
+    if (error instanceof StateError) throw error;
+    throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);
+  }
+}
+
+interface ParsedRootMetadata {
+  readonly signedBytes: Buffer;
+  readonly rootKeyIds: readonly string[];
+  readonly keys: ReadonlyMap<string, KeyObject>;
+  readonly signatures: ReadonlyMap<string, Buffer>;
+}
+
+/** The parts of a TUF root that custody checks need, read from the JSON as clients read it. */
+function parseRootMetadata(snapshot: StateSnapshot, itemId: string, path: string): ParsedRootMetadata {
+  try {
+    const json = JSON.parse(snapshot.file(itemId, 'metadata').toString('utf8'));
+    const signed = json.signed;
+    const keys = new Map<string, KeyObject>();
+    for (const [keyId, key] of Object.entries(signed.keys as Record<string, { keyval: { public: string } }>)) keys.set(keyId, createPublicKey(key.keyval.public));
+    const signatures = new Map<string, Buffer>();
+    for (const { keyid, sig } of json.signatures as { keyid: string; sig: string }[]) signatures.set(keyid, Buffer.from(sig, 'hex'));
+    return { signedBytes: Buffer.from(canonicalize(signed)), rootKeyIds: signed.roles.root.keyids, keys, signatures };
+  } catch (error) {
+    if (error instanceof StateError) throw error;
+    throw new StateError('STATE_CORRUPT', `${path} is not TUF root metadata sigstore-cdk wrote: ${(error as Error).message}`);
+  }
+}
