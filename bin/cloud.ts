@@ -8,7 +8,8 @@
  */
 import { writeCloudOutput } from '../lib/cloud/cloud-output';
 import { listEnvironments, loadConfig } from '../lib/config/load';
-import { ConfigError, SigstoreCdkError } from '../lib/errors';
+import { reportError } from '../lib/cli/report-error';
+import { ConfigError } from '../lib/errors';
 
 async function main(): Promise<number> {
   const envsDir = process.env.SIGSTORE_ENVS_DIR ?? 'envs';
@@ -35,12 +36,6 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof SigstoreCdkError) {
-      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
+    process.exitCode = reportError(error, process);
   },
 );

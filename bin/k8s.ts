@@ -12,7 +12,7 @@
 import 'reflect-metadata';
 import { runCdk8sApp } from '../lib/cdk8s-app';
 import { loadConfig } from '../lib/config/load';
-import { SigstoreCdkError } from '../lib/errors';
+import { reportError } from '../lib/cli/report-error';
 
 async function main(): Promise<number> {
   try {
@@ -32,12 +32,7 @@ async function main(): Promise<number> {
     );
     return 0;
   } catch (error) {
-    if (error instanceof SigstoreCdkError) {
-      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
-      return error.exitCode;
-    }
-    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
+    return reportError(error, process);
   }
 }
 

@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
-import { ConfigError, SigstoreCdkError, VerifyError } from '../errors';
-import { unmappedFileSystemError } from '../fs-errors';
+import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
@@ -16,6 +15,7 @@ import { runTufRefresh } from '../tuf-refresh';
 import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
 import { redactingStream } from './redacting-stream';
+import { reportError } from './report-error';
 
 /** What the CLI reads from its surroundings; tests inject it. */
 export interface CliContext {
@@ -263,18 +263,6 @@ export async function runCli(
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
       return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
     }
-    // The last resort for a file system error that no command mapped: still one typed line, no stack.
-    const typed = error instanceof SigstoreCdkError ? error : unmappedFileSystemError(error);
-    if (typed) {
-      const result = typed instanceof VerifyError ? { result: typed.result } : {};
-      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: { code: typed.code, message: typed.message }, ...result }, null, 2)}\n`);
-      io.stderr.write(`error [${typed.code}]: ${typed.message}\n`);
-      if (process.env.SIGSTORE_CDK_DEBUG && !(error instanceof SigstoreCdkError)) io.stderr.write(`${(error as Error).stack}\n`);
-      return typed.exitCode;
-    }
-    io.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
-    if (process.env.SIGSTORE_CDK_DEBUG) io.stderr.write(`${(error as Error)?.stack}\n`);
-    else io.stderr.write('(unexpected error; set SIGSTORE_CDK_DEBUG=1 for the stack trace)\n');
-    return 1;
+    return reportError(error, { stderr: io.stderr, jsonStdout: wantsJson ? io.stdout : undefined });
   }
 }
