@@ -2,14 +2,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
-import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
+import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { ctlogPrefixProblem } from '../config/field-rules';
 import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
-  METRICS_PORT_NAME,
   NONROOT_ID,
-  componentService,
+  httpComponentService,
   httpHealthProbes,
   secureContainer,
   secureDeployment,
@@ -166,15 +165,7 @@ export class CtLog extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', {
-      name,
-      component: name,
-      ports: [
-        { port: 80, targetPort: HTTP_PORT, name: 'http' },
-        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
-      ],
-    });
-    this.endpoint = serviceEndpoint(this.service, 'http');
+    ({ service: this.service, endpoint: this.endpoint } = httpComponentService(this, { name, httpPort: HTTP_PORT, metricsPort: METRICS_PORT }));
   }
 }
 

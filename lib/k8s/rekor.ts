@@ -2,15 +2,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
-import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
+import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
 import { RekorRedis } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
 import { publicHostnameProblem } from '../config/field-rules';
 import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireReplicas, requireRule } from './prop-validation';
 import {
-  METRICS_PORT_NAME,
-  componentService,
+  httpComponentService,
   httpHealthProbes,
   secureContainer,
   secureDeployment,
@@ -126,14 +125,6 @@ export class Rekor extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', {
-      name,
-      component: name,
-      ports: [
-        { port: 80, targetPort: REKOR_PORT, name: 'http' },
-        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
-      ],
-    });
-    this.endpoint = serviceEndpoint(this.service, 'http');
+    ({ service: this.service, endpoint: this.endpoint } = httpComponentService(this, { name, httpPort: REKOR_PORT, metricsPort: METRICS_PORT }));
   }
 }

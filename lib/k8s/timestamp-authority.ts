@@ -4,11 +4,10 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { duplicateIndexes, ntpServerProblem } from '../config/field-rules';
 import { SECRET_ENVIRONMENT } from './server-inputs';
-import { NetworkWiring, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
+import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
 import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
-  METRICS_PORT_NAME,
-  componentService,
+  httpComponentService,
   httpHealthProbes,
   secureContainer,
   secureDeployment,
@@ -151,15 +150,7 @@ export class TimestampAuthority extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', {
-      name,
-      component: name,
-      ports: [
-        { port: 80, targetPort: HTTP_PORT, name: 'http' },
-        { port: METRICS_PORT, targetPort: METRICS_PORT, name: METRICS_PORT_NAME },
-      ],
-    });
-    this.endpoint = serviceEndpoint(this.service, 'http');
+    ({ service: this.service, endpoint: this.endpoint } = httpComponentService(this, { name, httpPort: HTTP_PORT, metricsPort: METRICS_PORT }));
   }
 }
 

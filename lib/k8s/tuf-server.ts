@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import { ChartError } from '../errors';
 import type { OutputFile } from '../trust/trust-outputs';
-import { serviceEndpoint, type ServiceEndpoint } from './network-wiring';
+import type { ServiceEndpoint } from './network-wiring';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
-import { componentService, httpHealthProbes, secureContainer, secureDeployment } from './workload';
+import { httpComponentService, httpHealthProbes, secureContainer, secureDeployment } from './workload';
 
 const HTTP_PORT = 8080;
 const TARGET_DIRECTORY = '/var/run/tuf';
@@ -116,7 +116,6 @@ export class TufServer extends Construct {
         }),
       ],
     });
-    this.service = componentService(this, 'Service', { name, component: name, ports: [{ port: 80, targetPort: HTTP_PORT, name: 'http' }] });
-    this.endpoint = serviceEndpoint(this.service, 'http');
+    ({ service: this.service, endpoint: this.endpoint } = httpComponentService(this, { name, httpPort: HTTP_PORT }));
   }
 }

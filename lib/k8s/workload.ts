@@ -2,7 +2,7 @@ import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
-import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint } from './network-wiring';
+import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint, type ServiceEndpoint } from './network-wiring';
 import { PodPlacement } from './pod-placement';
 import { prometheusAnnotations } from './prometheus-annotations';
 import { requireProp } from './prop-validation';
@@ -186,6 +186,25 @@ export function componentService(
   NetworkWiring.of(scope).register(props.component);
   if (props.ports.some((port) => port.name === METRICS_PORT_NAME)) NetworkWiring.of(scope).exposeMetrics(serviceEndpoint(service, METRICS_PORT_NAME));
   return service;
+}
+
+/**
+ * The Service of one component's HTTP server: port 80 (named `http`) to `httpPort`, plus its metrics
+ * port when it has one; with the endpoint clients are wired to (`http`).
+ */
+export function httpComponentService(
+  scope: Construct,
+  props: { name: string; httpPort: number; metricsPort?: number },
+): { service: kplus.Service; endpoint: ServiceEndpoint } {
+  const service = componentService(scope, 'Service', {
+    name: props.name,
+    component: props.name,
+    ports: [
+      { port: 80, targetPort: props.httpPort, name: 'http' },
+      ...(props.metricsPort === undefined ? [] : [{ port: props.metricsPort, targetPort: props.metricsPort, name: METRICS_PORT_NAME }]),
+    ],
+  });
+  return { service, endpoint: serviceEndpoint(service, 'http') };
 }
 
 export interface SigningKeySecretProps {

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE_MAX_BYTES, loadConfig, parseConfigText } from '../../lib/config/load';
-import { ConfigError, type ConfigProblem } from '../../lib/errors';
+import type { ConfigProblem } from '../../lib/errors';
+import { configError } from '../helpers/config';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 /*
@@ -12,16 +13,6 @@ import { useTempDirectory } from '../helpers/temp-directory';
  */
 
 const REPO_ENVS = join(__dirname, '..', '..', 'envs');
-
-function configError(text: string): ConfigError {
-  try {
-    parseConfigText(text, 'envs/bad.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error(`expected a ConfigError for:\n${text}`);
-}
 
 /** The problems by field path (without the line). */
 function problems(text: string): Record<string, ConfigProblem> {

@@ -1,20 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfigText } from '../../lib/config/load';
-import { ConfigError } from '../../lib/errors';
+import { configError } from '../helpers/config';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 const REPO_ENVS = join(__dirname, '..', '..', 'envs');
-
-function configError(text: string): ConfigError {
-  try {
-    parseConfigText(text, 'envs/bad.yaml');
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadConfig', () => {
   const temp = useTempDirectory();
