@@ -10,8 +10,7 @@ import { FIXTURE_CLOCK, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-st
 import { ceremonyLines, copyStateDirectory, readManifest, rehashManifest, writeEnvironment, writeManifest } from '../helpers/state-tampering';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
-import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
-import type { KmsEmulator } from '../otc/kms-emulator';
+import { credentialEnvironment, instantRetries, kmsConfig, useKmsEmulator } from '../otc/kms-fixture';
 
 /*
  * States minted before root keys were pinned (sigstore-cdk/state/v1) are refused until
@@ -128,15 +127,11 @@ describe('a v1 state (local signer, the committed v1 fixture)', () => {
 
 describe('a v1 state with KMS root keys (through the emulator)', () => {
   const temp = useTempDirectory();
-  let emulator: KmsEmulator;
-  beforeEach(async () => {
-    emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
-  });
-  afterEach(() => emulator.stop());
+  const kmsTest = useKmsEmulator({ tokenLifetimeMs: 3600_000 });
 
   it('state upgrade checks every root with KMS get-publickey before pinning, keeps the v1 log, and refuses when the alias names another key', async () => {
-    const config = kmsConfig(emulator, 'kms');
-    const keys = await ensureRootKeys({ kms: connectTo(emulator).kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
+    const config = kmsConfig(kmsTest.emulator, 'kms');
+    const keys = await ensureRootKeys({ kms: kmsTest.kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
     const stateRoot = join(temp(), '.sigstore');
     const rootKeys = () => rootKeysFor(config, { environment: credentialEnvironment('access-key'), http: instantRetries().options });
     await runBootstrap({ config, stateRoot, rootKeys: rootKeys() });
@@ -145,7 +140,7 @@ describe('a v1 state with KMS root keys (through the emulator)', () => {
     const legacyLog = readFileSync(join(stateDir, 'ceremony.jsonl'));
 
     // The alias moved to another key: the state does not fit it, so nothing is pinned.
-    emulator.seedKey({ alias: 'sigstore-tsa-root-g2', keySpec: 'EC_P384' });
+    kmsTest.emulator.seedKey({ alias: 'sigstore-tsa-root-g2', keySpec: 'EC_P384' });
     const moved = { ...config, otc: { ...config.otc!, kms: { ...config.otc!.kms, tsaRootKeyAlias: 'sigstore-tsa-root-g2' } } };
     const before = treeContents(stateRoot);
     await expect(
@@ -153,14 +148,14 @@ describe('a v1 state with KMS root keys (through the emulator)', () => {
     ).rejects.toMatchObject({ code: 'STATE_SIGNER_MISMATCH', message: expect.stringContaining('tsa/root.crt.pem carries the key') });
     expect(treeContents(stateRoot)).toEqual(before);
 
-    emulator.calls.length = 0;
+    kmsTest.emulator.calls.length = 0;
     const result = await runStateUpgrade({ config, stateRoot, rootKeys: rootKeys() });
     expect(result.pinned.map((pin) => [pin.keyRef, pin.evidence])).toEqual([
       [`otc-kms:${keys[0].keyId}`, `KMS get-publickey of key ${keys[0].keyId} (alias "sigstore-fulcio-root-g1")`],
       [`otc-kms:${keys[1].keyId}`, `KMS get-publickey of key ${keys[1].keyId} (alias "sigstore-tsa-root-g1")`],
       [`otc-kms:${keys[2].keyId}`, `KMS get-publickey of key ${keys[2].keyId} (alias "sigstore-tuf-root-g1")`],
     ]);
-    expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
+    expect(kmsTest.emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
     expect(result.legacyCeremonyLog).toBe('ceremony-log-v1.jsonl');
     expect(readFileSync(join(stateDir, 'ceremony-log-v1.jsonl'))).toEqual(legacyLog);
     expect(readManifest(stateDir).items['ceremony-log-v1']).toMatchObject({ files: { log: 'ceremony-log-v1.jsonl' } });

@@ -12,8 +12,7 @@ import { configFromYaml } from '../helpers/config';
 import { copyStateDirectory, forgeCustody, readManifest, rehashManifest, runCliProcess, writeEnvironment } from '../helpers/state-tampering';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
-import { connectTo, credentialEnvironment, FAKE, instantRetries, kmsConfig, startEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
-import type { KmsEmulator } from '../otc/kms-emulator';
+import { credentialEnvironment, FAKE, instantRetries, kmsConfig, useKmsEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 
 /** A complete local-signer state of `env` (what synth mints), without writing dist/. */
 async function mintLocalState(stateRoot: string, env: string): Promise<void> {
@@ -70,16 +69,11 @@ describe('a root copied from another environment', () => {
 
 describe('a substituted root in a KMS-rooted state (through the emulator)', () => {
   const temp = useTempDirectory();
-  let emulator: KmsEmulator;
-
-  beforeEach(async () => {
-    emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
-  });
-  afterEach(() => emulator.stop());
+  const kmsTest = useKmsEmulator({ tokenLifetimeMs: 3600_000 });
 
   it('the manifest claims signedBy otc-kms; re-pinned and with a forged ceremony log it still fails verify: KMS get-publickey disagrees', async () => {
-    const config = kmsConfig(emulator, 'kms');
-    const keys = await ensureRootKeys({ kms: connectTo(emulator).kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
+    const config = kmsConfig(kmsTest.emulator, 'kms');
+    const keys = await ensureRootKeys({ kms: kmsTest.kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
     const stateRoot = join(temp(), '.sigstore');
     const kmsOptions = { environment: credentialEnvironment('access-key'), http: instantRetries().options };
     await runBootstrap({ config, stateRoot, rootKeys: rootKeysFor(config, kmsOptions) });
@@ -96,7 +90,7 @@ describe('a substituted root in a KMS-rooted state (through the emulator)', () =
     // Re-pinned and the log forged as well: the state agrees with itself, so it takes KMS to tell.
     forgeCustody(stateDir, 'fulcio');
     await runTufRefresh({ config, stateRoot, rootKeys: rootKeysFor(config, kmsOptions) }).catch(() => undefined);
-    writeKmsEnvironment(temp(), emulator, 'kms');
+    writeKmsEnvironment(temp(), kmsTest.emulator, 'kms');
     const verify = await runCliProcess(['verify', '--env', 'kms', '--envs-dir', join(temp(), 'envs'), '--state-dir', stateRoot], {
       cwd: temp(),
       env: credentialEnvironment('access-key'),
@@ -106,7 +100,7 @@ describe('a substituted root in a KMS-rooted state (through the emulator)', () =
     expect(verify.stderr).toContain(keys[0].keyId);
     expect(verify.code).toBe(3);
     expect(verify.stderr).not.toContain(FAKE.secretKey);
-    expect(emulator.calls.filter((call) => call.api === 'get-publickey').length).toBeGreaterThan(0);
-    expect(emulator.calls.filter((call) => call.api === 'sign').length).toBe(5); // the bootstrap's; verify signs nothing
+    expect(kmsTest.emulator.calls.filter((call) => call.api === 'get-publickey').length).toBeGreaterThan(0);
+    expect(kmsTest.emulator.calls.filter((call) => call.api === 'sign').length).toBe(5); // the bootstrap's; verify signs nothing
   });
 });

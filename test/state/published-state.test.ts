@@ -11,8 +11,7 @@ import { configFromYaml, fixedClock } from '../helpers/config';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
 import { dropItems, itemIds, readManifest, runCliProcess, writeEnvironment } from '../helpers/state-tampering';
-import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
-import type { KmsEmulator } from '../otc/kms-emulator';
+import { credentialEnvironment, instantRetries, kmsConfig, useKmsEmulator } from '../otc/kms-fixture';
 
 /*
  * Issue 9, case 5: once trust material has been published, a missing item is corruption, never
@@ -139,24 +138,19 @@ describe('a bootstrap that never completed is completed (nothing was published)'
 
 describe('with the OTC KMS signer (through the emulator)', () => {
   const temp = useTempDirectory();
-  let emulator: KmsEmulator;
-
-  beforeEach(async () => {
-    emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
-  });
-  afterEach(() => emulator.stop());
+  const kmsTest = useKmsEmulator({ tokenLifetimeMs: 3600_000 });
 
   it('bootstrap refuses to mint a new KMS-signed Fulcio root into a published state, and signs nothing', async () => {
-    const config = kmsConfig(emulator, 'kms');
-    await ensureRootKeys({ kms: connectTo(emulator).kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
+    const config = kmsConfig(kmsTest.emulator, 'kms');
+    await ensureRootKeys({ kms: kmsTest.kms, roots: rootKeyPlan(config.otc!), env: 'kms' });
     const stateRoot = join(temp(), '.sigstore');
     const run = () => runBootstrap({ config, stateRoot, rootKeys: rootKeysFor(config, { environment: credentialEnvironment('access-key'), http: instantRetries().options }) });
     await run();
     dropItems(join(stateRoot, 'kms'), ['fulcio-root', 'fulcio-intermediate']);
     const before = treeContents(stateRoot);
-    emulator.calls.length = 0;
+    kmsTest.emulator.calls.length = 0;
     await expect(run()).rejects.toMatchObject({ code: 'STATE_PUBLISHED_ITEMS_MISSING', exitCode: 3, message: expect.stringContaining('fulcio-root') });
-    expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
+    expect(kmsTest.emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
     expect(treeContents(stateRoot)).toEqual(before);
   });
 });
