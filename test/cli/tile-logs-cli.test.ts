@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runCliProcess } from '../helpers/cli-process';
@@ -52,6 +52,14 @@ describe('tile-based logs through the CLI', () => {
     const again = await runCliProcess(['synth', '--env', 'tiles', '--json'], { cwd: project, timeoutMs: 120_000 });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).minted).toEqual([]);
+    expect(readFileSync(join(state, 'manifest.json'))).toEqual(manifest);
+
+    // Back to Rekor v1 after publishing would publish another Rekor key: refused, nothing written.
+    const tilesYaml = readFileSync(join(project, 'envs', 'tiles.yaml'), 'utf8');
+    writeFileSync(join(project, 'envs', 'tiles.yaml'), tilesYaml.replace(/^  rekor: v2 .*$/m, '  rekor: v1'));
+    const back = await runCliProcess(['synth', '--env', 'tiles'], { cwd: project, timeoutMs: 120_000 });
+    expect(back.code).toBe(3);
+    expect(back.stderr).toMatch(/error \[STATE_PUBLISHED_TRUST_REPLACED\]/);
     expect(readFileSync(join(state, 'manifest.json'))).toEqual(manifest);
   }, 240_000);
 
