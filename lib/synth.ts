@@ -94,7 +94,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     clock: options.clock,
     progress: options.progress,
     extend: mintBeyondPki(options.config),
-    complete: (snapshot) => missingFromState(snapshot).length === 0,
+    complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
   });
 }
 
@@ -145,7 +145,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
-    const missing = missingFromState(snapshot);
+    const missing = missingFromState(snapshot, config);
     if (missing.length > 0) {
       throw new StateError(
         'STATE_MISSING_ROOTS',
@@ -287,7 +287,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
-  const missing = missingFromState(snapshot);
+  const missing = missingFromState(snapshot, config);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
     throw new StateError(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
+import { logsCrossFieldProblems, logsSchema } from './logs-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
   ciProviderProblem,
@@ -306,7 +307,10 @@ export const configSchema = z
       })
       .prefault({}),
 
-    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). */
+    /** Which server runs each transparency log: Rekor v1 or v2 (tiles), ct_server or TesseraCT (logs-schema.ts). @default v1, trillian */
+    logs: logsSchema.prefault({}),
+
+    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). Unused when no log runs on Trillian. */
     database: z
       .discriminatedUnion('kind', [
         z.strictObject({
@@ -481,6 +485,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
+  problems.push(...logsCrossFieldProblems(raw));
   return problems;
 }
 

@@ -5,6 +5,7 @@ import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
+import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
 /** Every item the bootstrap mints, with the state paths of its files. */
 export const STATE_ITEMS = {
@@ -71,6 +72,8 @@ export interface PkiMaterial {
   };
   readonly ctlog: LogKey;
   readonly rekor: LogKey;
+  /** The keys of the tile-based logs (Rekor v2, TesseraCT), minted only for environments that run them (tile-log-keys.ts). @default - none */
+  readonly tileLogs?: TileLogKeys;
 }
 
 export function missingItems(snapshot: StateSnapshot): string[] {
@@ -100,6 +103,7 @@ export async function readPkiMaterial(snapshot: StateSnapshot): Promise<PkiMater
     tsa: { root: tsaRoot, intermediate: tsaIntermediate, leaf: tsaLeaf, leafKey: encryptedKey(STATE_ITEMS.tsaLeaf) },
     ctlog: readLogKey(snapshot, STATE_ITEMS.ctlogKey),
     rekor: readLogKey(snapshot, STATE_ITEMS.rekorKey),
+    tileLogs: readTileLogKeys(snapshot),
   };
 
   await expectSelfSigned(fulcioRoot, STATE_ITEMS.fulcioRoot.files.certificate);

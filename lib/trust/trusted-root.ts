@@ -4,6 +4,7 @@ import type * as x509 from '@peculiar/x509';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
 import type { PkiMaterial } from '../pki/state-items';
+import type { PublicLogKey, TransparencyLog } from './transparency-logs';
 
 /** The media type scaffolding and current clients emit and accept (sigstore/protobuf-specs TrustedRoot v0.1). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -14,12 +15,19 @@ export type PublicTrustMaterial = {
   readonly tsa: Pick<PkiMaterial['tsa'], 'root' | 'intermediate' | 'leaf'>;
   readonly ctlog: Pick<PkiMaterial['ctlog'], 'publicKey' | 'createdAt'>;
   readonly rekor: Pick<PkiMaterial['rekor'], 'publicKey' | 'createdAt'>;
+  /** The tile-based logs' keys, when minted (lib/pki/tile-log-keys.ts). */
+  readonly tileLogs?: { readonly rekorV2?: PublicLogKey; readonly tesseract?: PublicLogKey };
 };
 
 export interface TrustedRootInput {
   readonly material: PublicTrustMaterial;
   readonly urls: ServiceUrls;
   readonly organization: string;
+  /**
+   * The Rekor and CT logs the environment runs (transparency-logs.ts `transparencyLogs`).
+   * @default - Rekor v1 and ct_server with the material's keys at `urls`
+   */
+  readonly logs?: { readonly rekor: TransparencyLog; readonly ctlog: TransparencyLog };
 }
 
 interface TimeRange {
@@ -58,13 +66,15 @@ interface CertificateAuthorityJson {
  */
 export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
   const { material, urls, organization } = input;
+  const trillianLog = (baseUrl: string, key: { publicKey: KeyObject; createdAt: Date }) => ({ baseUrl, ...key, logId: logIdOf(key.publicKey) });
+  const logs = input.logs ?? { rekor: trillianLog(urls.rekor, material.rekor), ctlog: trillianLog(urls.ctlog, material.ctlog) };
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-    tlogs: [transparencyLog(urls.rekor, material.rekor.publicKey, material.rekor.createdAt)],
+    tlogs: [transparencyLog(logs.rekor)],
     certificateAuthorities: [
       certificateAuthority(urls.fulcio, organization, material.fulcio.intermediate, [material.fulcio.intermediate, material.fulcio.root]),
     ],
-    ctlogs: [transparencyLog(urls.ctlog, material.ctlog.publicKey, material.ctlog.createdAt)],
+    ctlogs: [transparencyLog(logs.ctlog)],
     timestampAuthorities: [
       certificateAuthority(urls.tsa, organization, material.tsa.leaf, [material.tsa.leaf, material.tsa.intermediate, material.tsa.root]),
     ],
@@ -75,12 +85,16 @@ export function serializeTrustedRoot(trustedRoot: TrustedRootJson): string {
   return `${JSON.stringify(trustedRoot, null, 2)}\n`;
 }
 
-function transparencyLog(baseUrl: string, publicKey: KeyObject, createdAt: Date): TransparencyLogJson {
+/**
+ * A tlog or ctlog entry. The log id is given: SHA-256 of the SubjectPublicKeyInfo for Rekor v1 and
+ * the CT logs, the signed-note key hash of the origin for an Ed25519 Rekor v2 (log-ids.ts).
+ */
+function transparencyLog(log: Pick<TransparencyLog, 'baseUrl' | 'publicKey' | 'createdAt' | 'logId'>): TransparencyLogJson {
   return {
-    baseUrl,
+    baseUrl: log.baseUrl,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: spkiDer(publicKey).toString('base64'), keyDetails: keyDetails(publicKey), validFor: { start: timestamp(createdAt) } },
-    logId: { keyId: logIdOf(publicKey).toString('base64') },
+    publicKey: { rawBytes: spkiDer(log.publicKey).toString('base64'), keyDetails: keyDetails(log.publicKey), validFor: { start: timestamp(log.createdAt) } },
+    logId: { keyId: log.logId.toString('base64') },
   };
 }
 
@@ -96,13 +110,15 @@ function certificateAuthority(uri: string, organization: string, issuing: x509.X
 }
 
 function keyDetails(publicKey: KeyObject): string {
+  // Rekor v2's checkpoint key (sigstore/protobuf-specs PublicKeyDetails PKIX_ED25519).
+  if (publicKey.asymmetricKeyType === 'ed25519') return 'PKIX_ED25519';
   switch (curveOf(publicKey)) {
     case 'P-256':
       return 'PKIX_ECDSA_P256_SHA_256';
     case 'P-384':
       return 'PKIX_ECDSA_P384_SHA_384';
     default:
-      throw new TypeError('transparency log keys must be EC P-256 or P-384');
+      throw new TypeError('transparency log keys must be EC P-256, P-384 or Ed25519');
   }
 }
 

@@ -3,6 +3,7 @@ import { serviceUrls } from '../../config/service-urls';
 import { publicKeyPem } from '../../pki/keys';
 import { buildSigningConfig, serializeSigningConfig } from '../signing-config';
 import { trustedRootContent } from '../trust-outputs';
+import { transparencyLogs } from '../transparency-logs';
 import type { PublicTrustMaterial } from '../trusted-root';
 
 /** The `usage` values sigstore clients (cosign's legacy TUF path) select targets by. */
@@ -40,13 +41,14 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
     custom: { sigstore: { usage, status: 'Active', uri } },
   });
   const pem = (certificate: { toString(format: 'pem'): string }) => `${certificate.toString('pem')}\n`;
+  const logs = transparencyLogs(material, config);
   return [
     { name: TRUSTED_ROOT_TARGET, content: trustedRootContent(material, config) },
     { name: SIGNING_CONFIG_TARGET, content: serializeSigningConfig(buildSigningConfig(material, config)) },
     legacy('fulcio_v1.crt.pem', pem(material.fulcio.root), 'Fulcio', urls.fulcio),
     legacy('fulcio_intermediate_v1.crt.pem', pem(material.fulcio.intermediate), 'Fulcio', urls.fulcio),
-    legacy('ctfe.pub', publicKeyPem(material.ctlog.publicKey), 'CTFE', urls.ctlog),
-    legacy('rekor.pub', publicKeyPem(material.rekor.publicKey), 'Rekor', urls.rekor),
+    legacy('ctfe.pub', publicKeyPem(logs.ctlog.publicKey), 'CTFE', urls.ctlog),
+    legacy('rekor.pub', publicKeyPem(logs.rekor.publicKey), 'Rekor', urls.rekor),
     legacy('tsa_leaf.crt.pem', pem(material.tsa.leaf), 'TSA', urls.tsa),
     legacy('tsa_intermediate_0.crt.pem', pem(material.tsa.intermediate), 'TSA', urls.tsa),
     legacy('tsa_root.crt.pem', pem(material.tsa.root), 'TSA', urls.tsa),
