@@ -9,6 +9,7 @@ import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
+import type { ItemExpiry } from '../lifecycle/expiry';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
@@ -140,7 +141,11 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       printResult(
         options,
         result,
-        [`environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`, ...result.tuf.expiry.map(describeExpiry)].join('\n'),
+        [
+          `environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`,
+          ...result.tuf.expiry.map(describeExpiry),
+          ...result.expiry.filter((item) => item.inUse && item.source.startsWith('certificate ')).map(describeItemExpiry),
+        ].join('\n'),
       );
     });
 
@@ -217,6 +222,11 @@ function summarizeFiles(files: readonly string[]): string {
 function describeExpiry(role: RoleExpiry): string {
   const when = role.daysLeft >= 0 ? `in ${role.daysLeft} days` : `${-role.daysLeft} days ago`;
   return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
+}
+
+function describeItemExpiry(item: ItemExpiry): string {
+  const when = item.daysLeft === null ? 'no end' : item.daysLeft >= 0 ? `in ${item.daysLeft} days` : `${-item.daysLeft} days ago`;
+  return `  ${`${item.item} g${item.generation}`.padEnd(24)}: expires ${item.notAfter ?? 'never'} (${when}; renewal window ${item.renewBefore}): ${item.status}`;
 }
 
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
