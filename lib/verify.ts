@@ -53,7 +53,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   const now = (options.clock ?? (() => new Date()))();
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
-  const material = await readPkiMaterial(snapshot);
+  const material = await readPkiMaterial(snapshot, { at: now });
   const warnings: string[] = [];
   if (options.offline) {
     warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);
@@ -63,7 +63,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   const repository = readTufRepository(snapshot);
   const check = await verifyTufRepository(repository, material, config, now);
   const tufTimestampExpires = new Date(repository.timestamp.signed.expires);
-  const expiry = expiryReport({ certificates: stateCertificates(snapshot, material), trustedRoot: publishedTrustedRoot(repository), tufTimestampExpires, config, now });
+  const expiry = expiryReport({ certificates: stateCertificates(snapshot, material, now), trustedRoot: publishedTrustedRoot(repository), tufTimestampExpires, config, now });
   const findings = expiryFindings(expiry, config.env, tufTimestampExpires);
   const problems = [...check.problems, ...findings.problems];
   return {

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
@@ -64,10 +65,12 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .description('mint missing trust material (local signer only) and write the outputs to --out')
     .addOption(new Option('--out <dir>', 'output directory, replaced as a whole; only an absent or empty one, or one sigstore-cdk wrote').default('dist'))
     .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
-    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
+    .addOption(new Option('--at <time>', 'render the Secrets of the generations active at this time (UTC, ISO 8601; default: now), e.g. a planned cut-over'))
+    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string; at?: string }) => {
+      const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock() });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at });
       printResult(
         options,
         result,
@@ -145,6 +148,33 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
           `environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`,
           ...result.tuf.expiry.map(describeExpiry),
           ...result.expiry.filter((item) => item.inUse && item.source.startsWith('certificate ')).map(describeItemExpiry),
+        ].join('\n'),
+      );
+    });
+
+  environmentOptions(program.command('rotate'))
+    .description(
+      `plan a rotation: mint the next generation of ITEM (${ROTATABLE_ITEMS.join(', ')}), publish it in trusted_root.json and TUF ` +
+        'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
+    )
+    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
+    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp)'))
+    .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
+    .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
+      const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      for (const warning of result.warnings) progress.warn(warning);
+      printResult(
+        options,
+        result,
+        [
+          `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
+            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+          result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
+          'deploy, in order:',
+          ...result.deploy.map((step) => `  ${step}`),
         ].join('\n'),
       );
     });

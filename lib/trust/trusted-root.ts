@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import type * as x509 from '@peculiar/x509';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
-import type { PkiMaterial } from '../pki/state-items';
+import type { CertificateGeneration, PkiMaterial, TrustHistory } from '../pki/state-items';
 
 /** The media type scaffolding and current clients emit and accept (sigstore/protobuf-specs TrustedRoot v0.1). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -14,6 +14,8 @@ export type PublicTrustMaterial = {
   readonly tsa: Pick<PkiMaterial['tsa'], 'root' | 'intermediate' | 'leaf'>;
   readonly ctlog: Pick<PkiMaterial['ctlog'], 'publicKey' | 'createdAt'>;
   readonly rekor: Pick<PkiMaterial['rekor'], 'publicKey' | 'createdAt'>;
+  /** Every generation (lib/lifecycle/generations.ts); trusted_root.json lists them all. @default - only the generation above */
+  readonly history?: TrustHistory;
 };
 
 export interface TrustedRootInput {
@@ -57,17 +59,36 @@ interface CertificateAuthorityJson {
  * gives the same bytes.
  */
 export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
-  const { material, urls, organization } = input;
+  const { urls, organization } = input;
+  const history = trustHistoryOf(input.material);
+  const issuerOf = (list: readonly CertificateGeneration[], entry: CertificateGeneration) =>
+    list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1)) ?? list[0];
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-    tlogs: [transparencyLog(urls.rekor, material.rekor.publicKey, material.rekor.createdAt)],
-    certificateAuthorities: [
-      certificateAuthority(urls.fulcio, organization, material.fulcio.intermediate, [material.fulcio.intermediate, material.fulcio.root]),
-    ],
-    ctlogs: [transparencyLog(urls.ctlog, material.ctlog.publicKey, material.ctlog.createdAt)],
-    timestampAuthorities: [
-      certificateAuthority(urls.tsa, organization, material.tsa.leaf, [material.tsa.leaf, material.tsa.intermediate, material.tsa.root]),
-    ],
+    tlogs: history.rekorKeys.map((key) => transparencyLog(urls.rekor, key.publicKey, key.createdAt, key.validUntil)),
+    certificateAuthorities: history.fulcioIntermediates.map((intermediate) =>
+      certificateAuthority(urls.fulcio, organization, intermediate, [intermediate.certificate, issuerOf(history.fulcioRoots, intermediate).certificate]),
+    ),
+    ctlogs: history.ctlogKeys.map((key) => transparencyLog(urls.ctlog, key.publicKey, key.createdAt, key.validUntil)),
+    timestampAuthorities: history.tsaLeaves.map((leaf) => {
+      const intermediate = issuerOf(history.tsaIntermediates, leaf);
+      return certificateAuthority(urls.tsa, organization, leaf, [leaf.certificate, intermediate.certificate, issuerOf(history.tsaRoots, intermediate).certificate]);
+    }),
+  };
+}
+
+/** The material's generations, or (material without history) its one generation. */
+export function trustHistoryOf(material: PublicTrustMaterial): TrustHistory {
+  if (material.history) return material.history;
+  const single = (certificate: x509.X509Certificate, path: string): CertificateGeneration => ({ generation: 1, path, certificate, issuerGeneration: 1 });
+  return {
+    fulcioRoots: [single(material.fulcio.root, 'fulcio/root.crt.pem')],
+    fulcioIntermediates: [single(material.fulcio.intermediate, 'fulcio/intermediate.crt.pem')],
+    tsaRoots: [single(material.tsa.root, 'tsa/root.crt.pem')],
+    tsaIntermediates: [single(material.tsa.intermediate, 'tsa/intermediate.crt.pem')],
+    tsaLeaves: [single(material.tsa.leaf, 'tsa/leaf.crt.pem')],
+    ctlogKeys: [{ generation: 1, ...material.ctlog }],
+    rekorKeys: [{ generation: 1, ...material.rekor }],
   };
 }
 
@@ -75,23 +96,30 @@ export function serializeTrustedRoot(trustedRoot: TrustedRootJson): string {
   return `${JSON.stringify(trustedRoot, null, 2)}\n`;
 }
 
-function transparencyLog(baseUrl: string, publicKey: KeyObject, createdAt: Date): TransparencyLogJson {
+function transparencyLog(baseUrl: string, publicKey: KeyObject, createdAt: Date, validUntil?: Date): TransparencyLogJson {
+  const validFor: TimeRange = { start: timestamp(createdAt), ...(validUntil ? { end: timestamp(validUntil) } : {}) };
   return {
     baseUrl,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: spkiDer(publicKey).toString('base64'), keyDetails: keyDetails(publicKey), validFor: { start: timestamp(createdAt) } },
+    publicKey: { rawBytes: spkiDer(publicKey).toString('base64'), keyDetails: keyDetails(publicKey), validFor },
     logId: { keyId: logIdOf(publicKey).toString('base64') },
   };
 }
 
-/** `validFor` of a CA spans its first certificate (the issuing one): nothing it signs can be valid outside it. */
-function certificateAuthority(uri: string, organization: string, issuing: x509.X509Certificate, chain: x509.X509Certificate[]): CertificateAuthorityJson {
-  const commonName = issuing.subjectName.getField('CN')[0] ?? '';
+/**
+ * `validFor` of a CA spans its first certificate (the issuing one): nothing it signs can be valid
+ * outside it. A generation that a rotation superseded ends at the cut-over plus the overlap
+ * (`validUntil`), so what it signs verifies only when timestamped before that.
+ */
+function certificateAuthority(uri: string, organization: string, issuing: CertificateGeneration, chain: x509.X509Certificate[]): CertificateAuthorityJson {
+  const certificate = issuing.certificate;
+  const commonName = certificate.subjectName.getField('CN')[0] ?? '';
+  const end = issuing.validUntil && issuing.validUntil.getTime() < certificate.notAfter.getTime() ? issuing.validUntil : certificate.notAfter;
   return {
     subject: { organization, commonName },
     uri,
-    certChain: { certificates: chain.map((certificate) => ({ rawBytes: Buffer.from(certificate.rawData).toString('base64') })) },
-    validFor: { start: timestamp(issuing.notBefore), end: timestamp(issuing.notAfter) },
+    certChain: { certificates: chain.map((entry) => ({ rawBytes: Buffer.from(entry.rawData).toString('base64') })) },
+    validFor: { start: timestamp(certificate.notBefore), end: timestamp(end) },
   };
 }
 

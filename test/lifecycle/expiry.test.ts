@@ -27,7 +27,7 @@ describe('expiry of the state items and trusted_root.json validFor', () => {
       tlogs: [{ publicKey: { validFor: { start: '2026-01-01T00:00:00Z' } } }],
     };
     const config = extraYaml ? configFromYaml(`organization: Test Org\nsigner: local\n${extraYaml}`, FIXTURE_ENV) : fixtureConfig();
-    return expiryReport({ certificates: stateCertificates(snapshot, material), trustedRoot, tufTimestampExpires: new Date(tufTimestampExpires), config, now: new Date(now) });
+    return expiryReport({ certificates: stateCertificates(snapshot, material, new Date(now)), trustedRoot, tufTimestampExpires: new Date(tufTimestampExpires), config, now: new Date(now) });
   }
   const find = (entries: ItemExpiry[], source: string) => entries.find((entry) => entry.source === source)!;
 
