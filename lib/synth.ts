@@ -52,6 +52,11 @@ export interface SynthOptions extends StateLocation {
   readonly envsDir?: string;
   /** The project root, never an output directory (nor anything above it). @default - the working directory */
   readonly projectRoot?: string;
+  /**
+   * The time whose active generations the Secrets and server configuration hold (a planned cut-over:
+   * `rotate --at`). The trust outputs list every generation whatever the time. @default - the clock
+   */
+  readonly at?: Date;
 }
 
 export interface SynthResult {
@@ -138,8 +143,10 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
   let stateWritten = false;
+  const at = options.at ?? (options.clock ?? (() => new Date()))();
   if (config.signer === 'local') {
-    ({ material, minted, written: stateWritten, snapshot } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    ({ snapshot, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    material = await readPkiMaterial(snapshot, { at });
   } else {
     // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
@@ -153,7 +160,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
           `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
       );
     }
-    material = await readPkiMaterial(snapshot);
+    material = await readPkiMaterial(snapshot, { at });
   }
   const repository = readTufRepository(snapshot);
   // Never write keys or certificates other than those the TUF repository published (a replaced root).

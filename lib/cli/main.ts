@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
@@ -9,6 +10,7 @@ import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
+import type { ItemExpiry } from '../lifecycle/expiry';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
@@ -63,10 +65,12 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .description('mint missing trust material (local signer only) and write the outputs to --out')
     .addOption(new Option('--out <dir>', 'output directory, replaced as a whole; only an absent or empty one, or one sigstore-cdk wrote').default('dist'))
     .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
-    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
+    .addOption(new Option('--at <time>', 'render the Secrets of the generations active at this time (UTC, ISO 8601; default: now), e.g. a planned cut-over'))
+    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string; at?: string }) => {
+      const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock() });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at });
       printResult(
         options,
         result,
@@ -140,7 +144,38 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       printResult(
         options,
         result,
-        [`environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`, ...result.tuf.expiry.map(describeExpiry)].join('\n'),
+        [
+          `environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`,
+          ...result.tuf.expiry.map(describeExpiry),
+          ...result.expiry.filter((item) => item.inUse && item.source.startsWith('certificate ')).map(describeItemExpiry),
+        ].join('\n'),
+      );
+    });
+
+  environmentOptions(program.command('rotate'))
+    .description(
+      `plan a rotation: mint the next generation of ITEM (${ROTATABLE_ITEMS.join(', ')}), publish it in trusted_root.json and TUF ` +
+        'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
+    )
+    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
+    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp)'))
+    .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
+    .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
+      const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      for (const warning of result.warnings) progress.warn(warning);
+      printResult(
+        options,
+        result,
+        [
+          `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
+            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+          result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
+          'deploy, in order:',
+          ...result.deploy.map((step) => `  ${step}`),
+        ].join('\n'),
       );
     });
 
@@ -217,6 +252,11 @@ function summarizeFiles(files: readonly string[]): string {
 function describeExpiry(role: RoleExpiry): string {
   const when = role.daysLeft >= 0 ? `in ${role.daysLeft} days` : `${-role.daysLeft} days ago`;
   return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
+}
+
+function describeItemExpiry(item: ItemExpiry): string {
+  const when = item.daysLeft === null ? 'no end' : item.daysLeft >= 0 ? `in ${item.daysLeft} days` : `${-item.daysLeft} days ago`;
+  return `  ${`${item.item} g${item.generation}`.padEnd(24)}: expires ${item.notAfter ?? 'never'} (${when}; renewal window ${item.renewBefore}): ${item.status}`;
 }
 
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */

@@ -257,6 +257,28 @@ export const configSchema = z
             leafValidity: duration.prefault('2y'),
           })
           .prefault({}),
+        /**
+         * How long before an item in use expires `verify` warns (and asks for `sigstore-cdk rotate <item>`).
+         * Past its notAfter, or when it expires before the TUF timestamp does, `verify` fails (exit 5).
+         */
+        renewBefore: z
+          .strictObject({
+            /** A new root is a KMS ceremony plus a trust roll-out: start a year ahead. @default 1y */
+            fulcioRoot: duration.prefault('1y'),
+            /** @default 180d */
+            fulcioIntermediate: duration.prefault('180d'),
+            /** @default 1y */
+            tsaRoot: duration.prefault('1y'),
+            /** @default 180d */
+            tsaIntermediate: duration.prefault('180d'),
+            /** The common yearly renewal (`rotate tsa-leaf`). @default 90d */
+            tsaLeaf: duration.prefault('90d'),
+            /** For a log key whose trusted_root.json entry has an end (a frozen shard's successor is due). @default 30d */
+            ctlogKey: duration.prefault('30d'),
+            /** @default 30d */
+            rekorKey: duration.prefault('30d'),
+          })
+          .prefault({}),
       })
       .prefault({}),
 

@@ -22,7 +22,7 @@ export function rootPinProblems(snapshot: StateSnapshot, artifacts: readonly Roo
     }
   }
   for (const artifact of artifacts) {
-    const pin = snapshot.rootKeyPin(artifact.root);
+    const pin = artifact.pin ?? snapshot.rootKeyPin(artifact.root);
     if (!pin) continue;
     const pinned = `the ${artifact.root} root key pinned at mint time (${pin.keyRef}, SPKI SHA-256 ${pin.spkiSha256})`;
     if (artifact.certifiedKey && spkiSha256(artifact.certifiedKey) !== pin.spkiSha256) {

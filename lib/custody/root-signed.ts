@@ -6,7 +6,8 @@ import * as pkijs from 'pkijs';
 import { StateError } from '../errors';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
-import { STATE_ITEMS } from '../pki/state-items';
+import { generationsOf } from '../lifecycle/generations';
+import type { RootKeyPin } from '../state/manifest';
 import type { StateSnapshot } from '../state/store';
 import { versionedMetadataItem, versionsInState } from '../trust/tuf/tuf-state';
 
@@ -32,39 +33,49 @@ export interface RootSignedArtifact {
   /** Hex digest of `signedBytes` with the hash the signer's curve uses (what the ceremony log records). */
   readonly digest: string;
   readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
+  /** The pinned key of the root generation that signed it, when that is not generation 1 (whose pin is `rootKeys`). */
+  readonly pin?: RootKeyPin;
 }
 
+/** The root-signed certificate items: each root (self-signed) and the intermediate it issues. */
 const CERTIFICATES = [
-  { root: 'fulcio', item: STATE_ITEMS.fulcioRoot, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'fulcio', item: STATE_ITEMS.fulcioIntermediate, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaRoot, issuer: STATE_ITEMS.tsaRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaIntermediate, issuer: STATE_ITEMS.tsaRoot },
+  { root: 'fulcio', item: 'fulcio-root', issuer: 'fulcio-root' },
+  { root: 'fulcio', item: 'fulcio-intermediate', issuer: 'fulcio-root' },
+  { root: 'tsa', item: 'tsa-root', issuer: 'tsa-root' },
+  { root: 'tsa', item: 'tsa-intermediate', issuer: 'tsa-root' },
 ] as const;
 
 /**
  * Everything the state holds that a root key signed, present items only (a partial state gives what
- * it has): the Fulcio and TSA roots and intermediates, and every TUF root version. Throws a
+ * it has): every generation of the Fulcio and TSA roots and intermediates, and every TUF root
+ * version. A root after generation 1 carries the key its generation pinned (`pin`). Throws a
  * StateError when one does not parse.
  */
 export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact[] {
   const artifacts: RootSignedArtifact[] = [];
   for (const { root, item, issuer } of CERTIFICATES) {
-    if (!snapshot.item(item.id) || !snapshot.item(issuer.id)) continue;
-    const certificate = parseCertificate(snapshot, item);
-    const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, issuer).publicKey;
-    artifacts.push(
-      withDigest({
-        root,
-        itemId: item.id,
-        path: item.files.certificate,
-        purpose: `${item.id} certificate`,
-        signedBy: snapshot.item(item.id)?.signedBy,
-        signedBytes: certificate.tbs,
-        signature: certificate.signature,
-        signerKey: issuerKey,
-        ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
-      }),
-    );
+    const issuers = generationsOf(snapshot, issuer);
+    for (const generation of generationsOf(snapshot, item)) {
+      const issuing = item === issuer ? generation : issuers.find((candidate) => candidate.generation === (generation.issuerGeneration ?? 1));
+      if (!issuing || !snapshot.item(generation.itemId) || !snapshot.item(issuing.itemId)) continue;
+      const stateItem = { id: generation.itemId, files: { certificate: generation.files.certificate } };
+      const certificate = parseCertificate(snapshot, stateItem);
+      const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, { id: issuing.itemId, files: { certificate: issuing.files.certificate } }).publicKey;
+      artifacts.push(
+        withDigest({
+          root,
+          itemId: generation.itemId,
+          path: generation.files.certificate,
+          purpose: `${generation.itemId} certificate`,
+          signedBy: snapshot.item(generation.itemId)?.signedBy,
+          signedBytes: certificate.tbs,
+          signature: certificate.signature,
+          signerKey: issuerKey,
+          ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
+          ...(issuing.rootKey ? { pin: issuing.rootKey } : {}),
+        }),
+      );
+    }
   }
   for (const version of versionsInState(snapshot.itemIds, 'root')) {
     const item = versionedMetadataItem('root', version);
