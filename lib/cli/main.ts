@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
+import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
-import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
+import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
+import { configuredTufRootKeys } from '../pki/tuf-root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -144,6 +146,32 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       );
     });
 
+  environmentOptions(program.command('rotate'))
+    .description('rotate an item of the trust material (today: tuf-root, the TUF root keys: root v(N+1) signed by the old and the new keys)')
+    .argument('<item>', 'what to rotate: tuf-root')
+    .addOption(new Option('--at <time>', 'when the new root version is signed (ISO 8601, e.g. 2027-01-01T00:00:00Z); its expiry counts from it. default: now'))
+    .action(async (item: string, options: EnvironmentOptions & { at?: string }) => {
+      if (item !== 'tuf-root') {
+        throw new ConfigError('CONFIG_INVALID', `rotate: unknown item ${JSON.stringify(item)}; accepted: tuf-root`);
+      }
+      const at = options.at === undefined ? undefined : parseRotationTime(options.at);
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk rotate tuf-root --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      const { from, to } = result.rotation;
+      printResult(
+        options,
+        result,
+        [
+          `TUF root v${from.version} (generation ${from.generation}, threshold ${from.threshold}: ${from.keys.map((key) => key.keyRef).join(', ')})`,
+          `  -> v${to.version} (generation ${to.generation}, threshold ${to.threshold}: ${to.keys.map((key) => key.keyRef).join(', ')}), signed by ${result.rotation.signedBy.join(', ')}`,
+          `published ${result.published.map((entry) => `${entry.role} v${entry.version} (${entry.reason})`).join(', ')}`,
+          'deploy, in order:',
+          ...result.deploy.map((step, index) => `  ${index + 1}. ${step}`),
+        ].join('\n'),
+      );
+    });
+
   const state = program.command('state').description('the state directory (.sigstore/<env>/)');
   environmentOptions(state.command('upgrade'))
     .description(
@@ -182,7 +210,8 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), env: config.env, progress });
+      const tufRootKeyAliases = configuredTufRootKeys(config).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias]));
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), tufRootKeyAliases, env: config.env, progress });
       printResult(
         { ...options, stateDir: '' },
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -193,6 +222,15 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     });
 
   return program;
+}
+
+/** `--at`: an ISO 8601 time with a zone (`Z` or `+01:00`). */
+function parseRotationTime(value: string): Date {
+  const time = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(time.getTime())) {
+    throw new ConfigError('CONFIG_INVALID', `--at must be an ISO 8601 time with a zone, such as 2027-01-01T00:00:00Z, not ${JSON.stringify(value)}`);
+  }
+  return time;
 }
 
 /** SIGSTORE_CDK_LOCK_WAIT: seconds a run waits for the state lock that another run holds. @default 30 */
@@ -229,6 +267,8 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     },
     signerFor: (...args) => get().signerFor(...args),
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+    signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
+    signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
   };
 }
 
