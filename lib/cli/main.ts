@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
+import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
-import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
+import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
+import { configuredTufRootKeys } from '../pki/tuf-root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -158,12 +160,30 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
     )
     .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
-    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp)'))
+    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
     .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
     .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
       const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      if (item === 'tuf-root') {
+        // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
+        if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+        const { from, to } = result.rotation;
+        printResult(
+          options,
+          result,
+          [
+            `TUF root v${from.version} (generation ${from.generation}, threshold ${from.threshold}: ${from.keys.map((key) => key.keyRef).join(', ')})`,
+            `  -> v${to.version} (generation ${to.generation}, threshold ${to.threshold}: ${to.keys.map((key) => key.keyRef).join(', ')}), signed by ${result.rotation.signedBy.join(', ')}`,
+            `published ${result.published.map((entry) => `${entry.role} v${entry.version} (${entry.reason})`).join(', ')}`,
+            'deploy, in order:',
+            ...result.deploy.map((step, index) => `  ${index + 1}. ${step}`),
+          ].join('\n'),
+        );
+        return;
+      }
       const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
@@ -217,7 +237,8 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), env: config.env, progress });
+      const tufRootKeyAliases = configuredTufRootKeys(config).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias]));
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), tufRootKeyAliases, env: config.env, progress });
       printResult(
         { ...options, stateDir: '' },
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -269,6 +290,8 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     },
     signerFor: (...args) => get().signerFor(...args),
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+    signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
+    signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
   };
 }
 

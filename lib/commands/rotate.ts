@@ -29,7 +29,8 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
   'ctlog-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
   'rekor-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
-  'tuf-root': { available: false, reason: 'a TUF root key rotation (root v(N+1) signed by the old and the new keys) is not available in this build' },
+  // lib/commands/rotate-tuf-root.ts; the CLI calls it directly (its result is a root chain, not a generation).
+  'tuf-root': { available: true },
 };
 
 /** The default overlap: the old generation's validFor ends this long after the cut-over. */
@@ -79,6 +80,9 @@ export interface RotateResult {
 export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   const { config, item } = options;
   const support = ROTATION_SUPPORT[item];
+  if (item === 'tuf-root') {
+    throw new ConfigError('CONFIG_INVALID', 'rotate tuf-root: the TUF root is rotated by rotateTufRoot (lib/commands/rotate-tuf-root.ts), not by runRotate');
+  }
   if (!support.available) {
     throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
   }
@@ -141,8 +145,8 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
 /**
  * `rotate <item>`: which command rotates each item. Every item but `tuf-root` goes through
  * `runRotate` (new generations of certificates and log keys); `tuf-root` (root v(N+1) signed by the
- * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts) once that lands
- * in this build; until then `runRotate` refuses it as not available.
+ * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts), which the CLI
+ * calls itself; `runRotate` refuses it.
  */
 export async function dispatchRotation(options: RotateOptions): Promise<RotateResult> {
   return runRotate(options);
