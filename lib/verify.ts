@@ -8,6 +8,7 @@ import { rootKeysFor, type StateLocation } from './synth';
 import type { RoleExpiry } from './trust/tuf/expiry';
 import { readTufRepository } from './trust/tuf/repository';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
+import { describeSettingsNotApplied, settingsNotApplied } from './custody/settings-not-applied';
 
 export interface VerifyOptions extends StateLocation {
   readonly config: SigstoreConfig;
@@ -54,6 +55,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys ?? rootKeysFor(config), store.directory);
   }
   const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
+  warnings.push(...describeSettingsNotApplied(settingsNotApplied(config, material)));
   return {
     env: config.env,
     ok: check.problems.length === 0,
