@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
+import { completeRootKeyPlan, ensureRootKeys, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
 import { configuredTufRootKeys } from '../pki/tuf-root-keys';
 import type { Progress } from '../progress';
@@ -49,6 +51,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const io = redactedIo(output);
   const program = new Command('sigstore-cdk')
     .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
+    .version(packageVersion(), '-V, --version', 'print the version of sigstore-cdk')
     .showHelpAfterError()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
@@ -225,7 +228,10 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
-    .description('create the asymmetric root keys (by alias, idempotently) and print their ids; refuses a key with the wrong spec, usage or state')
+    .description(
+      'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
+        'and print their ids; refuses a key with the wrong spec, usage or state',
+    )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
     .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
@@ -237,8 +243,13 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
+      const roots = completeRootKeyPlan(otc);
       const tufRootKeyAliases = configuredTufRootKeys(config).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias]));
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), tufRootKeyAliases, env: config.env, progress });
+      progress.info(
+        `root key aliases: ${Object.entries(roots).map(([root, requirement]) => `${root} "${requirement!.alias}" (${requirement!.keySpec})`).join(', ')}` +
+          (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
+      );
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots, tufRootKeyAliases, env: config.env, progress });
       printResult(
         { ...options, stateDir: '' },
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -249,6 +260,11 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     });
 
   return program;
+}
+
+/** The version in the project's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** SIGSTORE_CDK_LOCK_WAIT: seconds a run waits for the state lock that another run holds. @default 30 */
@@ -324,7 +340,9 @@ export async function runCli(
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
-      return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
+      // Help asked for (`--help`, `help`, `help <command>`) and `--version` exit 0; help shown because
+      // something was wrong (no command, an unknown option) is a usage error.
+      return commanderError.exitCode === 0 ? 0 : 2;
     }
     return reportError(error, { stderr: io.stderr, jsonStdout: wantsJson ? io.stdout : undefined });
   }
