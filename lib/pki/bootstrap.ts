@@ -82,9 +82,9 @@ export interface BootstrapResult {
 }
 
 /** Curves of the keys minted below the roots. */
-const INTERMEDIATE_CURVE: Curve = 'P-384';
-const TSA_LEAF_CURVE: Curve = 'P-256';
-const LOG_KEY_CURVE: Curve = 'P-256';
+export const INTERMEDIATE_CURVE: Curve = 'P-384';
+export const TSA_LEAF_CURVE: Curve = 'P-256';
+export const LOG_KEY_CURVE: Curve = 'P-256';
 
 /**
  * The key ceremony: loads the state, checks its custody (lib/custody) and that the configured signer
@@ -233,12 +233,12 @@ async function mintMissing(
 type CertificateItem = { readonly id: string; readonly files: { readonly certificate: string } };
 type KeyedCertificateItem = { readonly id: string; readonly files: { readonly certificate: string; readonly privateKey: string; readonly password: string } };
 
-function window(organization: string, publicKey: KeyObject, now: Date, validity: Duration): ProfileInput {
+export function window(organization: string, publicKey: KeyObject, now: Date, validity: Duration): ProfileInput {
   return { organization, publicKey, notBefore: now, notAfter: addDuration(now, validity) };
 }
 
 /** Validity of an issued certificate: from now for `validity`, but never past the issuer's notAfter. */
-function issued(
+export function issued(
   input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date },
   organization: string,
   issuer: x509.X509Certificate,
@@ -252,7 +252,8 @@ function issued(
   return { organization, publicKey: input.publicKey, issuerPublicKey: input.issuerPublicKey, notBefore: input.now, notAfter };
 }
 
-async function issueWithNewKey(
+/** Issues a certificate for a new local key (`curve`) and adds it, the encrypted key and its password to the state as `item`. */
+export async function issueWithNewKey(
   snapshot: StateSnapshot,
   item: KeyedCertificateItem,
   curve: Curve,
@@ -279,7 +280,7 @@ async function issueWithNewKey(
   });
 }
 
-function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
+export function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
   snapshot.addItem(item.id, {
     mintedAt: now,
     signedBy,
