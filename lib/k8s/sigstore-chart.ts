@@ -54,8 +54,10 @@ export class SigstoreSecretsChart extends Chart {
 /**
  * The public manifests of the whole stack, wired from the configuration and the trust material:
  * the namespace (Pod Security "restricted"), MySQL, Trillian, the two tree Jobs, Rekor with Redis,
- * the CT log, Fulcio, the TSA, the TUF server, the trust-roots ConfigMaps and the Ingresses. Key
- * material goes to `secrets`, never here.
+ * the CT log, Fulcio, the TSA, the TUF server, the trust-roots ConfigMaps and the Ingresses. With
+ * `logs.rekor: v2` / `logs.ct: tesseract` the tile-based logs replace Rekor v1 / ct_server (TileLogs),
+ * and Trillian, MySQL and the tree Jobs remain only for a log that still runs on them. Key material
+ * goes to `secrets`, never here.
  */
 export class SigstoreChart extends Chart {
   /** Absent when no log runs on Trillian (`logs.rekor: v2` and `logs.ct: tesseract`). */

@@ -20,14 +20,18 @@ export function rawEd25519PublicKey(publicKey: KeyObject): Buffer {
 }
 
 /**
- * The log id of a tile-based log (Rekor v2, TesseraCT): the full SHA-256 that
- * sigstore/rekor-tiles v2.2.1 `pkg/note/note.go` `KeyHash(origin, key)` computes and
- * `cmd/rekor-server/posix/app/serve.go` serves as the entries' log id; its first 4 bytes are the
- * checkpoint key hint. For Ed25519 (C2SP signed-note) it is SHA-256(origin ‖ "\n" ‖ 0x01 ‖ raw key),
- * so it depends on the origin; for ECDSA it is SHA-256 of the DER SubjectPublicKeyInfo, the same as
- * the RFC 6962 log id (which is also what TesseraCT's SCTs carry).
+ * The log id of Rekor v2: the full SHA-256 that sigstore/rekor-tiles v2.2.1 `pkg/note/note.go`
+ * `KeyHash(origin, key)` computes and `cmd/rekor-server/posix/app/serve.go` serves as the entries'
+ * log id; its first 4 bytes are the checkpoint key hint. For Ed25519 (C2SP signed-note) it is
+ * SHA-256(origin ‖ "\n" ‖ 0x01 ‖ raw key), so it depends on the origin; for ECDSA it is SHA-256 of
+ * the DER SubjectPublicKeyInfo, the same as the RFC 6962 log id.
+ *
+ * TesseraCT is not named by this: its SCTs carry the RFC 6962 log id, SHA-256 of the
+ * SubjectPublicKeyInfo (tesseract v0.1.1 internal/ct/signatures.go `getCTLogID`), which is what
+ * clients match SCTs against (pki/keys.ts `logIdOf`); its checkpoints use the static-ct-api key hash
+ * (signature type 0x05, `NewCpSigner`), which no trusted_root.json field carries.
  */
-export function tileLogId(origin: string, publicKey: KeyObject): Buffer {
+export function rekorV2LogId(origin: string, publicKey: KeyObject): Buffer {
   switch (publicKey.asymmetricKeyType) {
     case 'ed25519':
       return createHash('sha256')
@@ -36,11 +40,11 @@ export function tileLogId(origin: string, publicKey: KeyObject): Buffer {
     case 'ec':
       return logIdOf(publicKey);
     default:
-      throw new TypeError(`tile-based log keys are Ed25519 or ECDSA, not ${publicKey.asymmetricKeyType}`);
+      throw new TypeError(`Rekor v2 keys are Ed25519 or ECDSA here, not ${publicKey.asymmetricKeyType}`);
   }
 }
 
 /** The 4-byte key hint a checkpoint signature line starts with (c2sp.org/signed-note key ID). */
 export function checkpointKeyHint(origin: string, publicKey: KeyObject): Buffer {
-  return tileLogId(origin, publicKey).subarray(0, 4);
+  return rekorV2LogId(origin, publicKey).subarray(0, 4);
 }

@@ -6,7 +6,7 @@ import { serviceUrls } from '../config/service-urls';
 import { StateError } from '../errors';
 import { logIdOf } from '../pki/keys';
 import type { LogKey } from '../pki/state-items';
-import { tileLogId } from './log-ids';
+import { rekorV2LogId } from './log-ids';
 
 /** The public part of a log key: what trust outputs need. */
 export type PublicLogKey = Pick<LogKey, 'publicKey' | 'createdAt'>;
@@ -36,8 +36,9 @@ export interface TransparencyLog {
 /**
  * The Rekor log and the CT log the environment runs, as trusted_root.json, the signing config, the
  * public key files and the TUF targets publish them: Rekor v1 / ct_server with the RFC 6962 log id
- * (SHA-256 of the SubjectPublicKeyInfo), or Rekor v2 / TesseraCT with the tile log id of their
- * origin (log-ids.ts). A tile-based log whose key the state lacks is a StateError.
+ * (SHA-256 of the SubjectPublicKeyInfo), Rekor v2 with the signed-note key hash of its origin
+ * (log-ids.ts), TesseraCT with the RFC 6962 id its SCTs carry. A tile-based log whose key the state
+ * lacks is a StateError.
  */
 export function transparencyLogs(material: PublicLogKeys, config: Pick<SigstoreConfig, 'services' | 'cluster' | 'logs'>): { rekor: TransparencyLog; ctlog: TransparencyLog } {
   const logs = logChoice(config);
@@ -50,7 +51,7 @@ export function transparencyLogs(material: PublicLogKeys, config: Pick<SigstoreC
   if (logs.rekor === 'v2') {
     const key = tileKey(material.tileLogs?.rekorV2, 'rekor-v2-key', 'logs.rekor "v2"');
     const origin = rekorV2Origin(config);
-    rekor = { baseUrl: urls.rekor, publicKey: key.publicKey, createdAt: key.createdAt, logId: tileLogId(origin, key.publicKey), majorApiVersion: 2, origin };
+    rekor = { baseUrl: urls.rekor, publicKey: key.publicKey, createdAt: key.createdAt, logId: rekorV2LogId(origin, key.publicKey), majorApiVersion: 2, origin };
   } else {
     rekor = { baseUrl: urls.rekor, publicKey: material.rekor.publicKey, createdAt: material.rekor.createdAt, logId: logIdOf(material.rekor.publicKey), majorApiVersion: 1 };
   }
@@ -58,7 +59,8 @@ export function transparencyLogs(material: PublicLogKeys, config: Pick<SigstoreC
   if (logs.ct === 'tesseract') {
     const key = tileKey(material.tileLogs?.tesseract, 'tesseract-key', 'logs.ct "tesseract"');
     const origin = tesseractOrigin(config);
-    ctlog = { baseUrl: urls.ctlog, publicKey: key.publicKey, createdAt: key.createdAt, logId: tileLogId(origin, key.publicKey), majorApiVersion: 1, origin };
+    // SCTs name the log by the RFC 6962 id (tesseract internal/ct/signatures.go getCTLogID).
+    ctlog = { baseUrl: urls.ctlog, publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), majorApiVersion: 1, origin };
   } else {
     ctlog = { baseUrl: urls.ctlog, publicKey: material.ctlog.publicKey, createdAt: material.ctlog.createdAt, logId: logIdOf(material.ctlog.publicKey), majorApiVersion: 1 };
   }

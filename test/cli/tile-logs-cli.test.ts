@@ -1,7 +1,7 @@
-import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { runCliProcess } from '../helpers/cli-process';
+import { runCliProcess, runProcess } from '../helpers/cli-process';
 import { REPO_ROOT, makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -47,11 +47,31 @@ describe('tile-based logs through the CLI', () => {
     expect(verify.stderr).not.toMatch(/error \[/);
     expect(verify.code).toBe(0);
 
+    // The cdk8s app (what `npx cdk8s synth` runs) builds the same manifests from the state, read only.
+    const app = await runProcess(process.execPath, [join(REPO_ROOT, 'bin', 'k8s.js')], {
+      cwd: project,
+      env: { SIGSTORE_ENV: 'tiles', SIGSTORE_OUT_DIR: 'dist-cdk8s', CDK8S_CHECK_UPGRADE: 'false' },
+      timeoutMs: 120_000,
+    });
+    expect(app.stderr).not.toMatch(/error \[/);
+    expect(app.code).toBe(0);
+    for (const file of ['sigstore.k8s.yaml', 'sigstore.secrets.k8s.yaml', 'trust/trusted_root.json']) {
+      expect(readFileSync(join(project, 'dist-cdk8s', file), 'utf8')).toBe(readFileSync(join(project, 'dist', file), 'utf8'));
+    }
+
     // A second synth mints nothing and leaves the state as it was.
     const manifest = readFileSync(join(state, 'manifest.json'));
     const again = await runCliProcess(['synth', '--env', 'tiles', '--json'], { cwd: project, timeoutMs: 120_000 });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).minted).toEqual([]);
+    expect(readFileSync(join(state, 'manifest.json'))).toEqual(manifest);
+
+    // Back to Rekor v1 after publishing would publish another Rekor key: refused, nothing written.
+    const tilesYaml = readFileSync(join(project, 'envs', 'tiles.yaml'), 'utf8');
+    writeFileSync(join(project, 'envs', 'tiles.yaml'), tilesYaml.replace(/^  rekor: v2 .*$/m, '  rekor: v1'));
+    const back = await runCliProcess(['synth', '--env', 'tiles'], { cwd: project, timeoutMs: 120_000 });
+    expect(back.code).toBe(3);
+    expect(back.stderr).toMatch(/error \[STATE_PUBLISHED_TRUST_REPLACED\]/);
     expect(readFileSync(join(state, 'manifest.json'))).toEqual(manifest);
   }, 240_000);
 

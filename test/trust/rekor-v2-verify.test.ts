@@ -180,6 +180,24 @@ describe('Rekor v2 and TesseraCT trust outputs, checked by sigstore-js', () => {
     expect(() => verify(trustedRoot, withoutTimestamp)).toThrow(expect.objectContaining({ code: 'TIMESTAMP_ERROR' }));
   });
 
+  it('with the default thresholds (one tlog entry, one SCT, one timestamp) the bundle verifies: the SCT by the TesseraCT key, named by its log id', async () => {
+    const ctKey = decryptPrivateKey(material.tileLogs!.tesseract!.privateKey.pem, material.tileLogs!.tesseract!.privateKey.password);
+    const spkiHash = (key: KeyObject) => createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest();
+    const keyHash = signedNoteKeyHash(REKOR_ORIGIN, material.tileLogs!.rekorV2!.publicKey);
+    const rekorV2 = { logKey, logId: keyHash, origin: REKOR_ORIGIN, keyHint: keyHash.subarray(0, 4) };
+    const defaults = (root: unknown, bundle: SignedArtifact) =>
+      new Verifier(toTrustMaterial(TrustedRoot.fromJSON(root))).verify(toSignedEntity(bundleFromJSON(bundle.bundle), bundle.artifact), {
+        subjectAlternativeName: bundle.email,
+        extensions: { issuer: bundle.oidcIssuer },
+      });
+    const withSct = await signArtifact(material, { artifact: Buffer.from('hello tesseract\n'), workDir: join(directory, 'tsa-sct'), sct: { logKey: ctKey, logId: spkiHash(ctKey) } });
+    expect(() => defaults(trustedRoot, withRekorV2Entry(withSct, rekorV2))).not.toThrow();
+    // An SCT from the environment's other (unpublished) CT key is not trusted.
+    const v1Key = decryptPrivateKey(material.ctlog.privateKey.pem, material.ctlog.privateKey.password);
+    const otherSct = await signArtifact(material, { artifact: Buffer.from('hello ct_server\n'), workDir: join(directory, 'tsa-v1'), sct: { logKey: v1Key, logId: spkiHash(v1Key) } });
+    expect(() => defaults(trustedRoot, withRekorV2Entry(otherSct, rekorV2))).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR', message: expect.stringContaining('SCT verification failed') }));
+  });
+
   it('the signing config lists Rekor v2 with majorApiVersion 2, and the sigstore signer selects it', () => {
     expect(signingConfig.rekorTlogUrls).toEqual([{ url: `https://${REKOR_ORIGIN}`, majorApiVersion: 2, validFor: { start: expect.any(String) }, operator: 'Test Org' }]);
     expect(signingConfig.tsaUrls[0].url).toBe('https://tsa.example.com/api/v1/timestamp');
