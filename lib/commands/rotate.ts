@@ -6,9 +6,10 @@ import { checkCustody } from '../custody/check-custody';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
-import { renewIntermediate, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
+import { renewIntermediate, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
 import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
-import { ceremonySigners } from '../pki/ceremony-log';
+import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
+import type { Signer } from '../pki/signer';
 import type { RootKeyProvider } from '../pki/root-keys';
 import { readPkiMaterial } from '../pki/state-items';
 import { silentProgress } from '../progress';
@@ -25,8 +26,8 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-leaf': { available: true },
   'fulcio-intermediate': { available: true },
   'tsa-intermediate': { available: true },
-  'fulcio-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
-  'tsa-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
+  'fulcio-root': { available: true },
+  'tsa-root': { available: true },
   'ctlog-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
   'rekor-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
   'tuf-root': { available: false, reason: 'a TUF root key rotation (root v(N+1) signed by the old and the new keys) is not available in this build' },
@@ -100,16 +101,29 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
 
-    const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys ?? rootKeysFor(config), snapshot, store, clock, operator: options.operator });
+    const rootKeys = options.rootKeys ?? rootKeysFor(config);
+    const ceremonySigner = ceremonySigners({ rootKeys, snapshot, store, clock, operator: options.operator });
+    const generationSigners = new Map<string, Promise<Signer>>();
     const context: RenewalContext = {
       snapshot,
       config,
       now,
       activeFrom,
       previousValidUntil,
-      rootSigner: async (root, generation) => {
-        if (generation.generation !== 1) throw new ConfigError('CONFIG_INVALID', `rotate ${item}: root generation ${generation.generation} signers are not available in this build`);
-        return ceremonySigner(root);
+      rootSigner: (root, generation) => {
+        if (generation === 1) return ceremonySigner(root);
+        const key = `${root}-g${generation}`;
+        let signer = generationSigners.get(key);
+        if (!signer) {
+          if (!rootKeys.signerForGeneration) {
+            throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${rootKeys.description} cannot provide generation ${generation} of the ${root} root key`);
+          }
+          signer = rootKeys
+            .signerForGeneration(root, generation, snapshot, now)
+            .then((inner) => withCeremonyLog(inner, { env: config.env, operator: ceremonyOperator(options.operator), clock, log: new CeremonyLogWriter(store) }));
+          generationSigners.set(key, signer);
+        }
+        return signer;
       },
     };
     const generations = await progress.step(`mint the next generation of ${item}`, () => mintNext(context, item));
@@ -184,6 +198,10 @@ async function mintNext(context: RenewalContext, item: RotatableItem): Promise<A
       return renewIntermediate(context, 'fulcio');
     case 'tsa-intermediate':
       return renewIntermediate(context, 'tsa');
+    case 'fulcio-root':
+      return renewRoot(context, 'fulcio');
+    case 'tsa-root':
+      return renewRoot(context, 'tsa');
     default:
       throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
   }
@@ -194,6 +212,10 @@ function affectedItems(item: RotatableItem): GenerationalItem[] {
   switch (item) {
     case 'tsa-intermediate':
       return ['tsa-intermediate', 'tsa-leaf'];
+    case 'fulcio-root':
+      return ['fulcio-root', 'fulcio-intermediate'];
+    case 'tsa-root':
+      return ['tsa-root', 'tsa-intermediate', 'tsa-leaf'];
     case 'tuf-root':
       return [];
     default:

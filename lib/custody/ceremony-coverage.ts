@@ -46,7 +46,7 @@ export function ceremonyLogProblems(snapshot: StateSnapshot, artifacts: readonly
 }
 
 function onRecord(artifact: RootSignedArtifact, lines: readonly CeremonyLine[], snapshot: StateSnapshot): boolean {
-  const pin = snapshot.rootKeyPin(artifact.root);
+  const pin = artifact.pin ?? snapshot.rootKeyPin(artifact.root);
   const signatureSha256 = createHash('sha256').update(artifact.signature).digest('hex');
   const matches = (record: { keyRef: string; keySpki: string; digest: string }) =>
     record.digest === artifact.digest && record.keyRef === artifact.signedBy && record.keySpki === pin?.spkiSha256;

@@ -156,7 +156,8 @@ export class SigstoreChart extends Chart {
       prefix: config.services.ctlog.prefix,
       trillian: this.trillian.logServerAddress,
       treeId: this.ctlogTree.treeId,
-      rootsPem: pem([material.fulcio.root]),
+      // Every Fulcio root still valid: during a fulcio-root rotation the CT log accepts pre-certificates from both.
+      rootsPem: pem([...material.rootsInUse.fulcio]),
       signingKey: material.ctlog.privateKey,
       secretsScope,
       image: image(IMAGES.ctServer),
@@ -203,8 +204,8 @@ export class SigstoreChart extends Chart {
 
     new TrustRoots(this, 'TrustRoots', {
       namespaces: config.cluster.trustRootNamespaces,
-      fulcioRootPem: pem([material.fulcio.root]),
-      tsaRootPem: pem([material.tsa.root]),
+      fulcioRootPem: pem([...material.rootsInUse.fulcio]),
+      tsaRootPem: pem([...material.rootsInUse.tsa]),
       fulcioChainPem: trustFile('fulcio-chain.pem'),
       tsaChainPem: trustFile('tsa-chain.pem'),
       trustedRootJson: trustFile('trusted_root.json'),

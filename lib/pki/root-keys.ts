@@ -42,6 +42,23 @@ export interface RootKeyProvider {
    * pinned keys are compared with. @default - the public key of `signerFor`'s signer
    */
   publicKeyFor?(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey>;
+  /**
+   * The signer of generation `generation` (2 or more) of a root's key, for `rotate fulcio-root|tsa-root`
+   * and for what that generation signs later. @default - none: this provider cannot rotate roots
+   */
+  signerForGeneration?(root: RootName, generation: number, snapshot: StateSnapshot, now: Date): Promise<Signer>;
+  /** The public key of generation `generation` of a root's key, signing and creating nothing (KMS get-publickey). @default - not compared */
+  publicKeyForGeneration?(root: RootName, generation: number, snapshot: StateSnapshot): Promise<RootPublicKey>;
+}
+
+/** The state item of generation `generation` of the local signer's key of `root` (generation 1: `signer/<root>-root.key.pem`). */
+export function localRootKeyItem(root: RootName, generation: number): { id: string; files: { privateKey: string; password: string } } {
+  const first = LOCAL_ROOT_KEY_ITEMS[root];
+  if (generation === 1) return { id: first.id, files: { ...first.files } };
+  return {
+    id: `${first.id}-g${generation}`,
+    files: { privateKey: `signer/g${generation}/${root}-root.key.pem`, password: `signer/g${generation}/${root}-root.key.password` },
+  };
 }
 
 /** The public key `provider` holds for `root` (publicKeyFor, or the signer's public key). */
@@ -69,7 +86,12 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer> {
-    const item = LOCAL_ROOT_KEY_ITEMS[root];
+    return this.signerForGeneration(root, 1, snapshot, now);
+  }
+
+  /** Generation N's key is `signer/g<N>/<root>-root.key.pem`, generated on first use like generation 1's. */
+  async signerForGeneration(root: RootName, generation: number, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    const item = localRootKeyItem(root, generation);
     if (!snapshot.item(item.id)) {
       const password = newKeyPassword();
       const { privateKey } = generateEcKeyPair(root === 'tuf' ? TUF_ROOT_CURVE : this.curve);

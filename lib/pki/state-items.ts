@@ -113,6 +113,11 @@ export interface PkiMaterial {
   readonly rekor: LogKey;
   /** The generation of each item the fields above hold. */
   readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
+  /**
+   * The roots whose validFor has not ended at the chosen time, oldest first: during a root rotation's
+   * overlap both (the CT log accepts pre-certificates from both; verifiers trust both).
+   */
+  readonly rootsInUse: { readonly fulcio: readonly x509.X509Certificate[]; readonly tsa: readonly x509.X509Certificate[] };
   readonly history: TrustHistory;
 }
 
@@ -208,12 +213,18 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     ctlog: ctlogKeys[activeIndex('ctlog-key')],
     rekor: rekorKeys[activeIndex('rekor-key')],
     activeGenerations,
+    rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
     history: {
       ...history,
       ctlogKeys: ctlogKeys.map(publicLogKey),
       rekorKeys: rekorKeys.map(publicLogKey),
     },
   };
+}
+
+/** The roots whose validFor has not ended at `at` (every generation up to the newest, including one not active yet). */
+function rootsInUse(roots: readonly CertificateGeneration[], at: Date): x509.X509Certificate[] {
+  return roots.filter((root) => !root.validUntil || root.validUntil.getTime() > at.getTime()).map((root) => root.certificate);
 }
 
 function publicLogKey(key: LogKey & { generation: number; activeFrom?: Date; validUntil?: Date }): LogKeyGeneration {
