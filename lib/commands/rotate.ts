@@ -6,7 +6,7 @@ import { checkCustody } from '../custody/check-custody';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
-import { renewIntermediate, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
+import { renewIntermediate, renewLogKey, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
 import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
 import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
 import type { Signer } from '../pki/signer';
@@ -28,8 +28,8 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-intermediate': { available: true },
   'fulcio-root': { available: true },
   'tsa-root': { available: true },
-  'ctlog-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
-  'rekor-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
+  'ctlog-key': { available: false, reason: 'a new CT log key needs a new log shard (a second ct_server log config with its own prefix); not available in this build' },
+  'rekor-key': { available: true },
   'tuf-root': { available: false, reason: 'a TUF root key rotation (root v(N+1) signed by the old and the new keys) is not available in this build' },
 };
 
@@ -100,6 +100,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
+    if (item === 'rekor-key') requirePinnedRekorTrees(config, latestGeneration(snapshot, 'rekor-key').generation);
 
     const rootKeys = options.rootKeys ?? rootKeysFor(config);
     const ceremonySigner = ceremonySigners({ rootKeys, snapshot, store, clock, operator: options.operator });
@@ -202,6 +203,8 @@ async function mintNext(context: RenewalContext, item: RotatableItem): Promise<A
       return renewRoot(context, 'fulcio');
     case 'tsa-root':
       return renewRoot(context, 'tsa');
+    case 'rekor-key':
+      return [await renewLogKey(context, 'rekor-key')];
     default:
       throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
   }
@@ -235,6 +238,28 @@ function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Dat
   }
 }
 
+/**
+ * A new Rekor shard makes every older one inactive: Rekor's sharding config must name their trees,
+ * so their ids must be pinned (services.trillian.treeIds) before the rotation, never guessed.
+ */
+function requirePinnedRekorTrees(config: SigstoreConfig, latest: number): void {
+  const treeIds = config.services.trillian.treeIds;
+  const namespace = config.cluster.namespace;
+  const missing: string[] = [];
+  if (!treeIds) missing.push(`services.trillian.treeIds.rekor (kubectl -n ${namespace} get configmap rekor-tree -o jsonpath='{.data.treeID}')`);
+  for (let generation = 2; generation <= latest; generation++) {
+    if (!treeIds?.rekorShards[generation - 2]) {
+      missing.push(`services.trillian.treeIds.rekorShards[${generation - 2}] (kubectl -n ${namespace} get configmap rekor-g${generation}-tree -o jsonpath='{.data.treeID}')`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `rotate rekor-key: the current Rekor shards become inactive and Rekor's sharding config needs their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
+    );
+  }
+}
+
 /** The component that loads each item, for the restart step. */
 const SERVER_OF: Record<GenerationalItem, string> = {
   'fulcio-root': SERVICE_NAMES.fulcio,
@@ -251,12 +276,18 @@ function deploySteps(config: SigstoreConfig, generations: readonly AddedGenerati
   const namespace = config.cluster.namespace;
   const servers = [...new Set(generations.map((generation) => SERVER_OF[generation.item]))];
   const names = generations.map((generation) => `${generation.item} g${generation.generation}`).join(', ');
+  const shard = generations.find((generation) => generation.item === 'rekor-key');
   return [
     `1. now, the trust: sigstore-cdk synth --env ${env}; publish dist/trust/tuf/ (the TUF repository, targets naming ${names}) and apply dist/sigstore.k8s.yaml ` +
-      '(the trust-roots ConfigMap); servers keep the old generation',
+      '(the trust-roots ConfigMap); servers keep the old generation' +
+      (shard
+        ? `; this creates the new shard's tree (Job rekor-g${shard.generation}-createtree): pin its id as services.trillian.treeIds.rekorShards[${shard.generation - 2}] ` +
+          `(kubectl -n ${namespace} get configmap rekor-g${shard.generation}-tree -o jsonpath='{.data.treeID}')`
+        : ''),
     `2. at ${iso(activeFrom)} or later, the server switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; ` +
       `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml; ` +
       servers.map((server) => `kubectl -n ${namespace} rollout restart deployment/${server}`).join('; '),
+    ...(shard ? [`   the switch also runs Job ${shard.generation === 2 ? 'rekor' : `rekor-g${shard.generation - 1}`}-freeze (updatetree --tree_state=FROZEN): the old shard stays readable, takes no new entries`] : []),
     `3. from ${iso(previousValidUntil)} the old generation's validFor has ended: what it signs after that no longer verifies; nothing to deploy`,
   ];
 }

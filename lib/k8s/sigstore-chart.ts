@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { IMAGES, imageReference, type PinnedImage } from '../config/images';
 import type { SigstoreConfig } from '../config/schema';
+import { ConfigError } from '../errors';
 import { SERVICE_NAMES, type PublicService } from '../config/service-urls';
 import type { PkiMaterial } from '../pki/state-items';
 import { TRUST_DIRECTORY, trustOutputFiles, type OutputFile } from '../trust/trust-outputs';
@@ -18,11 +19,17 @@ import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
 import type { ServicePasswords } from './service-passwords';
 import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
+import { TreeFreezeJob } from './tree-freeze-job';
 import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
+
+/** The name of Rekor shard generation N ≥ 2: its tree's ConfigMap is `<name>-tree`. */
+export function rekorShardName(generation: number): string {
+  return `${SERVICE_NAMES.rekor}-g${generation}`;
+}
 
 /** Everything the cluster charts are built from. */
 export interface SigstoreChartInput {
@@ -118,31 +125,63 @@ export class SigstoreChart extends Chart {
           };
     const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
 
+    const treeIds = config.services.trillian.treeIds;
     this.trillian = new Trillian(this, 'Trillian', {
       namespace,
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
       logSignerReplicas: config.services.trillian.logSignerReplicas,
-      electionTrees: config.services.trillian.treeIds && [
-        { treeId: config.services.trillian.treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
-        { treeId: config.services.trillian.treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+      electionTrees: treeIds && [
+        { treeId: treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
+        { treeId: treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+        ...treeIds.rekorShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(rekorShardName(index + 2)) })),
       ],
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
     });
-    const treeJob = (id: string, name: string, displayName: string) =>
-      new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree) });
-    this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
-    this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
+    const treeJob = (id: string, name: string, displayName: string, pinnedTreeId?: string) =>
+      new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
+    this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
+    this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
+    // Log shards (rotate rekor-key): every later generation's tree is created as soon as the
+    // generation is in the state (before its cut-over); Rekor writes to the active one, serves the
+    // older ones from the sharding config, and each older tree is frozen once it is inactive.
+    const rekorGenerations = material.history.rekorKeys.map((key) => key.generation);
+    const rekorTrees = new Map<number, TreeJob>([[1, this.rekorTree]]);
+    for (const generation of rekorGenerations.filter((generation) => generation > 1)) {
+      const name = rekorShardName(generation);
+      rekorTrees.set(generation, treeJob(`RekorTreeG${generation}`, name, name, treeIds?.rekorShards[generation - 2]));
+    }
+    const rekorShardTreeId = (generation: number): string => {
+      const pinned = generation === 1 ? treeIds?.rekor : treeIds?.rekorShards[generation - 2];
+      if (!pinned) {
+        throw new ConfigError(
+          'CONFIG_INVALID',
+          `services.trillian.treeIds${generation === 1 ? '.rekor' : `.rekorShards[${generation - 2}]`}: Rekor shard generation ${generation} is inactive and must have its tree id pinned ` +
+            `(kubectl -n ${namespace} get configmap ${TreeJob.configMapName(generation === 1 ? SERVICE_NAMES.rekor : rekorShardName(generation))} -o jsonpath='{.data.treeID}')`,
+        );
+      }
+      return pinned;
+    };
+    const inactiveRekorShards = material.inactiveLogKeys.rekor.map((key) => ({ generation: key.generation, treeId: rekorShardTreeId(key.generation), signingKey: key.privateKey }));
+    for (const shard of inactiveRekorShards) {
+      new TreeFreezeJob(this, `RekorTreeFreezeG${shard.generation}`, {
+        name: `${shard.generation === 1 ? SERVICE_NAMES.rekor : rekorShardName(shard.generation)}-freeze`,
+        adminServer: this.trillian.logServerAddress,
+        treeId: shard.treeId,
+        image: image(IMAGES.updatetree),
+      });
+    }
 
     this.rekor = new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
       trillian: this.trillian.logServerAddress,
-      treeId: this.rekorTree.treeId,
+      treeId: rekorTrees.get(material.activeGenerations['rekor-key'])!.treeId,
       signingKey: material.rekor.privateKey,
+      inactiveShards: inactiveRekorShards,
       secretsScope,
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),

@@ -1,8 +1,8 @@
 import type { SigstoreConfig } from '../config/schema';
-import { addCertificate, INTERMEDIATE_CURVE, issued, issueWithNewKey, TSA_LEAF_CURVE, window } from '../pki/bootstrap';
+import { addCertificate, INTERMEDIATE_CURVE, issued, issueWithNewKey, LOG_KEY_CURVE, TSA_LEAF_CURVE, window } from '../pki/bootstrap';
 import { buildCertificate } from '../pki/certificate-builder';
 import { StateError } from '../errors';
-import { spkiSha256 } from '../pki/keys';
+import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, spkiSha256 } from '../pki/keys';
 import { LocalSigner } from '../pki/local-signer';
 import { fulcioIntermediateProfile, fulcioRootProfile, tsaIntermediateProfile, tsaLeafProfile, tsaRootProfile } from '../pki/profiles';
 import type { RootName } from '../pki/root-keys';
@@ -73,6 +73,29 @@ export async function renewIntermediate(context: RenewalContext, root: 'fulcio' 
   ];
   if (root === 'tsa') added.push(await renewTsaLeaf(context));
   return added;
+}
+
+/**
+ * A new log key generation (a new log shard): a new local P-256 key. The cluster chart starts a new
+ * Trillian tree for it and freezes the old one at the cut-over (lib/k8s/rekor-shards.ts).
+ */
+export async function renewLogKey(context: RenewalContext, item: 'rekor-key' | 'ctlog-key'): Promise<AddedGeneration> {
+  const { snapshot } = context;
+  const generation = latestGeneration(snapshot, item).generation + 1;
+  const { id, files } = generationItem(item, generation);
+  const password = newKeyPassword();
+  const { privateKey, publicKey } = generateEcKeyPair(LOG_KEY_CURVE);
+  snapshot.addItem(id, {
+    mintedAt: context.now,
+    files: {
+      publicKey: { path: files.publicKey, content: publicKeyPem(publicKey) },
+      privateKey: { path: files.privateKey, content: encryptPrivateKey(privateKey, password) },
+      password: { path: files.password, content: password },
+    },
+  });
+  const record = { generation, itemId: id, activeFrom: context.activeFrom.toISOString(), previousValidUntil: context.previousValidUntil.toISOString() };
+  snapshot.addGeneration(item, record);
+  return { item, ...record };
 }
 
 /**

@@ -118,6 +118,8 @@ export interface PkiMaterial {
    * overlap both (the CT log accepts pre-certificates from both; verifiers trust both).
    */
   readonly rootsInUse: { readonly fulcio: readonly x509.X509Certificate[]; readonly tsa: readonly x509.X509Certificate[] };
+  /** The log key generations before the active one, oldest first: the frozen shards Rekor still serves (and signs for). */
+  readonly inactiveLogKeys: { readonly rekor: readonly (LogKey & { readonly generation: number })[]; readonly ctlog: readonly (LogKey & { readonly generation: number })[] };
   readonly history: TrustHistory;
 }
 
@@ -214,6 +216,7 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     rekor: rekorKeys[activeIndex('rekor-key')],
     activeGenerations,
     rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
+    inactiveLogKeys: { rekor: rekorKeys.slice(0, activeIndex('rekor-key')), ctlog: ctlogKeys.slice(0, activeIndex('ctlog-key')) },
     history: {
       ...history,
       ctlogKeys: ctlogKeys.map(publicLogKey),
