@@ -28,7 +28,7 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-intermediate': { available: true },
   'fulcio-root': { available: true },
   'tsa-root': { available: true },
-  'ctlog-key': { available: false, reason: 'a new CT log key needs a new log shard (a second ct_server log config with its own prefix); not available in this build' },
+  'ctlog-key': { available: true },
   'rekor-key': { available: true },
   'tuf-root': { available: false, reason: 'a TUF root key rotation (root v(N+1) signed by the old and the new keys) is not available in this build' },
 };
@@ -100,7 +100,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
-    if (item === 'rekor-key') requirePinnedRekorTrees(config, latestGeneration(snapshot, 'rekor-key').generation);
+    if (item === 'rekor-key' || item === 'ctlog-key') requirePinnedTrees(config, item === 'rekor-key' ? 'rekor' : 'ctlog', latestGeneration(snapshot, item).generation);
 
     const rootKeys = options.rootKeys ?? rootKeysFor(config);
     const ceremonySigner = ceremonySigners({ rootKeys, snapshot, store, clock, operator: options.operator });
@@ -205,6 +205,8 @@ async function mintNext(context: RenewalContext, item: RotatableItem): Promise<A
       return renewRoot(context, 'tsa');
     case 'rekor-key':
       return [await renewLogKey(context, 'rekor-key')];
+    case 'ctlog-key':
+      return [await renewLogKey(context, 'ctlog-key')];
     default:
       throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
   }
@@ -239,23 +241,25 @@ function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Dat
 }
 
 /**
- * A new Rekor shard makes every older one inactive: Rekor's sharding config must name their trees,
- * so their ids must be pinned (services.trillian.treeIds) before the rotation, never guessed.
+ * A new log shard makes every older one inactive: Rekor's sharding config and ct_server's read-only
+ * log configs name their trees, so their ids must be pinned (services.trillian.treeIds) before the
+ * rotation, never guessed.
  */
-function requirePinnedRekorTrees(config: SigstoreConfig, latest: number): void {
+function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number): void {
   const treeIds = config.services.trillian.treeIds;
   const namespace = config.cluster.namespace;
   const missing: string[] = [];
-  if (!treeIds) missing.push(`services.trillian.treeIds.rekor (kubectl -n ${namespace} get configmap rekor-tree -o jsonpath='{.data.treeID}')`);
+  if (!treeIds) missing.push(`services.trillian.treeIds.${log} (kubectl -n ${namespace} get configmap ${log}-tree -o jsonpath='{.data.treeID}')`);
+  const shards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
   for (let generation = 2; generation <= latest; generation++) {
-    if (!treeIds?.rekorShards[generation - 2]) {
-      missing.push(`services.trillian.treeIds.rekorShards[${generation - 2}] (kubectl -n ${namespace} get configmap rekor-g${generation}-tree -o jsonpath='{.data.treeID}')`);
+    if (!shards?.[generation - 2]) {
+      missing.push(`services.trillian.treeIds.${log}Shards[${generation - 2}] (kubectl -n ${namespace} get configmap ${log}-g${generation}-tree -o jsonpath='{.data.treeID}')`);
     }
   }
   if (missing.length > 0) {
     throw new ConfigError(
       'CONFIG_INVALID',
-      `rotate rekor-key: the current Rekor shards become inactive and Rekor's sharding config needs their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
+      `rotate ${log}-key: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
     );
   }
 }
@@ -274,20 +278,27 @@ const SERVER_OF: Record<GenerationalItem, string> = {
 function deploySteps(config: SigstoreConfig, generations: readonly AddedGeneration[], activeFrom: Date, previousValidUntil: Date): string[] {
   const env = config.env;
   const namespace = config.cluster.namespace;
-  const servers = [...new Set(generations.map((generation) => SERVER_OF[generation.item]))];
+  // A new CT log shard also moves Fulcio, which submits to the new prefix.
+  const servers = [...new Set(generations.flatMap((generation) => (generation.item === 'ctlog-key' ? [SERVER_OF[generation.item], SERVICE_NAMES.fulcio] : [SERVER_OF[generation.item]])))];
   const names = generations.map((generation) => `${generation.item} g${generation.generation}`).join(', ');
-  const shard = generations.find((generation) => generation.item === 'rekor-key');
+  const shard = generations.find((generation) => generation.item === 'rekor-key' || generation.item === 'ctlog-key');
+  const log = shard?.item === 'ctlog-key' ? 'ctlog' : 'rekor';
   return [
     `1. now, the trust: sigstore-cdk synth --env ${env}; publish dist/trust/tuf/ (the TUF repository, targets naming ${names}) and apply dist/sigstore.k8s.yaml ` +
       '(the trust-roots ConfigMap); servers keep the old generation' +
       (shard
-        ? `; this creates the new shard's tree (Job rekor-g${shard.generation}-createtree): pin its id as services.trillian.treeIds.rekorShards[${shard.generation - 2}] ` +
-          `(kubectl -n ${namespace} get configmap rekor-g${shard.generation}-tree -o jsonpath='{.data.treeID}')`
+        ? `; this creates the new shard's tree (Job ${log}-g${shard.generation}-createtree): pin its id as services.trillian.treeIds.${log}Shards[${shard.generation - 2}] ` +
+          `(kubectl -n ${namespace} get configmap ${log}-g${shard.generation}-tree -o jsonpath='{.data.treeID}')`
         : ''),
     `2. at ${iso(activeFrom)} or later, the server switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; ` +
       `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml; ` +
       servers.map((server) => `kubectl -n ${namespace} rollout restart deployment/${server}`).join('; '),
-    ...(shard ? [`   the switch also runs Job ${shard.generation === 2 ? 'rekor' : `rekor-g${shard.generation - 1}`}-freeze (updatetree --tree_state=FROZEN): the old shard stays readable, takes no new entries`] : []),
+    ...(shard
+      ? [
+          `   the switch also runs Job ${shard.generation === 2 ? log : `${log}-g${shard.generation - 1}`}-freeze (updatetree --tree_state=FROZEN): the old shard stays readable, takes no new entries` +
+            (log === 'ctlog' ? `; Fulcio submits to the new prefix ${config.services.ctlog.prefix}-g${shard.generation} from then on` : ''),
+        ]
+      : []),
     `3. from ${iso(previousValidUntil)} the old generation's validFor has ended: what it signs after that no longer verifies; nothing to deploy`,
   ];
 }

@@ -156,6 +156,8 @@ export const treeIdsSchema = z.strictObject({
    * @default []
    */
   rekorShards: z.array(treeId).max(50, { error: 'expected at most 50 shard tree ids' }).default([]),
+  /** The trees of the later CT log shards (`rotate ctlog-key`), generation 2 first (ConfigMap `ctlog-g2-tree`). @default [] */
+  ctlogShards: z.array(treeId).max(50, { error: 'expected at most 50 shard tree ids' }).default([]),
 });
 
 /** Cross-field rules of these sections and of `services.trillian.treeIds` (see crossFieldProblems in schema.ts). */

@@ -26,9 +26,14 @@ import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
 
-/** The name of Rekor shard generation N ≥ 2: its tree's ConfigMap is `<name>-tree`. */
-export function rekorShardName(generation: number): string {
-  return `${SERVICE_NAMES.rekor}-g${generation}`;
+/** The name of a log's shard generation N (`rekor`, `rekor-g2`, …): its tree's ConfigMap is `<name>-tree`. */
+export function logShardName(log: 'rekor' | 'ctlog', generation: number): string {
+  return generation === 1 ? SERVICE_NAMES[log] : `${SERVICE_NAMES[log]}-g${generation}`;
+}
+
+/** The URL prefix of CT log shard generation N: the configured prefix, then `<prefix>-g<N>`. */
+export function ctlogShardPrefix(prefix: string, generation: number): string {
+  return generation === 1 ? prefix : `${prefix}-g${generation}`;
 }
 
 /** Everything the cluster charts are built from. */
@@ -134,7 +139,8 @@ export class SigstoreChart extends Chart {
       electionTrees: treeIds && [
         { treeId: treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
         { treeId: treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
-        ...treeIds.rekorShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(rekorShardName(index + 2)) })),
+        ...treeIds.rekorShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('rekor', index + 2)) })),
+        ...treeIds.ctlogShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('ctlog', index + 2)) })),
       ],
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
@@ -144,44 +150,51 @@ export class SigstoreChart extends Chart {
       new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
     this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
     this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
-    // Log shards (rotate rekor-key): every later generation's tree is created as soon as the
-    // generation is in the state (before its cut-over); Rekor writes to the active one, serves the
-    // older ones from the sharding config, and each older tree is frozen once it is inactive.
-    const rekorGenerations = material.history.rekorKeys.map((key) => key.generation);
-    const rekorTrees = new Map<number, TreeJob>([[1, this.rekorTree]]);
-    for (const generation of rekorGenerations.filter((generation) => generation > 1)) {
-      const name = rekorShardName(generation);
-      rekorTrees.set(generation, treeJob(`RekorTreeG${generation}`, name, name, treeIds?.rekorShards[generation - 2]));
-    }
-    const rekorShardTreeId = (generation: number): string => {
-      const pinned = generation === 1 ? treeIds?.rekor : treeIds?.rekorShards[generation - 2];
-      if (!pinned) {
-        throw new ConfigError(
-          'CONFIG_INVALID',
-          `services.trillian.treeIds${generation === 1 ? '.rekor' : `.rekorShards[${generation - 2}]`}: Rekor shard generation ${generation} is inactive and must have its tree id pinned ` +
-            `(kubectl -n ${namespace} get configmap ${TreeJob.configMapName(generation === 1 ? SERVICE_NAMES.rekor : rekorShardName(generation))} -o jsonpath='{.data.treeID}')`,
-        );
+    // Log shards (rotate rekor-key | ctlog-key): every later generation's tree is created as soon as
+    // the generation is in the state (before its cut-over); the log writes to the active one, serves
+    // the older ones read-only, and each older tree is frozen once it is inactive.
+    const shardsOf = (log: 'rekor' | 'ctlog') => {
+      const history = log === 'rekor' ? material.history.rekorKeys : material.history.ctlogKeys;
+      const pinnedShards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
+      const trees = new Map<number, TreeJob>([[1, log === 'rekor' ? this.rekorTree : this.ctlogTree]]);
+      for (const generation of history.map((key) => key.generation).filter((generation) => generation > 1)) {
+        const name = logShardName(log, generation);
+        trees.set(generation, treeJob(`${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeG${generation}`, name, name, pinnedShards?.[generation - 2]));
       }
-      return pinned;
+      const pinnedTreeId = (generation: number): string => {
+        const pinned = generation === 1 ? treeIds?.[log] : pinnedShards?.[generation - 2];
+        if (!pinned) {
+          const field = generation === 1 ? log : `${log}Shards[${generation - 2}]`;
+          throw new ConfigError(
+            'CONFIG_INVALID',
+            `services.trillian.treeIds.${field}: ${log} shard generation ${generation} is inactive and must have its tree id pinned ` +
+              `(kubectl -n ${namespace} get configmap ${TreeJob.configMapName(logShardName(log, generation))} -o jsonpath='{.data.treeID}')`,
+          );
+        }
+        return pinned;
+      };
+      const inactive = material.inactiveLogKeys[log].map((key) => ({ generation: key.generation, treeId: pinnedTreeId(key.generation), signingKey: key.privateKey }));
+      for (const shard of inactive) {
+        new TreeFreezeJob(this, `${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeFreezeG${shard.generation}`, {
+          name: `${logShardName(log, shard.generation)}-freeze`,
+          adminServer: this.trillian.logServerAddress,
+          treeId: shard.treeId,
+          image: image(IMAGES.updatetree),
+        });
+      }
+      const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
+      return { activeTree: trees.get(active)!, active, inactive };
     };
-    const inactiveRekorShards = material.inactiveLogKeys.rekor.map((key) => ({ generation: key.generation, treeId: rekorShardTreeId(key.generation), signingKey: key.privateKey }));
-    for (const shard of inactiveRekorShards) {
-      new TreeFreezeJob(this, `RekorTreeFreezeG${shard.generation}`, {
-        name: `${shard.generation === 1 ? SERVICE_NAMES.rekor : rekorShardName(shard.generation)}-freeze`,
-        adminServer: this.trillian.logServerAddress,
-        treeId: shard.treeId,
-        image: image(IMAGES.updatetree),
-      });
-    }
-
+    const rekorShards = shardsOf('rekor');
+    const ctlogShards = shardsOf('ctlog');
     this.rekor = new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
       trillian: this.trillian.logServerAddress,
-      treeId: rekorTrees.get(material.activeGenerations['rekor-key'])!.treeId,
+      treeId: rekorShards.activeTree.treeId,
       signingKey: material.rekor.privateKey,
-      inactiveShards: inactiveRekorShards,
+      inactiveShards: rekorShards.inactive,
       secretsScope,
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
@@ -192,9 +205,11 @@ export class SigstoreChart extends Chart {
     this.ctlog = new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
-      prefix: config.services.ctlog.prefix,
+      // Each shard has its own prefix (`<prefix>-g<N>`); Fulcio submits to the active one.
+      prefix: ctlogShardPrefix(config.services.ctlog.prefix, ctlogShards.active),
       trillian: this.trillian.logServerAddress,
-      treeId: this.ctlogTree.treeId,
+      treeId: ctlogShards.activeTree.treeId,
+      inactiveShards: ctlogShards.inactive.map((shard) => ({ ...shard, prefix: ctlogShardPrefix(config.services.ctlog.prefix, shard.generation) })),
       // Every Fulcio root still valid: during a fulcio-root rotation the CT log accepts pre-certificates from both.
       rootsPem: pem([...material.rootsInUse.fulcio]),
       signingKey: material.ctlog.privateKey,

@@ -69,7 +69,8 @@ export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
     certificateAuthorities: history.fulcioIntermediates.map((intermediate) =>
       certificateAuthority(urls.fulcio, organization, intermediate, [intermediate.certificate, issuerOf(history.fulcioRoots, intermediate).certificate]),
     ),
-    ctlogs: history.ctlogKeys.map((key) => transparencyLog(urls.ctlog, key.publicKey, key.createdAt, key.validUntil)),
+    // Each CT log shard has its own prefix: the configured one, then `<prefix>-g<N>` (lib/k8s/sigstore-chart.ts).
+    ctlogs: history.ctlogKeys.map((key) => transparencyLog(key.generation === 1 ? urls.ctlog : `${urls.ctlog}-g${key.generation}`, key.publicKey, key.createdAt, key.validUntil)),
     timestampAuthorities: history.tsaLeaves.map((leaf) => {
       const intermediate = issuerOf(history.tsaIntermediates, leaf);
       return certificateAuthority(urls.tsa, organization, leaf, [leaf.certificate, intermediate.certificate, issuerOf(history.tsaRoots, intermediate).certificate]);

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRotate } from '../../lib/commands/rotate';
 import { parseDuration } from '../../lib/config/duration';
@@ -111,5 +112,60 @@ describe('rotate rekor-key: a new log shard', () => {
     await expect(
       runRotate({ config: fixtureConfig(PINNED), item: 'rekor-key', stateRoot, clock: fixedClock('2026-07-01T00:00:00Z'), at: new Date('2026-07-20T00:00:00Z'), rootKeys: new LocalRootKeys() }),
     ).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('services.trillian.treeIds.rekorShards[0] (kubectl -n sigstore-system get configmap rekor-g2-tree') }));
+  });
+});
+
+describe('rotate ctlog-key: a new CT log shard under its own prefix', () => {
+  const temp = useTempDirectory();
+  const CT_PINNED = 'services:\n  trillian:\n    treeIds: { rekor: "1111111111111111111", ctlog: "2222222222222222222" }\n';
+
+  it('serves the old shard read-only under the old prefix, the new one under <prefix>-g2; Fulcio submits to the new one from the cut-over', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const config = fixtureConfig(CT_PINNED);
+    const result = await runRotate({ config, item: 'ctlog-key', stateRoot, clock: fixedClock('2026-06-01T00:00:00Z'), at: new Date('2026-06-20T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(result.generations).toEqual([expect.objectContaining({ item: 'ctlog-key', generation: 2 })]);
+    expect(result.deploy[1]).toContain('rollout restart deployment/ctlog; kubectl -n sigstore-system rollout restart deployment/fulcio');
+    const snapshot = await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load();
+    const repository = readTufRepository(snapshot);
+    const file = repository.targets.signed.targets['trusted_root.json'];
+    const trustedRoot = JSON.parse(repository.files.get(`targets/${file.hashes.sha256}.trusted_root.json`)!.toString('utf8'));
+    expect(trustedRoot.ctlogs.map((log: { baseUrl: string; publicKey: { validFor: object } }) => [log.baseUrl, log.publicKey.validFor])).toEqual([
+      ['http://ctlog.sigstore-system.svc/sigstore', { start: '2026-01-01T00:00:00Z', end: '2026-06-21T00:00:00Z' }],
+      ['http://ctlog.sigstore-system.svc/sigstore-g2', { start: '2026-06-01T00:00:00Z' }],
+    ]);
+
+    const material = await readPkiMaterial(snapshot, { at: new Date('2026-06-20T00:00:00Z') });
+    const cluster = synthesizeCluster(chartInput(material, CT_PINNED));
+    const template: string = find(cluster.public, 'ConfigMap', 'ctlog-config').data['ct_server.cfg.template'];
+    expect(template).toContain('    log_id: @TREE_ID@\n    prefix: "sigstore-g2"');
+    expect(template).toContain('    log_id: 2222222222222222222\n    prefix: "sigstore"');
+    expect(template).toContain('        path: "/var/run/ctlog-shards/shard-g1.pem"\n        password: "@KEY_PASSWORD_G1@"');
+    expect(template.match(/is_readonly: true/g)).toHaveLength(1);
+    const oldKey = material.inactiveLogKeys.ctlog[0].privateKey;
+    expect(template).not.toContain(oldKey.password);
+    const spec = find(cluster.public, 'Deployment', 'ctlog').spec.template.spec;
+    const render = spec.initContainers[0];
+    expect(render.env.find((variable: { name: string }) => variable.name === 'TREE_ID').valueFrom.configMapKeyRef.name).toBe('ctlog-g2-tree');
+    expect(render.env.find((variable: { name: string }) => variable.name === 'SHARD_G1_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'ctlog-shards', key: 'shard-g1.password' });
+    expect(find(cluster.secrets, 'Secret', 'ctlog-shards').stringData).toEqual({ 'shard-g1.pem': oldKey.pem, 'shard-g1.password': oldKey.password });
+    const fulcio = find(cluster.public, 'Deployment', 'fulcio').spec.template.spec.containers[0];
+    expect(fulcio.args).toContain('--ct-log-url=http://ctlog.sigstore-system.svc/sigstore-g2');
+    expect(find(cluster.public, 'Job', 'ctlog-freeze').spec.template.spec.containers[0].args[0]).toBe('--tree_id=2222222222222222222');
+    expect(referenceProblems([...cluster.public, ...cluster.secrets])).toEqual([]);
+    expect([...cluster.public, ...cluster.secrets].flatMap((object) => schemaErrors(object))).toEqual([]);
+
+    // The render script, run by a real shell on the template: both passwords substituted, nothing else changed.
+    const root = join(temp(), 'render');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    mkdirSync(join(root, 'run'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'ct_server.cfg.template'), template);
+    const script = (render.command[2] as string).replaceAll('/etc/ctlog-config', join(root, 'etc')).replaceAll('/var/run/ctlog-config', join(root, 'run'));
+    const run = spawnSync('/bin/sh', ['-c', script], { env: { TREE_ID: '4444444444444444444', KEY_PASSWORD: material.ctlog.privateKey.password, SHARD_G1_PASSWORD: oldKey.password }, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    const rendered = readFileSync(join(root, 'run', 'ct_server.cfg'), 'utf8');
+    expect(rendered).toContain('    log_id: 4444444444444444444\n    prefix: "sigstore-g2"');
+    expect(rendered).toContain(`        password: "${oldKey.password}"`);
+    expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"`);
+    expect(rendered).not.toContain('@');
   });
 });
