@@ -125,9 +125,9 @@ export class CloudError extends SigstoreCdkError<CloudErrorCode> {
   readonly exitCode = 2;
 }
 
-export type TufErrorCode = 'TUF_REPOSITORY_MISSING' | 'TUF_REPOSITORY_INVALID' | 'TUF_ROOT_KEY_MISMATCH';
+export type TufErrorCode = 'TUF_REPOSITORY_MISSING' | 'TUF_REPOSITORY_INVALID' | 'TUF_ROOT_KEY_MISMATCH' | 'TUF_TARGETS_STALE';
 
-/** The TUF repository in the state is missing, inconsistent, or signed by another root key. Exit code 3 (a state problem). */
+/** The TUF repository in the state is missing, inconsistent, signed by another root key, or its targets are not the configuration's (run tuf refresh). Exit code 3 (a state problem). */
 export class TufError extends SigstoreCdkError<TufErrorCode> {
   readonly exitCode = 3;
 }

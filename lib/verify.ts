@@ -11,6 +11,7 @@ import type { RoleExpiry } from './trust/tuf/expiry';
 import { readTufRepository, type TufRepository } from './trust/tuf/repository';
 import { TRUSTED_ROOT_TARGET } from './trust/tuf/targets';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
+import { describeSettingsNotApplied, settingsNotApplied } from './custody/settings-not-applied';
 
 export interface VerifyOptions extends StateLocation {
   readonly config: SigstoreConfig;
@@ -66,6 +67,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   const expiry = expiryReport({ certificates: stateCertificates(snapshot, material, now), trustedRoot: publishedTrustedRoot(repository), tufTimestampExpires, config, now });
   const findings = expiryFindings(expiry, config.env, tufTimestampExpires);
   const problems = [...check.problems, ...findings.problems];
+  warnings.push(...describeSettingsNotApplied(settingsNotApplied(config, material)));
   return {
     env: config.env,
     ok: problems.length === 0,

@@ -1,14 +1,18 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
+import { rotateTufRoot } from '../commands/rotate-tuf-root';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { ensureRootKeyGenerations, parseNextRoots } from '../lifecycle/root-key-generations';
-import { OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import { completeRootKeyPlan, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
+import { configuredTufRootKeys } from '../pki/tuf-root-keys';
 import { StateStore } from '../state/store';
-import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -49,6 +53,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const io = redactedIo(output);
   const program = new Command('sigstore-cdk')
     .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
+    .version(packageVersion(), '-V, --version', 'print the version of sigstore-cdk')
     .showHelpAfterError()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
@@ -160,12 +165,30 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
     )
     .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
-    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp)'))
+    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
     .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
     .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
       const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      if (item === 'tuf-root') {
+        // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
+        if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
+        const { from, to } = result.rotation;
+        printResult(
+          options,
+          result,
+          [
+            `TUF root v${from.version} (generation ${from.generation}, threshold ${from.threshold}: ${from.keys.map((key) => key.keyRef).join(', ')})`,
+            `  -> v${to.version} (generation ${to.generation}, threshold ${to.threshold}: ${to.keys.map((key) => key.keyRef).join(', ')}), signed by ${result.rotation.signedBy.join(', ')}`,
+            `published ${result.published.map((entry) => `${entry.role} v${entry.version} (${entry.reason})`).join(', ')}`,
+            'deploy, in order:',
+            ...result.deploy.map((step, index) => `  ${index + 1}. ${step}`),
+          ].join('\n'),
+        );
+        return;
+      }
       const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
@@ -208,8 +231,9 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   keys
     .command('ensure')
     .description(
-      'create the asymmetric root keys (by alias, idempotently) and print their ids; refuses a key with the wrong spec, usage or state. ' +
-        'Also every later root key generation the state records, and with --next the next one (before "rotate fulcio-root|tsa-root")',
+      'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
+        'and print their ids; refuses a key with the wrong spec, usage or state. Also every later Fulcio or TSA root key generation the state records, ' +
+        'and with --next the next one (before "rotate fulcio-root|tsa-root")',
     )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
     .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
@@ -226,7 +250,13 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
-      const statuses = await ensureRootKeyGenerations({ kms: connection.kms, otc, snapshot, next, env: config.env, progress });
+      const roots = completeRootKeyPlan(otc);
+      const tufRootKeyAliases = configuredTufRootKeys(config).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias]));
+      progress.info(
+        `root key aliases: ${Object.entries(roots).map(([root, requirement]) => `${root} "${requirement!.alias}" (${requirement!.keySpec})`).join(', ')}` +
+          (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
+      );
+      const statuses = await ensureRootKeyGenerations({ kms: connection.kms, roots, tufRootKeyAliases, snapshot, next, env: config.env, progress });
       printResult(
         options,
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -245,6 +275,11 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
 /** commander: a repeatable option's values. */
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The version in the project's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** SIGSTORE_CDK_LOCK_WAIT: seconds a run waits for the state lock that another run holds. @default 30 */
@@ -293,6 +328,8 @@ function whenNeeded(create: () => RootKeyProvider, signer: 'local' | 'otc-kms'):
     },
     // Only where the provider can look generations up (KMS); the local keys are files of the state.
     ...(signer === 'otc-kms' ? { publicKeyForGeneration: (root, generation, snapshot) => (get() as Required<RootKeyProvider>).publicKeyForGeneration(root, generation, snapshot) } : {}),
+    signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
+    signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
   };
 }
 
@@ -325,7 +362,9 @@ export async function runCli(
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
-      return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
+      // Help asked for (`--help`, `help`, `help <command>`) and `--version` exit 0; help shown because
+      // something was wrong (no command, an unknown option) is a usage error.
+      return commanderError.exitCode === 0 ? 0 : 2;
     }
     return reportError(error, { stderr: io.stderr, jsonStdout: wantsJson ? io.stdout : undefined });
   }

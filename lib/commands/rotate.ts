@@ -30,7 +30,8 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-root': { available: true },
   'ctlog-key': { available: true },
   'rekor-key': { available: true },
-  'tuf-root': { available: false, reason: 'a TUF root key rotation (root v(N+1) signed by the old and the new keys) is not available in this build' },
+  // lib/commands/rotate-tuf-root.ts; the CLI calls it directly (its result is a root chain, not a generation).
+  'tuf-root': { available: true },
 };
 
 /** The default overlap: the old generation's validFor ends this long after the cut-over. */
@@ -80,6 +81,9 @@ export interface RotateResult {
 export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   const { config, item } = options;
   const support = ROTATION_SUPPORT[item];
+  if (item === 'tuf-root') {
+    throw new ConfigError('CONFIG_INVALID', 'rotate tuf-root: the TUF root is rotated by rotateTufRoot (lib/commands/rotate-tuf-root.ts), not by runRotate');
+  }
   if (!support.available) {
     throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
   }
@@ -156,8 +160,8 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
 /**
  * `rotate <item>`: which command rotates each item. Every item but `tuf-root` goes through
  * `runRotate` (new generations of certificates and log keys); `tuf-root` (root v(N+1) signed by the
- * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts) once that lands
- * in this build; until then `runRotate` refuses it as not available.
+ * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts), which the CLI
+ * calls itself; `runRotate` refuses it.
  */
 export async function dispatchRotation(options: RotateOptions): Promise<RotateResult> {
   return runRotate(options);

@@ -4,10 +4,11 @@ import { canonicalize } from '@tufjs/canonical-json';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import { StateError } from '../errors';
+import { spkiSha256 } from '../pki/keys';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
 import { generationsOf } from '../lifecycle/generations';
-import type { RootKeyPin } from '../state/manifest';
+import type { RootKeyPin, TufRootKeyGeneration } from '../state/manifest';
 import type { StateSnapshot } from '../state/store';
 import { versionedMetadataItem, versionsInState } from '../trust/tuf/tuf-state';
 
@@ -33,8 +34,20 @@ export interface RootSignedArtifact {
   /** Hex digest of `signedBytes` with the hash the signer's curve uses (what the ceremony log records). */
   readonly digest: string;
   readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
-  /** The pinned key of the root generation that signed it, when that is not generation 1 (whose pin is `rootKeys`). */
-  readonly pin?: RootKeyPin;
+  /**
+   * The pinned key it must be signed by: for a certificate, the key of the root generation that
+   * signed it (when that is not generation 1, whose pin is `rootKeys`); for a TUF root signature, the
+   * key of the generation (the version's or its predecessor's) with the signer's SPKI, or `null` when
+   * no generation pinned it.
+   * @default - the root's pin (`rootKeys.<root>`)
+   */
+  readonly pin?: RootKeyPin | null;
+}
+
+/** The TUF root key generation whose keys root version `version` names (the newest that starts at or before it). */
+export function generationOf(generations: readonly TufRootKeyGeneration[], version: number): TufRootKeyGeneration | undefined {
+  if (version < 1) return undefined;
+  return [...generations].reverse().find((generation) => generation.firstVersion <= version);
 }
 
 /** The root-signed certificate items: each root (self-signed) and the intermediate it issues. */
@@ -77,13 +90,25 @@ export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact
       );
     }
   }
+  // A TUF root version is signed by its own root keys and, from v2 on, by its predecessor's: one
+  // artifact per signature of either, each checked against the key its generation pinned.
+  const generations = snapshot.tufRootKeyGenerations();
+  let previous: ParsedRootMetadata | undefined;
   for (const version of versionsInState(snapshot.itemIds, 'root')) {
     const item = versionedMetadataItem('root', version);
     const metadata = parseRootMetadata(snapshot, item.id, item.files.metadata);
     for (const keyId of metadata.rootKeyIds) {
-      const signature = metadata.signatures.get(keyId);
-      const key = metadata.keys.get(keyId);
-      if (!key) throw new StateError('STATE_CORRUPT', `${item.files.metadata} names root key ${keyId} but does not list it under keys`);
+      if (!metadata.keys.has(keyId)) throw new StateError('STATE_CORRUPT', `${item.files.metadata} names root key ${keyId} but does not list it under keys`);
+    }
+    const pins = [generationOf(generations, version), generationOf(generations, version - 1)].flatMap((generation) => generation?.keys ?? []);
+    const signingKeys = new Map<string, KeyObject>();
+    for (const keyId of previous?.rootKeyIds ?? []) signingKeys.set(keyId, previous!.keys.get(keyId)!);
+    for (const keyId of metadata.rootKeyIds) signingKeys.set(keyId, metadata.keys.get(keyId)!);
+    // A root version without any signature of its root keys still yields one artifact (an unsigned one), so it is reported.
+    const signed = [...signingKeys.keys()].filter((keyId) => metadata.signatures.has(keyId));
+    for (const keyId of signed.length > 0 ? signed : metadata.rootKeyIds.slice(0, 1)) {
+      const key = signingKeys.get(keyId)!;
+      const spki = spkiSha256(key);
       artifacts.push(
         withDigest({
           root: 'tuf',
@@ -92,12 +117,14 @@ export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact
           purpose: `tuf root metadata v${version}`,
           signedBy: snapshot.item(item.id)?.signedBy,
           signedBytes: metadata.signedBytes,
-          signature: signature ?? Buffer.alloc(0),
+          signature: metadata.signatures.get(keyId) ?? Buffer.alloc(0),
           signerKey: key,
           certifiedKey: key,
+          pin: pins.find((pin) => pin.spkiSha256 === spki) ?? (generations.length > 0 ? null : undefined),
         }),
       );
     }
+    previous = metadata;
   }
   return artifacts;
 }

@@ -17,6 +17,8 @@ import { Prober, ServiceMonitor } from './observability';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
+import type { RekorTiles } from './rekor-tiles';
+import type { TesseraCt } from './tesseract';
 import type { ServicePasswords } from './service-passwords';
 import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
 import { TreeFreezeJob } from './tree-freeze-job';
@@ -24,6 +26,7 @@ import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
+import { TileLogs } from './tile-logs';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
 
 /** The name of a log's shard generation N (`rekor`, `rekor-g2`, …): its tree's ConfigMap is `<name>-tree`. */
@@ -67,11 +70,16 @@ export class SigstoreSecretsChart extends Chart {
  * material goes to `secrets`, never here.
  */
 export class SigstoreChart extends Chart {
-  readonly trillian: Trillian;
-  readonly rekorTree: TreeJob;
-  readonly ctlogTree: TreeJob;
-  readonly rekor: Rekor;
-  readonly ctlog: CtLog;
+  /** Absent when no log runs on Trillian (`logs.rekor: v2` and `logs.ct: tesseract`). */
+  readonly trillian?: Trillian;
+  /** Absent with Rekor v2. */
+  readonly rekorTree?: TreeJob;
+  /** Absent with TesseraCT. */
+  readonly ctlogTree?: TreeJob;
+  /** Rekor v1 (with Redis), or Rekor v2 (rekor-tiles) with `logs.rekor: v2`. */
+  readonly rekor: Rekor | RekorTiles;
+  /** ct_server, or TesseraCT with `logs.ct: tesseract`. */
+  readonly ctlog: CtLog | TesseraCt;
   readonly fulcio: Fulcio;
   readonly tsa: TimestampAuthority;
   readonly tuf: TufServer;
@@ -128,10 +136,14 @@ export class SigstoreChart extends Chart {
             tlsCaSecretName: config.database.tlsCaSecret,
             cidrs: isIPv4(config.database.host) ? undefined : network.externalCidrs,
           };
-    const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
+    // Trillian and its MySQL only for the logs that run on it (logs-schema.ts); the tile-based ones
+    // are built by TileLogs.
+    const tileLogs = new TileLogs(this, 'TileLogs', { config, material, secretsScope, image });
+    const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
+    const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
 
     const treeIds = config.services.trillian.treeIds;
-    this.trillian = new Trillian(this, 'Trillian', {
+    const trillian = (this.trillian = mysql && new Trillian(this, 'Trillian', {
       namespace,
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
@@ -145,18 +157,18 @@ export class SigstoreChart extends Chart {
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
-    });
+    }));
     const treeJob = (id: string, name: string, displayName: string, pinnedTreeId?: string) =>
-      new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
-    this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
-    this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
-    // Log shards (rotate rekor-key | ctlog-key): every later generation's tree is created as soon as
-    // the generation is in the state (before its cut-over); the log writes to the active one, serves
-    // the older ones read-only, and each older tree is frozen once it is inactive.
-    const shardsOf = (log: 'rekor' | 'ctlog') => {
+      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
+    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
+    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
+    // Log shards of the Trillian-backed logs (rotate rekor-key | ctlog-key): every later generation's
+    // tree is created as soon as the generation is in the state (before its cut-over); the log writes
+    // to the active one, serves the older ones read-only, and each older tree is frozen once inactive.
+    const shardsOf = (log: 'rekor' | 'ctlog', firstTree: TreeJob) => {
       const history = log === 'rekor' ? material.history.rekorKeys : material.history.ctlogKeys;
       const pinnedShards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
-      const trees = new Map<number, TreeJob>([[1, log === 'rekor' ? this.rekorTree : this.ctlogTree]]);
+      const trees = new Map<number, TreeJob>([[1, firstTree]]);
       for (const generation of history.map((key) => key.generation).filter((generation) => generation > 1)) {
         const name = logShardName(log, generation);
         trees.set(generation, treeJob(`${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeG${generation}`, name, name, pinnedShards?.[generation - 2]));
@@ -177,7 +189,7 @@ export class SigstoreChart extends Chart {
       for (const shard of inactive) {
         new TreeFreezeJob(this, `${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeFreezeG${shard.generation}`, {
           name: `${logShardName(log, shard.generation)}-freeze`,
-          adminServer: this.trillian.logServerAddress,
+          adminServer: trillian!.logServerAddress,
           treeId: shard.treeId,
           image: image(IMAGES.updatetree),
         });
@@ -185,16 +197,17 @@ export class SigstoreChart extends Chart {
       const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
       return { activeTree: trees.get(active)!, active, inactive };
     };
-    const rekorShards = shardsOf('rekor');
-    const ctlogShards = shardsOf('ctlog');
-    this.rekor = new Rekor(this, 'Rekor', {
+    const rekorShards = this.rekorTree && shardsOf('rekor', this.rekorTree);
+    const ctlogShards = this.ctlogTree && shardsOf('ctlog', this.ctlogTree);
+
+    this.rekor = tileLogs.rekor ?? new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
-      trillian: this.trillian.logServerAddress,
-      treeId: rekorShards.activeTree.treeId,
+      trillian: trillian!.logServerAddress,
+      treeId: rekorShards!.activeTree.treeId,
       signingKey: material.rekor.privateKey,
-      inactiveShards: rekorShards.inactive,
+      inactiveShards: rekorShards!.inactive,
       secretsScope,
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
@@ -202,14 +215,14 @@ export class SigstoreChart extends Chart {
     });
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
-    this.ctlog = new CtLog(this, 'CtLog', {
+    this.ctlog = tileLogs.ctlog ?? new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
       // Each shard has its own prefix (`<prefix>-g<N>`); Fulcio submits to the active one.
-      prefix: ctlogShardPrefix(config.services.ctlog.prefix, ctlogShards.active),
-      trillian: this.trillian.logServerAddress,
-      treeId: ctlogShards.activeTree.treeId,
-      inactiveShards: ctlogShards.inactive.map((shard) => ({ ...shard, prefix: ctlogShardPrefix(config.services.ctlog.prefix, shard.generation) })),
+      prefix: ctlogShardPrefix(config.services.ctlog.prefix, ctlogShards!.active),
+      trillian: trillian!.logServerAddress,
+      treeId: ctlogShards!.activeTree.treeId,
+      inactiveShards: ctlogShards!.inactive.map((shard) => ({ ...shard, prefix: ctlogShardPrefix(config.services.ctlog.prefix, shard.generation) })),
       // Every Fulcio root still valid: during a fulcio-root rotation the CT log accepts pre-certificates from both.
       rootsPem: pem([...material.rootsInUse.fulcio]),
       signingKey: material.ctlog.privateKey,
@@ -296,6 +309,7 @@ export class SigstoreChart extends Chart {
         fulcio: serviceEndpoint(this.fulcio.service, 'http'),
         tsa: this.tsa.endpoint,
         rekor: this.rekor.endpoint,
+        rekorV2Origin: tileLogs.rekor?.origin,
         image: image(IMAGES.curl),
       });
     }

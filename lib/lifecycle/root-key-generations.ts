@@ -1,7 +1,6 @@
 import { ConfigError } from '../errors';
-import { ensureRootKeys, generationPlan, rootKeyPlan, type RootKeyStatus } from '../pki/otc-kms-root-keys';
+import { ensureRootKeys, generationPlan, type RootKeyPlan, type RootKeyStatus } from '../pki/otc-kms-root-keys';
 import type { KmsClient } from '../otc/kms-client';
-import type { OtcConfig } from '../otc/kms-connection';
 import type { Progress } from '../progress';
 import type { StateSnapshot } from '../state/store';
 import { latestGeneration } from './generations';
@@ -12,7 +11,10 @@ export type RotatableRoot = keyof typeof ROTATABLE_ROOTS;
 
 export interface EnsureRootKeyGenerationsOptions {
   readonly kms: KmsClient;
-  readonly otc: OtcConfig;
+  /** The configured (generation 1) root keys (`completeRootKeyPlan`). */
+  readonly roots: RootKeyPlan;
+  /** Further TUF root key aliases (`tuf.root.keys`), as `ensureRootKeys` takes them. @default - none */
+  readonly tufRootKeyAliases?: readonly string[];
   /** The state (read only), for the generations it records; an absent state records none. */
   readonly snapshot: StateSnapshot;
   /** Also create the key of the next generation of these roots (before `rotate <root>`). @default none */
@@ -27,9 +29,11 @@ export interface EnsureRootKeyGenerationsOptions {
  * its `-g<N>` advanced (`sigstore-fulcio-root-g2`). Idempotent by alias, like generation 1's.
  */
 export async function ensureRootKeyGenerations(options: EnsureRootKeyGenerationsOptions): Promise<(RootKeyStatus & { generation: number })[]> {
-  const { kms, otc, snapshot, env } = options;
-  const plan = rootKeyPlan(otc);
-  const statuses: (RootKeyStatus & { generation: number })[] = (await ensureRootKeys({ kms, roots: plan, env, progress: options.progress })).map((status) => ({
+  const { kms, snapshot, env } = options;
+  const plan = options.roots;
+  const statuses: (RootKeyStatus & { generation: number })[] = (
+    await ensureRootKeys({ kms, roots: plan, tufRootKeyAliases: options.tufRootKeyAliases, env, progress: options.progress })
+  ).map((status) => ({
     ...status,
     generation: 1,
   }));

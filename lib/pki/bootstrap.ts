@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { checkCustody } from '../custody/check-custody';
-import { missingFromState } from '../custody/published-state';
+import { isPublished, missingFromState } from '../custody/published-state';
 import { expectSignerHoldsPinnedKeys } from '../custody/signer-keys';
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
@@ -34,6 +34,7 @@ import {
   readStateCertificate,
   type PkiMaterial,
 } from './state-items';
+import { mintTileLogKeys, missingTileLogKeys, refuseTileLogKeysForPublishedState } from './tile-log-keys';
 
 export interface BootstrapOptions {
   readonly config: SigstoreConfig;
@@ -98,7 +99,9 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   const { store } = options;
   const progress = options.progress ?? silentProgress;
   const clock = options.clock ?? (() => new Date());
-  const complete = options.complete ?? ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0);
+  const complete =
+    options.complete ??
+    ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0 && missingTileLogKeys(snapshot, options.config).length === 0);
   const current = await store.load();
   if (complete(current)) {
     await checkCustody(current, store.directory);
@@ -113,11 +116,15 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys, store.directory);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
+    // The tile-based logs' keys, for the logs the configuration runs; never into a published state.
+    refuseTileLogKeysForPublishedState(snapshot, options.config, isPublished(snapshot), store.directory);
+    const tileLogKeys = missingTileLogKeys(snapshot, options.config);
+    if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
     const material = await readPkiMaterial(snapshot);
     await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
     // is corruption. A run that fails before this commit leaves no marker (and nothing else).
-    if (missingFromState(snapshot).length === 0) snapshot.markPublished(clock());
+    if (missingFromState(snapshot, options.config).length === 0) snapshot.markPublished(clock());
     const written = await store.commit(snapshot);
     return { minted: snapshot.addedItems, written, material, snapshot };
   });

@@ -6,6 +6,7 @@ import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
 import { activeGeneration, generationItem, generationsOf, type GenerationalItem, type Generation } from '../lifecycle/generations';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
+import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
 /** Every item the bootstrap mints, with the state paths of its files. */
 export const STATE_ITEMS = {
@@ -111,6 +112,8 @@ export interface PkiMaterial {
   };
   readonly ctlog: LogKey;
   readonly rekor: LogKey;
+  /** The keys of the tile-based logs (Rekor v2, TesseraCT), minted only for environments that run them (tile-log-keys.ts). @default - none */
+  readonly tileLogs?: TileLogKeys;
   /** The generation of each item the fields above hold. */
   readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
   /**
@@ -214,6 +217,7 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     },
     ctlog: ctlogKeys[activeIndex('ctlog-key')],
     rekor: rekorKeys[activeIndex('rekor-key')],
+    tileLogs: readTileLogKeys(snapshot),
     activeGenerations,
     rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
     inactiveLogKeys: { rekor: rekorKeys.slice(0, activeIndex('rekor-key')), ctlog: ctlogKeys.slice(0, activeIndex('ctlog-key')) },

@@ -31,6 +31,22 @@ const rootKeyPin = z.strictObject({
   pinnedAt: z.iso.datetime(),
 });
 
+/**
+ * One generation of the TUF root role's keys: the keys root versions from `firstVersion` on name for
+ * the root role, and how many of them must sign. Generation 1 is what bootstrap created; each
+ * `rotate tuf-root` adds the next. Never changed or removed once recorded.
+ */
+const tufRootKeyGeneration = z.strictObject({
+  /** 1, 2, …: one more per rotation. */
+  generation: z.number().int().min(1),
+  /** The first root version (`N.root.json`) whose root role is these keys. */
+  firstVersion: z.number().int().min(1),
+  /** Signatures of these keys a root version needs. */
+  threshold: z.number().int().min(1),
+  /** The keys, each pinned as a root key is (key reference, SPKI SHA-256, when pinned). */
+  keys: z.array(rootKeyPin).min(1),
+});
+
 /** The last ceremony log line the state vouches for; lines after it (a run that stopped before committing) are allowed. */
 const ceremonyLogHead = z.strictObject({
   /** How many lines the log had at the commit. */
@@ -92,6 +108,12 @@ export const manifestSchema = z.strictObject({
    * unknown field, so a rotated state is never read by a version that would ignore its generations).
    */
   generations: z.record(z.string(), z.array(generationRecord)).optional(),
+  /**
+   * Every generation of the TUF root keys, oldest first. Absent until the first `rotate tuf-root`
+   * (or a bootstrap with several root keys): then generation 1 is `rootKeys.tuf` alone, threshold 1,
+   * from version 1. Additive: `rootKeys.tuf` stays generation 1's first key.
+   */
+  tufRootKeyGenerations: z.array(tufRootKeyGeneration).min(1).optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;
@@ -100,6 +122,7 @@ export type ManifestItem = z.output<typeof item>;
 export type RootKeyPin = z.output<typeof rootKeyPin>;
 export type CeremonyLogHead = z.output<typeof ceremonyLogHead>;
 export type GenerationRecord = z.output<typeof generationRecord>;
+export type TufRootKeyGeneration = z.output<typeof tufRootKeyGeneration>;
 
 /** Stable bytes: keys sorted at every level, two-space indent, trailing newline. */
 export function serializeManifest(manifest: Manifest): string {

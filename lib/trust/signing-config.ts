@@ -1,11 +1,12 @@
 import type { SigstoreConfig } from '../config/schema';
 import { serviceUrls } from '../config/service-urls';
+import { transparencyLogs } from './transparency-logs';
 import { timestamp, trustHistoryOf, type PublicTrustMaterial } from './trusted-root';
 
 /** sigstore/protobuf-specs SigningConfig v0.2: where clients sign (CA, OIDC, Rekor, TSA). */
 export const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
 
-/** Rekor v1 (rekor-server) is what we deploy; Fulcio, the TSA and OIDC speak v1 too. */
+/** Fulcio, the TSA and OIDC speak API v1; Rekor's version is the configured one (`logs.rekor`). */
 const MAJOR_API_VERSION = 1;
 
 interface ServiceJson {
@@ -36,9 +37,10 @@ export interface SigningConfigJson {
 export function buildSigningConfig(material: PublicTrustMaterial, config: SigstoreConfig): SigningConfigJson {
   const urls = serviceUrls(config);
   const operator = config.organization;
-  const service = (url: string, start: Date): ServiceJson => ({
+  const rekor = transparencyLogs(material, config).rekor;
+  const service = (url: string, start: Date, majorApiVersion = MAJOR_API_VERSION): ServiceJson => ({
     url,
-    majorApiVersion: MAJOR_API_VERSION,
+    majorApiVersion,
     validFor: { start: timestamp(start) },
     operator,
   });
@@ -49,7 +51,8 @@ export function buildSigningConfig(material: PublicTrustMaterial, config: Sigsto
     mediaType: SIGNING_CONFIG_MEDIA_TYPE,
     caUrls: [service(urls.fulcio, fulcioStart)],
     oidcUrls: [...new Set(issuers)].map((url) => service(url, fulcioStart)),
-    rekorTlogUrls: [service(urls.rekor, history.rekorKeys[0].createdAt)],
+    // Rekor v2 (rekor-tiles) is `majorApiVersion: 2`: clients then sign through /api/v2 and need the TSA.
+    rekorTlogUrls: [rekor.origin ? service(rekor.baseUrl, rekor.createdAt, rekor.majorApiVersion) : service(urls.rekor, history.rekorKeys[0].createdAt)],
     tsaUrls: [service(urls.tsa, history.tsaLeaves[0].certificate.notBefore)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },

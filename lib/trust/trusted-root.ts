@@ -4,6 +4,7 @@ import type * as x509 from '@peculiar/x509';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
 import type { CertificateGeneration, PkiMaterial, TrustHistory } from '../pki/state-items';
+import type { PublicLogKey, TransparencyLog } from './transparency-logs';
 
 /** The media type scaffolding and current clients emit and accept (sigstore/protobuf-specs TrustedRoot v0.1). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -14,6 +15,8 @@ export type PublicTrustMaterial = {
   readonly tsa: Pick<PkiMaterial['tsa'], 'root' | 'intermediate' | 'leaf'>;
   readonly ctlog: Pick<PkiMaterial['ctlog'], 'publicKey' | 'createdAt'>;
   readonly rekor: Pick<PkiMaterial['rekor'], 'publicKey' | 'createdAt'>;
+  /** The tile-based logs' keys, when minted (lib/pki/tile-log-keys.ts). */
+  readonly tileLogs?: { readonly rekorV2?: PublicLogKey; readonly tesseract?: PublicLogKey };
   /** Every generation (lib/lifecycle/generations.ts); trusted_root.json lists them all. @default - only the generation above */
   readonly history?: TrustHistory;
 };
@@ -22,6 +25,11 @@ export interface TrustedRootInput {
   readonly material: PublicTrustMaterial;
   readonly urls: ServiceUrls;
   readonly organization: string;
+  /**
+   * The Rekor and CT logs the environment runs (transparency-logs.ts `transparencyLogs`).
+   * @default - Rekor v1 and ct_server with the material's keys at `urls`
+   */
+  readonly logs?: { readonly rekor: TransparencyLog; readonly ctlog: TransparencyLog };
 }
 
 interface TimeRange {
@@ -63,14 +71,22 @@ export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
   const history = trustHistoryOf(input.material);
   const issuerOf = (list: readonly CertificateGeneration[], entry: CertificateGeneration) =>
     list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1)) ?? list[0];
+  // A Trillian-backed log lists every generation of its key (each a log shard, with its validFor); a
+  // tile-based log (Rekor v2, TesseraCT: it has an origin) has one key and is listed as given.
+  const trillianLogs = (baseUrlOf: (generation: number) => string, keys: TrustHistory['rekorKeys']): TrustedLogEntry[] =>
+    keys.map((key) => ({ baseUrl: baseUrlOf(key.generation), publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), validUntil: key.validUntil }));
+  const tlogs = input.logs?.rekor.origin ? [input.logs.rekor] : trillianLogs(() => urls.rekor, history.rekorKeys);
+  // Each CT log shard has its own prefix: the configured one, then `<prefix>-g<N>` (lib/k8s/sigstore-chart.ts).
+  const ctlogs = input.logs?.ctlog.origin
+    ? [input.logs.ctlog]
+    : trillianLogs((generation) => (generation === 1 ? urls.ctlog : `${urls.ctlog}-g${generation}`), history.ctlogKeys);
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-    tlogs: history.rekorKeys.map((key) => transparencyLog(urls.rekor, key.publicKey, key.createdAt, key.validUntil)),
+    tlogs: tlogs.map(transparencyLog),
     certificateAuthorities: history.fulcioIntermediates.map((intermediate) =>
       certificateAuthority(urls.fulcio, organization, intermediate, [intermediate.certificate, issuerOf(history.fulcioRoots, intermediate).certificate]),
     ),
-    // Each CT log shard has its own prefix: the configured one, then `<prefix>-g<N>` (lib/k8s/sigstore-chart.ts).
-    ctlogs: history.ctlogKeys.map((key) => transparencyLog(key.generation === 1 ? urls.ctlog : `${urls.ctlog}-g${key.generation}`, key.publicKey, key.createdAt, key.validUntil)),
+    ctlogs: ctlogs.map(transparencyLog),
     timestampAuthorities: history.tsaLeaves.map((leaf) => {
       const intermediate = issuerOf(history.tsaIntermediates, leaf);
       return certificateAuthority(urls.tsa, organization, leaf, [leaf.certificate, intermediate.certificate, issuerOf(history.tsaRoots, intermediate).certificate]);
@@ -97,13 +113,20 @@ export function serializeTrustedRoot(trustedRoot: TrustedRootJson): string {
   return `${JSON.stringify(trustedRoot, null, 2)}\n`;
 }
 
-function transparencyLog(baseUrl: string, publicKey: KeyObject, createdAt: Date, validUntil?: Date): TransparencyLogJson {
-  const validFor: TimeRange = { start: timestamp(createdAt), ...(validUntil ? { end: timestamp(validUntil) } : {}) };
+/** One tlog or ctlog entry, before it is JSON. */
+type TrustedLogEntry = Pick<TransparencyLog, 'baseUrl' | 'publicKey' | 'createdAt' | 'logId'> & { readonly validUntil?: Date };
+
+/**
+ * A tlog or ctlog entry. The log id is given: SHA-256 of the SubjectPublicKeyInfo for Rekor v1 and
+ * the CT logs, the signed-note key hash of the origin for an Ed25519 Rekor v2 (log-ids.ts).
+ */
+function transparencyLog(log: TrustedLogEntry): TransparencyLogJson {
+  const validFor: TimeRange = { start: timestamp(log.createdAt), ...(log.validUntil ? { end: timestamp(log.validUntil) } : {}) };
   return {
-    baseUrl,
+    baseUrl: log.baseUrl,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: spkiDer(publicKey).toString('base64'), keyDetails: keyDetails(publicKey), validFor },
-    logId: { keyId: logIdOf(publicKey).toString('base64') },
+    publicKey: { rawBytes: spkiDer(log.publicKey).toString('base64'), keyDetails: keyDetails(log.publicKey), validFor },
+    logId: { keyId: log.logId.toString('base64') },
   };
 }
 
@@ -125,13 +148,15 @@ function certificateAuthority(uri: string, organization: string, issuing: Certif
 }
 
 function keyDetails(publicKey: KeyObject): string {
+  // Rekor v2's checkpoint key (sigstore/protobuf-specs PublicKeyDetails PKIX_ED25519).
+  if (publicKey.asymmetricKeyType === 'ed25519') return 'PKIX_ED25519';
   switch (curveOf(publicKey)) {
     case 'P-256':
       return 'PKIX_ECDSA_P256_SHA_256';
     case 'P-384':
       return 'PKIX_ECDSA_P384_SHA_384';
     default:
-      throw new TypeError('transparency log keys must be EC P-256 or P-384');
+      throw new TypeError('transparency log keys must be EC P-256, P-384 or Ed25519');
   }
 }
 

@@ -53,7 +53,7 @@ describe('sigstore-cdk rotate (process)', () => {
       [['rotate', 'tsa-lief'], 'rotate: unknown item "tsa-lief"; expected one of tsa-leaf, fulcio-intermediate'],
       [['rotate', 'tsa-leaf', '--at', 'tomorrow'], '--at "tomorrow" is not a UTC time'],
       [['rotate', 'tsa-leaf', '--overlap', '3w'], '--overlap "3w" is not a duration such as'],
-      [['rotate', 'tuf-root'], 'rotate tuf-root: a TUF root key rotation'],
+      [['rotate', 'tuf-root', '--overlap', '1d'], 'rotate tuf-root: --overlap "1d" does not apply'],
     ];
     for (const [args, message] of cases) {
       const run = await cli(...args);

@@ -51,11 +51,11 @@ describe('rotate fulcio-root with OTC KMS (emulator)', () => {
     );
     expect(readFileSync(join(stateRoot, ENV, 'manifest.json'))).toEqual(manifestBefore);
 
-    const ensured = await ensureRootKeyGenerations({ kms: kms.kms, otc: config.otc!, snapshot: await load(), next: ['fulcio-root'], env: ENV });
+    const ensured = await ensureRootKeyGenerations({ kms: kms.kms, roots: rootKeyPlan(config.otc!), snapshot: await load(), next: ['fulcio-root'], env: ENV });
     const second = ensured.find((key) => key.generation === 2)!;
     expect(second).toMatchObject({ root: 'fulcio', alias: 'sigstore-fulcio-root-g2', keySpec: 'EC_P384', keyUsage: 'SIGN_VERIFY', created: true });
     expect(ensured.filter((key) => key.generation === 1).every((key) => !key.created)).toBe(true);
-    const again = await ensureRootKeyGenerations({ kms: kms.kms, otc: config.otc!, snapshot: await load(), next: ['fulcio-root'], env: ENV });
+    const again = await ensureRootKeyGenerations({ kms: kms.kms, roots: rootKeyPlan(config.otc!), snapshot: await load(), next: ['fulcio-root'], env: ENV });
     expect(again.find((key) => key.generation === 2)).toMatchObject({ keyId: second.keyId, created: false });
 
     kms.emulator.calls.length = 0;
@@ -80,7 +80,7 @@ describe('rotate fulcio-root with OTC KMS (emulator)', () => {
     expect(verified.rootKeys).toBe('compared with the signer');
 
     // keys ensure without --next now also keeps the recorded generation 2 (idempotent).
-    const recorded = await ensureRootKeyGenerations({ kms: kms.kms, otc: config.otc!, snapshot: await load(), env: ENV });
+    const recorded = await ensureRootKeyGenerations({ kms: kms.kms, roots: rootKeyPlan(config.otc!), snapshot: await load(), env: ENV });
     expect(recorded.map((key) => [key.root, key.generation, key.created])).toEqual([
       ['fulcio', 1, false],
       ['tsa', 1, false],

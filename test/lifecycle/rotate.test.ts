@@ -168,9 +168,10 @@ describe('rotate: renewal under the same root', () => {
     await expect(rotate('fulcio-intermediate', { at: new Date('2026-05-01T00:00:00Z') })).rejects.toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('--at 2026-05-01T00:00:00.000Z is in the past') }),
     );
-    await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('not available in this build') }));
     // A log shard needs its current tree pinned first.
     await expect(runRotate({ config, item: 'ctlog-key', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('services.trillian.treeIds.ctlog') }));
+    // tuf-root is rotateTufRoot's (the CLI dispatches it there), never runRotate's.
+    await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('rotated by rotateTufRoot') }));
     await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toBeInstanceOf(ConfigError);
     expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
     // After the cut-over, the next rotation is allowed: generation 3.

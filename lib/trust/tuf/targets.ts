@@ -3,6 +3,7 @@ import { serviceUrls } from '../../config/service-urls';
 import { publicKeyPem } from '../../pki/keys';
 import { buildSigningConfig, serializeSigningConfig } from '../signing-config';
 import { trustedRootContent } from '../trust-outputs';
+import { transparencyLogs } from '../transparency-logs';
 import { trustHistoryOf, type PublicTrustMaterial } from '../trusted-root';
 
 /** The `usage` values sigstore clients (cosign's legacy TUF path) select targets by. */
@@ -43,6 +44,10 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
   });
   const pem = (certificate: { toString(format: 'pem'): string }) => `${certificate.toString('pem')}\n`;
   const history = trustHistoryOf(material);
+  const logs = transparencyLogs(material, config);
+  // A tile-based log (it has an origin) has one key; a Trillian-backed log one per generation (shard).
+  const logTargets = (log: typeof logs.rekor, keys: typeof history.rekorKeys, name: string, usage: SigstoreTargetUsage, uri: string) =>
+    log.origin ? [legacy(name, publicKeyPem(log.publicKey), usage, uri)] : each(keys, name, (entry) => publicKeyPem(entry.publicKey), usage, uri);
   const each = <T extends { generation: number }>(list: readonly T[], name: string, content: (entry: T) => string, usage: SigstoreTargetUsage, uri: string) =>
     list.map((entry) => legacy(generationTargetName(name, entry.generation), content(entry), usage, uri));
   return [
@@ -50,8 +55,8 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
     { name: SIGNING_CONFIG_TARGET, content: serializeSigningConfig(buildSigningConfig(material, config)) },
     ...each(history.fulcioRoots, 'fulcio_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
     ...each(history.fulcioIntermediates, 'fulcio_intermediate_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
-    ...each(history.ctlogKeys, 'ctfe.pub', (entry) => publicKeyPem(entry.publicKey), 'CTFE', urls.ctlog),
-    ...each(history.rekorKeys, 'rekor.pub', (entry) => publicKeyPem(entry.publicKey), 'Rekor', urls.rekor),
+    ...logTargets(logs.ctlog, history.ctlogKeys, 'ctfe.pub', 'CTFE', urls.ctlog),
+    ...logTargets(logs.rekor, history.rekorKeys, 'rekor.pub', 'Rekor', urls.rekor),
     ...each(history.tsaLeaves, 'tsa_leaf.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
     ...each(history.tsaIntermediates, 'tsa_intermediate_0.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
     ...each(history.tsaRoots, 'tsa_root.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
