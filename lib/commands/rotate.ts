@@ -1,6 +1,7 @@
 import { addDuration, formatDuration, parseDuration, DURATION_HELP, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { SERVICE_NAMES } from '../config/service-urls';
+import { logChoice } from '../config/logs-schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
 import { expectPublishedTrustKept } from '../custody/published-trust';
@@ -88,6 +89,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
   }
   validateConfig(config);
+  refuseTileBasedLog(config, item);
   const clock = options.clock ?? (() => new Date());
   const progress = options.progress ?? silentProgress;
   const now = clock();
@@ -242,6 +244,18 @@ function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Dat
         'Rotate again after that cut-over (deploy it first: see the steps "rotate" printed)',
     );
   }
+}
+
+/** Log shards are for the Trillian-backed logs; a tile-based log (Rekor v2, TesseraCT) has its one key. */
+function refuseTileBasedLog(config: SigstoreConfig, item: RotatableItem): void {
+  const logs = logChoice(config);
+  const tileBased = (item === 'rekor-key' && logs.rekor !== 'v1') || (item === 'ctlog-key' && logs.ct !== 'trillian');
+  if (!tileBased) return;
+  throw new ConfigError(
+    'CONFIG_INVALID',
+    `rotate ${item}: the ${item === 'rekor-key' ? 'Rekor log is Rekor v2 (logs.rekor: v2)' : 'CT log is TesseraCT (logs.ct: tesseract)'}, a tile-based log with one key: ` +
+      'log shards are for the Trillian-backed logs; a tile-based log gets a new key as a new log instance (a new origin), which this build does not rotate',
+  );
 }
 
 /**

@@ -16,6 +16,7 @@ import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture
 import { useTempDirectory } from '../helpers/temp-directory';
 
 const PINNED = 'services:\n  trillian:\n    treeIds: { rekor: "1111111111111111111", ctlog: "2222222222222222222" }\n';
+const CT_PINNED_ALL = 'services:\n  trillian:\n    treeIds: { rekor: "1111111111111111111", ctlog: "2222222222222222222" }\n';
 const PINNED_WITH_SHARD = 'services:\n  trillian:\n    treeIds: { rekor: "1111111111111111111", ctlog: "2222222222222222222", rekorShards: ["3333333333333333333"] }\n';
 
 /*
@@ -167,5 +168,19 @@ describe('rotate ctlog-key: a new CT log shard under its own prefix', () => {
     expect(rendered).toContain(`        password: "${oldKey.password}"`);
     expect(rendered).toContain(`        password: "${material.ctlog.privateKey.password}"`);
     expect(rendered).not.toContain('@');
+  });
+});
+
+describe('rotate of a tile-based log key', () => {
+  const temp = useTempDirectory();
+
+  it.each([
+    ['rekor-key', 'logs:\n  rekor: v2\n', 'the Rekor log is Rekor v2 (logs.rekor: v2), a tile-based log with one key'],
+    ['ctlog-key', 'logs:\n  ct: tesseract\n', 'the CT log is TesseraCT (logs.ct: tesseract), a tile-based log with one key'],
+  ] as const)('%s is refused: log shards are for the Trillian-backed logs', async (item, yaml, message) => {
+    const stateRoot = copyFixtureState(temp());
+    await expect(
+      runRotate({ config: fixtureConfig(`${yaml}${CT_PINNED_ALL}`), item, stateRoot, clock: fixedClock('2026-06-01T00:00:00Z'), at: new Date('2026-06-20T00:00:00Z'), rootKeys: new LocalRootKeys() }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) }));
   });
 });
