@@ -303,14 +303,14 @@ function deploySteps(config: SigstoreConfig, generations: readonly AddedGenerati
   const log = shard?.item === 'ctlog-key' ? 'ctlog' : 'rekor';
   return [
     `1. now, the trust: sigstore-cdk synth --env ${env}; publish dist/trust/tuf/ (the TUF repository, targets naming ${names}) and apply dist/sigstore.k8s.yaml ` +
-      '(the trust-roots ConfigMap); servers keep the old generation' +
+      '(the trust-roots ConfigMap; for a new Fulcio root the CT log rolls to accept both roots); servers keep the old generation' +
       (shard
         ? `; this creates the new shard's tree (Job ${log}-g${shard.generation}-createtree): pin its id as services.trillian.treeIds.${log}Shards[${shard.generation - 2}] ` +
           `(kubectl -n ${namespace} get configmap ${log}-g${shard.generation}-tree -o jsonpath='{.data.treeID}')`
         : ''),
     `2. at ${iso(activeFrom)} or later, the server switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; ` +
-      `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml; ` +
-      servers.map((server) => `kubectl -n ${namespace} rollout restart deployment/${server}`).join('; '),
+      `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml, which rolls ${servers.map((server) => `deployment/${server}`).join(' and ')} ` +
+      `(their inputs' checksum changed); wait for it: ${servers.map((server) => `kubectl -n ${namespace} rollout status deployment/${server}`).join('; ')}`,
     ...(shard
       ? [
           `   the switch also runs Job ${shard.generation === 2 ? log : `${log}-g${shard.generation - 1}`}-freeze (updatetree --tree_state=FROZEN): the old shard stays readable, takes no new entries` +

@@ -125,7 +125,8 @@ describe('rotate ctlog-key: a new CT log shard under its own prefix', () => {
     const config = fixtureConfig(CT_PINNED);
     const result = await runRotate({ config, item: 'ctlog-key', stateRoot, clock: fixedClock('2026-06-01T00:00:00Z'), at: new Date('2026-06-20T00:00:00Z'), rootKeys: new LocalRootKeys() });
     expect(result.generations).toEqual([expect.objectContaining({ item: 'ctlog-key', generation: 2 })]);
-    expect(result.deploy[1]).toContain('rollout restart deployment/ctlog; kubectl -n sigstore-system rollout restart deployment/fulcio');
+    expect(result.deploy[1]).toContain('which rolls deployment/ctlog and deployment/fulcio');
+    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout status deployment/ctlog; kubectl -n sigstore-system rollout status deployment/fulcio');
     const snapshot = await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load();
     const repository = readTufRepository(snapshot);
     const file = repository.targets.signed.targets['trusted_root.json'];

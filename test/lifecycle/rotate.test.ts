@@ -59,7 +59,8 @@ describe('rotate: renewal under the same root', () => {
     expect(result.deploy).toHaveLength(3);
     expect(result.deploy[0]).toMatch(/^1\. now, the trust: sigstore-cdk synth --env test; publish dist\/trust\/tuf\//);
     expect(result.deploy[1]).toContain('2. at 2026-06-20T00:00:00Z or later, the server switch: sigstore-cdk synth --env test --at 2026-06-20T00:00:00Z');
-    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout restart deployment/tsa');
+    expect(result.deploy[1]).toContain('which rolls deployment/tsa');
+    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout status deployment/tsa');
 
     // The old generation is never touched; the new one has its own files and manifest record.
     expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'tsa/leaf.crt.pem'))).toEqual(oldLeaf);
@@ -111,10 +112,19 @@ describe('rotate: renewal under the same root', () => {
     const secretsAt = async (at: string, name: string) => {
       const outDir = join(temp(), name);
       await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
-      return { secrets: readFileSync(join(outDir, 'sigstore.secrets.k8s.yaml'), 'utf8'), trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8') };
+      const objects = parseAllDocuments(readFileSync(join(outDir, 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJSON());
+      const annotations = (name: string) => objects.find((object) => object?.kind === 'Deployment' && object.metadata.name === name).spec.template.metadata.annotations;
+      return {
+        secrets: readFileSync(join(outDir, 'sigstore.secrets.k8s.yaml'), 'utf8'),
+        trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8'),
+        checksums: { tsa: annotations('tsa')['sigstore-cdk/inputs-sha256'], fulcio: annotations('fulcio')['sigstore-cdk/inputs-sha256'] },
+      };
     };
     const before = await secretsAt('2026-06-19T00:00:00Z', 'before');
     const after = await secretsAt('2026-06-20T00:00:00Z', 'after');
+    // Applying the cut-over's manifests rolls the TSA (its Secret changed) and nothing else here.
+    expect(after.checksums.tsa).not.toBe(before.checksums.tsa);
+    expect(after.checksums.fulcio).toBe(before.checksums.fulcio);
     expect(before.secrets).toContain(`password: ${oldKey}`);
     expect(before.secrets).not.toContain(newKey);
     expect(after.secrets).toContain(`password: ${newKey}`);
