@@ -8,9 +8,11 @@ import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { completeRootKeyPlan, ensureRootKeys, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import { ensureRootKeyGenerations, parseNextRoots } from '../lifecycle/root-key-generations';
+import { completeRootKeyPlan, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
 import { configuredTufRootKeys } from '../pki/tuf-root-keys';
+import { StateStore } from '../state/store';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -113,7 +115,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         config,
         stateRoot: options.stateDir,
         progress,
-        rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)),
+        rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer),
         lock: lock(),
       });
       printResult(
@@ -137,7 +139,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions & { offline: boolean }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk verify --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
+      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer) });
       if (!options.json) for (const warning of result.warnings) progress.warn(warning);
       if (!result.ok) {
         throw new VerifyError(
@@ -172,7 +174,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       if (item === 'tuf-root') {
         // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
         if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
-        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
         const { from, to } = result.rotation;
         printResult(
           options,
@@ -187,7 +189,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         );
         return;
       }
-      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,
@@ -230,14 +232,19 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .command('ensure')
     .description(
       'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
-        'and print their ids; refuses a key with the wrong spec, usage or state',
+        'and print their ids; refuses a key with the wrong spec, usage or state. Also every later Fulcio or TSA root key generation the state records, ' +
+        'and with --next the next one (before "rotate fulcio-root|tsa-root")',
     )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
     .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--state-dir <dir>', 'directory of the state (read only: which root key generations it records)').default('.sigstore'))
+    .addOption(new Option('--next <root>', 'also create the next generation of this root key: fulcio-root or tsa-root (repeatable)').argParser(collect).default([]))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
-    .action(async (options: Omit<EnvironmentOptions, 'stateDir'>) => {
+    .action(async (options: EnvironmentOptions & { next: string[] }) => {
+      const next = parseNextRoots(options.next);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       const otc = otcConfigOf(config, '"keys ensure"');
+      const snapshot = await new StateStore({ root: options.stateDir, env: config.env }).load();
       const connection = connectKms(otc, kmsOptions);
       progress.info(
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
@@ -249,17 +256,25 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `root key aliases: ${Object.entries(roots).map(([root, requirement]) => `${root} "${requirement!.alias}" (${requirement!.keySpec})`).join(', ')}` +
           (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots, tufRootKeyAliases, env: config.env, progress });
+      const statuses = await ensureRootKeyGenerations({ kms: connection.kms, roots, tufRootKeyAliases, snapshot, next, env: config.env, progress });
       printResult(
-        { ...options, stateDir: '' },
+        options,
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
         statuses
-          .map((key) => `${key.root} root key: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`)
+          .map(
+            (key) =>
+              `${key.root} root key${key.generation > 1 ? ` g${key.generation}` : ''}: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`,
+          )
           .join('\n'),
       );
     });
 
   return program;
+}
+
+/** commander: a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** The version in the project's package.json. */
@@ -297,7 +312,7 @@ function describeItemExpiry(item: ItemExpiry): string {
 }
 
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
-function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
+function whenNeeded(create: () => RootKeyProvider, signer: 'local' | 'otc-kms'): RootKeyProvider {
   let provider: RootKeyProvider | undefined;
   const get = () => (provider ??= create());
   return {
@@ -306,6 +321,13 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     },
     signerFor: (...args) => get().signerFor(...args),
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+    signerForGeneration: (root, generation, snapshot, now) => {
+      const inner = get();
+      if (!inner.signerForGeneration) throw new Error(`${inner.description} has no root key generations`);
+      return inner.signerForGeneration(root, generation, snapshot, now);
+    },
+    // Only where the provider can look generations up (KMS); the local keys are files of the state.
+    ...(signer === 'otc-kms' ? { publicKeyForGeneration: (root, generation, snapshot) => (get() as Required<RootKeyProvider>).publicKeyForGeneration(root, generation, snapshot) } : {}),
     signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
     signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
   };

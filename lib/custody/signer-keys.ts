@@ -26,6 +26,19 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
       problems.push(`the ${root} root key ${pin.keyRef} is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${held.evidence} gives ${heldSpki}`);
     }
   }
+  // Root generations after the first (rotate fulcio-root|tsa-root), where the provider can look their keys up.
+  for (const root of ['fulcio', 'tsa'] as const) {
+    for (const record of snapshot.generationRecords(`${root}-root`)) {
+      if (!record.rootKey || !rootKeys.publicKeyForGeneration) continue;
+      const held = await rootKeys.publicKeyForGeneration(root, record.generation, snapshot);
+      if (held.keyRef !== record.rootKey.keyRef || spkiSha256(held.publicKey) !== record.rootKey.spkiSha256) {
+        problems.push(
+          `generation ${record.generation} of the ${root} root is pinned to ${record.rootKey.keyRef} (SPKI SHA-256 ${record.rootKey.spkiSha256}), ` +
+            `but ${held.evidence} gives ${held.keyRef} (${spkiSha256(held.publicKey)})`,
+        );
+      }
+    }
+  }
   if (problems.length === 0) return;
   throw new StateError(
     'STATE_SIGNER_MISMATCH',

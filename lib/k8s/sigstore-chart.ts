@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { IMAGES, imageReference, type PinnedImage } from '../config/images';
 import type { SigstoreConfig } from '../config/schema';
+import { ConfigError } from '../errors';
 import { SERVICE_NAMES, type PublicService } from '../config/service-urls';
 import type { PkiMaterial } from '../pki/state-items';
 import { TRUST_DIRECTORY, trustOutputFiles, type OutputFile } from '../trust/trust-outputs';
@@ -20,12 +21,23 @@ import type { RekorTiles } from './rekor-tiles';
 import type { TesseraCt } from './tesseract';
 import type { ServicePasswords } from './service-passwords';
 import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
+import { TreeFreezeJob } from './tree-freeze-job';
 import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
 import { TileLogs } from './tile-logs';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
+
+/** The name of a log's shard generation N (`rekor`, `rekor-g2`, …): its tree's ConfigMap is `<name>-tree`. */
+export function logShardName(log: 'rekor' | 'ctlog', generation: number): string {
+  return generation === 1 ? SERVICE_NAMES[log] : `${SERVICE_NAMES[log]}-g${generation}`;
+}
+
+/** The URL prefix of CT log shard generation N: the configured prefix, then `<prefix>-g<N>`. */
+export function ctlogShardPrefix(prefix: string, generation: number): string {
+  return generation === 1 ? prefix : `${prefix}-g${generation}`;
+}
 
 /** Everything the cluster charts are built from. */
 export interface SigstoreChartInput {
@@ -132,31 +144,72 @@ export class SigstoreChart extends Chart {
     const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
     const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
 
+    const treeIds = config.services.trillian.treeIds;
     const trillian = (this.trillian = mysql && new Trillian(this, 'Trillian', {
       namespace,
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
       logSignerReplicas: config.services.trillian.logSignerReplicas,
-      electionTrees: config.services.trillian.treeIds && [
-        { treeId: config.services.trillian.treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
-        { treeId: config.services.trillian.treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+      electionTrees: treeIds && [
+        { treeId: treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
+        { treeId: treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+        ...treeIds.rekorShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('rekor', index + 2)) })),
+        ...treeIds.ctlogShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('ctlog', index + 2)) })),
       ],
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
     }));
-    const treeJob = (id: string, name: string, displayName: string) =>
-      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree) });
-    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
-    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
+    const treeJob = (id: string, name: string, displayName: string, pinnedTreeId?: string) =>
+      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
+    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
+    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
+    // Log shards of the Trillian-backed logs (rotate rekor-key | ctlog-key): every later generation's
+    // tree is created as soon as the generation is in the state (before its cut-over); the log writes
+    // to the active one, serves the older ones read-only, and each older tree is frozen once inactive.
+    const shardsOf = (log: 'rekor' | 'ctlog', firstTree: TreeJob) => {
+      const history = log === 'rekor' ? material.history.rekorKeys : material.history.ctlogKeys;
+      const pinnedShards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
+      const trees = new Map<number, TreeJob>([[1, firstTree]]);
+      for (const generation of history.map((key) => key.generation).filter((generation) => generation > 1)) {
+        const name = logShardName(log, generation);
+        trees.set(generation, treeJob(`${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeG${generation}`, name, name, pinnedShards?.[generation - 2]));
+      }
+      const pinnedTreeId = (generation: number): string => {
+        const pinned = generation === 1 ? treeIds?.[log] : pinnedShards?.[generation - 2];
+        if (!pinned) {
+          const field = generation === 1 ? log : `${log}Shards[${generation - 2}]`;
+          throw new ConfigError(
+            'CONFIG_INVALID',
+            `services.trillian.treeIds.${field}: ${log} shard generation ${generation} is inactive and must have its tree id pinned ` +
+              `(kubectl -n ${namespace} get configmap ${TreeJob.configMapName(logShardName(log, generation))} -o jsonpath='{.data.treeID}')`,
+          );
+        }
+        return pinned;
+      };
+      const inactive = material.inactiveLogKeys[log].map((key) => ({ generation: key.generation, treeId: pinnedTreeId(key.generation), signingKey: key.privateKey }));
+      for (const shard of inactive) {
+        new TreeFreezeJob(this, `${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeFreezeG${shard.generation}`, {
+          name: `${logShardName(log, shard.generation)}-freeze`,
+          adminServer: trillian!.logServerAddress,
+          treeId: shard.treeId,
+          image: image(IMAGES.updatetree),
+        });
+      }
+      const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
+      return { activeTree: trees.get(active)!, active, inactive };
+    };
+    const rekorShards = this.rekorTree && shardsOf('rekor', this.rekorTree);
+    const ctlogShards = this.ctlogTree && shardsOf('ctlog', this.ctlogTree);
 
     this.rekor = tileLogs.rekor ?? new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
       trillian: trillian!.logServerAddress,
-      treeId: this.rekorTree!.treeId,
+      treeId: rekorShards!.activeTree.treeId,
       signingKey: material.rekor.privateKey,
+      inactiveShards: rekorShards!.inactive,
       secretsScope,
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
@@ -167,10 +220,13 @@ export class SigstoreChart extends Chart {
     this.ctlog = tileLogs.ctlog ?? new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
-      prefix: config.services.ctlog.prefix,
+      // Each shard has its own prefix (`<prefix>-g<N>`); Fulcio submits to the active one.
+      prefix: ctlogShardPrefix(config.services.ctlog.prefix, ctlogShards!.active),
       trillian: trillian!.logServerAddress,
-      treeId: this.ctlogTree!.treeId,
-      rootsPem: pem([material.fulcio.root]),
+      treeId: ctlogShards!.activeTree.treeId,
+      inactiveShards: ctlogShards!.inactive.map((shard) => ({ ...shard, prefix: ctlogShardPrefix(config.services.ctlog.prefix, shard.generation) })),
+      // Every Fulcio root still valid: during a fulcio-root rotation the CT log accepts pre-certificates from both.
+      rootsPem: pem([...material.rootsInUse.fulcio]),
       signingKey: material.ctlog.privateKey,
       secretsScope,
       image: image(IMAGES.ctServer),
@@ -217,8 +273,8 @@ export class SigstoreChart extends Chart {
 
     new TrustRoots(this, 'TrustRoots', {
       namespaces: config.cluster.trustRootNamespaces,
-      fulcioRootPem: pem([material.fulcio.root]),
-      tsaRootPem: pem([material.tsa.root]),
+      fulcioRootPem: pem([...material.rootsInUse.fulcio]),
+      tsaRootPem: pem([...material.rootsInUse.tsa]),
       fulcioChainPem: trustFile('fulcio-chain.pem'),
       tsaChainPem: trustFile('tsa-chain.pem'),
       trustedRootJson: trustFile('trusted_root.json'),
