@@ -6,6 +6,7 @@ import { readPkiMaterial } from './pki/state-items';
 import { StateStore } from './state/store';
 import { rootKeysFor, type StateLocation } from './synth';
 import type { RoleExpiry } from './trust/tuf/expiry';
+import { tufRootConfigurationWarning } from './trust/tuf/configured-root-keys';
 import { readTufRepository } from './trust/tuf/repository';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
 
@@ -48,11 +49,17 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   await checkCustody(snapshot, store.directory);
   const material = await readPkiMaterial(snapshot);
   const warnings: string[] = [];
+  let rootKeys: RootKeyProvider | undefined;
   if (options.offline) {
     warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);
   } else {
-    await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys ?? rootKeysFor(config), store.directory);
+    rootKeys = options.rootKeys ?? rootKeysFor(config);
+    await expectSignerHoldsPinnedKeys(snapshot, rootKeys, store.directory);
   }
+  const rotationPending = await tufRootConfigurationWarning(snapshot, config, rootKeys).catch(
+    (error: Error) => `tuf.root could not be compared with the current TUF root: ${error.message}`,
+  );
+  if (rotationPending) warnings.push(rotationPending);
   const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
   return {
     env: config.env,

@@ -11,6 +11,7 @@ import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
 import { buildCertificate, type CertificateTemplate } from './certificate-builder';
 import { ceremonySigners } from './ceremony-log';
+import { ceremonyTufRootSigners } from './tuf-root-ceremony';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, spkiSha256, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import {
@@ -66,6 +67,8 @@ export interface BootstrapContext {
   readonly material: PkiMaterial;
   /** The signer of a root key, wrapped in the ceremony log; asked for only when something must be signed. */
   rootSigner(root: RootName): Promise<Signer>;
+  /** The signers of the configured TUF root keys (`tuf.root.keys`), each wrapped in the ceremony log; asked for only when the TUF root is signed. */
+  tufRootSigners(): Promise<readonly Signer[]>;
   readonly clock: () => Date;
   readonly progress: Progress;
 }
@@ -114,7 +117,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     const material = await readPkiMaterial(snapshot);
-    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
+    const tufRootSigners = ceremonyTufRootSigners({ rootKeys: options.rootKeys, snapshot, store, clock, now: clock(), config: options.config, operator: options.operator });
+    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, tufRootSigners: tufRootSigners.configured, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
     // is corruption. A run that fails before this commit leaves no marker (and nothing else).
     if (missingFromState(snapshot).length === 0) snapshot.markPublished(clock());

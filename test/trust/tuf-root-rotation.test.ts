@@ -7,6 +7,7 @@ import { synth } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
 import { setWallClock } from '../helpers/fake-date';
+import { configFromYaml } from '../helpers/config';
 import { copyFixtureState, FIXTURE_CLOCK, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { serveDirectory, type StaticServer } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -163,6 +164,36 @@ describe('rotate tuf-root: a client holding v1 follows the chain', () => {
     const before = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
     await expect(rotate(fixtureConfig(), '2026-01-03T00:00:00Z')).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2, message: expect.stringContaining('nothing to rotate') });
     expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json')).equals(before)).toBe(true);
+  });
+});
+
+describe('a new environment with several TUF root keys and a threshold', () => {
+  const temp = useTempDirectory();
+  afterEach(() => jest.useRealTimers());
+
+  it('bootstrap signs v1 with every configured key, threshold 2; tuf-js bootstraps from it; verify accepts it', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\ntuf:\n  root:\n    threshold: 2\n    keys: [{ local: tuf-root-a }, { local: tuf-root-b }]\n', 'multi');
+    const stateRoot = join(temp(), '.sigstore');
+    const dist = join(temp(), 'dist');
+    await synth({ config, stateRoot, outDir: dist, clock: FIXTURE_CLOCK });
+    const root = JSON.parse(readFileSync(join(dist, 'trust', 'tuf', '1.root.json'), 'utf8'));
+    expect(root.signed.roles.root.threshold).toBe(2);
+    expect(root.signed.roles.root.keyids).toHaveLength(2);
+    expect(root.signatures).toHaveLength(2);
+    const manifest = JSON.parse(readFileSync(join(stateRoot, 'multi', 'manifest.json'), 'utf8'));
+    expect(manifest.rootKeys.tuf.keyRef).toBe('local:signer/tuf-root-a.key.pem');
+    expect(manifest.tufRootKeyGenerations).toEqual([
+      { generation: 1, firstVersion: 1, threshold: 2, keys: [expect.objectContaining({ keyRef: 'local:signer/tuf-root-a.key.pem' }), expect.objectContaining({ keyRef: 'local:signer/tuf-root-b.key.pem' })] },
+    ]);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-02T00:00:00Z') })).problems).toEqual([]);
+    const server = await serveDirectory(join(dist, 'trust', 'tuf'));
+    try {
+      setWallClock('2026-01-02T00:00:00Z');
+      const client = new TufTestClient(server.url, join(temp(), 'client'), join(dist, 'trust', 'tuf', '1.root.json'));
+      expect((await client.fetchTarget('trusted_root.json')).equals(readFileSync(join(dist, 'trust', 'trusted_root.json')))).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });
 
