@@ -67,18 +67,22 @@ describe('rotate tuf-root with the TUF root key in KMS (emulator)', () => {
     expect((await ok('verify')).stderr).not.toContain('warning: tuf.root');
     await ok('verify', '--offline');
 
-    // A second rotation: two new KMS keys, threshold 2 (the config names them in tuf.root.keys).
-    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}\ntuf:\n  root:\n    threshold: 2\n    keys:\n      - kmsAlias: sigstore-tuf-root-a-g3\n      - kmsAlias: sigstore-tuf-root-b-g3\n`);
-    const missing = await cli('rotate', 'tuf-root');
+    // A second rotation exactly as the README's "Rotating the TUF root" says: its YAML, then its commands.
+    const readme = rotationSection();
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}\n${readme.yaml}`);
+    const [ensureLine, rotateLine, ...afterLines] = readme.commands;
+    expect(ensureLine).toEqual(['keys', 'ensure']);
+    expect(rotateLine).toEqual(['rotate', 'tuf-root']);
+    expect(afterLines).toEqual([['synth'], ['verify']]);
+    const missing = await cli(...rotateLine);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('error [KMS_KEY_NOT_FOUND]');
-    expect(missing.stderr).toContain('sigstore-tuf-root-a-g3');
-    await ok('keys', 'ensure');
+    expect(missing.stderr).toContain('sigstore-tuf-root-a-g2');
+    await ok(...ensureLine);
     emulator.calls.length = 0;
-    await ok('rotate', 'tuf-root', '--json');
+    await ok(...rotateLine);
     expect(emulator.calls.filter((call) => call.api === 'sign' && call.status === 200)).toHaveLength(3);
-    await ok('verify');
-    await ok('synth', '--out', join(temp(), 'dist'), '--cloud-out', join(temp(), 'cdktf.out'));
+    for (const line of afterLines) await ok(...line);
 
     const root3 = JSON.parse(readFileSync(join(temp(), 'dist', 'trust', 'tuf', '3.root.json'), 'utf8'));
     expect(root3.signed.roles.root.threshold).toBe(2);
@@ -95,3 +99,23 @@ describe('rotate tuf-root with the TUF root key in KMS (emulator)', () => {
     }
   }, 120_000);
 });
+
+/** The YAML block and the commands (without `sigstore-cdk` and `--env prd`) of the README's "Rotating the TUF root". */
+function rotationSection(): { yaml: string; commands: string[][] } {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('### Rotating the TUF root');
+  const section = readme.slice(start, readme.indexOf('\n## ', start));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  const sh = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  if (start < 0 || !yaml || !sh) throw new Error('README.md has no "Rotating the TUF root" section with a yaml and a sh block');
+  const commands = sh
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const words = line.split(/\s+/);
+      if (words[0] !== 'sigstore-cdk' || words.slice(-2).join(' ') !== '--env prd') throw new Error(`unexpected README command: ${line}`);
+      return words.slice(1, -2);
+    });
+  return { yaml, commands };
+}
