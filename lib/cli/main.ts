@@ -269,6 +269,9 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
     signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
     signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
+    get tufRootKeysInKms() {
+      return get().tufRootKeysInKms;
+    },
   };
 }
 

@@ -35,20 +35,36 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
 }
 
 /**
- * The TUF root keys are compared by the key references the state recorded, generation by
- * generation of the current one (`otc-kms:<id>`: KMS get-publickey of that key; a local key: its
- * file), not through the configured alias: after `keys ensure` made the next generation's alias
- * the configuration may name it before `rotate tuf-root` has signed with it.
+ * The TUF root keys are compared by the key references the state recorded, not through the
+ * configured alias: after `keys ensure` made the next generation's alias the configuration may name
+ * it before `rotate tuf-root` has signed with it. Checked: the keys of generation 1 (the root clients
+ * are initialized with) and of the current generation, each against its signer (`otc-kms:<id>`: KMS
+ * get-publickey of that key; a local key: its file). With KMS (`tufRootKeysInKms`), no generation may
+ * be signable by keys of the state alone, unless the configuration names local TUF root keys: else
+ * whoever holds a copy of the state could re-sign the whole chain and re-pin it.
  */
 async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProvider): Promise<string[]> {
   const generations = snapshot.tufRootKeyGenerations();
-  const current = generations[generations.length - 1];
-  if (!current || !rootKeys.signerForKeyRef) return [];
+  if (generations.length === 0 || !rootKeys.signerForKeyRef) return [];
   const problems: string[] = [];
-  for (const pin of current.keys) {
-    const held = spkiSha256(await (await rootKeys.signerForKeyRef(pin.keyRef, snapshot)).publicKey());
-    if (held !== pin.spkiSha256) {
-      problems.push(`the TUF root key ${pin.keyRef} (generation ${current.generation}) is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${rootKeys.description} gives ${held}`);
+  const checked = generations.length === 1 ? generations : [generations[0], generations[generations.length - 1]];
+  for (const generation of checked) {
+    for (const pin of generation.keys) {
+      const held = spkiSha256(await (await rootKeys.signerForKeyRef(pin.keyRef, snapshot)).publicKey());
+      if (held !== pin.spkiSha256) {
+        problems.push(`the TUF root key ${pin.keyRef} (generation ${generation.generation}) is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${rootKeys.description} gives ${held}`);
+      }
+    }
+  }
+  if (rootKeys.tufRootKeysInKms) {
+    for (const generation of generations) {
+      const local = generation.keys.filter((pin) => !pin.keyRef.startsWith('otc-kms:'));
+      if (local.length >= generation.threshold) {
+        problems.push(
+          `TUF root key generation ${generation.generation} can be signed by keys of the state alone (${local.map((pin) => pin.keyRef).join(', ')}; threshold ${generation.threshold}), ` +
+            'but this environment keeps its TUF root in KMS and names no local TUF root key in tuf.root.keys',
+        );
+      }
     }
   }
   return problems;

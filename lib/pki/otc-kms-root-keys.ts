@@ -212,6 +212,8 @@ export interface OtcKmsRootKeysProps {
   readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
+  /** Whether the configuration names local TUF root keys (`tuf.root.keys` with `local`), which the state holds. @default false */
+  readonly localTufRootKeys?: boolean;
 }
 
 /**
@@ -225,9 +227,11 @@ export class OtcKmsRootKeys implements RootKeyProvider {
 
   /** How KMS is reached (endpoints, project, credential kind; never a credential). */
   readonly connection: KmsConnection;
+  readonly tufRootKeysInKms: boolean;
 
   constructor(private readonly props: OtcKmsRootKeysProps) {
     this.connection = props.connection;
+    this.tufRootKeysInKms = !props.localTufRootKeys;
     this.description = `OTC KMS (${props.connection.region}, project ${props.connection.projectId})`;
   }
 

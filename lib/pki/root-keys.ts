@@ -55,6 +55,11 @@ export interface RootKeyProvider {
    * longer name. Never creates a key. @default - only the signer's own TUF root key
    */
   signerForKeyRef?(keyRef: string, snapshot: StateSnapshot): Promise<Signer>;
+  /**
+   * True when the TUF root must be anchored in KMS: no generation of TUF root keys may be signable by
+   * keys of the state alone (the otc-kms signer, unless `tuf.root.keys` names local keys). @default false
+   */
+  readonly tufRootKeysInKms?: boolean;
 }
 
 /** `signerForTufRootKey` of `provider`, or its own TUF root key when the source is that key. */

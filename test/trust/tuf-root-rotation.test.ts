@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rotateTufRoot } from '../../lib/commands/rotate-tuf-root';
 import type { SigstoreConfig } from '../../lib/config/schema';
+import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
@@ -194,6 +195,35 @@ describe('a new environment with several TUF root keys and a threshold', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('custody of rotated TUF roots', () => {
+  const temp = useTempDirectory();
+
+  it('a manifest that lost the generation record refuses the rotated root: its key is pinned nowhere', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const config = fixtureConfig('tuf:\n  root:\n    keys: [{ local: tuf-root-g2 }]\n');
+    await rotateTufRoot({ config, stateRoot, at: new Date('2026-01-03T00:00:00Z') });
+    const manifestPath = join(stateRoot, FIXTURE_ENV, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    delete manifest.tufRootKeyGenerations;
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    await expect(runVerify({ config, stateRoot, offline: true, clock: () => new Date('2026-01-03T00:00:00Z') })).rejects.toMatchObject({
+      code: 'STATE_ROOT_KEY_MISMATCH',
+      message: expect.stringContaining('tuf/repository/2.root.json carries the key'),
+    });
+  });
+
+  it('with the TUF root in KMS, a chain whose generation local keys alone can sign is refused (a re-signed, re-pinned copy of the state)', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const config = fixtureConfig();
+    const kmsAnchored = Object.assign(new LocalRootKeys(), { tufRootKeysInKms: true });
+    const error = await runVerify({ config, stateRoot, rootKeys: kmsAnchored, clock: () => new Date('2026-01-03T00:00:00Z') }).catch((caught) => caught);
+    expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
+    expect(error.message).toContain('TUF root key generation 1 can be signed by keys of the state alone (local:signer/tuf-root.key.pem; threshold 1)');
+    // The same state, the keys compared with their own files: accepted.
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
   });
 });
 
