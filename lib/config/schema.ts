@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
+import { logsCrossFieldProblems, logsSchema } from './logs-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
   ciProviderProblem,
@@ -294,6 +295,28 @@ export const configSchema = z
             leafValidity: duration.prefault('2y'),
           })
           .prefault({}),
+        /**
+         * How long before an item in use expires `verify` warns (and asks for `sigstore-cdk rotate <item>`).
+         * Past its notAfter, or when it expires before the TUF timestamp does, `verify` fails (exit 5).
+         */
+        renewBefore: z
+          .strictObject({
+            /** A new root is a KMS ceremony plus a trust roll-out: start a year ahead. @default 1y */
+            fulcioRoot: duration.prefault('1y'),
+            /** @default 180d */
+            fulcioIntermediate: duration.prefault('180d'),
+            /** @default 1y */
+            tsaRoot: duration.prefault('1y'),
+            /** @default 180d */
+            tsaIntermediate: duration.prefault('180d'),
+            /** The common yearly renewal (`rotate tsa-leaf`). @default 90d */
+            tsaLeaf: duration.prefault('90d'),
+            /** For a log key whose trusted_root.json entry has an end (a frozen shard's successor is due). @default 30d */
+            ctlogKey: duration.prefault('30d'),
+            /** @default 30d */
+            rekorKey: duration.prefault('30d'),
+          })
+          .prefault({}),
       })
       .prefault({}),
 
@@ -344,7 +367,10 @@ export const configSchema = z
       })
       .prefault({}),
 
-    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). */
+    /** Which server runs each transparency log: Rekor v1 or v2 (tiles), ct_server or TesseraCT (logs-schema.ts). @default v1, trillian */
+    logs: logsSchema.prefault({}),
+
+    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). Unused when no log runs on Trillian. */
     database: z
       .discriminatedUnion('kind', [
         z.strictObject({
@@ -580,6 +606,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
+  problems.push(...logsCrossFieldProblems(raw));
   return problems;
 }
 

@@ -1,6 +1,8 @@
 import { StateError } from '../errors';
 import { SERVICE_PASSWORDS_ITEM } from '../k8s/service-passwords';
 import { missingItems, STATE_ITEMS } from '../pki/state-items';
+import { missingTileLogKeys } from '../pki/tile-log-keys';
+import type { LogsConfig } from '../config/logs-schema';
 import { localTufRootKeyItem, localTufRootKeyName } from '../pki/tuf-root-keys';
 import { findPreviousTrees } from '../state/atomic';
 import type { StateSnapshot } from '../state/store';
@@ -15,11 +17,13 @@ const LOCAL_ROOT_KEY_ITEMS = {
 
 /**
  * What a complete state has and this one lacks: the PKI items, the TUF repository and the service
- * passwords (everything `bootstrap` mints), named for an operator.
+ * passwords (everything `bootstrap` mints), named for an operator. With a configuration, also the
+ * keys of the tile-based logs it runs (lib/pki/tile-log-keys.ts).
  */
-export function missingFromState(snapshot: StateSnapshot): string[] {
+export function missingFromState(snapshot: StateSnapshot, config?: { logs?: Pick<LogsConfig, 'rekor' | 'ct'> }): string[] {
   return [
     ...missingItems(snapshot),
+    ...(config ? missingTileLogKeys(snapshot, config) : []),
     ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
     ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
   ];

@@ -7,7 +7,7 @@ import { StateError } from '../errors';
 import { spkiSha256 } from '../pki/keys';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
-import { STATE_ITEMS } from '../pki/state-items';
+import { generationsOf } from '../lifecycle/generations';
 import type { RootKeyPin, TufRootKeyGeneration } from '../state/manifest';
 import type { StateSnapshot } from '../state/store';
 import { versionedMetadataItem, versionsInState } from '../trust/tuf/tuf-state';
@@ -35,8 +35,10 @@ export interface RootSignedArtifact {
   readonly digest: string;
   readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
   /**
-   * The pinned key it must be signed by: for a TUF root signature, the key of the generation (the
-   * version's or its predecessor's) with the signer's SPKI, or `null` when no generation pinned it.
+   * The pinned key it must be signed by: for a certificate, the key of the root generation that
+   * signed it (when that is not generation 1, whose pin is `rootKeys`); for a TUF root signature, the
+   * key of the generation (the version's or its predecessor's) with the signer's SPKI, or `null` when
+   * no generation pinned it.
    * @default - the root's pin (`rootKeys.<root>`)
    */
   readonly pin?: RootKeyPin | null;
@@ -48,37 +50,45 @@ export function generationOf(generations: readonly TufRootKeyGeneration[], versi
   return [...generations].reverse().find((generation) => generation.firstVersion <= version);
 }
 
+/** The root-signed certificate items: each root (self-signed) and the intermediate it issues. */
 const CERTIFICATES = [
-  { root: 'fulcio', item: STATE_ITEMS.fulcioRoot, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'fulcio', item: STATE_ITEMS.fulcioIntermediate, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaRoot, issuer: STATE_ITEMS.tsaRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaIntermediate, issuer: STATE_ITEMS.tsaRoot },
+  { root: 'fulcio', item: 'fulcio-root', issuer: 'fulcio-root' },
+  { root: 'fulcio', item: 'fulcio-intermediate', issuer: 'fulcio-root' },
+  { root: 'tsa', item: 'tsa-root', issuer: 'tsa-root' },
+  { root: 'tsa', item: 'tsa-intermediate', issuer: 'tsa-root' },
 ] as const;
 
 /**
  * Everything the state holds that a root key signed, present items only (a partial state gives what
- * it has): the Fulcio and TSA roots and intermediates, and every TUF root version. Throws a
+ * it has): every generation of the Fulcio and TSA roots and intermediates, and every TUF root
+ * version. A root after generation 1 carries the key its generation pinned (`pin`). Throws a
  * StateError when one does not parse.
  */
 export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact[] {
   const artifacts: RootSignedArtifact[] = [];
   for (const { root, item, issuer } of CERTIFICATES) {
-    if (!snapshot.item(item.id) || !snapshot.item(issuer.id)) continue;
-    const certificate = parseCertificate(snapshot, item);
-    const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, issuer).publicKey;
-    artifacts.push(
-      withDigest({
-        root,
-        itemId: item.id,
-        path: item.files.certificate,
-        purpose: `${item.id} certificate`,
-        signedBy: snapshot.item(item.id)?.signedBy,
-        signedBytes: certificate.tbs,
-        signature: certificate.signature,
-        signerKey: issuerKey,
-        ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
-      }),
-    );
+    const issuers = generationsOf(snapshot, issuer);
+    for (const generation of generationsOf(snapshot, item)) {
+      const issuing = item === issuer ? generation : issuers.find((candidate) => candidate.generation === (generation.issuerGeneration ?? 1));
+      if (!issuing || !snapshot.item(generation.itemId) || !snapshot.item(issuing.itemId)) continue;
+      const stateItem = { id: generation.itemId, files: { certificate: generation.files.certificate } };
+      const certificate = parseCertificate(snapshot, stateItem);
+      const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, { id: issuing.itemId, files: { certificate: issuing.files.certificate } }).publicKey;
+      artifacts.push(
+        withDigest({
+          root,
+          itemId: generation.itemId,
+          path: generation.files.certificate,
+          purpose: `${generation.itemId} certificate`,
+          signedBy: snapshot.item(generation.itemId)?.signedBy,
+          signedBytes: certificate.tbs,
+          signature: certificate.signature,
+          signerKey: issuerKey,
+          ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
+          ...(issuing.rootKey ? { pin: issuing.rootKey } : {}),
+        }),
+      );
+    }
   }
   // A TUF root version is signed by its own root keys and, from v2 on, by its predecessor's: one
   // artifact per signature of either, each checked against the key its generation pinned.

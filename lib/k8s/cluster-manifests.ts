@@ -1,6 +1,7 @@
 import { App, Yaml, type Chart } from 'cdk8s';
 import { PRIVATE_FILE_MODE } from '../state/atomic';
 import type { OutputFile } from '../trust/trust-outputs';
+import { annotateInputChecksums } from './input-checksums';
 import { SigstoreChart, SigstoreSecretsChart, type SigstoreChartInput } from './sigstore-chart';
 
 /**
@@ -23,6 +24,8 @@ export function buildClusterCharts(input: SigstoreChartInput): ClusterCharts {
   const app = new App({ outdir: 'dist' });
   const secrets = new SigstoreSecretsChart(app, 'sigstore-secrets', { namespace: input.config.cluster.namespace });
   const chart = new SigstoreChart(app, 'sigstore', { ...input, secrets });
+  // Every rolling pod template names the hash of what it reads: a changed ConfigMap or Secret rolls its pods.
+  annotateInputChecksums([chart, secrets]);
   return { app, chart, secrets };
 }
 

@@ -49,6 +49,25 @@ export function rootKeyPlan(otc: OtcConfig): RootKeyPlan {
   };
 }
 
+/**
+ * The plan `keys ensure` carries out: all three root keys. `keys ensure` is the one place they are
+ * created, so a configuration without the TUF root's alias is refused (CONFIG_INVALID) before any
+ * KMS call, naming the field; a bootstrap would otherwise find no TUF root key later.
+ */
+export function completeRootKeyPlan(otc: OtcConfig): Required<RootKeyPlan> {
+  const plan = rootKeyPlan(otc);
+  if (!plan.tuf) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'otc.kms.tufRootKeyAlias is not set: "keys ensure" creates three root keys, by the aliases otc.kms.fulcioRootKeyAlias ' +
+        `("${otc.kms.fulcioRootKeyAlias}"), otc.kms.tsaRootKeyAlias ("${otc.kms.tsaRootKeyAlias}") and otc.kms.tufRootKeyAlias ` +
+        '(the TUF root, EC_P256); add it, e.g. tufRootKeyAlias: sigstore-tuf-root-g1',
+      [{ path: 'otc.kms.tufRootKeyAlias', message: 'missing: keys ensure needs the TUF root key alias' }],
+    );
+  }
+  return plan as Required<RootKeyPlan>;
+}
+
 function plannedRoots(plan: RootKeyPlan): [RootName, RootKeyRequirement][] {
   return Object.entries(plan).filter((entry): entry is [RootName, RootKeyRequirement] => entry[1] !== undefined);
 }

@@ -23,6 +23,7 @@ import {
   manifestSchema,
   serializeManifest,
   type CeremonyLogHead,
+  type GenerationRecord,
   type Manifest,
   type ManifestItem,
   type RootKeyPin, type TufRootKeyGeneration,
@@ -127,6 +128,21 @@ export class StateSnapshot {
       );
     }
     this.manifest.rootKeys[root] = { ...pin };
+    this.metadataChanged = true;
+  }
+
+  /** The generations after the first of a rotated item, ascending (empty before its first rotation). */
+  generationRecords(item: string): readonly GenerationRecord[] {
+    return this.manifest.generations?.[item] ?? [];
+  }
+
+  /** Records the next generation of an item (its state item added with `addItem`). Generations are never removed. */
+  addGeneration(item: string, record: GenerationRecord): void {
+    const existing = this.generationRecords(item);
+    const expected = (existing.at(-1)?.generation ?? 1) + 1;
+    if (record.generation !== expected) throw new Error(`generation ${record.generation} of ${item}: expected ${expected}`);
+    if (!this.manifest.items[record.itemId]) throw new Error(`generation ${record.generation} of ${item}: add state item "${record.itemId}" first`);
+    this.manifest.generations = { ...this.manifest.generations, [item]: [...existing, { ...record }] };
     this.metadataChanged = true;
   }
 

@@ -24,10 +24,14 @@ describe('sigstore-cdk rotate tuf-root (CLI)', () => {
     const before = treeContents(stateRoot);
     const unknown = await cli('rotate', 'tuf-roots');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('error [CONFIG_INVALID]: rotate: unknown item "tuf-roots"; accepted: tuf-root');
+    expect(unknown.stderr).toContain('error [CONFIG_INVALID]: rotate: unknown item "tuf-roots"; expected one of');
+    expect(unknown.stderr).toContain('tuf-root');
     const badTime = await cli('rotate', 'tuf-root', '--at', 'tomorrow');
     expect(badTime.code).toBe(2);
-    expect(badTime.stderr).toContain('--at must be an ISO 8601 time with a zone, such as 2027-01-01T00:00:00Z, not "tomorrow"');
+    expect(badTime.stderr).toContain('--at "tomorrow" is not a UTC time');
+    const overlap = await cli('rotate', 'tuf-root', '--overlap', '1d');
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toContain('--overlap "1d" does not apply');
     const same = await cli('rotate', 'tuf-root');
     expect(same.code).toBe(2);
     expect(same.stderr).toContain('nothing to rotate');
