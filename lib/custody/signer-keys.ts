@@ -49,7 +49,8 @@ async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProv
   const problems: string[] = [];
   const checked = generations.length === 1 ? generations : [generations[0], generations[generations.length - 1]];
   for (const generation of checked) {
-    for (const pin of generation.keys) {
+    // An offline key (`file:`) is checked by its signatures alone: verify must not need the medium it lives on.
+    for (const pin of generation.keys.filter((key) => !key.keyRef.startsWith('file:'))) {
       const held = spkiSha256(await (await rootKeys.signerForKeyRef(pin.keyRef, snapshot)).publicKey());
       if (held !== pin.spkiSha256) {
         problems.push(`the TUF root key ${pin.keyRef} (generation ${generation.generation}) is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${rootKeys.description} gives ${held}`);
@@ -58,7 +59,8 @@ async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProv
   }
   if (rootKeys.tufRootKeysInKms) {
     for (const generation of generations) {
-      const local = generation.keys.filter((pin) => !pin.keyRef.startsWith('otc-kms:'));
+      // Offline keys (`file:`) are not in the state; local keys (`local:signer/…`) are.
+      const local = generation.keys.filter((pin) => pin.keyRef.startsWith('local:'));
       if (local.length >= generation.threshold) {
         problems.push(
           `TUF root key generation ${generation.generation} can be signed by keys of the state alone (${local.map((pin) => pin.keyRef).join(', ')}; threshold ${generation.threshold}), ` +

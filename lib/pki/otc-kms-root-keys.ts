@@ -8,7 +8,7 @@ import { OtcKmsSigner } from './otc-kms-signer';
 import type { Curve } from './keys';
 import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName, type RootPublicKey } from './root-keys';
 import type { Signer } from './signer';
-import { localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
+import { fileTufRootSigner, localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
 
 /** The key spec root keys may have. */
 export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
@@ -271,6 +271,7 @@ export class OtcKmsRootKeys implements RootKeyProvider {
   /** A configured TUF root key: by alias (must exist: `keys ensure`), by key id, or a local key of the state. */
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
     if (source.local !== undefined) return localTufRootSigner(snapshot, source.local, { generate: true, now });
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     const { connection, env } = this.props;
     if (source.kmsAlias !== undefined) {
       const requirement = { alias: source.kmsAlias, ...TUF_ROOT_KEY_REQUIREMENT };

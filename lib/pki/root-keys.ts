@@ -6,7 +6,7 @@ import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from
 import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
 import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
-import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
+import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, fileTufRootSigner, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
 
 /** The roots; each has its own key. `tuf` signs the TUF repository's root metadata. */
 export type RootName = 'fulcio' | 'tsa' | 'tuf';
@@ -129,6 +129,7 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     if (source.local === undefined) {
       throw new ConfigError('CONFIG_INVALID', `the TUF root key ${describeTufRootKey(source)} is in KMS, but the environment's signer is local: set signer "otc-kms" and the otc section`);
     }

@@ -78,19 +78,21 @@ describe('tuf configuration', () => {
 
     it('refuses a key with none or two kinds, a bad name or id, a duplicate, and KMS keys without the otc-kms signer', () => {
       const problems = problemsOf(
-        'organization: x\ntuf:\n  root:\n    keys:\n      - {}\n      - { local: a, kmsAlias: b }\n      - { local: Bad_Name }\n      - { local: fulcio-root }\n      - { local: c }\n      - { local: c }\n      - { kmsAlias: k-g2 }\n      - { kmsKeyId: not-an-id }\n',
+        'organization: x\ntuf:\n  root:\n    keys:\n      - {}\n      - { local: a, kmsAlias: b }\n      - { local: Bad_Name }\n      - { local: fulcio-root }\n      - { local: c }\n      - { local: c }\n      - { kmsAlias: k-g2 }\n      - { kmsKeyId: not-an-id }\n      - { file: keys/tuf.pem }\n      - { file: /media/usb/tuf-root.key.pem }\n',
       );
       expect(problems).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ path: 'tuf.root.keys[0]', message: expect.stringContaining('expected exactly one of kmsAlias, kmsKeyId or local') }),
+          expect.objectContaining({ path: 'tuf.root.keys[0]', message: expect.stringContaining('expected exactly one of kmsAlias, kmsKeyId, local or file') }),
           expect.objectContaining({ path: 'tuf.root.keys[1]', message: expect.stringContaining('(found kmsAlias and local)') }),
           expect.objectContaining({ path: 'tuf.root.keys[2].local', value: '"Bad_Name"', message: expect.stringContaining('lowercase letters, digits and "-"') }),
           expect.objectContaining({ path: 'tuf.root.keys[3].local', value: '"fulcio-root"', message: expect.stringContaining("other roots' keys") }),
           expect.objectContaining({ path: 'tuf.root.keys[5].local', value: '"c"', message: expect.stringContaining('expected each root key once (also tuf.root.keys[4])') }),
           expect.objectContaining({ path: 'tuf.root.keys[6].kmsAlias', value: '"k-g2"', message: expect.stringContaining('because signer is not "otc-kms"') }),
           expect.objectContaining({ path: 'tuf.root.keys[7].kmsKeyId', value: '"not-an-id"', message: expect.stringContaining('expected a KMS key id') }),
+          expect.objectContaining({ path: 'tuf.root.keys[8].file', value: '"keys/tuf.pem"', message: expect.stringContaining('expected an absolute path') }),
         ]),
       );
+      expect(problems.filter((problem) => problem.path.startsWith('tuf.root.keys[9]'))).toEqual([]);
     });
 
     it('refuses a TUF root key alias that is another root\'s', () => {

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rotateTufRoot } from '../../lib/commands/rotate-tuf-root';
 import type { SigstoreConfig } from '../../lib/config/schema';
+import { encryptPrivateKey, generateEcKeyPair } from '../../lib/pki/keys';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
@@ -195,6 +196,42 @@ describe('a new environment with several TUF root keys and a threshold', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('an offline TUF root key (a PEM file outside the state)', () => {
+  const temp = useTempDirectory();
+
+  it('rotates to it, keeps it out of the state, re-signs a due root with it, and says to mount it when it is missing', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const media = join(temp(), 'media');
+    mkdirSync(media);
+    const keyPath = join(media, 'tuf-root-offline.key.pem');
+    const password = 'offline-test-password-not-a-secret';
+    writeFileSync(keyPath, encryptPrivateKey(generateEcKeyPair('P-256').privateKey, password), { mode: 0o600 });
+    writeFileSync(`${keyPath}.password`, `${password}\n`, { mode: 0o600 });
+    const config = fixtureConfig(`tuf:\n  root:\n    keys: [{ file: ${keyPath} }]\n`);
+
+    const result = await rotateTufRoot({ config, stateRoot, at: new Date('2026-01-03T00:00:00Z') });
+    expect(result.rotation.to.keys).toEqual([{ keyRef: `file:${keyPath}`, keyId: expect.any(String) }]);
+    expect(result.rotation.signedBy).toEqual(['local:signer/tuf-root.key.pem', `file:${keyPath}`]);
+    const stateFiles = Object.keys(JSON.parse(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'), 'utf8')).files);
+    expect(stateFiles.filter((path) => path.includes('offline'))).toEqual([]);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
+
+    // The root due: tuf refresh re-signs it with the offline key (the current generation's), from the medium.
+    const due = await runTufRefresh({ config, stateRoot, clock: () => new Date('2026-11-01T00:00:00Z') });
+    expect(due.published[0]).toMatchObject({ role: 'root', version: 3 });
+    expect((await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load()).item('tuf-root-v3')?.signedBy).toBe(`file:${keyPath}`);
+
+    // The medium unmounted: verify still passes (the key is checked by its signatures); signing says what to do.
+    rmSync(media, { recursive: true });
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-11-02T00:00:00Z') })).problems).toEqual([]);
+    await expect(runTufRefresh({ config, stateRoot, clock: () => new Date('2027-09-01T00:00:00Z') })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: expect.stringContaining(`the offline TUF root key ${keyPath} cannot be read (ENOENT): mount the medium that holds it`),
+    });
   });
 });
 

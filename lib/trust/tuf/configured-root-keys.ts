@@ -1,7 +1,7 @@
 import type { SigstoreConfig } from '../../config/schema';
 import { kmsKeyRef } from '../../pki/otc-kms-signer';
 import { tufRootKeySigner, type RootKeyProvider } from '../../pki/root-keys';
-import { configuredTufRootKeys, localTufRootKeyItem } from '../../pki/tuf-root-keys';
+import { configuredTufRootKeys, fileKeyRef, localTufRootKeyItem } from '../../pki/tuf-root-keys';
 import type { StateSnapshot } from '../../state/store';
 
 /**
@@ -22,6 +22,7 @@ export async function tufRootConfigurationWarning(
   for (const source of configuredTufRootKeys(config)) {
     if (source.local !== undefined) configured.push(`local:${localTufRootKeyItem(source.local).files.privateKey}`);
     else if (source.kmsKeyId !== undefined) configured.push(kmsKeyRef(source.kmsKeyId));
+    else if (source.file !== undefined) configured.push(fileKeyRef(source.file));
     else if (rootKeys) configured.push((await tufRootKeySigner(rootKeys, source, snapshot, new Date(0))).keyRef);
     else return undefined; // an alias cannot be resolved offline
   }
