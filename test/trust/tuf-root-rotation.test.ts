@@ -81,6 +81,7 @@ describe('rotate tuf-root: a client holding v1 follows the chain', () => {
     const verified = await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') });
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
+    expect(verified.tuf.root).toEqual({ version: 2, generation: 2, threshold: 1, keys: ['local:signer/tuf-root-g2.key.pem'] });
 
     setWallClock('2026-01-03T00:00:00Z');
     server.requests.length = 0;
