@@ -163,6 +163,20 @@ describe('rotate tuf-root: a client holding v1 follows the chain', () => {
     expect((await runVerify({ config: next, stateRoot, clock: () => new Date('2026-01-05T00:00:00Z') })).problems).toEqual([]);
   });
 
+  it('keeping the current key and adding a second (1-of-1 to 2-of-2): the kept key signs once, for both roles', async () => {
+    const config = fixtureConfig('tuf:\n  root:\n    threshold: 2\n    keys: [{ local: tuf-root }, { local: tuf-root-b-g2 }]\n');
+    const result = await rotate(config, '2026-01-03T00:00:00Z');
+    expect(result.rotation.signedBy).toEqual(['local:signer/tuf-root.key.pem', 'local:signer/tuf-root-b-g2.key.pem']);
+    const manifest = JSON.parse(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'), 'utf8'));
+    // The kept key keeps its pin (and the time it was pinned).
+    expect(manifest.tufRootKeyGenerations[1].keys[0]).toEqual(manifest.rootKeys.tuf);
+    await publish(config);
+    expect(rootJson(2).signatures).toHaveLength(2);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
+    setWallClock('2026-01-03T00:00:00Z');
+    expect((await newClient(v1Copy()).fetchTarget('trusted_root.json')).length).toBeGreaterThan(0);
+  });
+
   it('refuses a rotation to the keys the root already has, and writes nothing', async () => {
     const before = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
     await expect(rotate(fixtureConfig(), '2026-01-03T00:00:00Z')).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2, message: expect.stringContaining('nothing to rotate') });
