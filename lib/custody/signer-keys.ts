@@ -39,9 +39,10 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
  * configured alias: after `keys ensure` made the next generation's alias the configuration may name
  * it before `rotate tuf-root` has signed with it. Checked: the keys of generation 1 (the root clients
  * are initialized with) and of the current generation, each against its signer (`otc-kms:<id>`: KMS
- * get-publickey of that key; a local key: its file). With KMS (`tufRootKeysInKms`), no generation may
- * be signable by keys of the state alone, unless the configuration names local TUF root keys: else
- * whoever holds a copy of the state could re-sign the whole chain and re-pin it.
+ * get-publickey of that key; a local key: its file; an offline key only by its signatures). With KMS
+ * (`tufRootKeysInKms`), generation 1 may not be signable by keys outside KMS alone, unless the
+ * configuration names local or offline TUF root keys: else whoever holds a copy of the state could
+ * re-sign the whole chain and re-pin it.
  */
 async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProvider): Promise<string[]> {
   const generations = snapshot.tufRootKeyGenerations();
@@ -57,17 +58,16 @@ async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProv
       }
     }
   }
-  if (rootKeys.tufRootKeysInKms) {
-    for (const generation of generations) {
-      // Offline keys (`file:`) are not in the state; local keys (`local:signer/…`) are.
-      const local = generation.keys.filter((pin) => pin.keyRef.startsWith('local:'));
-      if (local.length >= generation.threshold) {
-        problems.push(
-          `TUF root key generation ${generation.generation} can be signed by keys of the state alone (${local.map((pin) => pin.keyRef).join(', ')}; threshold ${generation.threshold}), ` +
-            'but this environment keeps its TUF root in KMS and names no local TUF root key in tuf.root.keys',
-        );
-      }
-    }
+  // The anchor: generation 1 (what clients are initialized with) must need a KMS signature. Every later
+  // version is signed by a threshold of its predecessor's keys, so a chain anchored in KMS cannot be
+  // re-created from the state's files (or from keys a forger claims are offline).
+  const anchor = generations[0];
+  const outsideKms = anchor.keys.filter((pin) => !pin.keyRef.startsWith('otc-kms:'));
+  if (rootKeys.tufRootKeysInKms && outsideKms.length >= anchor.threshold) {
+    problems.push(
+      `TUF root key generation 1 can be signed by keys outside KMS alone (${outsideKms.map((pin) => pin.keyRef).join(', ')}; threshold ${anchor.threshold}), ` +
+        'but this environment keeps its TUF root in KMS and tuf.root.keys names no local or offline key',
+    );
   }
   return problems;
 }

@@ -231,7 +231,7 @@ export interface OtcKmsRootKeysProps {
   readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
-  /** Whether the configuration names local TUF root keys (`tuf.root.keys` with `local`), which the state holds. @default false */
+  /** Whether the configuration names TUF root keys outside KMS (`tuf.root.keys` with `local` or `file`). @default false */
   readonly localTufRootKeys?: boolean;
 }
 

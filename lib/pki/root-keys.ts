@@ -56,8 +56,9 @@ export interface RootKeyProvider {
    */
   signerForKeyRef?(keyRef: string, snapshot: StateSnapshot): Promise<Signer>;
   /**
-   * True when the TUF root must be anchored in KMS: no generation of TUF root keys may be signable by
-   * keys of the state alone (the otc-kms signer, unless `tuf.root.keys` names local keys). @default false
+   * True when the TUF root must be anchored in KMS: generation 1 of the TUF root keys may not be
+   * signable by keys outside KMS alone (the otc-kms signer, unless `tuf.root.keys` names local or
+   * offline keys). @default false
    */
   readonly tufRootKeysInKms?: boolean;
 }

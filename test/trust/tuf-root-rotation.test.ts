@@ -267,13 +267,13 @@ describe('custody of rotated TUF roots', () => {
     });
   });
 
-  it('with the TUF root in KMS, a chain whose generation local keys alone can sign is refused (a re-signed, re-pinned copy of the state)', async () => {
+  it('with the TUF root in KMS, a chain whose generation 1 keys outside KMS can sign alone is refused (a re-signed, re-pinned copy of the state)', async () => {
     const stateRoot = copyFixtureState(temp());
     const config = fixtureConfig();
     const kmsAnchored = Object.assign(new LocalRootKeys(), { tufRootKeysInKms: true });
     const error = await runVerify({ config, stateRoot, rootKeys: kmsAnchored, clock: () => new Date('2026-01-03T00:00:00Z') }).catch((caught) => caught);
     expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
-    expect(error.message).toContain('TUF root key generation 1 can be signed by keys of the state alone (local:signer/tuf-root.key.pem; threshold 1)');
+    expect(error.message).toContain('TUF root key generation 1 can be signed by keys outside KMS alone (local:signer/tuf-root.key.pem; threshold 1)');
     // The same state, the keys compared with their own files: accepted.
     expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
   });

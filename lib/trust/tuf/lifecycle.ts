@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, type Key } from '@tufjs/models';
 import { addDuration } from '../../config/duration';
 import type { SigstoreConfig, TufRoleName } from '../../config/schema';
-import { TufError } from '../../errors';
+import { ConfigError, TufError } from '../../errors';
 import type { BootstrapContext } from '../../pki/bootstrap';
 import { spkiSha256 } from '../../pki/keys';
 import type { Signer } from '../../pki/signer';
@@ -70,8 +70,13 @@ export async function ensureTufRepository(snapshot: StateSnapshot, context: TufS
   // The configured root keys (tuf.root.keys, several with a threshold) or, by default, the signer's TUF root key alone.
   const rootSigners = context.configuredRootSigners ? [...(await context.configuredRootSigners())] : [await context.rootSigner()];
   const threshold = context.configuredRootSigners ? config.tuf.root.threshold : 1;
-  const rootPins = [];
-  for (const rootSigner of rootSigners) rootPins.push({ keyRef: rootSigner.keyRef, spkiSha256: spkiSha256(await rootSigner.publicKey()), pinnedAt: now.toISOString() });
+  const rootPins: { keyRef: string; spkiSha256: string; pinnedAt: string }[] = [];
+  for (const rootSigner of rootSigners) {
+    const spki = spkiSha256(await rootSigner.publicKey());
+    const twice = rootPins.find((pin) => pin.spkiSha256 === spki);
+    if (twice) throw new ConfigError('CONFIG_INVALID', `tuf.root.keys names one key twice (${twice.keyRef} and ${rootSigner.keyRef}): each root key counts once`);
+    rootPins.push({ keyRef: rootSigner.keyRef, spkiSha256: spki, pinnedAt: now.toISOString() });
+  }
   // Pinned before the signature: a TUF root key pinned to another key is refused unsigned.
   snapshot.pinRootKey('tuf', rootPins[0]);
   if (rootPins.length > 1 || threshold > 1) snapshot.addTufRootKeyGeneration({ generation: 1, firstVersion: 1, threshold, keys: rootPins });
