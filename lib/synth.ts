@@ -87,7 +87,8 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
       return new LocalRootKeys();
     case 'otc-kms': {
       const otc = otcConfigOf(config, 'signer "otc-kms"');
-      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env });
+      const localTufRootKeys = (config.tuf.root.keys ?? []).some((key) => key.local !== undefined || key.file !== undefined);
+      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env, localTufRootKeys });
     }
   }
 }

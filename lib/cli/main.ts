@@ -330,6 +330,9 @@ function whenNeeded(create: () => RootKeyProvider, signer: 'local' | 'otc-kms'):
     ...(signer === 'otc-kms' ? { publicKeyForGeneration: (root, generation, snapshot) => (get() as Required<RootKeyProvider>).publicKeyForGeneration(root, generation, snapshot) } : {}),
     signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
     signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
+    get tufRootKeysInKms() {
+      return get().tufRootKeysInKms;
+    },
   };
 }
 

@@ -84,6 +84,7 @@ export class SigstoreCloudStack extends TerraformStack {
       fulcioRootKeyAlias: otc.kms.fulcioRootKeyAlias,
       tsaRootKeyAlias: otc.kms.tsaRootKeyAlias,
       tufRootKeyAlias: otc.kms.tufRootKeyAlias,
+      additionalTufRootKeyAliases: (config.tuf.root.keys ?? []).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias])),
     });
 
     const alarms = cloud.alarms;

@@ -140,13 +140,15 @@ const kmsAlias = z
 const LOCAL_TUF_ROOT_KEY_NAME = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
 /** The other roots' local keys: a TUF root key must be a key of its own. */
 const RESERVED_LOCAL_KEY_NAMES = new Set(['fulcio-root', 'tsa-root']);
-const TUF_ROOT_KEY_KINDS = ['kmsAlias', 'kmsKeyId', 'local'] as const;
+const TUF_ROOT_KEY_KINDS = ['kmsAlias', 'kmsKeyId', 'local', 'file'] as const;
 
 /**
  * One TUF root key, each its own Signer: exactly one of `kmsAlias` (a DEW KMS EC_P256 key by alias;
- * `keys ensure` creates it), `kmsKeyId` (an existing KMS key by id) or `local` (a P-256 key in the
+ * `keys ensure` creates it), `kmsKeyId` (an existing KMS key by id), `local` (a P-256 key in the
  * state directory, `signer/<local>.key.pem`, generated on first use; `tuf-root` is the local
- * signer's own TUF root key).
+ * signer's own TUF root key) or `file` (an offline key: an EC P-256 PEM private key outside the
+ * state, e.g. on removable media mounted for the ceremony; encrypted, its password in
+ * `<file>.password`; read only when it signs, never copied into the state).
  */
 export const tufRootKeySchema = z
   .strictObject({
@@ -157,6 +159,12 @@ export const tufRootKeySchema = z
       .regex(LOCAL_TUF_ROOT_KEY_NAME, { error: 'expected a key name of 1-48 lowercase letters, digits and "-" (the key is signer/<name>.key.pem in the state)' })
       .refine((name) => !RESERVED_LOCAL_KEY_NAMES.has(name), { error: 'expected a name other than fulcio-root and tsa-root: those are the other roots\' keys' })
       .optional(),
+    file: z
+      .string({ error: 'expected a file path' })
+      .refine((path) => path.startsWith('/') && path.length <= 1024 && !/[\u0000-\u001f]/.test(path) && !path.split('/').includes('..'), {
+        error: 'expected an absolute path (at most 1024 characters, no "..") to an EC P-256 PEM private key, e.g. "/media/tuf-root-c/key.pem"',
+      })
+      .optional(),
   })
   .superRefine((key, context) => {
     const given = TUF_ROOT_KEY_KINDS.filter((kind) => key[kind] !== undefined);
@@ -164,7 +172,7 @@ export const tufRootKeySchema = z
       context.addIssue({
         code: 'custom',
         input: given.length === 0 ? key : Object.fromEntries(given.map((kind) => [kind, key[kind]])),
-        message: `expected exactly one of kmsAlias, kmsKeyId or local${given.length ? ` (found ${given.join(' and ')})` : ''}`,
+        message: `expected exactly one of kmsAlias, kmsKeyId, local or file${given.length ? ` (found ${given.join(' and ')})` : ''}`,
       });
     }
   });
@@ -567,7 +575,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
         if (value === undefined) continue;
         problems.push({
           path: ['tuf', 'root', 'keys', index, kind],
-          message: 'expected "local" keys only, because signer is not "otc-kms" (KMS root keys need the otc section and signer: otc-kms)',
+          message: 'expected "local" or "file" keys only, because signer is not "otc-kms" (KMS root keys need the otc section and signer: otc-kms)',
           input: value,
         });
       }

@@ -11,6 +11,7 @@ import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
 import { buildCertificate, type CertificateTemplate } from './certificate-builder';
 import { ceremonySigners } from './ceremony-log';
+import { ceremonyTufRootSigners } from './tuf-root-ceremony';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, spkiSha256, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import {
@@ -67,6 +68,8 @@ export interface BootstrapContext {
   readonly material: PkiMaterial;
   /** The signer of a root key, wrapped in the ceremony log; asked for only when something must be signed. */
   rootSigner(root: RootName): Promise<Signer>;
+  /** The signers of the configured TUF root keys (`tuf.root.keys`), each wrapped in the ceremony log; asked for only when the TUF root is signed. */
+  tufRootSigners(): Promise<readonly Signer[]>;
   readonly clock: () => Date;
   readonly progress: Progress;
 }
@@ -121,7 +124,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     const tileLogKeys = missingTileLogKeys(snapshot, options.config);
     if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
     const material = await readPkiMaterial(snapshot);
-    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
+    const tufRootSigners = ceremonyTufRootSigners({ rootKeys: options.rootKeys, snapshot, store, clock, now: clock(), config: options.config, operator: options.operator });
+    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, tufRootSigners: tufRootSigners.configured, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
     // is corruption. A run that fails before this commit leaves no marker (and nothing else).
     if (missingFromState(snapshot, options.config).length === 0) snapshot.markPublished(clock());

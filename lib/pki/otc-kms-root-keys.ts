@@ -8,7 +8,7 @@ import { OtcKmsSigner } from './otc-kms-signer';
 import type { Curve } from './keys';
 import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName, type RootPublicKey } from './root-keys';
 import type { Signer } from './signer';
-import { localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
+import { fileTufRootSigner, localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
 
 /** The key spec root keys may have. */
 export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
@@ -259,6 +259,8 @@ export interface OtcKmsRootKeysProps {
   readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
+  /** Whether the configuration names TUF root keys outside KMS (`tuf.root.keys` with `local` or `file`). @default false */
+  readonly localTufRootKeys?: boolean;
 }
 
 /**
@@ -272,9 +274,11 @@ export class OtcKmsRootKeys implements RootKeyProvider {
 
   /** How KMS is reached (endpoints, project, credential kind; never a credential). */
   readonly connection: KmsConnection;
+  readonly tufRootKeysInKms: boolean;
 
   constructor(private readonly props: OtcKmsRootKeysProps) {
     this.connection = props.connection;
+    this.tufRootKeysInKms = !props.localTufRootKeys;
     this.description = `OTC KMS (${props.connection.region}, project ${props.connection.projectId})`;
   }
 
@@ -323,6 +327,7 @@ export class OtcKmsRootKeys implements RootKeyProvider {
   /** A configured TUF root key: by alias (must exist: `keys ensure`), by key id, or a local key of the state. */
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
     if (source.local !== undefined) return localTufRootSigner(snapshot, source.local, { generate: true, now });
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     const { connection, env } = this.props;
     if (source.kmsAlias !== undefined) {
       const requirement = { alias: source.kmsAlias, ...TUF_ROOT_KEY_REQUIREMENT };

@@ -6,7 +6,7 @@ import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from
 import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
 import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
-import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
+import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, fileTufRootSigner, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
 
 /** The roots; each has its own key. `tuf` signs the TUF repository's root metadata. */
 export type RootName = 'fulcio' | 'tsa' | 'tuf';
@@ -62,6 +62,12 @@ export interface RootKeyProvider {
    * longer name. Never creates a key. @default - only the signer's own TUF root key
    */
   signerForKeyRef?(keyRef: string, snapshot: StateSnapshot): Promise<Signer>;
+  /**
+   * True when the TUF root must be anchored in KMS: generation 1 of the TUF root keys may not be
+   * signable by keys outside KMS alone (the otc-kms signer, unless `tuf.root.keys` names local or
+   * offline keys). @default false
+   */
+  readonly tufRootKeysInKms?: boolean;
 }
 
 /** The state item of generation `generation` of the local signer's key of `root` (generation 1: `signer/<root>-root.key.pem`). */
@@ -146,6 +152,7 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     if (source.local === undefined) {
       throw new ConfigError('CONFIG_INVALID', `the TUF root key ${describeTufRootKey(source)} is in KMS, but the environment's signer is local: set signer "otc-kms" and the otc section`);
     }

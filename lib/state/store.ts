@@ -163,7 +163,10 @@ export class StateSnapshot {
    * recorded generations are never changed.
    */
   addTufRootKeyGeneration(generation: TufRootKeyGeneration): void {
-    const existing = this.tufRootKeyGenerations();
+    // Generation 1 of a bootstrap with several keys replaces the implied one (rootKeys.tuf alone), whose key it starts with.
+    const pin = this.manifest.rootKeys.tuf;
+    const firstOfBootstrap = !this.manifest.tufRootKeyGenerations && generation.generation === 1 && pin !== undefined && generation.keys[0]?.spkiSha256 === pin.spkiSha256;
+    const existing = firstOfBootstrap ? [] : this.tufRootKeyGenerations();
     const last = existing[existing.length - 1];
     const expected = (last?.generation ?? 0) + 1;
     if (generation.generation !== expected || (last && generation.firstVersion <= last.firstVersion)) {

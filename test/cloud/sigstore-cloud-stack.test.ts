@@ -121,6 +121,28 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(json.output.tsa_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.tsa_root.id}');
   });
 
+  it('looks up every further TUF root key alias of tuf.root.keys (enabled keys only), so a plan fails when one is disabled', () => {
+    const config = configFromYaml(
+      [
+        'organization: Test Org',
+        'signer: otc-kms',
+        'otc:',
+        '  region: eu-de',
+        '  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1, tufRootKeyAlias: u-g1 }',
+        'cloud: { bootstrapBucket: { name: test-sigstore-bootstrap } }',
+        'tuf:',
+        '  root:',
+        '    threshold: 2',
+        '    keys: [{ kmsAlias: u-a-g2 }, { local: offline-b }, { kmsAlias: u-g1 }, { kmsAlias: u-c-g2 }]',
+      ].join('\n'),
+      'stg',
+    );
+    const lookups = synthStack(config).json.data.opentelekomcloud_kms_key_v1;
+    expect(Object.keys(lookups).sort()).toEqual(['fulcio_root', 'tsa_root', 'tuf_root', 'tuf_root_1', 'tuf_root_2']);
+    expect(lookups.tuf_root_1).toEqual(expect.objectContaining({ key_alias: 'u-a-g2', key_state: '2' }));
+    expect(lookups.tuf_root_2).toEqual(expect.objectContaining({ key_alias: 'u-c-g2', key_state: '2' }));
+  });
+
   describe('audit', () => {
     it('sends CTS traces to the bootstrap bucket (after its TLS policy) and to LTS', () => {
       expect(resource('opentelekomcloud_cts_tracker_v3', 'sigstore_audit')).toMatchObject({
