@@ -185,7 +185,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
   const notApplied = settingsNotApplied(config, material);
   for (const message of describeSettingsNotApplied(notApplied)) progress.warn(message);
-  if (trustedIssuers(config.oidc).length === 0) {
+  if (trustedIssuers(config.oidc).length === 0 && config.oidc.metaIssuers.length === 0) {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
   const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));

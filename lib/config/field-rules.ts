@@ -138,6 +138,28 @@ export const issuerUrlProblem: FieldRule = (value) => {
   return undefined;
 };
 
+/**
+ * A Fulcio meta-issuer URL (sigstore/fulcio v1.8.8 pkg/config/config.go MetaRegex: every `*` becomes
+ * `[-_a-zA-Z0-9]+`, anchored at both ends, so a `*` never spans a "." or "/"). With each `*` read as
+ * one such part the URL must be an issuer URL (issuerUrlProblem); it must have a `*`, none in the
+ * port, and the host's last two labels must be literal: a wildcard there would trust issuers in
+ * domains nobody here controls.
+ */
+export const metaIssuerUrlProblem: FieldRule = (value) => {
+  if (!value.includes('*')) return 'expected a URL with at least one "*" (a URL without one is an exact issuer: list it under issuers)';
+  const concrete = value.replace(/\*/g, 'x');
+  const problem = issuerUrlProblem(concrete);
+  if (problem) return `${problem} (reading each "*" as one host label or path part)`;
+  const authority = value.slice('https://'.length).split('/')[0];
+  const [host, port] = authority.split(':');
+  if (port !== undefined && port.includes('*')) return 'expected no "*" in the port';
+  const labels = host.split('.');
+  if (labels.length < 2 || labels.slice(-2).some((label) => label.includes('*'))) {
+    return 'expected the last two labels of the host to be literal (e.g. "https://*.oic.example.com/*"): a wildcard there would trust issuers in any domain';
+  }
+  return undefined;
+};
+
 /** Characters a URL in the configuration must not have, in the order an operator would fix them. */
 function urlTextProblem(value: string): string | undefined {
   if (/[\s\u0085\u00a0\u2028\u2029]/u.test(value)) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
+import { BUILT_IN_CI_PROVIDER_NAMES, CI_EXTENSION_NAMES, ciTemplateProblem, type BuiltInCiProvider, type CiExtensionName } from './ci-providers';
 import {
   ciProviderProblem,
   ctlogPrefixProblem,
@@ -12,6 +13,7 @@ import {
   endpointTextProblem,
   formatFieldPath,
   issuerUrlProblem,
+  metaIssuerUrlProblem,
   mysqlDatabaseNameProblem,
   namespaceProblem,
   ntpServerProblem,
@@ -32,6 +34,7 @@ import {
   issuerConflicts,
   issuerListings,
   issuerProblems,
+  oidcSectionProblems,
 } from './oidc-rules';
 
 /*
@@ -163,6 +166,51 @@ const oidcIssuer = z.strictObject({
   /** For `uri` and `username` issuers (required there): the domain identities must belong to, under the issuer's own domain. */
   subjectDomain: ruled(domainNameProblem, 'a domain name').optional(),
   /** For `ci-provider` issuers: the CI provider metadata key, e.g. `github-workflow`. */
+  ciProvider: ruled(ciProviderProblem, 'a CI provider key').optional(),
+});
+
+/** A template of a CI provider's certificate extension or SAN (ci-providers.ts ciTemplateProblem: what Fulcio 1.8.8 parses and can fill). */
+const ciTemplate = ruled(ciTemplateProblem, 'a claim name or a template');
+
+/**
+ * A CI provider's templates (Fulcio's CIIssuerMetadata entry): a built-in to start from, and what to
+ * set over it. Extension names are Fulcio's, in camelCase (ci-providers.ts CI_EXTENSION_NAMES).
+ */
+const ciProviderDeclaration = z
+  .strictObject({
+    /** A built-in provider to start from (its templates, with this entry's values over them). @default - none */
+    template: z.enum(BUILT_IN_CI_PROVIDER_NAMES as [BuiltInCiProvider, ...BuiltInCiProvider[]]).optional(),
+    /** Values for claims a token may lack, e.g. `url: https://gitlab.example.com` for a self-hosted GitLab. */
+    defaultTemplateValues: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { error: 'expected a claim name: letters, digits and "_"' }),
+        z.string().max(1024, { error: 'expected a value of at most 1024 characters' }),
+      )
+      .optional(),
+    /** Certificate extension → claim name or template. */
+    extensionTemplates: z.strictObject(Object.fromEntries(Object.keys(CI_EXTENSION_NAMES).map((name) => [name, ciTemplate.optional()])) as Record<CiExtensionName, z.ZodOptional<typeof ciTemplate>>).optional(),
+    /** The certificate's SAN (a URI). Required unless `template` gives one. */
+    subjectAlternativeNameTemplate: ciTemplate.optional(),
+  })
+  .refine((declaration) => declaration.template !== undefined || declaration.subjectAlternativeNameTemplate !== undefined, {
+    error: 'expected subjectAlternativeNameTemplate (or a template that has one): Fulcio refuses every certificate of a CI provider without a SAN template',
+  });
+
+/** Issuer types a meta-issuer may have: spiffe Fulcio refuses for meta-issuers, uri/username need a subject domain the issuer owns, which a wildcard cannot show. */
+export const META_ISSUER_TYPES = ISSUER_TYPES.filter((type) => !['spiffe', 'uri', 'username'].includes(type)) as unknown as readonly [
+  Exclude<(typeof ISSUER_TYPES)[number], 'spiffe' | 'uri' | 'username'>,
+  ...Exclude<(typeof ISSUER_TYPES)[number], 'spiffe' | 'uri' | 'username'>[],
+];
+
+/** A Fulcio meta-issuer: a URL with `*` wildcards (field-rules.ts metaIssuerUrlProblem), trusted for every issuer URL it matches. */
+const metaIssuer = z.strictObject({
+  /** e.g. `https://login.microsoftonline.com/*\/v2.0`; each `*` matches one host label or path segment part ([-_a-zA-Z0-9]+). */
+  url: ruled(metaIssuerUrlProblem, 'an https URL with * wildcards'),
+  /** @default email */
+  type: z.enum(META_ISSUER_TYPES).default(DEFAULT_ISSUER_TYPE),
+  /** @default sigstore */
+  clientId: ruled(oidcClientIdProblem, 'a client id').default(DEFAULT_CLIENT_ID),
+  /** For `ci-provider` meta-issuers: the CI provider key. */
   ciProvider: ruled(ciProviderProblem, 'a CI provider key').optional(),
 });
 
@@ -402,6 +450,10 @@ export const configSchema = z
       .strictObject({
         issuers: z.array(oidcIssuer).default([]),
         tenants: z.array(tenant).default([]),
+        /** Meta-issuers (wildcard URLs, Fulcio's MetaIssuers); they trust every issuer they match, so prefer exact URLs. @default - none */
+        metaIssuers: z.array(metaIssuer).default([]),
+        /** CI providers' templates by key (Fulcio's CIIssuerMetadata), besides the built-in github-actions and gitlab-ci. @default - none */
+        ciProviders: z.record(ruled(ciProviderProblem, 'a CI provider key'), ciProviderDeclaration).default({}),
       })
       .prefault({}),
 
@@ -523,6 +575,7 @@ function deploymentProblems(raw: unknown): { path: (string | number)[]; message:
   }
 
   const listings = issuerListings(config.oidc);
+  problems.push(...oidcSectionProblems(config.oidc));
   for (const listing of listings) {
     for (const problem of issuerProblems(listing.issuer)) problems.push({ path: [...listing.path, problem.field], message: problem.message, input: problem.input });
   }
@@ -560,3 +613,4 @@ export type SigstoreConfig = z.output<typeof configSchema> & {
 };
 
 export type OidcIssuerConfig = z.output<typeof oidcIssuer>;
+export type MetaIssuerConfig = z.output<typeof metaIssuer>;

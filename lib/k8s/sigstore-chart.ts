@@ -169,6 +169,7 @@ export class SigstoreChart extends Chart {
       caChainPem: pem([material.fulcio.intermediate, material.fulcio.root]),
       caKey: material.fulcio.intermediateKey,
       issuers: trustedIssuers(config.oidc),
+      oidcExtras: { metaIssuers: config.oidc.metaIssuers, ciProviders: config.oidc.ciProviders },
       ctLog: { endpoint: this.ctlog.endpoint, prefix: this.ctlog.prefix },
       issuerCidrs: network.externalCidrs,
       secretsScope,
