@@ -257,3 +257,24 @@ export function duplicateIndexes(values: readonly unknown[]): { index: number; f
 export function formatFieldPath(path: readonly (string | number)[]): string {
   return path.map((part) => (typeof part === 'number' ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
 }
+
+/**
+ * A Kubernetes annotation: the key a qualified name with an optional DNS-subdomain prefix
+ * (`cert-manager.io/cluster-issuer`), the name part at most 63 characters of [A-Za-z0-9-_.]
+ * starting and ending alphanumeric (k8s.io/apimachinery validation.IsQualifiedName); the value at
+ * most 4096 characters here (the API limits all annotations together to 256 KiB).
+ */
+export function annotationProblem(key: string, value: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix))) {
+    return `expected an annotation key whose prefix is a DNS subdomain (e.g. "cert-manager.io/cluster-issuer"), not ${JSON.stringify(key)}`;
+  }
+  if (name.length === 0 || name.length > 63 || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) {
+    return `expected an annotation key whose name is 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, not ${JSON.stringify(key)}`;
+  }
+  if (value.length > 4096) return 'expected an annotation value of at most 4096 characters';
+  if (/[\p{Cc}]/u.test(value.replace(/\n/g, ''))) return 'expected an annotation value without control characters';
+  return undefined;
+}

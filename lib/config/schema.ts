@@ -4,6 +4,7 @@ import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilityS
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import { BUILT_IN_CI_PROVIDER_NAMES, CI_EXTENSION_NAMES, ciTemplateProblem, type BuiltInCiProvider, type CiExtensionName } from './ci-providers';
 import {
+  annotationProblem,
   ciProviderProblem,
   ctlogPrefixProblem,
   databaseHostProblem,
@@ -221,12 +222,26 @@ const tenant = z.strictObject({
   issuers: z.array(oidcIssuer).min(1, { error: 'expected at least one issuer for the tenant' }),
 });
 
+/** Annotations of an Ingress: Kubernetes annotation keys (field-rules.ts annotationProblem) and string values. */
+const ingressAnnotations = z
+  .record(z.string(), z.string({ error: 'expected a string value (quote numbers and booleans: "true", "8m")' }))
+  .superRefine((annotations, context) => {
+    for (const [key, value] of Object.entries(annotations)) {
+      const problem = annotationProblem(key, value);
+      if (problem) context.addIssue({ code: 'custom', path: [key], message: problem, input: value });
+    }
+  });
+
 const service = <Extra extends z.ZodRawShape>(extra: Extra) =>
   z.strictObject({
     /** Pod replicas. @default 1 */
     replicas: replicas.default(1),
     /** Public hostname; when absent the service is only reachable in-cluster. @default - none */
     hostname: publicHostname.optional(),
+    /** TLS Secret of this host's Ingress, instead of `cluster.ingressTlsSecret`. @default - cluster.ingressTlsSecret */
+    tlsSecret: secretName.optional(),
+    /** Annotations of this host's Ingress, over `cluster.ingressAnnotations`. @default {} */
+    ingressAnnotations: ingressAnnotations.optional(),
     ...extra,
   });
 
@@ -316,15 +331,27 @@ export const configSchema = z
         trustRootNamespaces: z.array(namespace).default([]),
         /** Ingress class for the public hostnames (a DNS-1123 subdomain name). @default nginx */
         ingressClassName: ruled(dnsSubdomainProblem, 'an IngressClass name').default('nginx'),
-        /** TLS Secret for the Ingress hosts; without it the Ingress serves plain HTTP. @default - none */
+        /** TLS Secret for every Ingress host (one certificate for all, e.g. a wildcard); `services.<name>.tlsSecret` overrides it per host. @default - none */
         ingressTlsSecret: secretName.optional(),
+        /** Annotations of every Ingress, e.g. `cert-manager.io/cluster-issuer`, `nginx.ingress.kubernetes.io/proxy-body-size`. @default {} */
+        ingressAnnotations: ingressAnnotations.default({}),
+        /**
+         * TLS ends before the Ingress (a load balancer with the certificates): no warning for hosts
+         * without a TLS Secret, whose published URLs say https. @default false
+         */
+        tlsTerminatedUpstream: z.boolean().default(false),
       })
       .prefault({}),
 
     /** Per-component settings. */
     services: z
       .strictObject({
-        fulcio: service({}).prefault({}),
+        fulcio: service({
+          /** Public hostname of Fulcio's gRPC API (port 5554); needs TLS at the Ingress (HTTP/2). @default - no gRPC Ingress */
+          grpcHostname: publicHostname.optional(),
+          /** TLS Secret of the gRPC host. @default - services.fulcio.tlsSecret, else cluster.ingressTlsSecret */
+          grpcTlsSecret: secretName.optional(),
+        }).prefault({}),
         rekor: service({}).prefault({}),
         ctlog: service({
           /** URL path prefix of the log (`/<prefix>/ct/v1/...`). @default sigstore */
@@ -388,6 +415,8 @@ export const configSchema = z
     /** Container images. */
     images: z
       .strictObject({
+        /** Secrets (kubernetes.io/dockerconfigjson, in cluster.namespace) every pod pulls with, e.g. for private SWR repositories. @default [] */
+        pullSecrets: z.array(secretName).max(8, { error: 'expected at most 8 pull secrets' }).default([]),
         /** Mirror registry; images become `<registry>/<organization>/cache-<name>:<tag>@<digest>`. @default - upstream registries */
         mirror: z
           .strictObject({
@@ -547,7 +576,7 @@ const PUBLIC_SERVICES = ['fulcio', 'rekor', 'ctlog', 'tsa', 'tuf'] as const;
 function deploymentProblems(raw: unknown): { path: (string | number)[]; message: string; input: unknown }[] {
   const problems: { path: (string | number)[]; message: string; input: unknown }[] = [];
   const config = (raw ?? {}) as {
-    cluster?: { trustRootNamespaces?: unknown };
+    cluster?: { trustRootNamespaces?: unknown; ingressTlsSecret?: unknown; tlsTerminatedUpstream?: unknown };
     services?: Record<string, { hostname?: unknown; ntpServers?: unknown } | undefined>;
     oidc?: unknown;
   };
@@ -561,17 +590,28 @@ function deploymentProblems(raw: unknown): { path: (string | number)[]; message:
   eachOnce(config.services?.tsa?.ntpServers, ['services', 'tsa', 'ntpServers'], 'server');
 
   const hostnameOwner = new Map<unknown, string>();
-  for (const service of PUBLIC_SERVICES) {
-    const hostname = config.services?.[service]?.hostname;
+  const hostFields: [string, string][] = [...PUBLIC_SERVICES.map((service): [string, string] => [service, 'hostname']), ['fulcio', 'grpcHostname']];
+  for (const [service, field] of hostFields) {
+    const hostname = (config.services?.[service] as Record<string, unknown> | undefined)?.[field];
     if (typeof hostname !== 'string') continue;
     const owner = hostnameOwner.get(hostname);
     if (owner) {
       problems.push({
-        path: ['services', service, 'hostname'],
+        path: ['services', service, field],
         message: `expected a hostname of its own: ${owner} is already "${hostname}" (an Ingress host routes to one Service, and clients tell the services apart by URL)`,
         input: hostname,
       });
-    } else hostnameOwner.set(hostname, `services.${service}.hostname`);
+    } else hostnameOwner.set(hostname, `services.${service}.${field}`);
+  }
+  // gRPC needs HTTP/2, which ingress controllers speak to clients over TLS only.
+  const fulcio = (config.services?.fulcio ?? {}) as { grpcHostname?: unknown; grpcTlsSecret?: unknown; tlsSecret?: unknown };
+  const cluster = (config.cluster ?? {}) as { ingressTlsSecret?: unknown; tlsTerminatedUpstream?: unknown };
+  if (typeof fulcio.grpcHostname === 'string' && fulcio.grpcTlsSecret === undefined && fulcio.tlsSecret === undefined && cluster.ingressTlsSecret === undefined && cluster.tlsTerminatedUpstream !== true) {
+    problems.push({
+      path: ['services', 'fulcio', 'grpcHostname'],
+      message: 'expected a TLS Secret for the gRPC host (services.fulcio.grpcTlsSecret, services.fulcio.tlsSecret or cluster.ingressTlsSecret): gRPC needs HTTP/2, which an Ingress serves over TLS only',
+      input: fulcio.grpcHostname,
+    });
   }
 
   const listings = issuerListings(config.oidc);
