@@ -230,3 +230,19 @@ export type OutputErrorCode =
 export class OutputError extends SigstoreCdkError<OutputErrorCode> {
   readonly exitCode = 2;
 }
+
+export type SmokeErrorCode = 'SMOKE_TUF_FAILED' | 'SMOKE_FULCIO_FAILED' | 'SMOKE_TSA_FAILED' | 'SMOKE_REKOR_FAILED' | 'SMOKE_VERIFY_FAILED';
+
+/** `sigstore-cdk smoke`: a deployed component failed (the code names it). Exit code 6. */
+export class SmokeError extends SigstoreCdkError<SmokeErrorCode> {
+  readonly exitCode = 6;
+  constructor(
+    code: SmokeErrorCode,
+    message: string,
+    /** The steps run so far, with their timings. */
+    readonly result?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
@@ -170,6 +171,36 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       );
     });
 
+  environmentOptions(program.command('smoke'))
+    .description(
+      'end to end against the deployed stack: bootstrap trust from its TUF repository (with the state\'s 1.root.json), sign a blob ' +
+        '(Fulcio certificate, TSA timestamp, Rekor entry), verify it with @sigstore/verify; each step timed; exit 6 naming the failing component',
+    )
+    .addOption(new Option('--identity-token <token>', 'the OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN); prefer --token-file: arguments are visible to other users'))
+    .addOption(new Option('--token-file <file>', 'a file holding the OIDC identity token'))
+    .addOption(new Option('--fulcio-url <url>', 'Fulcio base URL instead of https://<services.fulcio.hostname>'))
+    .addOption(new Option('--tsa-url <url>', 'TSA base URL instead of https://<services.tsa.hostname> (no TSA step when neither is set)'))
+    .addOption(new Option('--rekor-url <url>', 'Rekor base URL instead of https://<services.rekor.hostname> (no Rekor step when neither is set)'))
+    .addOption(new Option('--tuf-url <url>', 'TUF repository base URL instead of https://<services.tuf.hostname>'))
+    .action(async (options: EnvironmentOptions & { identityToken?: string; tokenFile?: string; fulcioUrl?: string; tsaUrl?: string; rekorUrl?: string; tufUrl?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const identityToken = readIdentityToken(options, environment);
+      progress.info(`sigstore-cdk smoke --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      const result = await runSmoke({
+        config,
+        stateRoot: options.stateDir,
+        identityToken,
+        urls: { fulcio: options.fulcioUrl, tsa: options.tsaUrl, rekor: options.rekorUrl, tuf: options.tufUrl },
+        progress,
+      });
+      printResult(
+        options,
+        result,
+        `smoke test of environment "${config.env}" passed: ${result.steps.map((entry) => `${entry.component} ${entry.ms} ms`).join(', ')}` +
+          (result.identity?.subjectAlternativeName ? `; signed as ${result.identity.subjectAlternativeName}${result.identity.issuer ? ` (${result.identity.issuer})` : ''}` : ''),
+      );
+    });
+
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
@@ -201,6 +232,30 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     });
 
   return program;
+}
+
+/** The identity token of `smoke`: --token-file, else --identity-token, else SIGSTORE_ID_TOKEN; a ConfigError when there is none. */
+function readIdentityToken(options: { identityToken?: string; tokenFile?: string }, environment: NodeJS.ProcessEnv): string {
+  if (options.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.tokenFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError('CONFIG_UNREADABLE', `--token-file ${options.tokenFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    return requireToken(text.trim(), `--token-file ${options.tokenFile}`);
+  }
+  if (options.identityToken !== undefined) return requireToken(options.identityToken.trim(), '--identity-token');
+  if (environment.SIGSTORE_ID_TOKEN) return requireToken(environment.SIGSTORE_ID_TOKEN.trim(), 'SIGSTORE_ID_TOKEN');
+  throw new ConfigError('CONFIG_INVALID', 'smoke needs an OIDC identity token for Fulcio: --token-file <file>, --identity-token <token> or SIGSTORE_ID_TOKEN');
+}
+
+/** A JWT: three base64url parts (Fulcio reads the subject from the payload). */
+function requireToken(token: string, source: string): string {
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
+    throw new ConfigError('CONFIG_INVALID', `${source} is not an OIDC identity token: expected a JWT (three base64url parts separated by ".")`);
+  }
+  return token;
 }
 
 /** The version in the project's package.json. */
