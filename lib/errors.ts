@@ -246,3 +246,17 @@ export class SmokeError extends SigstoreCdkError<SmokeErrorCode> {
     super(code, message, options);
   }
 }
+
+export type CloudToolErrorCode = 'CLOUD_STACK_MISSING' | 'CLOUD_TOFU_MISSING' | 'CLOUD_TOFU_FAILED';
+
+/**
+ * `sigstore-cdk cloud init|plan|apply`: the stack was not synthesized, OpenTofu is not installed
+ * (exit 2: nothing ran), or tofu failed (exit 4: OTC or the provider refused; tofu printed why).
+ */
+export class CloudToolError extends SigstoreCdkError<CloudToolErrorCode> {
+  readonly exitCode: number;
+  constructor(code: CloudToolErrorCode, message: string) {
+    super(code, message);
+    this.exitCode = code === 'CLOUD_TOFU_FAILED' ? 4 : 2;
+  }
+}

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runTofu, stackDirectory } from '../commands/cloud-tofu';
 import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
@@ -200,6 +201,44 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
           (result.identity?.subjectAlternativeName ? `; signed as ${result.identity.subjectAlternativeName}${result.identity.issuer ? ` (${result.identity.issuer})` : ''}` : ''),
       );
     });
+
+  const cloud = program.command('cloud').description('the OTC cloud stack: synthesized Terraform JSON, deployed with OpenTofu (the prerequisite)');
+  cloud
+    .command('synth')
+    .description('write the cloud stack of --env to --cloud-out/stacks/sigstore-<env>/cdk.tf.json (no trust material, no state needed)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
+    .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
+    .action(async (options: Omit<EnvironmentOptions, 'stateDir'> & { cloudOut: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      if (!config.cloud) throw new ConfigError('CONFIG_INVALID', `environment "${config.env}" has no cloud section, so it has no cloud stack (envs/prd.example.yaml shows one)`);
+      // Loaded here only: cdktf and the provider bindings take a moment to import.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { writeCloudOutput } = require('../cloud/cloud-output') as typeof import('../cloud/cloud-output');
+      const result = await progress.step(`write ${options.cloudOut}/stacks/sigstore-${config.env}/cdk.tf.json`, () =>
+        writeCloudOutput(options.cloudOut, [config], { label: '--cloud-out', protect: { stateRoot: '.sigstore', envsDir: options.envsDir } }),
+      );
+      printResult({ ...options, stateDir: '' }, result, `cloud stack ${result.stacks.map((stack) => `${options.cloudOut}/stacks/${stack}/cdk.tf.json`).join(', ')}`);
+    });
+  for (const [command, description] of [
+    ['init', 'tofu init in the stack directory (providers; -migrate-state after changing the state backend)'],
+    ['plan', 'tofu plan in the stack directory'],
+    ['apply', 'tofu apply in the stack directory (tofu asks before it changes anything)'],
+  ] as const) {
+    cloud
+      .command(command)
+      .description(`${description}; arguments after -- go to tofu (e.g. -- -target=opentelekomcloud_obs_bucket.sigstore_bootstrap)`)
+      .argument('[tofu-args...]', 'arguments passed to tofu')
+      .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+      .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+      .addOption(new Option('--cloud-out <dir>', 'cdktf output directory').default('cdktf.out'))
+      .action(async (tofuArgs: string[], options: { env: string; envsDir: string; cloudOut: string }) => {
+        const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+        progress.info(`sigstore-cdk cloud ${command} --env ${config.env}: tofu -chdir=${stackDirectory(config, options.cloudOut)} ${[command, ...tofuArgs].join(' ')}`);
+        await runTofu({ config, command, args: tofuArgs, cloudOutDir: options.cloudOut, environment });
+      });
+  }
 
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
