@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runTofu, stackDirectory } from '../commands/cloud-tofu';
 import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
+import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
@@ -200,6 +201,23 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `smoke test of environment "${config.env}" passed: ${result.steps.map((entry) => `${entry.component} ${entry.ms} ms`).join(', ')}` +
           (result.identity?.subjectAlternativeName ? `; signed as ${result.identity.subjectAlternativeName}${result.identity.issuer ? ` (${result.identity.issuer})` : ''}` : ''),
       );
+    });
+
+  program
+    .command('images')
+    .description('the pinned images and, with images.mirror, where each goes: one "source target" line per image, for a copy job (crane copy)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--json', 'print a JSON result on stdout').default(false))
+    .action((options: Omit<EnvironmentOptions, 'stateDir'>) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const mirror = config.images.mirror;
+      const images = mirror
+        ? mirroredImages(mirror).map((image) => ({ source: image.source, target: image.target.replace(/@sha256:[0-9a-f]{64}$/, ''), digest: image.digest }))
+        : Object.values(IMAGES).map((image) => ({ source: imageReference(image), target: undefined, digest: image.digest }));
+      // The list is the result: on stdout, so it can be piped into the copy job.
+      if (options.json) io.stdout.write(`${JSON.stringify({ env: config.env, mirror: mirror ?? null, images }, null, 2)}\n`);
+      else io.stdout.write(images.map((image) => (image.target ? `${image.source} ${image.target}` : image.source)).join('\n') + '\n');
     });
 
   const cloud = program.command('cloud').description('the OTC cloud stack: synthesized Terraform JSON, deployed with OpenTofu (the prerequisite)');
