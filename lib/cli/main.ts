@@ -180,9 +180,9 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     )
     .addOption(new Option('--identity-token <token>', 'the OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN); prefer --token-file: arguments are visible to other users'))
     .addOption(new Option('--token-file <file>', 'a file holding the OIDC identity token'))
-    .addOption(new Option('--fulcio-url <url>', 'Fulcio base URL instead of https://<services.fulcio.hostname>'))
-    .addOption(new Option('--tsa-url <url>', 'TSA base URL instead of https://<services.tsa.hostname> (no TSA step when neither is set)'))
-    .addOption(new Option('--rekor-url <url>', 'Rekor base URL instead of https://<services.rekor.hostname> (no Rekor step when neither is set)'))
+    .addOption(new Option('--fulcio-url <url>', 'Fulcio base URL (default: $SIGSTORE_CDK_FULCIO_URL) instead of https://<services.fulcio.hostname>'))
+    .addOption(new Option('--tsa-url <url>', 'TSA base URL (default: $SIGSTORE_CDK_TSA_URL) instead of https://<services.tsa.hostname> (no TSA step when neither is set)'))
+    .addOption(new Option('--rekor-url <url>', 'Rekor base URL (default: $SIGSTORE_CDK_REKOR_URL) instead of https://<services.rekor.hostname> (no Rekor step when neither is set)'))
     .addOption(new Option('--tuf-url <url>', 'TUF repository base URL instead of https://<services.tuf.hostname>'))
     .action(async (options: EnvironmentOptions & { identityToken?: string; tokenFile?: string; fulcioUrl?: string; tsaUrl?: string; rekorUrl?: string; tufUrl?: string }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
@@ -192,7 +192,13 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         config,
         stateRoot: options.stateDir,
         identityToken,
-        urls: { fulcio: options.fulcioUrl, tsa: options.tsaUrl, rekor: options.rekorUrl, tuf: options.tufUrl },
+        // Each URL: the option, else SIGSTORE_CDK_<SERVICE>_URL (a port-forward set up once), else the configured hostname.
+        urls: {
+          fulcio: options.fulcioUrl ?? (environment.SIGSTORE_CDK_FULCIO_URL || undefined),
+          tsa: options.tsaUrl ?? (environment.SIGSTORE_CDK_TSA_URL || undefined),
+          rekor: options.rekorUrl ?? (environment.SIGSTORE_CDK_REKOR_URL || undefined),
+          tuf: options.tufUrl ?? (environment.SIGSTORE_CDK_TUF_URL || undefined),
+        },
         progress,
       });
       printResult(

@@ -41,7 +41,8 @@ export interface StandIns {
 }
 
 export interface StandInOptions {
-  readonly material: PkiMaterial;
+  /** The keys the stand-ins sign with (read on each request when a function: a state minted later). */
+  readonly material: PkiMaterial | (() => Promise<PkiMaterial>);
   /** The TUF repository served under /tuf. */
   readonly tufDirectory: string;
   /** The Rekor log's origin as its checkpoints name it: the host of its base URL in trusted_root.json. */
@@ -57,7 +58,7 @@ export function fakeIdentityToken(email = 'smoke@example.com', issuer = 'https:/
 }
 
 export async function startStandIns(options: StandInOptions): Promise<StandIns> {
-  const { material } = options;
+  const materialOf = async () => (typeof options.material === 'function' ? options.material() : options.material);
   const failing = new Set<string>();
   const requests: string[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sigstore-cdk-standins-'));
@@ -66,16 +67,17 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
       const request = JSON.parse(body.toString('utf8'));
       const token = String(request.credentials.oidcIdentityToken);
       const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+      const material = await materialOf();
       const leaf = await fulcioLeafWithSct(material, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
       const pems = [leaf, material.fulcio.intermediate, material.fulcio.root].map((certificate) => certificate.toString('pem'));
       return { type: 'application/json', status: 201, body: JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: pems } } }) };
     },
     'POST /tsa/api/v1/timestamp': async (body) => {
       const request = JSON.parse(body.toString('utf8'));
-      return { type: 'application/timestamp-reply', body: opensslTimestampOfDigest(material, Buffer.from(request.artifactHash, 'base64'), mkdtempSync(join(work, 'tsa-'))) };
+      return { type: 'application/timestamp-reply', body: opensslTimestampOfDigest(await materialOf(), Buffer.from(request.artifactHash, 'base64'), mkdtempSync(join(work, 'tsa-'))) };
     },
     'POST /rekor/api/v1/log/entries': async (body) => {
-      const entry = rekorEntry(material, JSON.parse(body.toString('utf8')), options.rekorOrigin);
+      const entry = rekorEntry(await materialOf(), JSON.parse(body.toString('utf8')), options.rekorOrigin);
       return { type: 'application/json', status: 201, body: JSON.stringify(entry) };
     },
   };
