@@ -48,6 +48,8 @@ export type StateErrorCode =
   | 'STATE_INTERRUPTED'
   | 'STATE_SIGNER_MISMATCH'
   | 'STATE_MISSING_ROOTS'
+  /** `rotate`: the item has a generation whose cut-over is still ahead (one planned rotation at a time). */
+  | 'STATE_ROTATION_PENDING'
   /** This run's lock was taken over (it was judged stale): the run stops before it writes anything. */
   | 'STATE_LOCK_LOST'
   /** Another run committed the state after this run loaded it: nothing is written over the newer state. */

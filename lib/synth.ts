@@ -55,6 +55,11 @@ export interface SynthOptions extends StateLocation {
   readonly envsDir?: string;
   /** The project root, never an output directory (nor anything above it). @default - the working directory */
   readonly projectRoot?: string;
+  /**
+   * The time whose active generations the Secrets and server configuration hold (a planned cut-over:
+   * `rotate --at`). The trust outputs list every generation whatever the time. @default - the clock
+   */
+  readonly at?: Date;
 }
 
 export interface SynthResult {
@@ -101,7 +106,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     clock: options.clock,
     progress: options.progress,
     extend: mintBeyondPki(options.config),
-    complete: (snapshot) => missingFromState(snapshot).length === 0,
+    complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
   });
 }
 
@@ -145,14 +150,16 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
   let stateWritten = false;
+  const at = options.at ?? (options.clock ?? (() => new Date()))();
   if (config.signer === 'local') {
-    ({ material, minted, written: stateWritten, snapshot } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    ({ snapshot, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    material = await readPkiMaterial(snapshot, { at });
   } else {
     // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
-    const missing = missingFromState(snapshot);
+    const missing = missingFromState(snapshot, config);
     if (missing.length > 0) {
       throw new StateError(
         'STATE_MISSING_ROOTS',
@@ -160,7 +167,7 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
           `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
       );
     }
-    material = await readPkiMaterial(snapshot);
+    material = await readPkiMaterial(snapshot, { at });
   }
   let repository = readTufRepository(snapshot);
   const stateDirectory = join(options.stateRoot ?? '.sigstore', config.env);
@@ -324,7 +331,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
-  const missing = missingFromState(snapshot);
+  const missing = missingFromState(snapshot, config);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
     throw new StateError(

@@ -38,7 +38,8 @@ const PORT_FLAGS: Record<string, string> = {
 };
 const DSN_HOST = /@tcp\(([^:)]+):(\d+)\)/g;
 /** Flags whose value is a name the server calls itself, not an address it dials. */
-const IDENTITY_FLAGS = new Set(['--rekor_server.hostname']);
+// Rekor v1's and v2's checkpoint origin, TesseraCT's origin (lib/config/log-origins.ts).
+const IDENTITY_FLAGS = new Set(['--rekor_server.hostname', '--hostname', '--origin']);
 
 /**
  * ConfigMaps that a pod serves as data and never reads as its own configuration: the TUF server's
