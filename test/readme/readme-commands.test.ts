@@ -13,7 +13,7 @@ import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { credentialEnvironment, PROJECT_ID, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
-import { readmeShellBlocks } from './readme-blocks';
+import { readmeShellBlocks, type ReadmeBlock } from './readme-blocks';
 
 /*
  * The README is the runbook, so its commands are run: every ```sh block, in order, in one temp copy
@@ -35,6 +35,14 @@ describe('the README command blocks', () => {
       { line: 7, section: 'b', script: 'kubectl apply', skipReason: 'no cluster here' },
     ]);
     expect(() => readmeShellBlocks('<!-- readme-test: skip -->\n```sh\necho\n```\n')).toThrow('needs a reason');
+  });
+
+  it('a documented command that fails fails the walk, naming its README line; a failure inside a pipeline too', async () => {
+    const cwd = process.cwd();
+    const env = { PATH: process.env.PATH };
+    await expect(runBlocks(readmeShellBlocks('# s\n```sh\ntrue\n```\n```sh\ntrue\nexit 3\n```\n'), cwd, env)).rejects.toThrow(/README line 5 \(s\) failed with exit 3/);
+    await expect(runBlocks(readmeShellBlocks('```sh\nfalse | cat\n```\n'), cwd, env)).rejects.toThrow(/README line 1 .* failed with exit 1/);
+    expect(await runBlocks(readmeShellBlocks('<!-- readme-test: skip not here -->\n```sh\nexit 1\n```\n'), cwd, env)).toEqual([]);
   });
 
   it('the start-up gates table is the one the manifests give', () => {
@@ -93,17 +101,7 @@ describe('the README command blocks', () => {
       };
       mkdirSync(environment.HOME!);
 
-      const ran: string[] = [];
-      for (const block of readmeShellBlocks(README)) {
-        if (block.skipReason) continue;
-        const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', block.script], { cwd: project, env: environment, timeoutMs: 180_000 });
-        if (run.code !== 0) {
-          throw new Error(
-            `README line ${block.line} (${block.section}) failed with exit ${run.code}:\n${block.script}\n--- stdout (tail)\n${run.stdout.slice(-1500)}\n--- stderr (tail)\n${run.stderr.slice(-3000)}`,
-          );
-        }
-        ran.push(`${block.line} ${block.section}`);
-      }
+      const ran = await runBlocks(readmeShellBlocks(README), project, environment);
       expect(ran.length).toBeGreaterThanOrEqual(15);
       // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
       expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
@@ -112,6 +110,22 @@ describe('the README command blocks', () => {
     }, 900_000);
   });
 });
+
+/** Runs the blocks that are not skipped, in order, each with `bash -e -o pipefail`; the first failure throws with its README line. */
+async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const ran: string[] = [];
+  for (const block of blocks) {
+    if (block.skipReason) continue;
+    const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', block.script], { cwd, env, timeoutMs: 180_000 });
+    if (run.code !== 0) {
+      throw new Error(
+        `README line ${block.line} (${block.section}) failed with exit ${run.code}:\n${block.script}\n--- stdout (tail)\n${run.stdout.slice(-1500)}\n--- stderr (tail)\n${run.stderr.slice(-3000)}`,
+      );
+    }
+    ran.push(`${block.line} ${block.section}`);
+  }
+  return ran;
+}
 
 function writeExecutable(path: string, text: string): void {
   writeFileSync(path, text);
