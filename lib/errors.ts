@@ -232,3 +232,33 @@ export type OutputErrorCode =
 export class OutputError extends SigstoreCdkError<OutputErrorCode> {
   readonly exitCode = 2;
 }
+
+export type SmokeErrorCode = 'SMOKE_TUF_FAILED' | 'SMOKE_FULCIO_FAILED' | 'SMOKE_TSA_FAILED' | 'SMOKE_REKOR_FAILED' | 'SMOKE_VERIFY_FAILED';
+
+/** `sigstore-cdk smoke`: a deployed component failed (the code names it). Exit code 6. */
+export class SmokeError extends SigstoreCdkError<SmokeErrorCode> {
+  readonly exitCode = 6;
+  constructor(
+    code: SmokeErrorCode,
+    message: string,
+    /** The steps run so far, with their timings. */
+    readonly result?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export type CloudToolErrorCode = 'CLOUD_STACK_MISSING' | 'CLOUD_TOFU_MISSING' | 'CLOUD_TOFU_FAILED';
+
+/**
+ * `sigstore-cdk cloud init|plan|apply`: the stack was not synthesized, OpenTofu is not installed
+ * (exit 2: nothing ran), or tofu failed (exit 4: OTC or the provider refused; tofu printed why).
+ */
+export class CloudToolError extends SigstoreCdkError<CloudToolErrorCode> {
+  readonly exitCode: number;
+  constructor(code: CloudToolErrorCode, message: string) {
+    super(code, message);
+    this.exitCode = code === 'CLOUD_TOFU_FAILED' ? 4 : 2;
+  }
+}

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
+import { plainHttpHostWarnings } from './config/service-urls';
 import { validateConfig } from './config/validate';
 import { checkCustody } from './custody/check-custody';
 import { expectPublishedTrustKept } from './custody/published-trust';
@@ -191,9 +192,10 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     if (!tufCheck.targetsCurrent) throw staleTargets(config, repository.targets.signed.version, stateDirectory);
   }
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
+  for (const message of plainHttpHostWarnings(config)) progress.warn(message);
   const notApplied = settingsNotApplied(config, material);
   for (const message of describeSettingsNotApplied(notApplied)) progress.warn(message);
-  if (trustedIssuers(config.oidc).length === 0) {
+  if (trustedIssuers(config.oidc).length === 0 && config.oidc.metaIssuers.length === 0) {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
   const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));

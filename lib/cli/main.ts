@@ -3,7 +3,10 @@ import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, 
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runTofu, stackDirectory } from '../commands/cloud-tofu';
+import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
+import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
@@ -227,6 +230,97 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       );
     });
 
+  environmentOptions(program.command('smoke'))
+    .description(
+      'end to end against the deployed stack: bootstrap trust from its TUF repository (with the state\'s 1.root.json), sign a blob ' +
+        '(Fulcio certificate, TSA timestamp, Rekor entry), verify it with @sigstore/verify; each step timed; exit 6 naming the failing component',
+    )
+    .addOption(new Option('--identity-token <token>', 'the OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN); prefer --token-file: arguments are visible to other users'))
+    .addOption(new Option('--token-file <file>', 'a file holding the OIDC identity token'))
+    .addOption(new Option('--fulcio-url <url>', 'Fulcio base URL (default: $SIGSTORE_CDK_FULCIO_URL) instead of https://<services.fulcio.hostname>'))
+    .addOption(new Option('--tsa-url <url>', 'TSA base URL (default: $SIGSTORE_CDK_TSA_URL) instead of https://<services.tsa.hostname> (no TSA step when neither is set)'))
+    .addOption(new Option('--rekor-url <url>', 'Rekor base URL (default: $SIGSTORE_CDK_REKOR_URL) instead of https://<services.rekor.hostname> (no Rekor step when neither is set)'))
+    .addOption(new Option('--tuf-url <url>', 'TUF repository base URL instead of https://<services.tuf.hostname>'))
+    .action(async (options: EnvironmentOptions & { identityToken?: string; tokenFile?: string; fulcioUrl?: string; tsaUrl?: string; rekorUrl?: string; tufUrl?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const identityToken = readIdentityToken(options, environment);
+      progress.info(`sigstore-cdk smoke --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      const result = await runSmoke({
+        config,
+        stateRoot: options.stateDir,
+        identityToken,
+        // Each URL: the option, else SIGSTORE_CDK_<SERVICE>_URL (a port-forward set up once), else the configured hostname.
+        urls: {
+          fulcio: options.fulcioUrl ?? (environment.SIGSTORE_CDK_FULCIO_URL || undefined),
+          tsa: options.tsaUrl ?? (environment.SIGSTORE_CDK_TSA_URL || undefined),
+          rekor: options.rekorUrl ?? (environment.SIGSTORE_CDK_REKOR_URL || undefined),
+          tuf: options.tufUrl ?? (environment.SIGSTORE_CDK_TUF_URL || undefined),
+        },
+        progress,
+      });
+      printResult(
+        options,
+        result,
+        `smoke test of environment "${config.env}" passed: ${result.steps.map((entry) => `${entry.component} ${entry.ms} ms`).join(', ')}` +
+          (result.identity?.subjectAlternativeName ? `; signed as ${result.identity.subjectAlternativeName}${result.identity.issuer ? ` (${result.identity.issuer})` : ''}` : ''),
+      );
+    });
+
+  program
+    .command('images')
+    .description('the pinned images and, with images.mirror, where each goes: one "source target" line per image, for a copy job (crane copy)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--json', 'print a JSON result on stdout').default(false))
+    .action((options: Omit<EnvironmentOptions, 'stateDir'>) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const mirror = config.images.mirror;
+      const images = mirror
+        ? mirroredImages(mirror).map((image) => ({ source: image.source, target: image.target.replace(/@sha256:[0-9a-f]{64}$/, ''), digest: image.digest }))
+        : Object.values(IMAGES).map((image) => ({ source: imageReference(image), target: undefined, digest: image.digest }));
+      // The list is the result: on stdout, so it can be piped into the copy job.
+      if (options.json) io.stdout.write(`${JSON.stringify({ env: config.env, mirror: mirror ?? null, images }, null, 2)}\n`);
+      else io.stdout.write(images.map((image) => (image.target ? `${image.source} ${image.target}` : image.source)).join('\n') + '\n');
+    });
+
+  const cloud = program.command('cloud').description('the OTC cloud stack: synthesized Terraform JSON, deployed with OpenTofu (the prerequisite)');
+  cloud
+    .command('synth')
+    .description('write the cloud stack of --env to --cloud-out/stacks/sigstore-<env>/cdk.tf.json (no trust material, no state needed)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
+    .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
+    .action(async (options: Omit<EnvironmentOptions, 'stateDir'> & { cloudOut: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      if (!config.cloud) throw new ConfigError('CONFIG_INVALID', `environment "${config.env}" has no cloud section, so it has no cloud stack (envs/prd.example.yaml shows one)`);
+      // Loaded here only: cdktf and the provider bindings take a moment to import.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { writeCloudOutput } = require('../cloud/cloud-output') as typeof import('../cloud/cloud-output');
+      const result = await progress.step(`write ${options.cloudOut}/stacks/sigstore-${config.env}/cdk.tf.json`, () =>
+        writeCloudOutput(options.cloudOut, [config], { label: '--cloud-out', protect: { stateRoot: '.sigstore', envsDir: options.envsDir } }),
+      );
+      printResult({ ...options, stateDir: '' }, result, `cloud stack ${result.stacks.map((stack) => `${options.cloudOut}/stacks/${stack}/cdk.tf.json`).join(', ')}`);
+    });
+  for (const [command, description] of [
+    ['init', 'tofu init in the stack directory (providers; -migrate-state after changing the state backend)'],
+    ['plan', 'tofu plan in the stack directory'],
+    ['apply', 'tofu apply in the stack directory (tofu asks before it changes anything)'],
+  ] as const) {
+    cloud
+      .command(command)
+      .description(`${description}; arguments after -- go to tofu (e.g. -- -target=opentelekomcloud_obs_bucket.sigstore_bootstrap)`)
+      .argument('[tofu-args...]', 'arguments passed to tofu')
+      .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+      .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+      .addOption(new Option('--cloud-out <dir>', 'cdktf output directory').default('cdktf.out'))
+      .action(async (tofuArgs: string[], options: { env: string; envsDir: string; cloudOut: string }) => {
+        const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+        progress.info(`sigstore-cdk cloud ${command} --env ${config.env}: tofu -chdir=${stackDirectory(config, options.cloudOut)} ${[command, ...tofuArgs].join(' ')}`);
+        await runTofu({ config, command, args: tofuArgs, cloudOutDir: options.cloudOut, environment });
+      });
+  }
+
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
@@ -275,6 +369,30 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
 /** commander: a repeatable option's values. */
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The identity token of `smoke`: --token-file, else --identity-token, else SIGSTORE_ID_TOKEN; a ConfigError when there is none. */
+function readIdentityToken(options: { identityToken?: string; tokenFile?: string }, environment: NodeJS.ProcessEnv): string {
+  if (options.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.tokenFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError('CONFIG_UNREADABLE', `--token-file ${options.tokenFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    return requireToken(text.trim(), `--token-file ${options.tokenFile}`);
+  }
+  if (options.identityToken !== undefined) return requireToken(options.identityToken.trim(), '--identity-token');
+  if (environment.SIGSTORE_ID_TOKEN) return requireToken(environment.SIGSTORE_ID_TOKEN.trim(), 'SIGSTORE_ID_TOKEN');
+  throw new ConfigError('CONFIG_INVALID', 'smoke needs an OIDC identity token for Fulcio: --token-file <file>, --identity-token <token> or SIGSTORE_ID_TOKEN');
+}
+
+/** A JWT: three base64url parts (Fulcio reads the subject from the payload). */
+function requireToken(token: string, source: string): string {
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
+    throw new ConfigError('CONFIG_INVALID', `${source} is not an OIDC identity token: expected a JWT (three base64url parts separated by ".")`);
+  }
+  return token;
 }
 
 /** The version in the project's package.json. */

@@ -117,7 +117,7 @@ export class SigstoreChart extends Chart {
       metricsScraper: network.metricsScraper === false ? undefined : network.metricsScraper,
       publicServiceClients: network.publicServiceClients,
     });
-    new PodPlacement(this, config.scheduling);
+    new PodPlacement(this, { ...config.scheduling, imagePullSecrets: config.images.pullSecrets });
 
     const database: InClusterDatabaseProps | ExternalDatabaseProps =
       config.database.kind === 'in-cluster'
@@ -239,6 +239,7 @@ export class SigstoreChart extends Chart {
       caChainPem: pem([material.fulcio.intermediate, material.fulcio.root]),
       caKey: material.fulcio.intermediateKey,
       issuers: trustedIssuers(config.oidc),
+      oidcExtras: { metaIssuers: config.oidc.metaIssuers, ciProviders: config.oidc.ciProviders },
       ctLog: { endpoint: this.ctlog.endpoint, prefix: this.ctlog.prefix },
       issuerCidrs: network.externalCidrs,
       secretsScope,
@@ -292,14 +293,33 @@ export class SigstoreChart extends Chart {
       for (const port of kubeService.ports) {
         if (port.name && port.name !== METRICS_PORT_NAME) this.wiring.exposeToPublicClients(serviceEndpoint(kubeService, port.name));
       }
-      const hostname = config.services[service].hostname;
-      if (!hostname) continue;
+      const settings = config.services[service];
+      if (!settings.hostname) continue;
       new PublicIngress(this, `Ingress-${service}`, {
         name: SERVICE_NAMES[service],
-        hostname,
+        hostname: settings.hostname,
         service: kubeService,
         ingressClassName: config.cluster.ingressClassName,
-        tlsSecretName: config.cluster.ingressTlsSecret,
+        tlsSecretName: settings.tlsSecret ?? config.cluster.ingressTlsSecret,
+        annotations: { ...config.cluster.ingressAnnotations, ...settings.ingressAnnotations },
+      });
+    }
+    const fulcioGrpc = config.services.fulcio.grpcHostname;
+    if (fulcioGrpc) {
+      // Fulcio's gRPC API (port 5554) on a host of its own: gRPC needs HTTP/2, so TLS at the Ingress.
+      new PublicIngress(this, 'Ingress-fulcio-grpc', {
+        name: `${SERVICE_NAMES.fulcio}-grpc`,
+        hostname: fulcioGrpc,
+        service: this.fulcio.service,
+        servicePortName: 'grpc',
+        ingressClassName: config.cluster.ingressClassName,
+        tlsSecretName: config.services.fulcio.grpcTlsSecret ?? config.services.fulcio.tlsSecret ?? config.cluster.ingressTlsSecret,
+        annotations: {
+          // ingress-nginx speaks gRPC to the backend only when told (its annotation; other controllers have their own).
+          ...(config.cluster.ingressClassName === 'nginx' ? { 'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC' } : {}),
+          ...config.cluster.ingressAnnotations,
+          ...config.services.fulcio.ingressAnnotations,
+        },
       });
     }
 

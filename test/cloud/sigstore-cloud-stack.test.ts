@@ -222,10 +222,16 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(text).not.toMatch(/access_key|secret_key|password|"token"|security_token|passcode/);
   });
 
-  it('keeps its state in OBS through the S3 backend when configured, with no credential', () => {
-    expect(json.terraform.backend).toEqual({
+  it('the documented example starts with a local state (the bootstrap bucket does not exist before the first apply)', () => {
+    expect(json.terraform.backend).toEqual({ local: { path: '../../../terraform.sigstore-prd.tfstate' } });
+  });
+
+  it('keeps its state in OBS through the S3 backend when configured (the state moved into the bootstrap bucket), with no credential', () => {
+    const example = prdExampleConfig();
+    const moved = synthStack({ ...example, cloud: { ...example.cloud!, stateBackend: { kind: 'obs', bucket: 'example-forge-prd-sigstore', key: 'sigstore/prd/terraform.tfstate' } } });
+    expect(moved.json.terraform.backend).toEqual({
       s3: {
-        bucket: 'example-forge-prd-tfstate',
+        bucket: 'example-forge-prd-sigstore',
         key: 'sigstore/prd/terraform.tfstate',
         region: 'eu-de',
         endpoints: { s3: 'https://obs.eu-de.otc.t-systems.com' },

@@ -120,12 +120,14 @@ export function requiredFlows(objects: readonly KubeObject[], network: NetworkCo
     for (const file of files) {
       let issuers: Record<string, unknown> | undefined;
       try {
-        issuers = JSON.parse(file).OIDCIssuers;
+        const parsed = JSON.parse(file);
+        issuers = parsed.OIDCIssuers ? { ...parsed.OIDCIssuers, ...parsed.MetaIssuers } : undefined;
       } catch {
         issuers = undefined;
       }
-      for (const url of Object.keys(issuers ?? {})) {
-        external(client, network.externalCidrs, 'TCP', new URL(url).port === '' ? 443 : Number(new URL(url).port));
+      for (const wildcard of Object.keys(issuers ?? {})) {
+        const url = new URL(wildcard.replace(/\*/g, 'x'));
+        external(client, network.externalCidrs, 'TCP', url.port === '' ? 443 : Number(url.port));
         resolves = true;
       }
     }
