@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
+import { stateCrossFieldProblems, stateSchema } from './state-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
@@ -205,6 +206,8 @@ export const configSchema = z
           .strictObject({
             iam: apiEndpoint('https://iam.eu-de.otc.t-systems.com', '/v3').optional(),
             kms: apiEndpoint('https://kms.eu-de.otc.t-systems.com').optional(),
+            /** OBS (its S3-compatible API), for the remote state (`state.backend: obs`). @default - https://obs.<region>.otc.t-systems.com */
+            obs: apiEndpoint('https://obs.eu-de.otc.t-systems.com').optional(),
           })
           .prefault({}),
         /** How IAM and KMS requests are made. */
@@ -408,6 +411,9 @@ export const configSchema = z
     /** The OTC cloud stack (cdktf): bootstrap bucket, audit, alarms, mirrors. @default - no cloud stack */
     cloud: cloudSchema.optional(),
 
+    /** Where the state lives: `local` (`.sigstore/<env>/` only) or `obs` (the bucket; `.sigstore/` is a working copy). @default { backend: local } */
+    state: stateSchema.default({ backend: 'local' }),
+
     // Cluster hardening (cluster-hardening-schema.ts): network isolation, pod placement, observability.
     /** NetworkPolicies: default deny, then exactly the stack's flows. */
     networkPolicy: networkPolicySchema.prefault({}),
@@ -480,6 +486,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   });
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
+  problems.push(...stateCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
   return problems;
 }
