@@ -88,8 +88,10 @@ export type StateErrorCode =
   | 'STATE_REMOTE_BUCKET_UNSAFE'
   /** An OBS request failed (credentials, permissions, network); the message names the operation and status. */
   | 'STATE_REMOTE_UNAVAILABLE'
-  /** An export archive is unreadable, damaged, or was sealed with another passphrase. */
-  | 'STATE_ARCHIVE_INVALID';
+  /** An export archive is unreadable, damaged, for another environment, or was sealed with another passphrase. */
+  | 'STATE_ARCHIVE_INVALID'
+  /** `state import` found a state already there (import restores onto an empty working copy only). */
+  | 'STATE_NOT_EMPTY';
 
 /** The state directory is corrupt, partial, locked, or does not fit the configuration. Exit code 3. */
 export class StateError extends SigstoreCdkError<StateErrorCode> {

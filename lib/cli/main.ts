@@ -216,6 +216,31 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       );
     });
 
+  // Backups: one encrypted archive of the state (lib/state/archive.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const archives = () => require('../commands/state-archive') as typeof import('../commands/state-archive');
+  environmentOptions(state.command('export'))
+    .description('write the whole state as one encrypted archive (OpenPGP, passphrase from SIGSTORE_CDK_ARCHIVE_PASSPHRASE); never replaces a file')
+    .requiredOption('--out <file>', 'the archive to write (mode 0600)')
+    .action(async (options: EnvironmentOptions & { out: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateExport({ config, stateRoot: options.stateDir, out: options.out, environment });
+      printResult(options, result, `exported ${result.files} files of ${options.stateDir}/${result.env} to ${result.out} (SHA-256 ${result.archiveSha256})`);
+    });
+  environmentOptions(state.command('import'))
+    .description('restore an archive written by "state export" onto an empty working copy, byte for byte, after verifying it')
+    .argument('<file>', 'the archive')
+    .addOption(new Option('--sha256 <hex>', 'refuse the archive unless the file has this SHA-256 (as "state export" printed it)'))
+    .action(async (file: string, options: EnvironmentOptions & { sha256?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateImport({ config, stateRoot: options.stateDir, file, expectSha256: options.sha256, environment, lock: lock() });
+      printResult(
+        options,
+        result,
+        result.written ? `imported ${result.files} files into ${options.stateDir}/${result.env}` : `state ${options.stateDir}/${result.env} is this archive already; nothing written`,
+      );
+    });
+
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
