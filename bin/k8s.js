@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Launcher of the cdk8s app (cdk8s.yaml): runs bin/k8s.ts through tsx, like bin/sigstore-cdk.js.
+// Launcher of the cdk8s app (cdk8s.yaml): runs bin/compiled/k8s.js, built from bin/k8s.ts, like
+// bin/sigstore-cdk.js.
 'use strict';
-require('tsx/cjs/api').register();
-require('./k8s.ts');
+require('./launch').launch('k8s');

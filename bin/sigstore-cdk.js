@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Launcher for the `sigstore-cdk` bin entry: runs the TypeScript CLI through tsx's CommonJS hook,
-// so there is no build step and no stale compiled copy.
+// Launcher for the `sigstore-cdk` bin entry: runs the compiled CLI, bin/compiled/sigstore-cdk.js
+// (built from bin/sigstore-cdk.ts by scripts/build.js; bin/launch.js rebuilds it when stale).
 'use strict';
-require('tsx/cjs/api').register();
-require('./sigstore-cdk.ts');
+require('./launch').launch('sigstore-cdk');

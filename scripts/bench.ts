@@ -8,11 +8,13 @@ import { createContext, type BenchCase, type Measurement } from './bench/harness
 import { cloudBench } from './bench/cloud';
 import { clusterBench } from './bench/cluster';
 import { kmsBench } from './bench/kms';
+import { peerBench } from './bench/peer';
 import { synthBench } from './bench/synth';
 import { tufBench } from './bench/tuf';
 
 /** Every benchmark case, in report order. Add yours here. */
 const CASES: Record<string, BenchCase> = {
+  peer: peerBench,
   synth: synthBench,
   cloud: cloudBench,
   tuf: tufBench,

@@ -43,8 +43,8 @@ export const cloudBench: BenchCase = async ({ root, runs, tempDirectory }) => {
   mkdirSync(envsDir);
   copyFileSync(join(root, 'envs', 'prd.example.yaml'), join(envsDir, 'prd.yaml'));
   const outDir = join(directory, 'cdktf.out');
-  const app = await timeRuns('cloud synth: bin/cloud.ts, prd example (process)', runs, () =>
-    runNode(root, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'bin', 'cloud.ts')], { SIGSTORE_ENVS_DIR: envsDir, CDKTF_OUTDIR: outDir }),
+  const app = await timeRuns('cloud synth: bin/cloud.js, prd example (process)', runs, () =>
+    runNode(root, [join(root, 'bin', 'cloud.js')], { SIGSTORE_ENVS_DIR: envsDir, CDKTF_OUTDIR: outDir }),
   );
 
   // In-process: what the stack itself costs once the modules are loaded.

@@ -141,11 +141,11 @@ describe('synth with a cloud section', () => {
   });
 });
 
-describe('bin/cloud.ts (the cdktf app)', () => {
+describe('bin/cloud.js (the cdktf app, cdktf.json)', () => {
   const temp = useTempDirectory();
   const root = join(__dirname, '..', '..');
   const runApp = (env: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'bin', 'cloud.ts')], {
+    spawnSync(process.execPath, [join(root, 'bin', 'cloud.js')], {
       cwd: temp(),
       encoding: 'utf8',
       env: { ...process.env, ...env },

@@ -1,0 +1,99 @@
+// Shared by the launchers (bin/sigstore-cdk.js, bin/k8s.js, bin/cloud.js): runs the compiled bundle
+// bin/compiled/<name>.js that scripts/build.js writes (`npm ci` runs it through `prepare`). In a
+// checkout whose sources are newer than that build (a file listed in bin/compiled/build-inputs.json
+// changed), it builds again first, with one line on stderr, so an edited lib/*.ts never runs stale.
+'use strict';
+const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
+
+const ROOT = join(__dirname, '..');
+const COMPILED = join(__dirname, 'compiled');
+
+/** Why the build of `name` in `compiled` must be redone, or undefined when it is current. */
+function staleReason(name, compiled = COMPILED, root = ROOT) {
+  let stampTime;
+  let inputs;
+  try {
+    stampTime = statSync(join(compiled, 'build-inputs.json')).mtimeMs;
+    inputs = JSON.parse(readFileSync(join(compiled, 'build-inputs.json'), 'utf8')).inputs;
+    statSync(join(compiled, `${name}.js`));
+  } catch {
+    return 'bin/compiled/ is missing or incomplete';
+  }
+  for (const input of inputs) {
+    let mtime;
+    try {
+      mtime = statSync(join(root, input)).mtimeMs;
+    } catch {
+      continue; // a source that is gone: the build no longer needs it, or nothing can rebuild it
+    }
+    if (mtime > stampTime) return `${input} changed`;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the bundle like `require` does, with V8's code cache: the first run of a build saves the
+ * compiled code (bin/compiled/<name>.<build id>.<node version>.v8cache, written at exit, atomically),
+ * later runs skip most of the compilation. The build id in the name means a cache never outlives its
+ * bundle; V8 itself refuses a cache from another V8 version or flags, and then it is written again.
+ */
+function runCompiled(name) {
+  const file = join(COMPILED, `${name}.js`);
+  const source = readFileSync(file, 'utf8');
+  let buildId = 'unknown';
+  try {
+    buildId = JSON.parse(readFileSync(join(COMPILED, 'build-inputs.json'), 'utf8')).buildId ?? buildId;
+  } catch {
+    // no stamp: the cache is keyed on 'unknown' and V8's own checks
+  }
+  const cacheFile = join(COMPILED, `${name}.${buildId}.${process.version}.v8cache`);
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        const temporary = `${cacheFile}.tmp-${process.pid}`;
+        writeFileSync(temporary, script.createCachedData());
+        renameSync(temporary, cacheFile);
+      } catch {
+        // a read-only checkout runs without the cache
+      }
+    });
+  }
+  const compiledModule = new Module(file, module);
+  compiledModule.filename = file;
+  compiledModule.paths = Module._nodeModulePaths(dirname(file));
+  script.runInThisContext()(compiledModule.exports, Module.createRequire(file), compiledModule, file, dirname(file));
+  return compiledModule.exports;
+}
+
+/** Runs bin/compiled/<name>.js, building it first when it is missing or older than its sources. */
+function launch(name) {
+  const reason = staleReason(name);
+  const run = () => runCompiled(name);
+  if (reason === undefined) return run();
+  let build;
+  try {
+    ({ build } = require('../scripts/build.js'));
+    require.resolve('esbuild');
+  } catch {
+    process.stderr.write(`error [BUILD_MISSING]: ${reason} and esbuild is not installed; run npm ci (or npm run build)\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  process.stderr.write(`sigstore-cdk: ${reason} since the last build; building bin/compiled/ first\n`);
+  return build({ quiet: true }).then(run, (error) => {
+    process.stderr.write(`error [BUILD_FAILED]: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { launch, staleReason };

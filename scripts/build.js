@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * Builds the three programs of this project to plain JavaScript, one bundle each (esbuild), so that
+ * no TypeScript is transformed at run time and Node resolves one file instead of a thousand:
+ *
+ *   bin/sigstore-cdk.ts → bin/compiled/sigstore-cdk.js   the CLI (`bin/sigstore-cdk.js` runs it)
+ *   bin/k8s.ts          → bin/compiled/k8s.js            the cdk8s app (cdk8s.yaml)
+ *   bin/cloud.ts        → bin/compiled/cloud.js          the cdktf app (cdktf.json)
+ *
+ * `npm ci` runs it (the `prepare` script); the launchers run it again when a source file is newer
+ * than the build (lib/…/*.ts edited in a checkout), so a stale build is never run. Written in plain
+ * JavaScript because it must run before anything is compiled.
+ *
+ * The cloud stack (the provider bindings, the biggest part) is its own bundle, `cloud-output.js`,
+ * loaded by the CLI only for an environment with a `cloud` section (lib/synth.ts requires it
+ * lazily). `bin/compiled/build-inputs.json` lists every source file of every bundle, for the
+ * staleness check (bin/launch.js).
+ *
+ * Usage: node scripts/build.js [--quiet]
+ */
+'use strict';
+const { mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } = require('node:fs');
+const { join, relative } = require('node:path');
+
+const ROOT = join(__dirname, '..');
+const OUT = join(ROOT, 'bin', 'compiled');
+
+/** Entry points: output name → TypeScript source, relative to the project root. */
+const ENTRY_POINTS = {
+  'sigstore-cdk': 'bin/sigstore-cdk.ts',
+  k8s: 'bin/k8s.ts',
+  cloud: 'bin/cloud.ts',
+  'cloud-output': 'lib/cloud/cloud-output.ts',
+};
+
+/** The CLI requires the cloud stack lazily: keep it out of the CLI's bundle, load the sibling one. */
+const lazyCloudOutput = {
+  name: 'lazy-cloud-output',
+  setup(build) {
+    build.onResolve({ filter: /\/cloud\/cloud-output$/ }, (args) =>
+      args.kind === 'require-call' ? { path: './cloud-output.js', external: true } : undefined,
+    );
+  },
+};
+
+async function build({ quiet = false } = {}) {
+  const esbuild = require('esbuild');
+  const started = Date.now();
+  // Beside bin/compiled/, so the renames below stay on one file system; .gitignore covers `.*.tmp-*`.
+  const staging = join(ROOT, 'bin', `.compiled.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const result = await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: ENTRY_POINTS,
+      outdir: staging,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // Keep class and function names: error classes are matched by name, constructs are named.
+      keepNames: true,
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'warning',
+      plugins: [lazyCloudOutput],
+    });
+    const inputs = Object.keys(result.metafile.inputs)
+      .filter((path) => !path.startsWith('node_modules/'))
+      .sort();
+    // node_modules counts as one input: npm ci and npm install rewrite node_modules/.package-lock.json.
+    inputs.push('node_modules/.package-lock.json', 'scripts/build.js');
+    const stamp = join(staging, 'build-inputs.json');
+    // A new id per build: bin/launch.js names its V8 code caches after it, so no cache outlives its bundle.
+    const buildId = `${started.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    writeFileSync(stamp, `${JSON.stringify({ buildId, inputs }, null, 2)}\n`);
+    // The stamp's time is the build's start: a source saved during the build is newer, so stale.
+    utimesSync(stamp, started / 1000, started / 1000);
+    // File by file, each an atomic rename, the stamp last: a process starting meanwhile (tests run
+    // many at once) reads either the old or the new copy of a file, never a half-written one.
+    mkdirSync(OUT, { recursive: true });
+    const files = readdirSync(staging).filter((file) => file !== 'build-inputs.json');
+    for (const file of [...files, 'build-inputs.json']) renameSync(join(staging, file), join(OUT, file));
+    // Code caches of earlier builds are dead weight now (and a process still running has its code).
+    for (const file of readdirSync(OUT)) if (file.endsWith('.v8cache') && !file.includes(`.${buildId}.`)) rmSync(join(OUT, file), { force: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  if (!quiet) {
+    process.stderr.write(`sigstore-cdk build: ${relative(ROOT, OUT)}/ (${Object.keys(ENTRY_POINTS).join(', ')}) in ${Date.now() - started} ms\n`);
+  }
+}
+
+module.exports = { build, OUT, ROOT };
+
+if (require.main === module) {
+  build({ quiet: process.argv.includes('--quiet') }).catch((error) => {
+    process.stderr.write(`sigstore-cdk build failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

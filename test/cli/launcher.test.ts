@@ -1,0 +1,75 @@
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runProcess } from '../helpers/cli-process';
+import { makeTempProject, REPO_ROOT } from '../helpers/temp-project';
+import { useTempDirectory } from '../helpers/temp-directory';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { staleReason } = require('../../bin/launch.js') as {
+  staleReason: (name: string, compiled?: string, root?: string) => string | undefined;
+};
+const FORBID_TYPESCRIPT = join(__dirname, '..', 'helpers', 'forbid-typescript.js');
+
+describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)', () => {
+  const temp = useTempDirectory();
+
+  it.each([
+    ['bin/sigstore-cdk.js', ['synth', '--env', 'test']],
+    ['bin/k8s.js', []],
+  ])('%s synthesizes an environment without loading a .ts file or tsx', async (bin, args) => {
+    const project = makeTempProject(join(temp(), 'project'), { fixtureState: true });
+    const run = await runProcess(process.execPath, ['-r', FORBID_TYPESCRIPT, join(REPO_ROOT, bin), ...args], {
+      cwd: project,
+      env: { SIGSTORE_ENV: 'test', CDK8S_OUTDIR: join(project, '.cdk8s.out') },
+    });
+    expect(run.stderr).not.toContain('forbidden at run time');
+    expect(run.code).toBe(0);
+  });
+
+  it('bin/cloud.js (cdktf.json) writes the example stack without loading a .ts file or tsx', async () => {
+    const prdExample = readFileSync(join(REPO_ROOT, 'envs', 'prd.example.yaml'), 'utf8');
+    const project = makeTempProject(join(temp(), 'project'), { files: { 'envs/prd.yaml': prdExample } });
+    const run = await runProcess(process.execPath, ['-r', FORBID_TYPESCRIPT, join(REPO_ROOT, 'bin', 'cloud.js')], {
+      cwd: project,
+      env: { SIGSTORE_ENV: 'prd', CDKTF_OUTDIR: 'cdktf.out' },
+    });
+    expect(run.stderr).not.toContain('forbidden at run time');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('cdktf.out/stacks/sigstore-prd/cdk.tf.json');
+  });
+
+  describe('staleness (a checkout whose sources are newer than bin/compiled/ is rebuilt before it runs)', () => {
+    const layout = () => {
+      const root = join(temp(), 'root');
+      const compiled = join(root, 'bin', 'compiled');
+      mkdirSync(join(root, 'lib'), { recursive: true });
+      mkdirSync(compiled, { recursive: true });
+      writeFileSync(join(root, 'lib', 'a.ts'), 'export {};\n');
+      writeFileSync(join(compiled, 'cli.js'), '');
+      writeFileSync(join(compiled, 'build-inputs.json'), JSON.stringify({ buildId: 'x', inputs: ['lib/a.ts', 'lib/gone.ts'] }));
+      utimesSync(join(root, 'lib', 'a.ts'), 1000, 1000);
+      utimesSync(join(compiled, 'build-inputs.json'), 2000, 2000);
+      return { root, compiled };
+    };
+
+    it('is current when every listed source is older than the stamp (a source that is gone is ignored)', () => {
+      const { root, compiled } = layout();
+      expect(staleReason('cli', compiled, root)).toBeUndefined();
+    });
+
+    it('names the source that changed since the build', () => {
+      const { root, compiled } = layout();
+      utimesSync(join(root, 'lib', 'a.ts'), 3000, 3000);
+      expect(staleReason('cli', compiled, root)).toBe('lib/a.ts changed');
+    });
+
+    it('says so when the bundle or the stamp is missing', () => {
+      const { root, compiled } = layout();
+      expect(staleReason('other', compiled, root)).toBe('bin/compiled/ is missing or incomplete');
+    });
+  });
+
+  it('the real build is current after npm ci (the prepare script) or the test setup', () => {
+    expect(staleReason('sigstore-cdk')).toBeUndefined();
+  });
+});
