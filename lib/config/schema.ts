@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { stateCrossFieldProblems, stateSchema } from './state-schema';
+import { backupCrossFieldProblems, backupSchema } from './backup-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
@@ -414,6 +415,9 @@ export const configSchema = z
     /** Where the state lives: `local` (`.sigstore/<env>/` only) or `obs` (the bucket; `.sigstore/` is a working copy). @default { backend: local } */
     state: stateSchema.default({ backend: 'local' }),
 
+    /** Backups: the MySQL dumps to OBS, and whether Rekor's Redis index is kept on a volume or rebuilt. */
+    backup: backupSchema.prefault({}),
+
     // Cluster hardening (cluster-hardening-schema.ts): network isolation, pod placement, observability.
     /** NetworkPolicies: default deny, then exactly the stack's flows. */
     networkPolicy: networkPolicySchema.prefault({}),
@@ -487,6 +491,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
   problems.push(...stateCrossFieldProblems(raw));
+  problems.push(...backupCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
   return problems;
 }

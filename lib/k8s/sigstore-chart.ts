@@ -13,6 +13,8 @@ import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
 import { Prober, ServiceMonitor } from './observability';
+import { MySqlBackup } from './mysql-backup';
+import { obsEndpoint } from '../otc/endpoints';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
@@ -117,6 +119,22 @@ export class SigstoreChart extends Chart {
             cidrs: isIPv4(config.database.host) ? undefined : network.externalCidrs,
           };
     const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
+    const mysqlBackup = config.backup.mysql;
+    if (mysqlBackup.enabled && config.otc) {
+      new MySqlBackup(this, 'MySqlBackup', {
+        connection: mysql.connection,
+        schedule: mysqlBackup.schedule,
+        bucket: (mysqlBackup.bucket ?? (config.state.backend === 'obs' ? config.state.bucket : undefined) ?? config.cloud?.bootstrapBucket.name)!,
+        prefix: mysqlBackup.prefix ?? `mysql-backup/${config.env}`,
+        region: config.otc.region,
+        endpoint: config.otc.endpoints.obs ?? obsEndpoint(config.otc.region),
+        retentionDays: mysqlBackup.retentionDays,
+        credentialsSecretName: mysqlBackup.credentialsSecret,
+        obsCidrs: network.externalCidrs,
+        mysqlImage: image(IMAGES.mysql),
+        curlImage: image(IMAGES.curl),
+      });
+    }
 
     this.trillian = new Trillian(this, 'Trillian', {
       namespace,
@@ -147,6 +165,7 @@ export class SigstoreChart extends Chart {
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
       redisPassword: passwords.redisPassword,
+      redisPersistence: config.backup.redis,
     });
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
