@@ -43,6 +43,8 @@ export interface StateLocation {
   readonly progress?: Progress;
   /** How a run waits for the state lock (only runs that write take it). @default - wait 30 s, stale after 15 s */
   readonly lock?: LockOptions;
+  /** Where OBS credentials are read when the state lives in OBS (`state.backend: obs`). @default process.env */
+  readonly environment?: NodeJS.ProcessEnv;
 }
 
 export interface SynthOptions extends StateLocation {
@@ -108,6 +110,16 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     progress: options.progress,
     extend: mintBeyondPki(options.config),
     complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
+    // With the state in OBS, nothing is minted into a working copy the remote state is not the base of.
+    beforeMint:
+      options.config.state.backend === 'obs'
+        ? () => {
+            // Loaded only here: the S3 client costs a few hundred ms to import.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { expectRemoteAllowsMint } = require('./commands/state-remote') as typeof import('./commands/state-remote');
+            return expectRemoteAllowsMint({ config: options.config, stateRoot: options.stateRoot, environment: options.environment, progress: options.progress });
+          }
+        : undefined,
   });
 }
 

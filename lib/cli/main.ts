@@ -80,7 +80,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment });
       printResult(
         options,
         result,
@@ -100,7 +100,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         const { connection } = rootKeys;
         progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
       }
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock() });
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },
@@ -320,6 +320,80 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         await runTofu({ config, command, args: tofuArgs, cloudOutDir: options.cloudOut, environment });
       });
   }
+
+  // The remote state (state.backend: obs). Loaded on use: the S3 client costs a few hundred ms to import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const remote = () => require('../commands/state-remote') as typeof import('../commands/state-remote');
+  const remoteOptions = (options: EnvironmentOptions) => ({
+    config: loadConfig({ env: options.env, envsDir: options.envsDir }),
+    stateRoot: options.stateDir,
+    environment,
+    progress,
+    lock: lock(),
+    remoteWaitMs: lockWaitMs(environment),
+  });
+  environmentOptions(state.command('status'))
+    .description('compare the working copy (.sigstore/<env>/) with the remote state in OBS; writes nothing')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStateStatus(remoteOptions(options));
+      const generation = result.remoteGeneration;
+      printResult(
+        options,
+        result,
+        [
+          `remote obs://${result.remote.bucket}/${result.remote.prefix}: ${generation ? `generation ${generation.generation}, pushed by ${generation.pushedBy} at ${generation.pushedAt}` : 'empty'}`,
+          `working copy ${options.stateDir}/${result.env}: ${result.baseGeneration ? `pulled from or pushed as generation ${result.baseGeneration}` : 'never pulled or pushed'}`,
+          `status: ${result.status}${result.differences.length ? ` (${result.differences.length} files differ: ${result.differences.slice(0, 6).join(', ')}${result.differences.length > 6 ? ', …' : ''})` : ''}`,
+        ].join('\n'),
+      );
+    });
+  environmentOptions(state.command('pull'))
+    .description('replace the working copy with the remote state (verified first); refuses a working copy with unpushed changes')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStatePull(remoteOptions(options));
+      printResult(
+        options,
+        result,
+        result.written
+          ? `pulled generation ${result.generation} (${result.files} files) into ${options.stateDir}/${result.env}`
+          : `working copy is at generation ${result.generation} already; nothing written`,
+      );
+    });
+  environmentOptions(state.command('push'))
+    .description('publish the working copy as the next remote generation; refuses when the remote changed since the pull')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStatePush(remoteOptions(options));
+      printResult(
+        options,
+        result,
+        result.pushed ? `pushed generation ${result.generation} (${result.files} files)` : `remote is at generation ${result.generation}, the same as the working copy; nothing pushed`,
+      );
+    });
+
+  // Backups: one encrypted archive of the state (lib/state/archive.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const archives = () => require('../commands/state-archive') as typeof import('../commands/state-archive');
+  environmentOptions(state.command('export'))
+    .description('write the whole state as one encrypted archive (OpenPGP, passphrase from SIGSTORE_CDK_ARCHIVE_PASSPHRASE); never replaces a file')
+    .requiredOption('--out <file>', 'the archive to write (mode 0600)')
+    .action(async (options: EnvironmentOptions & { out: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateExport({ config, stateRoot: options.stateDir, out: options.out, environment });
+      printResult(options, result, `exported ${result.files} files of ${options.stateDir}/${result.env} to ${result.out} (SHA-256 ${result.archiveSha256})`);
+    });
+  environmentOptions(state.command('import'))
+    .description('restore an archive written by "state export" onto an empty working copy, byte for byte, after verifying it')
+    .argument('<file>', 'the archive')
+    .addOption(new Option('--sha256 <hex>', 'refuse the archive unless the file has this SHA-256 (as "state export" printed it)'))
+    .action(async (file: string, options: EnvironmentOptions & { sha256?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateImport({ config, stateRoot: options.stateDir, file, expectSha256: options.sha256, environment, lock: lock() });
+      printResult(
+        options,
+        result,
+        result.written ? `imported ${result.files} files into ${options.stateDir}/${result.env}` : `state ${options.stateDir}/${result.env} is this archive already; nothing written`,
+      );
+    });
 
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys

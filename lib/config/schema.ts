@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
+import { stateCrossFieldProblems, stateSchema } from './state-schema';
+import { backupCrossFieldProblems, backupSchema } from './backup-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { logsCrossFieldProblems, logsSchema } from './logs-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
@@ -315,6 +317,8 @@ export const configSchema = z
           .strictObject({
             iam: apiEndpoint('https://iam.eu-de.otc.t-systems.com', '/v3').optional(),
             kms: apiEndpoint('https://kms.eu-de.otc.t-systems.com').optional(),
+            /** OBS (its S3-compatible API), for the remote state (`state.backend: obs`). @default - https://obs.<region>.otc.t-systems.com */
+            obs: apiEndpoint('https://obs.eu-de.otc.t-systems.com').optional(),
           })
           .prefault({}),
         /** How IAM and KMS requests are made. */
@@ -596,6 +600,12 @@ export const configSchema = z
     /** The OTC cloud stack (cdktf): bootstrap bucket, audit, alarms, mirrors. @default - no cloud stack */
     cloud: cloudSchema.optional(),
 
+    /** Where the state lives: `local` (`.sigstore/<env>/` only) or `obs` (the bucket; `.sigstore/` is a working copy). @default { backend: local } */
+    state: stateSchema.default({ backend: 'local' }),
+
+    /** Backups: the MySQL dumps to OBS, and whether Rekor's Redis index is kept on a volume or rebuilt. */
+    backup: backupSchema.prefault({}),
+
     // Cluster hardening (cluster-hardening-schema.ts): network isolation, pod placement, observability.
     /** NetworkPolicies: default deny, then exactly the stack's flows. */
     networkPolicy: networkPolicySchema.prefault({}),
@@ -694,6 +704,8 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   });
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
+  problems.push(...stateCrossFieldProblems(raw));
+  problems.push(...backupCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
   problems.push(...logsCrossFieldProblems(raw));
   return problems;

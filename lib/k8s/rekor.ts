@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
-import { RekorRedis } from './rekor-redis';
+import { RekorRedis, type RedisPersistence } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
 import { publicHostnameProblem } from '../config/field-rules';
 import { SECRET_ENVIRONMENT } from './server-inputs';
@@ -45,6 +45,8 @@ export interface RekorProps {
    * signed with. Rekor serves their entries and proofs. @default - none (one shard)
    */
   readonly inactiveShards?: readonly RekorShard[];
+  /** Where Redis keeps its index (RekorRedisProps.persistence). @default - an emptyDir, rebuilt with backfill-redis */
+  readonly redisPersistence?: RedisPersistence;
 }
 
 /** A retired Rekor shard: its Trillian tree and its signing key (secret). */
@@ -103,6 +105,7 @@ export class Rekor extends Construct {
       secretsScope: props.secretsScope,
       password: props.redisPassword,
       image: props.redisImage,
+      persistence: props.redisPersistence,
     });
     const name = SERVICE_NAMES.rekor;
     const { volume: signer, password } = signingKeySecret(this, {

@@ -14,6 +14,8 @@ import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
 import { Prober, ServiceMonitor } from './observability';
+import { MySqlBackup } from './mysql-backup';
+import { obsEndpoint } from '../otc/endpoints';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
@@ -143,6 +145,23 @@ export class SigstoreChart extends Chart {
     const tileLogs = new TileLogs(this, 'TileLogs', { config, material, secretsScope, image });
     const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
     const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
+    const mysqlBackup = config.backup.mysql;
+    // The dump is of Trillian's database: there is none when both logs are tile-based.
+    if (mysql && mysqlBackup.enabled && config.otc) {
+      new MySqlBackup(this, 'MySqlBackup', {
+        connection: mysql.connection,
+        schedule: mysqlBackup.schedule,
+        bucket: (mysqlBackup.bucket ?? (config.state.backend === 'obs' ? config.state.bucket : undefined) ?? config.cloud?.bootstrapBucket.name)!,
+        prefix: mysqlBackup.prefix ?? `mysql-backup/${config.env}`,
+        region: config.otc.region,
+        endpoint: config.otc.endpoints.obs ?? obsEndpoint(config.otc.region),
+        retentionDays: mysqlBackup.retentionDays,
+        credentialsSecretName: mysqlBackup.credentialsSecret,
+        obsCidrs: network.externalCidrs,
+        mysqlImage: image(IMAGES.mysql),
+        curlImage: image(IMAGES.curl),
+      });
+    }
 
     const treeIds = config.services.trillian.treeIds;
     const trillian = (this.trillian = mysql && new Trillian(this, 'Trillian', {
@@ -214,6 +233,7 @@ export class SigstoreChart extends Chart {
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
       redisPassword: passwords.redisPassword,
+      redisPersistence: config.backup.redis,
     });
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');

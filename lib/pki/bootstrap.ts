@@ -60,6 +60,12 @@ export interface BootstrapOptions {
    * @default - no PKI item is missing, when there is no `extend`; with `extend`, never (always locks)
    */
   readonly complete?: (snapshot: StateSnapshot) => boolean;
+  /**
+   * Called under the lock, on the state as read again, before anything is minted or signed: throws to
+   * stop the run (the remote state refuses a working copy that is not derived from it).
+   * @default - nothing
+   */
+  readonly beforeMint?: (snapshot: StateSnapshot) => Promise<void>;
 }
 
 /** What `extend` gets: the state being minted, the verified PKI, and the root keys. */
@@ -117,6 +123,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     // pinned key, a log that is not the record, or a signer that holds other keys stops here.
     await checkCustody(snapshot, store.directory);
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys, store.directory);
+    await options.beforeMint?.(snapshot);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     // The tile-based logs' keys, for the logs the configuration runs; never into a published state.

@@ -29,6 +29,12 @@ describe('SigstoreCloudStack (production example)', () => {
         'data.opentelekomcloud_kms_key_v1.fulcio_root',
         'data.opentelekomcloud_kms_key_v1.tsa_root',
         'data.opentelekomcloud_kms_key_v1.tuf_root',
+        'data.opentelekomcloud_identity_auth_scope_v3.current',
+        'opentelekomcloud_identity_group_v3.sigstore_tuf_refresh',
+        'opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_obs',
+        'opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_kms',
+        'opentelekomcloud_identity_role_assignment_v3.sigstore_tuf_refresh_obs',
+        'opentelekomcloud_identity_role_assignment_v3.sigstore_tuf_refresh_kms',
         'opentelekomcloud_ces_alarmrule.fulcio_issuance_error_rate',
         'opentelekomcloud_ces_alarmrule.tsa_latency_p99',
         'opentelekomcloud_cts_event_notification_v3.sigstore_key_lifecycle',
@@ -43,8 +49,34 @@ describe('SigstoreCloudStack (production example)', () => {
       ].sort(),
     );
     expect(Object.keys(json.output).sort()).toEqual(
-      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_root_key_id'],
+      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_refresh_group', 'tuf_root_key_id'],
     );
+  });
+
+  describe('the weekly refresh identity (the state lives in OBS)', () => {
+    it('may use the state prefix of the bucket and the bucket key\'s data keys, and no root key', () => {
+      const obs = resource('opentelekomcloud_identity_role_v3', 'sigstore_tuf_refresh_obs');
+      expect(obs.display_layer).toBe('domain');
+      expect(obs.statement).toEqual([
+        { effect: 'Allow', action: ['obs:bucket:ListBucket', 'obs:bucket:GetBucketVersioning', 'obs:bucket:GetBucketAcl', 'obs:bucket:GetBucketPolicy'], resource: ['OBS:*:*:bucket:example-forge-prd-sigstore'] },
+        { effect: 'Allow', action: ['obs:object:GetObject', 'obs:object:PutObject', 'obs:object:DeleteObject'], resource: ['OBS:*:*:object:example-forge-prd-sigstore/sigstore-state/prd/*'] },
+      ]);
+      const kms = resource('opentelekomcloud_identity_role_v3', 'sigstore_tuf_refresh_kms');
+      expect(kms.display_layer).toBe('project');
+      const actions = kms.statement.flatMap((statement: { action: string[] }) => statement.action);
+      expect(actions).not.toContain('kms:cmk:sign');
+      expect(actions.some((action: string) => /sign|create$|\*/.test(action) && action !== 'kms:dek:create')).toBe(false);
+      expect(kms.statement[1].resource).toEqual(['KMS:*:*:KeyId:${opentelekomcloud_kms_key_v1.sigstore_bootstrap.id}']);
+      expect(JSON.stringify(kms)).not.toMatch(/fulcio_root|tsa_root|tuf_root/);
+      expect(resource('opentelekomcloud_identity_role_assignment_v3', 'sigstore_tuf_refresh_obs')).toMatchObject({
+        group_id: '${opentelekomcloud_identity_group_v3.sigstore_tuf_refresh.id}',
+        role_id: '${opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_obs.id}',
+        domain_id: '${data.opentelekomcloud_identity_auth_scope_v3.current.project_domain_id}',
+      });
+      expect(resource('opentelekomcloud_identity_role_assignment_v3', 'sigstore_tuf_refresh_kms')).toMatchObject({
+        project_id: '${data.opentelekomcloud_identity_auth_scope_v3.current.project_id}',
+      });
+    });
   });
 
   describe('bootstrap bucket', () => {
