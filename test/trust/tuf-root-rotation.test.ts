@@ -188,6 +188,19 @@ describe('a new environment with several TUF root keys and a threshold', () => {
   const temp = useTempDirectory();
   afterEach(() => jest.useRealTimers());
 
+  it('without tuf.root the repository and the manifest are what they always were: one key, threshold 1, no generation record', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\n', 'plain');
+    const stateRoot = join(temp(), '.sigstore');
+    await synth({ config, stateRoot, outDir: join(temp(), 'dist'), clock: FIXTURE_CLOCK });
+    const manifest = JSON.parse(readFileSync(join(stateRoot, 'plain', 'manifest.json'), 'utf8'));
+    expect(manifest).not.toHaveProperty('tufRootKeyGenerations');
+    expect(manifest.rootKeys.tuf.keyRef).toBe('local:signer/tuf-root.key.pem');
+    expect(manifest.items['tuf-root-v1'].signedBy).toBe('local:signer/tuf-root.key.pem');
+    const root = JSON.parse(readFileSync(join(temp(), 'dist', 'trust', 'tuf', '1.root.json'), 'utf8'));
+    expect(root.signed.roles.root).toEqual({ keyids: [expect.any(String)], threshold: 1 });
+    expect(root.signatures).toHaveLength(1);
+  });
+
   it('bootstrap signs v1 with every configured key, threshold 2; tuf-js bootstraps from it; verify accepts it', async () => {
     const config = configFromYaml('organization: Test Org\nsigner: local\ntuf:\n  root:\n    threshold: 2\n    keys: [{ local: tuf-root-a }, { local: tuf-root-b }]\n', 'multi');
     const stateRoot = join(temp(), '.sigstore');
