@@ -61,7 +61,10 @@ export class MySqlBackup extends Construct {
     requireProp(this, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(props.bucket), 'bucket', props.bucket, 'an OBS bucket name');
     requireProp(this, /^[a-z0-9][a-z0-9._/-]{0,200}$/.test(props.prefix) && !props.prefix.endsWith('/'), 'prefix', props.prefix, 'an object key prefix without a trailing "/"');
     requireProp(this, Number.isInteger(props.retentionDays) && props.retentionDays >= 1 && props.retentionDays <= 3650, 'retentionDays', props.retentionDays, 'a whole number of days from 1 to 3650');
-    requireProp(this, /^https:\/\/[a-z0-9.-]+(:\d+)?$/.test(props.endpoint), 'endpoint', props.endpoint, 'an https URL without path');
+    // https only: the requests carry the AK/SK signature. Plain http is let through for a loopback
+    // address alone (a test's S3 stand-in; nothing leaves the pod), never for a host on the network.
+    const loopback = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(props.endpoint);
+    requireProp(this, loopback || /^https:\/\/[a-z0-9.-]+(:\d+)?$/.test(props.endpoint), 'endpoint', props.endpoint, 'an https URL without path');
     requireName(this, 'credentialsSecretName', props.credentialsSecretName);
     const scratchSize = props.scratchMebibytes ?? 2048;
     requireProp(this, Number.isInteger(scratchSize) && scratchSize >= 64, 'scratchMebibytes', scratchSize, 'a whole number of MiB, at least 64');

@@ -11,7 +11,8 @@ import { runProcess, REPO_ROOT } from '../helpers/cli-process';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
-import { credentialEnvironment, PROJECT_ID, startEmulator } from '../otc/kms-fixture';
+import { startObsTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
+import { PROJECT_ID, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 import { readmeShellBlocks, type ReadmeBlock } from './readme-blocks';
 
@@ -55,13 +56,18 @@ describe('the README command blocks', () => {
   describe('run in order against loopback stand-ins', () => {
     const temp = useTempDirectory();
     let emulator: KmsEmulator;
+    // The example keeps its state in OBS (state.backend: obs): a loopback S3 server with the example's bucket and key.
+    let obs: ObsTestServer;
     let standIns: StandIns;
     beforeEach(async () => {
-      emulator = await startEmulator();
+      obs = await startObsTestServer({ bucket: 'example-forge-prd-sigstore', kmsKeyId: '5a1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' });
+      // One AK/SK for KMS and OBS, as an operator has.
+      emulator = await startEmulator({ accessKeys: [{ accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY }] });
     });
     afterEach(async () => {
       await standIns?.close();
       await emulator.stop();
+      await obs.stop();
     });
 
     it('every documented command succeeds', async () => {
@@ -72,6 +78,7 @@ describe('the README command blocks', () => {
       const edited = example
         .replace(/^(\s+iam:) https:\/\/\S+/m, `$1 ${emulator.iamEndpoint}`)
         .replace(/^(\s+kms:) https:\/\/\S+/m, `$1 ${emulator.kmsEndpoint}`)
+        .replace(/^(\s+obs:) https:\/\/\S+/m, `$1 ${obs.endpoint}`)
         .replace(/^(\s+projectId:) [0-9a-f]{32}/m, `$1 ${PROJECT_ID}`);
       expect(edited).not.toBe(example);
       writeFileSync(join(project, 'envs', 'prd.yaml'), edited);
@@ -89,7 +96,7 @@ describe('the README command blocks', () => {
       const environment: NodeJS.ProcessEnv = {
         PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
         HOME: join(temp(), 'home'),
-        ...credentialEnvironment('access-key'),
+        ...obs.cliEnvironment(),
         SIGSTORE_ID_TOKEN: fakeIdentityToken('release-bot@example.com'),
         SIGSTORE_CDK_FULCIO_URL: standIns.urls.fulcio,
         SIGSTORE_CDK_TSA_URL: standIns.urls.tsa,
@@ -104,7 +111,8 @@ describe('the README command blocks', () => {
       const ran = await runBlocks(readmeShellBlocks(README), project, environment);
       expect(ran.length).toBeGreaterThanOrEqual(15);
       // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
-      expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
+      // (the Fulcio root's generation 2 from the yearly runbook of "Rotation and renewal": keys ensure --next fulcio-root)
+      expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-fulcio-root-g2', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
       expect(readFileSync(join(temp(), 'tofu.log'), 'utf8')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd apply -target=opentelekomcloud_kms_key_v1.sigstore_bootstrap');
       expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries']));
     }, 900_000);
