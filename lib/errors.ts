@@ -48,6 +48,8 @@ export type StateErrorCode =
   | 'STATE_INTERRUPTED'
   | 'STATE_SIGNER_MISMATCH'
   | 'STATE_MISSING_ROOTS'
+  /** `rotate`: the item has a generation whose cut-over is still ahead (one planned rotation at a time). */
+  | 'STATE_ROTATION_PENDING'
   /** This run's lock was taken over (it was judged stale): the run stops before it writes anything. */
   | 'STATE_LOCK_LOST'
   /** Another run committed the state after this run loaded it: nothing is written over the newer state. */
@@ -145,9 +147,9 @@ export class CloudError extends SigstoreCdkError<CloudErrorCode> {
   readonly exitCode = 2;
 }
 
-export type TufErrorCode = 'TUF_REPOSITORY_MISSING' | 'TUF_REPOSITORY_INVALID' | 'TUF_ROOT_KEY_MISMATCH';
+export type TufErrorCode = 'TUF_REPOSITORY_MISSING' | 'TUF_REPOSITORY_INVALID' | 'TUF_ROOT_KEY_MISMATCH' | 'TUF_TARGETS_STALE';
 
-/** The TUF repository in the state is missing, inconsistent, or signed by another root key. Exit code 3 (a state problem). */
+/** The TUF repository in the state is missing, inconsistent, signed by another root key, or its targets are not the configuration's (run tuf refresh). Exit code 3 (a state problem). */
 export class TufError extends SigstoreCdkError<TufErrorCode> {
   readonly exitCode = 3;
 }

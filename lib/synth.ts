@@ -5,7 +5,8 @@ import { validateConfig } from './config/validate';
 import { checkCustody } from './custody/check-custody';
 import { expectPublishedTrustKept } from './custody/published-trust';
 import { missingFromState } from './custody/published-state';
-import { StateError } from './errors';
+import { describeSettingsNotApplied, settingsNotApplied, type SettingNotApplied } from './custody/settings-not-applied';
+import { StateError, TufError } from './errors';
 import { withFileSystemErrors } from './fs-errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
@@ -21,7 +22,8 @@ import { completeInterruptedReplace, replaceDirectory } from './state/atomic';
 import type { LockOptions } from './state/lock';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
-import { tufRepositoryStep } from './trust/tuf/lifecycle';
+import { sameTargets, tufRepositoryStep, type TufPublication } from './trust/tuf/lifecycle';
+import { runTufRefresh } from './tuf-refresh';
 import { readTufRepository, type TufRepository } from './trust/tuf/repository';
 import { buildTufTargets } from './trust/tuf/targets';
 import { tufOutputFiles, tufRepositoryFiles } from './trust/tuf/tuf-outputs';
@@ -54,6 +56,11 @@ export interface SynthOptions extends StateLocation {
   readonly envsDir?: string;
   /** The project root, never an output directory (nor anything above it). @default - the working directory */
   readonly projectRoot?: string;
+  /**
+   * The time whose active generations the Secrets and server configuration hold (a planned cut-over:
+   * `rotate --at`). The trust outputs list every generation whatever the time. @default - the clock
+   */
+  readonly at?: Date;
 }
 
 export interface SynthResult {
@@ -64,6 +71,10 @@ export interface SynthResult {
   readonly outDir: string;
   /** Files written, relative to outDir. */
   readonly files: readonly string[];
+  /** TUF metadata this run published because the targets were stale (local signer only; else it fails). */
+  readonly tufPublished: readonly TufPublication[];
+  /** Settings the minted certificates do not carry (organization, validity): they wait for a rotation. */
+  readonly settingsNotApplied: readonly SettingNotApplied[];
   /** The cloud stack written (`stacks`), or why there is none (`skipped`). */
   readonly cloud: { readonly outDir: string; readonly stacks: readonly string[]; readonly skipped: readonly { env: string; reason: string }[] };
 }
@@ -96,7 +107,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     clock: options.clock,
     progress: options.progress,
     extend: mintBeyondPki(options.config),
-    complete: (snapshot) => missingFromState(snapshot).length === 0,
+    complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
     // With the state in OBS, nothing is minted into a working copy the remote state is not the base of.
     beforeMint:
       options.config.state.backend === 'obs'
@@ -150,14 +161,16 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
   let stateWritten = false;
+  const at = options.at ?? (options.clock ?? (() => new Date()))();
   if (config.signer === 'local') {
-    ({ material, minted, written: stateWritten, snapshot } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    ({ snapshot, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
+    material = await readPkiMaterial(snapshot, { at });
   } else {
     // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
-    const missing = missingFromState(snapshot);
+    const missing = missingFromState(snapshot, config);
     if (missing.length > 0) {
       throw new StateError(
         'STATE_MISSING_ROOTS',
@@ -165,14 +178,32 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
           `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
       );
     }
-    material = await readPkiMaterial(snapshot);
+    material = await readPkiMaterial(snapshot, { at });
   }
-  const repository = readTufRepository(snapshot);
+  let repository = readTufRepository(snapshot);
+  const stateDirectory = join(options.stateRoot ?? '.sigstore', config.env);
   // Never write keys or certificates other than those the TUF repository published (a replaced root).
-  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), join(options.stateRoot ?? '.sigstore', config.env));
-  // synth never signs: it publishes the repository as the state holds it, and says what needs a refresh.
-  const tufCheck = await verifyTufRepository(repository, material, config, (options.clock ?? (() => new Date()))());
+  expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), stateDirectory);
+  const now = (options.clock ?? (() => new Date()))();
+  let tufCheck = await verifyTufRepository(repository, material, config, now);
+  let tufPublished: readonly TufPublication[] = [];
+  if (!tufCheck.targetsCurrent) {
+    // dist/trust/ is built from the configuration: it must never disagree with the TUF targets.
+    if (config.signer !== 'local') throw staleTargets(config, repository.targets.signed.version, stateDirectory);
+    // With the local signer synth publishes the new targets itself, as `tuf refresh` would.
+    const refresh = await runTufRefresh({ ...options, clock: () => now, rootKeys: new LocalRootKeys() });
+    tufPublished = refresh.published;
+    progress.info(
+      `the trust targets changed (hostnames, OIDC issuers or keys): published ${tufPublished.map((entry) => `${entry.role} v${entry.version}`).join(', ')} in ${stateDirectory}`,
+    );
+    snapshot = await new StateStore({ root: options.stateRoot, env: config.env }).load();
+    repository = readTufRepository(snapshot);
+    tufCheck = await verifyTufRepository(repository, material, config, now);
+    if (!tufCheck.targetsCurrent) throw staleTargets(config, repository.targets.signed.version, stateDirectory);
+  }
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
+  const notApplied = settingsNotApplied(config, material);
+  for (const message of describeSettingsNotApplied(notApplied)) progress.warn(message);
   if (trustedIssuers(config.oidc).length === 0) {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
@@ -182,7 +213,18 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
       writeOutputDirectory(outputs.out, files),
     ),
   );
-  return { env: config.env, minted, stateWritten, outDir, files: files.map((file) => file.path), cloud };
+  return { env: config.env, minted, stateWritten: stateWritten || tufPublished.length > 0, outDir, files: files.map((file) => file.path), cloud, tufPublished, settingsNotApplied: notApplied };
+}
+
+/** The TUF targets do not publish what dist/trust/ would hold: the operator runs `tuf refresh` (it signs with the online targets key). */
+function staleTargets(config: SigstoreConfig, version: number, stateDirectory: string): TufError {
+  const command = config.signer === 'local' ? `sigstore-cdk synth --env ${config.env}` : `sigstore-cdk tuf refresh --env ${config.env}`;
+  return new TufError(
+    'TUF_TARGETS_STALE',
+    `the TUF targets v${version} in ${stateDirectory} do not match the configuration (a hostname, an OIDC issuer or the signing config changed), ` +
+      `so dist/trust/trusted_root.json would disagree with what clients get from the TUF repository; the outputs were not written: ` +
+      `run "${command}"${config.signer === 'local' ? '' : `, then "sigstore-cdk synth --env ${config.env}"`}`,
+  );
 }
 
 /** The environment's cdktf stack into `cloudOutDir`, or a line saying why it has none. */
@@ -277,7 +319,7 @@ export interface SynthFromStateOptions {
  * nothing in the state is written. A missing or incomplete state is a StateError that tells the
  * operator to run `npm run synth` or `bootstrap` first.
  */
-export async function synthFromState(options: SynthFromStateOptions): Promise<Omit<SynthResult, 'cloud'>> {
+export async function synthFromState(options: SynthFromStateOptions): Promise<Omit<SynthResult, 'cloud' | 'tufPublished' | 'settingsNotApplied'>> {
   const { config } = options;
   validateConfig(config);
   const outDir = options.outDir ?? 'dist';
@@ -299,7 +341,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
-  const missing = missingFromState(snapshot);
+  const missing = missingFromState(snapshot, config);
   if (missing.length > 0) {
     const how = config.signer === 'local' ? `"npm run synth -- --env ${config.env}"` : `"sigstore-cdk bootstrap --env ${config.env}"`;
     throw new StateError(
@@ -311,5 +353,7 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
   const material = await readPkiMaterial(snapshot);
   const repository = readTufRepository(snapshot);
   expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), store.directory);
+  // It only reads: stale targets are refused, never written out beside a dist/trust/ that disagrees.
+  if (!sameTargets(repository.targets.signed, buildTufTargets(material, config))) throw staleTargets(config, repository.targets.signed.version, store.directory);
   return outputFiles(config, snapshot, material, repository);
 }

@@ -3,7 +3,8 @@ import { validateConfig } from './config/validate';
 import { checkCustody } from './custody/check-custody';
 import { expectPublishedTrustKept } from './custody/published-trust';
 import { ceremonySigners } from './pki/ceremony-log';
-import type { RootKeyProvider } from './pki/root-keys';
+import { keyRefSigner, type RootKeyProvider } from './pki/root-keys';
+import { ceremonyTufRootSigners } from './pki/tuf-root-ceremony';
 import { readPkiMaterial } from './pki/state-items';
 import { silentProgress } from './progress';
 import { StateStore } from './state/store';
@@ -45,18 +46,31 @@ export async function runTufRefresh(options: StateLocation & { config: SigstoreC
     const material = await readPkiMaterial(snapshot);
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(material, config), store.directory);
     const now = clock();
+    let rootKeys: RootKeyProvider | undefined;
+    const resolvedRootKeys = () => (rootKeys ??= options.rootKeys ?? rootKeysFor(config));
     const rootSigner = ceremonySigners({
       // resolved only when the root is due: an otc-kms environment refreshes its online roles without KMS
-      rootKeys: { description: 'configured signer', signerFor: (...args) => (options.rootKeys ?? rootKeysFor(config)).signerFor(...args) },
+      rootKeys: { description: 'configured signer', signerFor: (...args) => resolvedRootKeys().signerFor(...args) },
       snapshot,
       store,
       clock,
+      operator: options.operator,
+    });
+    // A due root is signed by the current generation's keys, by the references the state recorded (after a rotation the configuration may name newer ones).
+    const tufRootSigners = ceremonyTufRootSigners({
+      rootKeys: { description: 'configured signer', signerFor: (...args) => resolvedRootKeys().signerFor(...args), signerForKeyRef: (...args) => keyRefSigner(resolvedRootKeys(), ...args) },
+      snapshot,
+      store,
+      clock,
+      now,
+      config,
       operator: options.operator,
     });
     const published = await refreshTufRepository(snapshot, {
       config,
       material,
       rootSigner: () => rootSigner('tuf'),
+      rootKeySigner: tufRootSigners.byKeyRef,
       now,
       progress: options.progress ?? silentProgress,
     });

@@ -1,4 +1,6 @@
 import type { SigstoreConfig } from './config/schema';
+import { expiryFindings, expiryReport, type ItemExpiry } from './lifecycle/expiry';
+import { stateCertificates } from './lifecycle/generations';
 import { checkCustody } from './custody/check-custody';
 import { expectSignerHoldsPinnedKeys } from './custody/signer-keys';
 import type { RootKeyProvider } from './pki/root-keys';
@@ -6,8 +8,10 @@ import { readPkiMaterial } from './pki/state-items';
 import { StateStore } from './state/store';
 import { rootKeysFor, type StateLocation } from './synth';
 import type { RoleExpiry } from './trust/tuf/expiry';
-import { readTufRepository } from './trust/tuf/repository';
+import { readTufRepository, type TufRepository } from './trust/tuf/repository';
+import { TRUSTED_ROOT_TARGET } from './trust/tuf/targets';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
+import { describeSettingsNotApplied, settingsNotApplied } from './custody/settings-not-applied';
 
 export interface VerifyOptions extends StateLocation {
   readonly config: SigstoreConfig;
@@ -28,6 +32,8 @@ export interface VerifyResult {
   /** Whether the pinned root keys were compared with the signer's (KMS get-publickey, or the local key files). */
   readonly rootKeys: 'compared with the signer' | 'not compared (offline)';
   readonly tuf: { readonly expiry: readonly RoleExpiry[]; readonly targetsCurrent: boolean };
+  /** Every certificate of the state and every `validFor` of the published trusted_root.json, with its notAfter and days left. */
+  readonly expiry: readonly ItemExpiry[];
 }
 
 /**
@@ -37,7 +43,9 @@ export interface VerifyResult {
  * keys, certificates and chains fit together, compares the pinned keys with the signer's (unless
  * offline), then checks the TUF repository as a client would: signatures along the root chain and of
  * every role, hashes, expiry at `clock()` and whether the targets still match the trust material.
- * State problems throw a StateError (exit 3); TUF problems are reported (exit 5). Reads only, without
+ * Last, the expiry of every certificate and every `validFor` of the published trusted_root.json
+ * (lib/lifecycle/expiry.ts): inside its renewal window a warning; expired, or expiring before the
+ * TUF timestamp does, a problem. State problems throw a StateError (exit 3); TUF problems are reported (exit 5). Reads only, without
  * the lock: it works on a read-only state.
  */
 export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
@@ -46,20 +54,39 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   const now = (options.clock ?? (() => new Date()))();
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
-  const material = await readPkiMaterial(snapshot);
+  const material = await readPkiMaterial(snapshot, { at: now });
   const warnings: string[] = [];
   if (options.offline) {
     warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);
   } else {
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys ?? rootKeysFor(config), store.directory);
   }
-  const check = await verifyTufRepository(readTufRepository(snapshot), material, config, now);
+  const repository = readTufRepository(snapshot);
+  const check = await verifyTufRepository(repository, material, config, now);
+  const tufTimestampExpires = new Date(repository.timestamp.signed.expires);
+  const expiry = expiryReport({ certificates: stateCertificates(snapshot, material, now), trustedRoot: publishedTrustedRoot(repository), tufTimestampExpires, config, now });
+  const findings = expiryFindings(expiry, config.env, tufTimestampExpires);
+  const problems = [...check.problems, ...findings.problems];
+  warnings.push(...describeSettingsNotApplied(settingsNotApplied(config, material)));
   return {
     env: config.env,
-    ok: check.problems.length === 0,
-    problems: check.problems,
-    warnings: [...check.warnings, ...warnings],
+    ok: problems.length === 0,
+    problems,
+    warnings: [...check.warnings, ...findings.warnings, ...warnings],
     rootKeys: options.offline ? 'not compared (offline)' : 'compared with the signer',
     tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent },
+    expiry,
   };
+}
+
+/** trusted_root.json as the current TUF targets publish it (what clients hold); empty when the targets lack it. */
+function publishedTrustedRoot(repository: TufRepository): object {
+  const file = repository.targets.signed.targets[TRUSTED_ROOT_TARGET];
+  const bytes = file && repository.files.get(`targets/${file.hashes.sha256}.${TRUSTED_ROOT_TARGET}`);
+  if (!bytes) return {};
+  try {
+    return JSON.parse(bytes.toString('utf8')) as object;
+  } catch {
+    return {}; // a target that does not match its hash is a problem verifyTufRepository reports
+  }
 }

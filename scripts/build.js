@@ -16,7 +16,9 @@
  * lazily). `bin/compiled/build-inputs.json` lists every source file of every bundle, for the
  * staleness check (bin/launch.js).
  *
- * Usage: node scripts/build.js [--quiet]
+ * Usage: node scripts/build.js [--quiet] [--if-stale]
+ *   --if-stale  build only when a bundle is missing or older than its sources (the `prepare` script:
+ *               npm ci builds, and `npx sigstore-cdk`, which runs `prepare` too, does not rebuild)
  */
 'use strict';
 const { mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } = require('node:fs');
@@ -94,7 +96,16 @@ async function build({ quiet = false } = {}) {
 
 module.exports = { build, OUT, ROOT };
 
+/** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
+function staleBuild() {
+  const { staleReason } = require('../bin/launch.js');
+  return Object.keys(ENTRY_POINTS).map((name) => staleReason(name)).find((reason) => reason !== undefined);
+}
+
+module.exports.staleBuild = staleBuild;
+
 if (require.main === module) {
+  if (process.argv.includes('--if-stale') && staleBuild() === undefined) return;
   build({ quiet: process.argv.includes('--quiet') }).catch((error) => {
     process.stderr.write(`sigstore-cdk build failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;

@@ -1,14 +1,20 @@
 import { Command, Option } from 'commander';
+import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
+import { rotateTufRoot } from '../commands/rotate-tuf-root';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { ensureRootKeys, OtcKmsRootKeys, rootKeyPlan } from '../pki/otc-kms-root-keys';
-import { rootPublicKey, type RootKeyProvider } from '../pki/root-keys';
+import { completeRootKeyPlan, ensureRootKeys, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
+import { configuredTufRootKeys } from '../pki/tuf-root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
+import type { ItemExpiry } from '../lifecycle/expiry';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
@@ -45,6 +51,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const io = redactedIo(output);
   const program = new Command('sigstore-cdk')
     .description('A private Sigstore PKI on Kubernetes, with root keys in OTC KMS or a local key')
+    .version(packageVersion(), '-V, --version', 'print the version of sigstore-cdk')
     .showHelpAfterError()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
@@ -63,10 +70,12 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .description('mint missing trust material (local signer only) and write the outputs to --out')
     .addOption(new Option('--out <dir>', 'output directory, replaced as a whole; only an absent or empty one, or one sigstore-cdk wrote').default('dist'))
     .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
-    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string }) => {
+    .addOption(new Option('--at <time>', 'render the Secrets of the generations active at this time (UTC, ISO 8601; default: now), e.g. a planned cut-over'))
+    .action(async (options: EnvironmentOptions & { out: string; cloudOut: string; at?: string }) => {
+      const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), environment });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment });
       printResult(
         options,
         result,
@@ -140,7 +149,56 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       printResult(
         options,
         result,
-        [`environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`, ...result.tuf.expiry.map(describeExpiry)].join('\n'),
+        [
+          `environment "${config.env}" verified${result.warnings.length ? ` with ${result.warnings.length} warning(s)` : ''}`,
+          ...result.tuf.expiry.map(describeExpiry),
+          ...result.expiry.filter((item) => item.inUse && item.source.startsWith('certificate ')).map(describeItemExpiry),
+        ].join('\n'),
+      );
+    });
+
+  environmentOptions(program.command('rotate'))
+    .description(
+      `plan a rotation: mint the next generation of ITEM (${ROTATABLE_ITEMS.join(', ')}), publish it in trusted_root.json and TUF ` +
+        'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
+    )
+    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
+    .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
+    .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
+    .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
+      const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
+      if (item === 'tuf-root') {
+        // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
+        if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+        const { from, to } = result.rotation;
+        printResult(
+          options,
+          result,
+          [
+            `TUF root v${from.version} (generation ${from.generation}, threshold ${from.threshold}: ${from.keys.map((key) => key.keyRef).join(', ')})`,
+            `  -> v${to.version} (generation ${to.generation}, threshold ${to.threshold}: ${to.keys.map((key) => key.keyRef).join(', ')}), signed by ${result.rotation.signedBy.join(', ')}`,
+            `published ${result.published.map((entry) => `${entry.role} v${entry.version} (${entry.reason})`).join(', ')}`,
+            'deploy, in order:',
+            ...result.deploy.map((step, index) => `  ${index + 1}. ${step}`),
+          ].join('\n'),
+        );
+        return;
+      }
+      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      for (const warning of result.warnings) progress.warn(warning);
+      printResult(
+        options,
+        result,
+        [
+          `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
+            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+          result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
+          'deploy, in order:',
+          ...result.deploy.map((step) => `  ${step}`),
+        ].join('\n'),
       );
     });
 
@@ -244,7 +302,10 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
-    .description('create the asymmetric root keys (by alias, idempotently) and print their ids; refuses a key with the wrong spec, usage or state')
+    .description(
+      'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
+        'and print their ids; refuses a key with the wrong spec, usage or state',
+    )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
     .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
@@ -256,7 +317,13 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
           `${connection.endpoints.kms}, as ${connection.credentials})`,
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots: rootKeyPlan(otc), env: config.env, progress });
+      const roots = completeRootKeyPlan(otc);
+      const tufRootKeyAliases = configuredTufRootKeys(config).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias]));
+      progress.info(
+        `root key aliases: ${Object.entries(roots).map(([root, requirement]) => `${root} "${requirement!.alias}" (${requirement!.keySpec})`).join(', ')}` +
+          (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
+      );
+      const statuses = await ensureRootKeys({ kms: connection.kms, roots, tufRootKeyAliases, env: config.env, progress });
       printResult(
         { ...options, stateDir: '' },
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
@@ -267,6 +334,11 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     });
 
   return program;
+}
+
+/** The version in the project's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** SIGSTORE_CDK_LOCK_WAIT: seconds a run waits for the state lock that another run holds. @default 30 */
@@ -293,6 +365,11 @@ function describeExpiry(role: RoleExpiry): string {
   return `  TUF ${role.role.padEnd(9)} v${role.version}: expires ${role.expires} (${when}; refresh window ${role.refreshBefore}): ${role.status}`;
 }
 
+function describeItemExpiry(item: ItemExpiry): string {
+  const when = item.daysLeft === null ? 'no end' : item.daysLeft >= 0 ? `in ${item.daysLeft} days` : `${-item.daysLeft} days ago`;
+  return `  ${`${item.item} g${item.generation}`.padEnd(24)}: expires ${item.notAfter ?? 'never'} (${when}; renewal window ${item.renewBefore}): ${item.status}`;
+}
+
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
 function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
   let provider: RootKeyProvider | undefined;
@@ -303,6 +380,8 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     },
     signerFor: (...args) => get().signerFor(...args),
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+    signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
+    signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
   };
 }
 
@@ -335,7 +414,9 @@ export async function runCli(
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
-      return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : 2;
+      // Help asked for (`--help`, `help`, `help <command>`) and `--version` exit 0; help shown because
+      // something was wrong (no command, an unknown option) is a usage error.
+      return commanderError.exitCode === 0 ? 0 : 2;
     }
     return reportError(error, { stderr: io.stderr, jsonStdout: wantsJson ? io.stdout : undefined });
   }

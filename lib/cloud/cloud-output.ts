@@ -105,7 +105,26 @@ async function mergedManifest(path: string, staged: CdktfManifest): Promise<Cdkt
     if (typeof entry?.synthesizedStackPath !== 'string') continue;
     if (await fs.stat(join(outDir, entry.synthesizedStackPath)).then(() => true, () => false)) stacks[name] = entry;
   }
-  return { version: staged.version, stacks: { ...stacks, ...staged.stacks } };
+  return { version: staged.version, stacks: await withExistingPaths(outDir, { ...stacks, ...staged.stacks }) };
+}
+
+/**
+ * The stack entries without the file paths that name nothing: cdktf's manifest names a
+ * `stackMetadataPath` (`stacks/<stack>/metadata.json`) that it writes only for HCL output, so a
+ * reader of the manifest would look for a file that does not exist.
+ */
+async function withExistingPaths(outDir: string, stacks: CdktfManifest['stacks']): Promise<CdktfManifest['stacks']> {
+  const result: Record<string, CdktfManifest['stacks'][string]> = {};
+  for (const [name, entry] of Object.entries(stacks)) {
+    const kept: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(entry)) {
+      const namesAFile = field.endsWith('Path') && typeof value === 'string';
+      if (namesAFile && !(await fs.stat(join(outDir, value)).then((stats) => stats.isFile(), () => false))) continue;
+      kept[field] = value;
+    }
+    result[name] = kept as CdktfManifest['stacks'][string];
+  }
+  return result;
 }
 
 /** JSON with sorted keys and two-space indentation, as cdktf writes it: the same input gives the same bytes. */

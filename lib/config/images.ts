@@ -114,6 +114,26 @@ export const IMAGES = {
     digest: 'sha256:ae8eb69c7b7065456370c7025ff781487704352d73231b08d16b525b0cb16b54',
     source: 'sigstore/helm-charts:charts/tuf/values.yaml (chart 0.1.30, "v0.7.31")',
   },
+  /**
+   * Rekor v2 (sigstore/rekor-tiles), POSIX backend. The pair tag + digest as scaffolding runs it
+   * (helm-charts' rekor-tiles chart 1.2.1 pins a v2.3.0 digest under the tag v2.2.1, so it is not
+   * used). Flags checked at v2.2.1: lib/k8s/rekor-tiles.ts.
+   */
+  rekorTilesPosix: {
+    name: 'rekor-tiles-posix',
+    repository: 'ghcr.io/sigstore/rekor-tiles/posix',
+    tag: 'v2.2.1',
+    digest: 'sha256:627422bf9da146d1d9ff4e1c1e8301a1780ab6ad9b32bccff51ecd9f8c820e41',
+    source: 'sigstore/scaffolding:config/rekor-tiles/rekor-tiles/300-rekor.yaml (commit 5444af42)',
+  },
+  /** TesseraCT (transparency-dev/tesseract), POSIX backend. Flags checked at v0.1.1: lib/k8s/tesseract.ts. */
+  tesseractPosix: {
+    name: 'tesseract-posix',
+    repository: 'ghcr.io/transparency-dev/tesseract/posix',
+    tag: 'v0.1.1',
+    digest: 'sha256:8269c32a1b1deb159ba75016421314cb5e68304c2813d444aca3efdf0e9d5027',
+    source: 'sigstore/scaffolding:config/ctlog/ctlog/300-ctlog.yaml (commit 5444af42)',
+  },
   /** A small image with a POSIX shell and sed, for the init container that renders ct_server's config. */
   curl: {
     name: 'curl',

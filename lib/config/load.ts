@@ -1,8 +1,9 @@
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, isAlias, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { EMBEDDED_DEFAULT_ENV, EMBEDDED_DEFAULT_SOURCE, EMBEDDED_DEFAULT_YAML } from './embedded-default';
 import { formatFieldPath } from './field-rules';
 import { configSchema, crossFieldProblems, type SigstoreConfig } from './schema';
 
@@ -39,11 +40,15 @@ export function loadConfig(options: LoadConfigOptions): SigstoreConfig {
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // The embedded default needs no file: envs/dev.yaml only documents it.
+      if (options.env === EMBEDDED_DEFAULT_ENV) return { ...parseConfigText(EMBEDDED_DEFAULT_YAML, EMBEDDED_DEFAULT_SOURCE), env: options.env };
       const available = listEnvironments(envsDir);
+      const example = join(envsDir, `${options.env}.example.yaml`);
       throw new ConfigError(
         'CONFIG_NOT_FOUND',
         `environment "${options.env}" has no file ${displayPath(file)}; ` +
-          (available.length ? `available: ${available.join(', ')}` : `no environment files in ${displayPath(envsDir)}`),
+          (available.length ? `available: ${available.join(', ')}` : `no environment files in ${displayPath(envsDir)}`) +
+          (existsSync(example) ? `; to start one, copy the documented example: cp ${displayPath(example)} ${displayPath(file)}, then edit it` : ''),
       );
     }
     throw new ConfigError('CONFIG_UNREADABLE', `cannot read ${displayPath(file)}: ${(error as Error).message}`, [], { cause: error });

@@ -3,6 +3,7 @@ import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { stateCrossFieldProblems, stateSchema } from './state-schema';
 import { backupCrossFieldProblems, backupSchema } from './backup-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
+import { logsCrossFieldProblems, logsSchema } from './logs-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
 import {
   ciProviderProblem,
@@ -45,6 +46,7 @@ import {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 const KMS_ALIAS = /^[a-zA-Z0-9:/_-]{1,255}$/;
+const KMS_KEY_ID = /^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$/;
 
 /**
  * A string checked by one of the rules of field-rules.ts (shared with the constructs); `what` is the
@@ -135,6 +137,43 @@ const kmsAlias = z
   .string({ error: 'expected a KMS key alias' })
   .regex(KMS_ALIAS, { error: 'expected a KMS key alias of 1-255 letters, digits, ":", "/", "_" or "-"' })
   .refine((alias) => !alias.endsWith('/default'), { error: 'aliases ending in "/default" are reserved by KMS' });
+
+/** Name of a TUF root key kept in the state directory (`signer/<name>.key.pem`). */
+const LOCAL_TUF_ROOT_KEY_NAME = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
+/** The other roots' local keys: a TUF root key must be a key of its own. */
+const RESERVED_LOCAL_KEY_NAMES = new Set(['fulcio-root', 'tsa-root']);
+const TUF_ROOT_KEY_KINDS = ['kmsAlias', 'kmsKeyId', 'local'] as const;
+
+/**
+ * One TUF root key, each its own Signer: exactly one of `kmsAlias` (a DEW KMS EC_P256 key by alias;
+ * `keys ensure` creates it), `kmsKeyId` (an existing KMS key by id) or `local` (a P-256 key in the
+ * state directory, `signer/<local>.key.pem`, generated on first use; `tuf-root` is the local
+ * signer's own TUF root key).
+ */
+export const tufRootKeySchema = z
+  .strictObject({
+    kmsAlias: kmsAlias.optional(),
+    kmsKeyId: z.string({ error: 'expected a KMS key id' }).regex(KMS_KEY_ID, { error: 'expected a KMS key id such as "0d0466b0-e727-4d9c-b35d-f84bb474a37f"' }).optional(),
+    local: z
+      .string({ error: 'expected a key name' })
+      .regex(LOCAL_TUF_ROOT_KEY_NAME, { error: 'expected a key name of 1-48 lowercase letters, digits and "-" (the key is signer/<name>.key.pem in the state)' })
+      .refine((name) => !RESERVED_LOCAL_KEY_NAMES.has(name), { error: 'expected a name other than fulcio-root and tsa-root: those are the other roots\' keys' })
+      .optional(),
+  })
+  .superRefine((key, context) => {
+    const given = TUF_ROOT_KEY_KINDS.filter((kind) => key[kind] !== undefined);
+    if (given.length !== 1) {
+      context.addIssue({
+        code: 'custom',
+        input: given.length === 0 ? key : Object.fromEntries(given.map((kind) => [kind, key[kind]])),
+        message: `expected exactly one of kmsAlias, kmsKeyId or local${given.length ? ` (found ${given.join(' and ')})` : ''}`,
+      });
+    }
+  });
+export type TufRootKeySource = z.output<typeof tufRootKeySchema>;
+
+/** At most this many TUF root keys (and so the highest threshold). */
+export const MAX_TUF_ROOT_KEYS = 10;
 
 /** The four top-level TUF roles, in the order clients update them. */
 export const TUF_ROLES = ['root', 'timestamp', 'snapshot', 'targets'] as const;
@@ -260,6 +299,28 @@ export const configSchema = z
             leafValidity: duration.prefault('2y'),
           })
           .prefault({}),
+        /**
+         * How long before an item in use expires `verify` warns (and asks for `sigstore-cdk rotate <item>`).
+         * Past its notAfter, or when it expires before the TUF timestamp does, `verify` fails (exit 5).
+         */
+        renewBefore: z
+          .strictObject({
+            /** A new root is a KMS ceremony plus a trust roll-out: start a year ahead. @default 1y */
+            fulcioRoot: duration.prefault('1y'),
+            /** @default 180d */
+            fulcioIntermediate: duration.prefault('180d'),
+            /** @default 1y */
+            tsaRoot: duration.prefault('1y'),
+            /** @default 180d */
+            tsaIntermediate: duration.prefault('180d'),
+            /** The common yearly renewal (`rotate tsa-leaf`). @default 90d */
+            tsaLeaf: duration.prefault('90d'),
+            /** For a log key whose trusted_root.json entry has an end (a frozen shard's successor is due). @default 30d */
+            ctlogKey: duration.prefault('30d'),
+            /** @default 30d */
+            rekorKey: duration.prefault('30d'),
+          })
+          .prefault({}),
       })
       .prefault({}),
 
@@ -310,7 +371,10 @@ export const configSchema = z
       })
       .prefault({}),
 
-    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). */
+    /** Which server runs each transparency log: Rekor v1 or v2 (tiles), ct_server or TesseraCT (logs-schema.ts). @default v1, trillian */
+    logs: logsSchema.prefault({}),
+
+    /** Trillian's MySQL: in-cluster with a PVC, or external (e.g. OTC RDS). Unused when no log runs on Trillian. */
     database: z
       .discriminatedUnion('kind', [
         z.strictObject({
@@ -357,6 +421,22 @@ export const configSchema = z
     /** The TUF repository clients bootstrap from: how long each role's metadata is valid, and when `tuf refresh` re-signs it. */
     tuf: z
       .strictObject({
+        /**
+         * The root role: its keys and threshold. Changing them takes effect with
+         * `sigstore-cdk rotate tuf-root`, which signs the next root version with the old keys and the new.
+         */
+        root: z
+          .strictObject({
+            /** Signatures of `keys` each root version needs (1 to the number of keys). @default 1 */
+            threshold: wholeNumber(1, MAX_TUF_ROOT_KEYS, 'signatures').default(1),
+            /**
+             * The root keys, each its own signer.
+             * @default - one key: the signer's TUF root key (`local: tuf-root` with the local signer,
+             * `kmsAlias: <otc.kms.tufRootKeyAlias>` with otc-kms)
+             */
+            keys: z.array(tufRootKeySchema).min(1, { error: 'expected at least one root key' }).max(MAX_TUF_ROOT_KEYS, { error: `expected at most ${MAX_TUF_ROOT_KEYS} root keys` }).optional(),
+          })
+          .prefault({}),
         /** How long newly signed metadata of each role is valid. */
         expiry: z
           .strictObject({
@@ -385,6 +465,25 @@ export const configSchema = z
           .prefault({}),
       })
       .superRefine((tuf, context) => {
+        const keyCount = tuf.root.keys?.length ?? 1;
+        if (tuf.root.threshold > keyCount) {
+          context.addIssue({
+            code: 'custom',
+            path: ['root', 'threshold'],
+            input: tuf.root.threshold,
+            message: `expected at most ${keyCount}, the number of tuf.root.keys${tuf.root.keys ? '' : ' (one by default: the signer\'s TUF root key)'}`,
+          });
+        }
+        const seen = new Map<string, number>();
+        (tuf.root.keys ?? []).forEach((key, index) => {
+          const kind = TUF_ROOT_KEY_KINDS.find((name) => key[name] !== undefined);
+          if (!kind) return;
+          const identity = `${kind}:${key[kind]}`;
+          if (seen.has(identity)) {
+            context.addIssue({ code: 'custom', path: ['root', 'keys', index, kind], input: key[kind], message: `expected each root key once (also tuf.root.keys[${seen.get(identity)}])` });
+          }
+          seen.set(identity, index);
+        });
         // zod still refines when a sibling field failed; compare only durations that parsed.
         const parsed = (value: unknown): value is Duration => typeof value === 'object' && value !== null && 'unit' in value;
         for (const role of TUF_ROLES) {
@@ -470,6 +569,32 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
       input: kms.tufRootKeyAlias,
       });
     }
+  const tufRootKeys = (config as { tuf?: { root?: { keys?: unknown } } }).tuf?.root?.keys;
+  if (Array.isArray(tufRootKeys) && config.signer !== 'otc-kms') {
+    tufRootKeys.forEach((key: unknown, index) => {
+      for (const kind of ['kmsAlias', 'kmsKeyId'] as const) {
+        const value = (key as Record<string, unknown> | null)?.[kind];
+        if (value === undefined) continue;
+        problems.push({
+          path: ['tuf', 'root', 'keys', index, kind],
+          message: 'expected "local" keys only, because signer is not "otc-kms" (KMS root keys need the otc section and signer: otc-kms)',
+          input: value,
+        });
+      }
+    });
+  }
+  if (Array.isArray(tufRootKeys) && kms) {
+    tufRootKeys.forEach((key: unknown, index) => {
+      const alias = (key as Record<string, unknown> | null)?.kmsAlias;
+      if (typeof alias === 'string' && (alias === kms.fulcioRootKeyAlias || alias === kms.tsaRootKeyAlias)) {
+        problems.push({
+          path: ['tuf', 'root', 'keys', index, 'kmsAlias'],
+          message: 'expected a different key from fulcioRootKeyAlias and tsaRootKeyAlias: each root needs its own key',
+          input: alias,
+        });
+      }
+    });
+  }
   const tsa = (config as { services?: { tsa?: { ntpMonitoring?: unknown; ntpServers?: unknown } } }).services?.tsa;
   if (tsa && tsa.ntpServers !== undefined && tsa.ntpMonitoring !== true) {
     problems.push({
@@ -493,6 +618,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   problems.push(...stateCrossFieldProblems(raw));
   problems.push(...backupCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
+  problems.push(...logsCrossFieldProblems(raw));
   return problems;
 }
 

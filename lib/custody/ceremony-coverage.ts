@@ -41,15 +41,16 @@ export function ceremonyLogProblems(snapshot: StateSnapshot, artifacts: readonly
     .filter((artifact) => !onRecord(artifact, committed, snapshot))
     .map(
       (artifact) =>
-        `${artifact.path}: its signature by ${artifact.signedBy ?? 'its root key'} (${artifact.purpose}, ${artifact.digestAlgorithm} ${artifact.digest}) is not in ${path}`,
+        `${artifact.path}: its signature by ${artifact.pin?.keyRef ?? artifact.signedBy ?? 'its root key'} (${artifact.purpose}, ${artifact.digestAlgorithm} ${artifact.digest}) is not in ${path}`,
     );
 }
 
 function onRecord(artifact: RootSignedArtifact, lines: readonly CeremonyLine[], snapshot: StateSnapshot): boolean {
-  const pin = snapshot.rootKeyPin(artifact.root);
+  const pin = artifact.pin === undefined ? snapshot.rootKeyPin(artifact.root) : artifact.pin;
   const signatureSha256 = createHash('sha256').update(artifact.signature).digest('hex');
+  const signedBy = (artifact.signedBy ?? '').split(',');
   const matches = (record: { keyRef: string; keySpki: string; digest: string }) =>
-    record.digest === artifact.digest && record.keyRef === artifact.signedBy && record.keySpki === pin?.spkiSha256;
+    record.digest === artifact.digest && record.keyRef === pin?.keyRef && signedBy.includes(record.keyRef) && record.keySpki === pin?.spkiSha256;
   const results = new Map<string, SignResultRecord>();
   for (const { record } of lines) if (record.kind === 'sign-result') results.set(record.intent, record);
   return lines.some(({ record, hash }) => {

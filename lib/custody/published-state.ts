@@ -1,6 +1,9 @@
 import { StateError } from '../errors';
 import { SERVICE_PASSWORDS_ITEM } from '../k8s/service-passwords';
 import { missingItems, STATE_ITEMS } from '../pki/state-items';
+import { missingTileLogKeys } from '../pki/tile-log-keys';
+import type { LogsConfig } from '../config/logs-schema';
+import { DEFAULT_LOCAL_TUF_ROOT_KEY, localTufRootKeyItem, localTufRootKeyName } from '../pki/tuf-root-keys';
 import { findPreviousTrees } from '../state/atomic';
 import type { StateSnapshot } from '../state/store';
 import { hasTufRepository } from '../trust/tuf/repository';
@@ -14,11 +17,13 @@ const LOCAL_ROOT_KEY_ITEMS = {
 
 /**
  * What a complete state has and this one lacks: the PKI items, the TUF repository and the service
- * passwords (everything `bootstrap` mints), named for an operator.
+ * passwords (everything `bootstrap` mints), named for an operator. With a configuration, also the
+ * keys of the tile-based logs it runs (lib/pki/tile-log-keys.ts).
  */
-export function missingFromState(snapshot: StateSnapshot): string[] {
+export function missingFromState(snapshot: StateSnapshot, config?: { logs?: Pick<LogsConfig, 'rekor' | 'ct'> }): string[] {
   return [
     ...missingItems(snapshot),
+    ...(config ? missingTileLogKeys(snapshot, config) : []),
     ...(hasTufRepository(snapshot) ? [] : ['the TUF repository']),
     ...(snapshot.item(SERVICE_PASSWORDS_ITEM.id) ? [] : [`${SERVICE_PASSWORDS_ITEM.id} (the MySQL and Redis passwords)`]),
   ];
@@ -39,7 +44,15 @@ export function missingFromPublishedState(snapshot: StateSnapshot): string[] {
   const localKeys = (['fulcio', 'tsa', 'tuf'] as const)
     .filter((root) => snapshot.rootKeyPin(root)?.keyRef.startsWith('local:') && !snapshot.item(LOCAL_ROOT_KEY_ITEMS[root].id))
     .map((root) => `${LOCAL_ROOT_KEY_ITEMS[root].id} (the local ${root} root key)`);
-  return [...missingFromState(snapshot), ...localKeys];
+  // The local keys of the current TUF root key generation sign the next root version.
+  const generations = snapshot.tufRootKeyGenerations();
+  const tufLocalKeys = (generations[generations.length - 1]?.keys ?? [])
+    .map((pin) => localTufRootKeyName(pin.keyRef))
+    .filter((name): name is string => name !== undefined && name !== DEFAULT_LOCAL_TUF_ROOT_KEY)
+    .map(localTufRootKeyItem)
+    .filter((item) => !snapshot.item(item.id))
+    .map((item) => `${item.id} (a local TUF root key, ${item.files.privateKey})`);
+  return [...missingFromState(snapshot), ...localKeys, ...tufLocalKeys];
 }
 
 /**

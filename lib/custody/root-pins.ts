@@ -5,6 +5,7 @@ import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
 import type { StateSnapshot } from '../state/store';
 import type { RootSignedArtifact } from './root-signed';
+import { tufRootGenerationProblems } from './tuf-root-generations';
 
 const ROOTS: readonly RootName[] = ['fulcio', 'tsa', 'tuf'];
 
@@ -22,7 +23,14 @@ export function rootPinProblems(snapshot: StateSnapshot, artifacts: readonly Roo
     }
   }
   for (const artifact of artifacts) {
-    const pin = snapshot.rootKeyPin(artifact.root);
+    if (artifact.pin === null) {
+      problems.push(
+        `${artifact.path} carries the key with SPKI SHA-256 ${spkiSha256(artifact.signerKey)} as a TUF root key (or a signature of it), which no generation of TUF root keys pinned ` +
+          `(manifest rootKeys.tuf, tufRootKeyGenerations): the root was replaced or forged`,
+      );
+      continue;
+    }
+    const pin = artifact.pin ?? snapshot.rootKeyPin(artifact.root);
     if (!pin) continue;
     const pinned = `the ${artifact.root} root key pinned at mint time (${pin.keyRef}, SPKI SHA-256 ${pin.spkiSha256})`;
     if (artifact.certifiedKey && spkiSha256(artifact.certifiedKey) !== pin.spkiSha256) {
@@ -38,11 +46,11 @@ export function rootPinProblems(snapshot: StateSnapshot, artifacts: readonly Roo
       problems.push(`${artifact.path} is not signed by ${pinned}: its signature does not verify`);
       continue;
     }
-    if (artifact.signedBy !== pin.keyRef) {
+    if (!(artifact.signedBy ?? '').split(',').includes(pin.keyRef)) {
       problems.push(`${artifact.path} is recorded as signed by ${artifact.signedBy ?? 'no key'} in the manifest, but ${pinned} is ${pin.keyRef}`);
     }
   }
-  return problems;
+  return [...problems, ...tufRootGenerationProblems(snapshot)];
 }
 
 /** Throws STATE_ROOT_KEY_MISMATCH naming every problem `rootPinProblems` found. */

@@ -4,9 +4,11 @@ import { canonicalize } from '@tufjs/canonical-json';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import { StateError } from '../errors';
+import { spkiSha256 } from '../pki/keys';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
-import { STATE_ITEMS } from '../pki/state-items';
+import { generationsOf } from '../lifecycle/generations';
+import type { RootKeyPin, TufRootKeyGeneration } from '../state/manifest';
 import type { StateSnapshot } from '../state/store';
 import { versionedMetadataItem, versionsInState } from '../trust/tuf/tuf-state';
 
@@ -32,47 +34,81 @@ export interface RootSignedArtifact {
   /** Hex digest of `signedBytes` with the hash the signer's curve uses (what the ceremony log records). */
   readonly digest: string;
   readonly digestAlgorithm: 'SHA-256' | 'SHA-384';
+  /**
+   * The pinned key it must be signed by: for a certificate, the key of the root generation that
+   * signed it (when that is not generation 1, whose pin is `rootKeys`); for a TUF root signature, the
+   * key of the generation (the version's or its predecessor's) with the signer's SPKI, or `null` when
+   * no generation pinned it.
+   * @default - the root's pin (`rootKeys.<root>`)
+   */
+  readonly pin?: RootKeyPin | null;
 }
 
+/** The TUF root key generation whose keys root version `version` names (the newest that starts at or before it). */
+export function generationOf(generations: readonly TufRootKeyGeneration[], version: number): TufRootKeyGeneration | undefined {
+  if (version < 1) return undefined;
+  return [...generations].reverse().find((generation) => generation.firstVersion <= version);
+}
+
+/** The root-signed certificate items: each root (self-signed) and the intermediate it issues. */
 const CERTIFICATES = [
-  { root: 'fulcio', item: STATE_ITEMS.fulcioRoot, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'fulcio', item: STATE_ITEMS.fulcioIntermediate, issuer: STATE_ITEMS.fulcioRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaRoot, issuer: STATE_ITEMS.tsaRoot },
-  { root: 'tsa', item: STATE_ITEMS.tsaIntermediate, issuer: STATE_ITEMS.tsaRoot },
+  { root: 'fulcio', item: 'fulcio-root', issuer: 'fulcio-root' },
+  { root: 'fulcio', item: 'fulcio-intermediate', issuer: 'fulcio-root' },
+  { root: 'tsa', item: 'tsa-root', issuer: 'tsa-root' },
+  { root: 'tsa', item: 'tsa-intermediate', issuer: 'tsa-root' },
 ] as const;
 
 /**
  * Everything the state holds that a root key signed, present items only (a partial state gives what
- * it has): the Fulcio and TSA roots and intermediates, and every TUF root version. Throws a
+ * it has): every generation of the Fulcio and TSA roots and intermediates, and every TUF root
+ * version. A root after generation 1 carries the key its generation pinned (`pin`). Throws a
  * StateError when one does not parse.
  */
 export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact[] {
   const artifacts: RootSignedArtifact[] = [];
   for (const { root, item, issuer } of CERTIFICATES) {
-    if (!snapshot.item(item.id) || !snapshot.item(issuer.id)) continue;
-    const certificate = parseCertificate(snapshot, item);
-    const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, issuer).publicKey;
-    artifacts.push(
-      withDigest({
-        root,
-        itemId: item.id,
-        path: item.files.certificate,
-        purpose: `${item.id} certificate`,
-        signedBy: snapshot.item(item.id)?.signedBy,
-        signedBytes: certificate.tbs,
-        signature: certificate.signature,
-        signerKey: issuerKey,
-        ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
-      }),
-    );
+    const issuers = generationsOf(snapshot, issuer);
+    for (const generation of generationsOf(snapshot, item)) {
+      const issuing = item === issuer ? generation : issuers.find((candidate) => candidate.generation === (generation.issuerGeneration ?? 1));
+      if (!issuing || !snapshot.item(generation.itemId) || !snapshot.item(issuing.itemId)) continue;
+      const stateItem = { id: generation.itemId, files: { certificate: generation.files.certificate } };
+      const certificate = parseCertificate(snapshot, stateItem);
+      const issuerKey = item === issuer ? certificate.publicKey : parseCertificate(snapshot, { id: issuing.itemId, files: { certificate: issuing.files.certificate } }).publicKey;
+      artifacts.push(
+        withDigest({
+          root,
+          itemId: generation.itemId,
+          path: generation.files.certificate,
+          purpose: `${generation.itemId} certificate`,
+          signedBy: snapshot.item(generation.itemId)?.signedBy,
+          signedBytes: certificate.tbs,
+          signature: certificate.signature,
+          signerKey: issuerKey,
+          ...(item === issuer ? { certifiedKey: certificate.publicKey } : {}),
+          ...(issuing.rootKey ? { pin: issuing.rootKey } : {}),
+        }),
+      );
+    }
   }
+  // A TUF root version is signed by its own root keys and, from v2 on, by its predecessor's: one
+  // artifact per signature of either, each checked against the key its generation pinned.
+  const generations = snapshot.tufRootKeyGenerations();
+  let previous: ParsedRootMetadata | undefined;
   for (const version of versionsInState(snapshot.itemIds, 'root')) {
     const item = versionedMetadataItem('root', version);
     const metadata = parseRootMetadata(snapshot, item.id, item.files.metadata);
     for (const keyId of metadata.rootKeyIds) {
-      const signature = metadata.signatures.get(keyId);
-      const key = metadata.keys.get(keyId);
-      if (!key) throw new StateError('STATE_CORRUPT', `${item.files.metadata} names root key ${keyId} but does not list it under keys`);
+      if (!metadata.keys.has(keyId)) throw new StateError('STATE_CORRUPT', `${item.files.metadata} names root key ${keyId} but does not list it under keys`);
+    }
+    const pins = [generationOf(generations, version), generationOf(generations, version - 1)].flatMap((generation) => generation?.keys ?? []);
+    const signingKeys = new Map<string, KeyObject>();
+    for (const keyId of previous?.rootKeyIds ?? []) signingKeys.set(keyId, previous!.keys.get(keyId)!);
+    for (const keyId of metadata.rootKeyIds) signingKeys.set(keyId, metadata.keys.get(keyId)!);
+    // A root version without any signature of its root keys still yields one artifact (an unsigned one), so it is reported.
+    const signed = [...signingKeys.keys()].filter((keyId) => metadata.signatures.has(keyId));
+    for (const keyId of signed.length > 0 ? signed : metadata.rootKeyIds.slice(0, 1)) {
+      const key = signingKeys.get(keyId)!;
+      const spki = spkiSha256(key);
       artifacts.push(
         withDigest({
           root: 'tuf',
@@ -81,12 +117,14 @@ export function rootSignedArtifacts(snapshot: StateSnapshot): RootSignedArtifact
           purpose: `tuf root metadata v${version}`,
           signedBy: snapshot.item(item.id)?.signedBy,
           signedBytes: metadata.signedBytes,
-          signature: signature ?? Buffer.alloc(0),
+          signature: metadata.signatures.get(keyId) ?? Buffer.alloc(0),
           signerKey: key,
           certifiedKey: key,
+          pin: pins.find((pin) => pin.spkiSha256 === spki) ?? (generations.length > 0 ? null : undefined),
         }),
       );
     }
+    previous = metadata;
   }
   return artifacts;
 }

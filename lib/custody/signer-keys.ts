@@ -14,6 +14,10 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
   for (const root of ['fulcio', 'tsa', 'tuf'] as const satisfies readonly RootName[]) {
     const pin = snapshot.rootKeyPin(root);
     if (!pin) continue;
+    if (root === 'tuf' && rootKeys.signerForKeyRef) {
+      problems.push(...(await tufRootKeyProblems(snapshot, rootKeys)));
+      continue;
+    }
     const held = await rootPublicKey(rootKeys, root, snapshot);
     const heldSpki = spkiSha256(held.publicKey);
     if (held.keyRef !== pin.keyRef) {
@@ -28,4 +32,24 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
     `state ${directory} does not match the configured signer (${rootKeys.description}); nothing was signed or changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n` +
       'Either the state was replaced or edited (restore it from a backup), or the configuration names other keys than the ones that minted it (use those).',
   );
+}
+
+/**
+ * The TUF root keys are compared by the key references the state recorded, generation by
+ * generation of the current one (`otc-kms:<id>`: KMS get-publickey of that key; a local key: its
+ * file), not through the configured alias: after `keys ensure` made the next generation's alias
+ * the configuration may name it before `rotate tuf-root` has signed with it.
+ */
+async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProvider): Promise<string[]> {
+  const generations = snapshot.tufRootKeyGenerations();
+  const current = generations[generations.length - 1];
+  if (!current || !rootKeys.signerForKeyRef) return [];
+  const problems: string[] = [];
+  for (const pin of current.keys) {
+    const held = spkiSha256(await (await rootKeys.signerForKeyRef(pin.keyRef, snapshot)).publicKey());
+    if (held !== pin.spkiSha256) {
+      problems.push(`the TUF root key ${pin.keyRef} (generation ${current.generation}) is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${rootKeys.description} gives ${held}`);
+    }
+  }
+  return problems;
 }

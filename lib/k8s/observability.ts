@@ -45,6 +45,12 @@ export interface ProberProps {
   readonly fulcio: ServiceEndpoint;
   readonly tsa: ServiceEndpoint;
   readonly rekor: ServiceEndpoint;
+  /**
+   * Rekor v2's checkpoint origin: the prober then reads its checkpoint (`GET /api/v2/checkpoint`,
+   * sigstore/rekor-tiles v2.2.1 internal/server/http.go) and expects the origin on it.
+   * @default - Rekor v1: its log info (`GET /api/v1/log`)
+   */
+  readonly rekorV2Origin?: string;
   /** An image with /bin/sh, curl and grep, pinned. */
   readonly image: string;
 }
@@ -80,7 +86,8 @@ export class Prober extends Construct {
     };
     const fulcio = url(props.fulcio, '/api/v1/rootCert');
     const tsa = url(props.tsa, '/api/v1/timestamp');
-    const rekor = url(props.rekor, '/api/v1/log');
+    const rekor = url(props.rekor, props.rekorV2Origin === undefined ? '/api/v1/log' : '/api/v2/checkpoint');
+    const rekorAnswer = props.rekorV2Origin === undefined ? `'"treeSize"'` : `-xF '${props.rekorV2Origin}'`;
     const request = JSON.stringify({ artifactHash: PROBER_ARTIFACT_HASH, hashAlgorithm: 'sha256', certificates: true });
     this.script = [
       'set -u',
@@ -88,7 +95,7 @@ export class Prober extends Construct {
       'check() { if "$2"; then echo "prober: $1 ok"; else echo "prober: $1 FAILED" >&2; failed="$failed $1"; fi; }',
       `fulcio() { curl -fsS --max-time 10 ${fulcio} | grep -q 'BEGIN CERTIFICATE'; }`,
       `tsa() { type=$(curl -fsS --max-time 10 -o /dev/null -w '%{content_type}' -H 'Content-Type: application/json' --data '${request}' ${tsa}) && case "$type" in application/timestamp-reply*) true;; *) echo "TSA answered $type" >&2; false;; esac; }`,
-      `rekor() { curl -fsS --max-time 10 ${rekor} | grep -q '"treeSize"'; }`,
+      `rekor() { curl -fsS --max-time 10 ${rekor} | grep -q ${rekorAnswer}; }`,
       'check "Fulcio root certificate" fulcio',
       'check "TSA timestamp" tsa',
       'check "Rekor log info" rekor',

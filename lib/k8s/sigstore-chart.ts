@@ -18,12 +18,15 @@ import { obsEndpoint } from '../otc/endpoints';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
+import type { RekorTiles } from './rekor-tiles';
+import type { TesseraCt } from './tesseract';
 import type { ServicePasswords } from './service-passwords';
 import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
 import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
+import { TileLogs } from './tile-logs';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
 
 /** Everything the cluster charts are built from. */
@@ -57,11 +60,16 @@ export class SigstoreSecretsChart extends Chart {
  * material goes to `secrets`, never here.
  */
 export class SigstoreChart extends Chart {
-  readonly trillian: Trillian;
-  readonly rekorTree: TreeJob;
-  readonly ctlogTree: TreeJob;
-  readonly rekor: Rekor;
-  readonly ctlog: CtLog;
+  /** Absent when no log runs on Trillian (`logs.rekor: v2` and `logs.ct: tesseract`). */
+  readonly trillian?: Trillian;
+  /** Absent with Rekor v2. */
+  readonly rekorTree?: TreeJob;
+  /** Absent with TesseraCT. */
+  readonly ctlogTree?: TreeJob;
+  /** Rekor v1 (with Redis), or Rekor v2 (rekor-tiles) with `logs.rekor: v2`. */
+  readonly rekor: Rekor | RekorTiles;
+  /** ct_server, or TesseraCT with `logs.ct: tesseract`. */
+  readonly ctlog: CtLog | TesseraCt;
   readonly fulcio: Fulcio;
   readonly tsa: TimestampAuthority;
   readonly tuf: TufServer;
@@ -118,9 +126,14 @@ export class SigstoreChart extends Chart {
             tlsCaSecretName: config.database.tlsCaSecret,
             cidrs: isIPv4(config.database.host) ? undefined : network.externalCidrs,
           };
-    const mysql = new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) });
+    // Trillian and its MySQL only for the logs that run on it (logs-schema.ts); the tile-based ones
+    // are built by TileLogs.
+    const tileLogs = new TileLogs(this, 'TileLogs', { config, material, secretsScope, image });
+    const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
+    const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
     const mysqlBackup = config.backup.mysql;
-    if (mysqlBackup.enabled && config.otc) {
+    // The dump is of Trillian's database: there is none when both logs are tile-based.
+    if (mysql && mysqlBackup.enabled && config.otc) {
       new MySqlBackup(this, 'MySqlBackup', {
         connection: mysql.connection,
         schedule: mysqlBackup.schedule,
@@ -136,7 +149,7 @@ export class SigstoreChart extends Chart {
       });
     }
 
-    this.trillian = new Trillian(this, 'Trillian', {
+    const trillian = (this.trillian = mysql && new Trillian(this, 'Trillian', {
       namespace,
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
@@ -148,18 +161,18 @@ export class SigstoreChart extends Chart {
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
-    });
+    }));
     const treeJob = (id: string, name: string, displayName: string) =>
-      new TreeJob(this, id, { name, namespace, adminServer: this.trillian.logServerAddress, displayName, image: image(IMAGES.createtree) });
-    this.rekorTree = treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
-    this.ctlogTree = treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
+      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree) });
+    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
+    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
 
-    this.rekor = new Rekor(this, 'Rekor', {
+    this.rekor = tileLogs.rekor ?? new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
-      trillian: this.trillian.logServerAddress,
-      treeId: this.rekorTree.treeId,
+      trillian: trillian!.logServerAddress,
+      treeId: this.rekorTree!.treeId,
       signingKey: material.rekor.privateKey,
       secretsScope,
       image: image(IMAGES.rekor),
@@ -169,12 +182,12 @@ export class SigstoreChart extends Chart {
     });
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
-    this.ctlog = new CtLog(this, 'CtLog', {
+    this.ctlog = tileLogs.ctlog ?? new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
       prefix: config.services.ctlog.prefix,
-      trillian: this.trillian.logServerAddress,
-      treeId: this.ctlogTree.treeId,
+      trillian: trillian!.logServerAddress,
+      treeId: this.ctlogTree!.treeId,
       rootsPem: pem([material.fulcio.root]),
       signingKey: material.ctlog.privateKey,
       secretsScope,
@@ -260,6 +273,7 @@ export class SigstoreChart extends Chart {
         fulcio: serviceEndpoint(this.fulcio.service, 'http'),
         tsa: this.tsa.endpoint,
         rekor: this.rekor.endpoint,
+        rekorV2Origin: tileLogs.rekor?.origin,
         image: image(IMAGES.curl),
       });
     }

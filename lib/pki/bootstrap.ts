@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { checkCustody } from '../custody/check-custody';
-import { missingFromState } from '../custody/published-state';
+import { isPublished, missingFromState } from '../custody/published-state';
 import { expectSignerHoldsPinnedKeys } from '../custody/signer-keys';
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
@@ -34,6 +34,7 @@ import {
   readStateCertificate,
   type PkiMaterial,
 } from './state-items';
+import { mintTileLogKeys, missingTileLogKeys, refuseTileLogKeysForPublishedState } from './tile-log-keys';
 
 export interface BootstrapOptions {
   readonly config: SigstoreConfig;
@@ -87,9 +88,9 @@ export interface BootstrapResult {
 }
 
 /** Curves of the keys minted below the roots. */
-const INTERMEDIATE_CURVE: Curve = 'P-384';
-const TSA_LEAF_CURVE: Curve = 'P-256';
-const LOG_KEY_CURVE: Curve = 'P-256';
+export const INTERMEDIATE_CURVE: Curve = 'P-384';
+export const TSA_LEAF_CURVE: Curve = 'P-256';
+export const LOG_KEY_CURVE: Curve = 'P-256';
 
 /**
  * The key ceremony: loads the state, checks its custody (lib/custody) and that the configured signer
@@ -104,7 +105,9 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   const { store } = options;
   const progress = options.progress ?? silentProgress;
   const clock = options.clock ?? (() => new Date());
-  const complete = options.complete ?? ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0);
+  const complete =
+    options.complete ??
+    ((snapshot: StateSnapshot) => options.extend === undefined && missingItems(snapshot).length === 0 && missingTileLogKeys(snapshot, options.config).length === 0);
   const current = await store.load();
   if (complete(current)) {
     await checkCustody(current, store.directory);
@@ -120,11 +123,15 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     await options.beforeMint?.(snapshot);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
+    // The tile-based logs' keys, for the logs the configuration runs; never into a published state.
+    refuseTileLogKeysForPublishedState(snapshot, options.config, isPublished(snapshot), store.directory);
+    const tileLogKeys = missingTileLogKeys(snapshot, options.config);
+    if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
     const material = await readPkiMaterial(snapshot);
     await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
     // is corruption. A run that fails before this commit leaves no marker (and nothing else).
-    if (missingFromState(snapshot).length === 0) snapshot.markPublished(clock());
+    if (missingFromState(snapshot, options.config).length === 0) snapshot.markPublished(clock());
     const written = await store.commit(snapshot);
     return { minted: snapshot.addedItems, written, material, snapshot };
   });
@@ -233,12 +240,12 @@ async function mintMissing(
 type CertificateItem = { readonly id: string; readonly files: { readonly certificate: string } };
 type KeyedCertificateItem = { readonly id: string; readonly files: { readonly certificate: string; readonly privateKey: string; readonly password: string } };
 
-function window(organization: string, publicKey: KeyObject, now: Date, validity: Duration): ProfileInput {
+export function window(organization: string, publicKey: KeyObject, now: Date, validity: Duration): ProfileInput {
   return { organization, publicKey, notBefore: now, notAfter: addDuration(now, validity) };
 }
 
 /** Validity of an issued certificate: from now for `validity`, but never past the issuer's notAfter. */
-function issued(
+export function issued(
   input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date },
   organization: string,
   issuer: x509.X509Certificate,
@@ -252,7 +259,8 @@ function issued(
   return { organization, publicKey: input.publicKey, issuerPublicKey: input.issuerPublicKey, notBefore: input.now, notAfter };
 }
 
-async function issueWithNewKey(
+/** Issues a certificate for a new local key (`curve`) and adds it, the encrypted key and its password to the state as `item`. */
+export async function issueWithNewKey(
   snapshot: StateSnapshot,
   item: KeyedCertificateItem,
   curve: Curve,
@@ -279,7 +287,7 @@ async function issueWithNewKey(
   });
 }
 
-function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
+export function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
   snapshot.addItem(item.id, {
     mintedAt: now,
     signedBy,

@@ -1,31 +1,35 @@
-import { webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import * as pkijs from 'pkijs';
-
-type EngineParameters = ConstructorParameters<typeof pkijs.CryptoEngine>[0];
-const cryptoEngine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as EngineParameters['crypto'] });
 
 /**
- * RFC 5280 path validation of `chain` (leaf first, root last; the root is the only trust anchor) at
- * time `at`. Returns undefined when the chain is valid, else the reason.
+ * Path validation of `chain` (leaf first, root last; the root is the only trust anchor) at time `at`.
+ * Returns undefined when the chain is valid, else the reason.
  *
- * pkijs checks signatures, name chaining and validity periods; it does not enforce the issuers'
- * basic constraints, so this function adds RFC 5280 §6.1.4 (k)–(n): every issuer is a CA, may sign
- * certificates (keyCertSign), and its path length constraint allows the CAs below it.
+ * Each link is checked by OpenSSL through node:crypto (`X509Certificate.checkIssued`: issuer and
+ * subject names and the key identifiers chain, and a key usage, if present, allows keyCertSign;
+ * `verify`: the signature under the issuer's key), each certificate's validity period contains `at`,
+ * and RFC 5280 §6.1.4 (k)–(n) are enforced on every issuer: it is a CA, may sign certificates
+ * (keyCertSign), and its path length constraint allows the CAs below it. (pkijs's validation engine
+ * did the same checks at several times the cost of a whole warm synth's other certificate work; the
+ * chains are still verified independently by `openssl verify` in the tests.)
  */
 export async function chainProblem(chain: readonly x509.X509Certificate[], at: Date): Promise<string | undefined> {
   if (chain.length < 2) return 'a chain needs a certificate and its root';
-  const certificates = chain.map((certificate) => pkijs.Certificate.fromBER(certificate.rawData));
-  const engine = new pkijs.CertificateChainValidationEngine({
-    trustedCerts: [certificates[certificates.length - 1]],
-    // pkijs takes the LAST certificate as the end entity whose path it builds: root side first.
-    certs: certificates.slice(0, -1).reverse(),
-    checkDate: at,
-  });
-  const result = await engine.verify({}, cryptoEngine);
-  if (!result.result) return result.resultMessage || `validation failed (code ${result.resultCode})`;
-  return issuerConstraintProblem(chain);
+  const constraintProblem = issuerConstraintProblem(chain);
+  if (constraintProblem) return constraintProblem;
+  const parsed = chain.map((certificate) => new X509Certificate(Buffer.from(certificate.rawData)));
+  for (let index = 0; index + 1 < chain.length; index++) {
+    const subject = `"${chain[index].subject}"`;
+    const issuer = `"${chain[index + 1].subject}"`;
+    if (!parsed[index].checkIssued(parsed[index + 1])) return `${subject} was not issued by ${issuer} (names, key identifiers or key usage do not chain)`;
+    if (!parsed[index].verify(parsed[index + 1].publicKey)) return `the signature of ${subject} does not verify with the key of ${issuer}`;
+  }
+  for (const certificate of chain) {
+    if (at.getTime() < certificate.notBefore.getTime()) return `"${certificate.subject}" is not valid before ${certificate.notBefore.toISOString()}`;
+    if (at.getTime() > certificate.notAfter.getTime()) return `"${certificate.subject}" expired ${certificate.notAfter.toISOString()}`;
+  }
+  return undefined;
 }
 
 function issuerConstraintProblem(chain: readonly x509.X509Certificate[]): string | undefined {

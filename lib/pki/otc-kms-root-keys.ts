@@ -1,3 +1,4 @@
+import type { TufRootKeySource } from '../config/schema';
 import { ConfigError, OtcError } from '../errors';
 import { describeKeyState, KEY_STATE_ENABLED, type KmsClient, type KmsKeyInfo, type KmsKeySpec } from '../otc/kms-client';
 import type { KmsConnection, OtcConfig } from '../otc/kms-connection';
@@ -7,6 +8,7 @@ import { OtcKmsSigner } from './otc-kms-signer';
 import type { Curve } from './keys';
 import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName, type RootPublicKey } from './root-keys';
 import type { Signer } from './signer';
+import { localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
 
 /** The key spec root keys may have. */
 export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
@@ -14,7 +16,7 @@ export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
 /** Root keys sign certificates and metadata, so they are asymmetric SIGN_VERIFY keys. */
 export const ROOT_KEY_USAGE = 'SIGN_VERIFY';
 
-const KEY_SPEC_OF_CURVE: Record<Curve, RootKeySpec> = { 'P-256': 'EC_P256', 'P-384': 'EC_P384' };
+const KEY_SPEC_OF_CURVE: Readonly<Record<Curve, RootKeySpec>> = { 'P-256': 'EC_P256', 'P-384': 'EC_P384' };
 
 /** What one root's KMS key must be. */
 export interface RootKeyRequirement {
@@ -31,17 +33,39 @@ export type RootKeyPlan = Readonly<Partial<Record<RootName, RootKeyRequirement>>
  * The root keys `otc.kms` asks for: Fulcio and TSA with `otc.kms.keySpec`, and (when its alias is
  * set) the TUF root with P-256, which TUF clients need. A new root is one more line here.
  */
+/** What every TUF root key in KMS must be. */
+export const TUF_ROOT_KEY_REQUIREMENT = {
+  keySpec: KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE],
+  keySpecSource: `the TUF root key must be ${KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE]} (TUF clients verify ECDSA with SHA-256 only)`,
+} as const;
+
 export function rootKeyPlan(otc: OtcConfig): RootKeyPlan {
   const configured = { keySpec: otc.kms.keySpec, keySpecSource: `otc.kms.keySpec is ${otc.kms.keySpec}` };
-  const tuf = {
-    keySpec: KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE],
-    keySpecSource: `the TUF root key must be ${KEY_SPEC_OF_CURVE[TUF_ROOT_CURVE]} (TUF clients verify ECDSA with SHA-256 only)`,
-  };
+  const tuf = TUF_ROOT_KEY_REQUIREMENT;
   return {
     fulcio: { alias: otc.kms.fulcioRootKeyAlias, ...configured },
     tsa: { alias: otc.kms.tsaRootKeyAlias, ...configured },
     ...(otc.kms.tufRootKeyAlias ? { tuf: { alias: otc.kms.tufRootKeyAlias, ...tuf } } : {}),
   };
+}
+
+/**
+ * The plan `keys ensure` carries out: all three root keys. `keys ensure` is the one place they are
+ * created, so a configuration without the TUF root's alias is refused (CONFIG_INVALID) before any
+ * KMS call, naming the field; a bootstrap would otherwise find no TUF root key later.
+ */
+export function completeRootKeyPlan(otc: OtcConfig): Required<RootKeyPlan> {
+  const plan = rootKeyPlan(otc);
+  if (!plan.tuf) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'otc.kms.tufRootKeyAlias is not set: "keys ensure" creates three root keys, by the aliases otc.kms.fulcioRootKeyAlias ' +
+        `("${otc.kms.fulcioRootKeyAlias}"), otc.kms.tsaRootKeyAlias ("${otc.kms.tsaRootKeyAlias}") and otc.kms.tufRootKeyAlias ` +
+        '(the TUF root, EC_P256); add it, e.g. tufRootKeyAlias: sigstore-tuf-root-g1',
+      [{ path: 'otc.kms.tufRootKeyAlias', message: 'missing: keys ensure needs the TUF root key alias' }],
+    );
+  }
+  return plan as Required<RootKeyPlan>;
 }
 
 function plannedRoots(plan: RootKeyPlan): [RootName, RootKeyRequirement][] {
@@ -63,10 +87,31 @@ export interface RootKeyStatus {
 export interface EnsureRootKeysOptions {
   readonly kms: KmsClient;
   readonly roots: RootKeyPlan;
+  /**
+   * Further TUF root key aliases (`tuf.root.keys` entries with `kmsAlias`, such as the next
+   * generation's), created as EC_P256 like the TUF root key. @default - none
+   */
+  readonly tufRootKeyAliases?: readonly string[];
   /** The environment, for messages. */
   readonly env: string;
   /** @default - silent */
   readonly progress?: Progress;
+}
+
+/** One key `keys ensure` looks after: a root and the alias and spec of its key. */
+interface PlannedKey {
+  readonly root: RootName;
+  readonly requirement: RootKeyRequirement;
+}
+
+/** The keys of the plan, then the further TUF root aliases; an alias listed twice is one key. */
+function plannedKeys(roots: RootKeyPlan, tufRootKeyAliases: readonly string[]): PlannedKey[] {
+  const planned: PlannedKey[] = plannedRoots(roots).map(([root, requirement]) => ({ root, requirement }));
+  for (const alias of tufRootKeyAliases) {
+    if (planned.some((key) => key.requirement.alias === alias)) continue;
+    planned.push({ root: 'tuf', requirement: { alias, ...TUF_ROOT_KEY_REQUIREMENT } });
+  }
+  return planned;
 }
 
 /**
@@ -78,19 +123,20 @@ export interface EnsureRootKeysOptions {
 export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<RootKeyStatus[]> {
   const { kms, roots, env } = options;
   const progress = options.progress ?? silentProgress;
-  const planned = plannedRoots(roots);
-  const found = await progress.step(`look up ${planned.length} root key aliases in KMS`, () => findRootKeys(kms, roots));
-  const problems = planned.flatMap(([root, requirement]) => {
-    const key = found.get(root);
+  const planned = plannedKeys(roots, options.tufRootKeyAliases ?? []);
+  const aliases = planned.map((key) => key.requirement.alias);
+  const found = await progress.step(`look up ${planned.length} root key aliases in KMS`, () => findKeysByAlias(kms, aliases));
+  const problems = planned.flatMap(({ root, requirement }) => {
+    const key = found.get(requirement.alias);
     return key ? rootKeyProblems(root, key, requirement, env) : [];
   });
   if (problems.length > 0) {
     throw new OtcError('KMS_KEY_UNUSABLE', `refusing the existing root keys; nothing was created:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
   const statuses: RootKeyStatus[] = [];
-  for (const [root, requirement] of planned) {
+  for (const { root, requirement } of planned) {
     const { alias, keySpec } = requirement;
-    let key = found.get(root);
+    let key = found.get(alias);
     let created = false;
     if (!key) {
       key = await progress.step(`create ${keySpec} ${ROOT_KEY_USAGE} key "${alias}" (${root} root)`, async () => {
@@ -99,7 +145,7 @@ export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<Ro
         } catch (error) {
           // A create whose answer was lost (timeout, 5xx) and then retried finds its own key under the alias.
           if (!(error instanceof OtcError && error.code === 'KMS_ALIAS_TAKEN')) throw error;
-          const again = (await findRootKeys(kms, { [root]: requirement })).get(root);
+          const again = (await findKeysByAlias(kms, [alias])).get(alias);
           if (!again) throw error;
           return again;
         }
@@ -126,9 +172,21 @@ export async function ensureRootKeys(options: EnsureRootKeysOptions): Promise<Ro
  * match, because describe-key is the documented source of spec, usage and state.
  */
 export async function findRootKeys(kms: KmsClient, roots: RootKeyPlan): Promise<Map<RootName, KmsKeyInfo>> {
-  const keys = await kms.listKeys();
+  const planned = plannedRoots(roots);
+  const byAlias = await findKeysByAlias(kms, planned.map(([, { alias }]) => alias));
   const found = new Map<RootName, KmsKeyInfo>();
-  for (const [root, { alias }] of plannedRoots(roots)) {
+  for (const [root, { alias }] of planned) {
+    const key = byAlias.get(alias);
+    if (key) found.set(root, key);
+  }
+  return found;
+}
+
+/** The keys with the given aliases (one list-keys pass, then describe-key for each match), by alias. */
+async function findKeysByAlias(kms: KmsClient, aliases: readonly string[]): Promise<Map<string, KmsKeyInfo>> {
+  const keys = await kms.listKeys();
+  const found = new Map<string, KmsKeyInfo>();
+  for (const alias of new Set(aliases)) {
     const matches = keys.filter((key) => key.alias === alias);
     if (matches.length > 1) {
       throw new OtcError(
@@ -137,7 +195,7 @@ export async function findRootKeys(kms: KmsClient, roots: RootKeyPlan): Promise<
           'KMS should not allow that: give each root its own unique alias',
       );
     }
-    if (matches.length === 1) found.set(root, await kms.describeKey(matches[0].keyId));
+    if (matches.length === 1) found.set(alias, await kms.describeKey(matches[0].keyId));
   }
   return found;
 }
@@ -206,6 +264,57 @@ export class OtcKmsRootKeys implements RootKeyProvider {
     return this.kmsSigner(root);
   }
 
+  /** A configured TUF root key: by alias (must exist: `keys ensure`), by key id, or a local key of the state. */
+  async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    if (source.local !== undefined) return localTufRootSigner(snapshot, source.local, { generate: true, now });
+    const { connection, env } = this.props;
+    if (source.kmsAlias !== undefined) {
+      const requirement = { alias: source.kmsAlias, ...TUF_ROOT_KEY_REQUIREMENT };
+      const key = (await findRootKeys(connection.kms, { tuf: requirement })).get('tuf');
+      if (!key) {
+        throw new OtcError(
+          'KMS_KEY_NOT_FOUND',
+          `no KMS key has the alias "${source.kmsAlias}" (a TUF root key, tuf.root.keys) in project ${connection.projectId} (${connection.endpoints.kms}): ` +
+            `run "sigstore-cdk keys ensure --env ${env}" first; nothing was written`,
+        );
+      }
+      return this.checkedTufSigner(key, requirement);
+    }
+    return this.kmsKeySigner(source.kmsKeyId!);
+  }
+
+  /** A key the state recorded: `otc-kms:<key id>` (checked with describe-key: EC_P256, SIGN_VERIFY, enabled) or a local key of the state. */
+  async signerForKeyRef(keyRef: string, snapshot: StateSnapshot): Promise<Signer> {
+    const keyId = keyRef.startsWith('otc-kms:') ? keyRef.slice('otc-kms:'.length) : undefined;
+    if (keyId === undefined) return localSignerForKeyRef(snapshot, keyRef);
+    return this.kmsKeySigner(keyId);
+  }
+
+  private async kmsKeySigner(keyId: string): Promise<Signer> {
+    // A key one of the configured aliases names is already looked up (and described) with the others.
+    const known = [...this.signers.values()].find((signer) => signer.keyId === keyId);
+    if (known) return known;
+    const tufAliasKey = this.props.roots.tuf ? (await this.lookUpAliases().catch(() => undefined))?.get('tuf') : undefined;
+    if (tufAliasKey?.keyId === keyId) return this.kmsSigner('tuf');
+    const key = await this.props.connection.kms.describeKey(keyId);
+    return this.checkedTufSigner(key, { alias: key.alias ?? keyId, ...TUF_ROOT_KEY_REQUIREMENT });
+  }
+
+  private checkedTufSigner(key: KmsKeyInfo, requirement: RootKeyRequirement): Signer {
+    const problems = rootKeyProblems('tuf', key, requirement, this.props.env);
+    if (problems.length > 0) throw new OtcError('KMS_KEY_UNUSABLE', `refusing the TUF root key; nothing was signed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    return new OtcKmsSigner(this.props.connection.kms, key.keyId);
+  }
+
+  /** The keys of the configured aliases: one list-keys pass and a describe-key each, shared by every root. */
+  private lookUpAliases(): Promise<Map<RootName, KmsKeyInfo>> {
+    this.keys ??= findRootKeys(this.props.connection.kms, this.props.roots).catch((error) => {
+      this.keys = undefined;
+      throw error;
+    });
+    return this.keys;
+  }
+
   private async kmsSigner(root: RootName): Promise<OtcKmsSigner> {
     const existing = this.signers.get(root);
     if (existing) return existing;
@@ -214,11 +323,7 @@ export class OtcKmsRootKeys implements RootKeyProvider {
       throw new ConfigError('CONFIG_OTC_MISSING', `environment "${env}" names no KMS key for the ${root} root: set otc.kms.${root}RootKeyAlias`);
     }
     // One lookup for every root: a missing or unusable key of any root is reported before the first signature.
-    this.keys ??= findRootKeys(connection.kms, roots).catch((error) => {
-      this.keys = undefined;
-      throw error;
-    });
-    const keys = await this.keys;
+    const keys = await this.lookUpAliases();
     const missing = plannedRoots(roots).filter(([name]) => !keys.has(name));
     if (missing.length > 0) {
       throw new OtcError(

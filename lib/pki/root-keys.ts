@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { StateError } from '../errors';
+import type { TufRootKeySource } from '../config/schema';
+import { ConfigError, StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
 import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
+import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
 
 /** The roots; each has its own key. `tuf` signs the TUF repository's root metadata. */
 export type RootName = 'fulcio' | 'tsa' | 'tuf';
@@ -42,6 +44,33 @@ export interface RootKeyProvider {
    * pinned keys are compared with. @default - the public key of `signerFor`'s signer
    */
   publicKeyFor?(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey>;
+  /**
+   * The signer of a TUF root key the configuration names (`tuf.root.keys`); a local key is generated on
+   * first use, a KMS key must exist (`keys ensure`). @default - only the signer's own TUF root key
+   */
+  signerForTufRootKey?(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer>;
+  /**
+   * The signer of a key by the reference the state recorded for it (`local:signer/<name>.key.pem`,
+   * `otc-kms:<key id>`): the keys of earlier TUF root generations, which the configuration may no
+   * longer name. Never creates a key. @default - only the signer's own TUF root key
+   */
+  signerForKeyRef?(keyRef: string, snapshot: StateSnapshot): Promise<Signer>;
+}
+
+/** `signerForTufRootKey` of `provider`, or its own TUF root key when the source is that key. */
+export async function tufRootKeySigner(provider: RootKeyProvider, source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+  if (provider.signerForTufRootKey) return provider.signerForTufRootKey(source, snapshot, now);
+  const own = await provider.signerFor('tuf', snapshot, now);
+  if (source.local === DEFAULT_LOCAL_TUF_ROOT_KEY && own.keyRef === `local:${localTufRootKeyItem(DEFAULT_LOCAL_TUF_ROOT_KEY).files.privateKey}`) return own;
+  throw new ConfigError('CONFIG_INVALID', `${provider.description} cannot sign with the TUF root key ${describeTufRootKey(source)}`);
+}
+
+/** `signerForKeyRef` of `provider`, or its own TUF root key when the reference is that key. */
+export async function keyRefSigner(provider: RootKeyProvider, keyRef: string, snapshot: StateSnapshot): Promise<Signer> {
+  if (provider.signerForKeyRef) return provider.signerForKeyRef(keyRef, snapshot);
+  const own = await provider.signerFor('tuf', snapshot, new Date(0));
+  if (own.keyRef === keyRef) return own;
+  throw new ConfigError('CONFIG_INVALID', `${provider.description} cannot sign with the TUF root key ${keyRef}`);
 }
 
 /** The public key `provider` holds for `root` (publicKeyFor, or the signer's public key). */
@@ -92,5 +121,16 @@ export class LocalRootKeys implements RootKeyProvider {
     }
     const signer = new LocalSigner(decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey), item.files.privateKey);
     return { keyRef: signer.keyRef, publicKey: await signer.publicKey(), evidence: `local key file ${item.files.privateKey}` };
+  }
+
+  async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    if (source.local === undefined) {
+      throw new ConfigError('CONFIG_INVALID', `the TUF root key ${describeTufRootKey(source)} is in KMS, but the environment's signer is local: set signer "otc-kms" and the otc section`);
+    }
+    return localTufRootSigner(snapshot, source.local, { generate: true, now });
+  }
+
+  async signerForKeyRef(keyRef: string, snapshot: StateSnapshot): Promise<Signer> {
+    return localSignerForKeyRef(snapshot, keyRef);
   }
 }

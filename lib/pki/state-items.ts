@@ -4,7 +4,9 @@ import * as x509 from '@peculiar/x509';
 import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
+import { activeGeneration, generationItem, generationsOf, type GenerationalItem, type Generation } from '../lifecycle/generations';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
+import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
 /** Every item the bootstrap mints, with the state paths of its files. */
 export const STATE_ITEMS = {
@@ -54,7 +56,46 @@ export interface LogKey {
   readonly createdAt: Date;
 }
 
-/** The minted trust material of one environment, verified. Public parts and secrets are separate fields. */
+/** One generation of a certificate item (lib/lifecycle/generations.ts), public parts only. */
+export interface CertificateGeneration {
+  readonly generation: number;
+  /** State path of the certificate. */
+  readonly path: string;
+  readonly certificate: x509.X509Certificate;
+  /** When servers switch to it; undefined for generation 1. */
+  readonly activeFrom?: Date;
+  /** End of its trusted_root.json validFor, set by the next generation; undefined for the newest. */
+  readonly validUntil?: Date;
+  /** The issuing item's generation (intermediates, the TSA leaf). */
+  readonly issuerGeneration?: number;
+}
+
+/** One generation of a log key, public parts only. */
+export interface LogKeyGeneration {
+  readonly generation: number;
+  readonly publicKey: KeyObject;
+  /** When the key was minted: the start of its validity in trusted_root.json. */
+  readonly createdAt: Date;
+  readonly activeFrom?: Date;
+  readonly validUntil?: Date;
+}
+
+/** Every generation of the public trust material, ascending: what trusted_root.json and the TUF targets publish. */
+export interface TrustHistory {
+  readonly fulcioRoots: readonly CertificateGeneration[];
+  readonly fulcioIntermediates: readonly CertificateGeneration[];
+  readonly tsaRoots: readonly CertificateGeneration[];
+  readonly tsaIntermediates: readonly CertificateGeneration[];
+  readonly tsaLeaves: readonly CertificateGeneration[];
+  readonly ctlogKeys: readonly LogKeyGeneration[];
+  readonly rekorKeys: readonly LogKeyGeneration[];
+}
+
+/**
+ * The minted trust material of one environment, verified: the generation of each item that servers
+ * use at the chosen time (the top-level fields), and every generation's public parts (`history`).
+ * Public parts and secrets are separate fields.
+ */
 export interface PkiMaterial {
   readonly fulcio: {
     readonly root: x509.X509Certificate;
@@ -71,48 +112,122 @@ export interface PkiMaterial {
   };
   readonly ctlog: LogKey;
   readonly rekor: LogKey;
+  /** The keys of the tile-based logs (Rekor v2, TesseraCT), minted only for environments that run them (tile-log-keys.ts). @default - none */
+  readonly tileLogs?: TileLogKeys;
+  /** The generation of each item the fields above hold. */
+  readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
+  readonly history: TrustHistory;
 }
 
 export function missingItems(snapshot: StateSnapshot): string[] {
   return REQUIRED_ITEMS.filter((item) => !snapshot.item(item.id)).map((item) => item.id);
 }
 
+export interface ReadPkiOptions {
+  /** The time whose active generations the material holds (what servers load then). @default - now */
+  readonly at?: Date;
+}
+
 /**
- * Reads the material from a complete state and checks that it fits together: every key decrypts with
- * its password and matches its certificate or public key, and every certificate is signed by its
- * issuer. Throws a StateError that names what is wrong.
+ * Reads the material from a complete state and checks that every generation fits together: every
+ * key decrypts with its password and matches its certificate or public key, and every certificate is
+ * signed by its issuer (the generation the state records). Throws a StateError that names what is wrong.
  */
-export async function readPkiMaterial(snapshot: StateSnapshot): Promise<PkiMaterial> {
+export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiOptions = {}): Promise<PkiMaterial> {
   const missing = missingItems(snapshot);
   if (missing.length > 0) {
     throw new StateError('STATE_INCOMPLETE', `state for "${snapshot.env}" lacks ${missing.join(', ')}; run "sigstore-cdk bootstrap --env ${snapshot.env}"`);
   }
-  const certificate = (item: CertificateItem) => readStateCertificate(snapshot, item);
-  const encryptedKey = (item: KeyItem) => readEncryptedKey(snapshot, item);
-
-  const fulcioRoot = certificate(STATE_ITEMS.fulcioRoot);
-  const fulcioIntermediate = certificate(STATE_ITEMS.fulcioIntermediate);
-  const tsaRoot = certificate(STATE_ITEMS.tsaRoot);
-  const tsaIntermediate = certificate(STATE_ITEMS.tsaIntermediate);
-  const tsaLeaf = certificate(STATE_ITEMS.tsaLeaf);
-  const material: PkiMaterial = {
-    fulcio: { root: fulcioRoot, intermediate: fulcioIntermediate, intermediateKey: encryptedKey(STATE_ITEMS.fulcioIntermediate) },
-    tsa: { root: tsaRoot, intermediate: tsaIntermediate, leaf: tsaLeaf, leafKey: encryptedKey(STATE_ITEMS.tsaLeaf) },
-    ctlog: readLogKey(snapshot, STATE_ITEMS.ctlogKey),
-    rekor: readLogKey(snapshot, STATE_ITEMS.rekorKey),
+  const at = options.at ?? new Date();
+  const certificates = (item: GenerationalItem): CertificateGeneration[] =>
+    generationsOf(snapshot, item).map((generation) => ({
+      generation: generation.generation,
+      path: generation.files.certificate,
+      certificate: readStateCertificate(snapshot, { id: generation.itemId, files: { certificate: generation.files.certificate } }),
+      ...(generation.activeFrom ? { activeFrom: generation.activeFrom } : {}),
+      ...(generation.validUntil ? { validUntil: generation.validUntil } : {}),
+      ...(generation.issuerGeneration ? { issuerGeneration: generation.issuerGeneration } : {}),
+    }));
+  const keyOf = (item: GenerationalItem, generation: number) => {
+    const { id, files } = generationItem(item, generation);
+    return readEncryptedKey(snapshot, { id, files: { privateKey: files.privateKey, password: files.password } });
   };
+  const history = {
+    fulcioRoots: certificates('fulcio-root'),
+    fulcioIntermediates: certificates('fulcio-intermediate'),
+    tsaRoots: certificates('tsa-root'),
+    tsaIntermediates: certificates('tsa-intermediate'),
+    tsaLeaves: certificates('tsa-leaf'),
+  };
+  const logKeys = (item: 'ctlog-key' | 'rekor-key') => generationsOf(snapshot, item).map((generation) => readLogKey(snapshot, generation));
+  const ctlogKeys = logKeys('ctlog-key');
+  const rekorKeys = logKeys('rekor-key');
 
-  await expectSelfSigned(fulcioRoot, STATE_ITEMS.fulcioRoot.files.certificate);
-  await expectSelfSigned(tsaRoot, STATE_ITEMS.tsaRoot.files.certificate);
-  await expectValidChain([fulcioIntermediate, fulcioRoot], STATE_ITEMS.fulcioIntermediate.files.certificate);
-  await expectValidChain([tsaIntermediate, tsaRoot], STATE_ITEMS.tsaIntermediate.files.certificate);
-  await expectValidChain([tsaLeaf, tsaIntermediate, tsaRoot], STATE_ITEMS.tsaLeaf.files.certificate);
-  expectKeyMatches(material.fulcio.intermediateKey, certificateKey(fulcioIntermediate), STATE_ITEMS.fulcioIntermediate.files.privateKey);
-  expectKeyMatches(encryptedKey(STATE_ITEMS.tsaIntermediate), certificateKey(tsaIntermediate), STATE_ITEMS.tsaIntermediate.files.privateKey);
-  expectKeyMatches(material.tsa.leafKey, certificateKey(tsaLeaf), STATE_ITEMS.tsaLeaf.files.privateKey);
-  expectKeyMatches(material.ctlog.privateKey, material.ctlog.publicKey, STATE_ITEMS.ctlogKey.files.privateKey);
-  expectKeyMatches(material.rekor.privateKey, material.rekor.publicKey, STATE_ITEMS.rekorKey.files.privateKey);
-  return material;
+  // Every generation: roots self-signed, each certificate chains to the generation that issued it, each key matches.
+  const issuer = (list: readonly CertificateGeneration[], entry: CertificateGeneration) => {
+    const found = list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1));
+    if (!found) throw new StateError('STATE_CORRUPT', `${entry.path} names issuer generation ${entry.issuerGeneration}, which the state lacks`);
+    return found;
+  };
+  for (const root of [...history.fulcioRoots, ...history.tsaRoots]) await expectSelfSigned(root.certificate, root.path);
+  for (const entry of history.fulcioIntermediates) {
+    await expectValidChain([entry.certificate, issuer(history.fulcioRoots, entry).certificate], entry.path);
+    expectKeyMatches(keyOf('fulcio-intermediate', entry.generation), certificateKey(entry.certificate), generationItem('fulcio-intermediate', entry.generation).files.privateKey);
+  }
+  for (const entry of history.tsaIntermediates) {
+    await expectValidChain([entry.certificate, issuer(history.tsaRoots, entry).certificate], entry.path);
+    expectKeyMatches(keyOf('tsa-intermediate', entry.generation), certificateKey(entry.certificate), generationItem('tsa-intermediate', entry.generation).files.privateKey);
+  }
+  for (const entry of history.tsaLeaves) {
+    const intermediate = issuer(history.tsaIntermediates, entry);
+    await expectValidChain([entry.certificate, intermediate.certificate, issuer(history.tsaRoots, intermediate).certificate], entry.path);
+    expectKeyMatches(keyOf('tsa-leaf', entry.generation), certificateKey(entry.certificate), generationItem('tsa-leaf', entry.generation).files.privateKey);
+  }
+  for (const [item, keys] of [['ctlog-key', ctlogKeys], ['rekor-key', rekorKeys]] as const) {
+    for (const key of keys) expectKeyMatches(key.privateKey, key.publicKey, generationItem(item, key.generation).files.privateKey);
+  }
+
+  const activeIndex = (item: GenerationalItem) => activeGeneration(generationsOf(snapshot, item), at).generation - 1;
+  const active = (list: readonly CertificateGeneration[], item: GenerationalItem) => list[activeIndex(item)];
+  const fulcioIntermediate = active(history.fulcioIntermediates, 'fulcio-intermediate');
+  const tsaLeaf = active(history.tsaLeaves, 'tsa-leaf');
+  const tsaIntermediate = issuer(history.tsaIntermediates, tsaLeaf);
+  const activeGenerations = Object.fromEntries(
+    (['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key'] as const).map((item) => [item, activeIndex(item) + 1]),
+  ) as Record<GenerationalItem, number>;
+  return {
+    fulcio: {
+      // The chain servers load: the active intermediate and the root that issued it.
+      root: issuer(history.fulcioRoots, fulcioIntermediate).certificate,
+      intermediate: fulcioIntermediate.certificate,
+      intermediateKey: keyOf('fulcio-intermediate', fulcioIntermediate.generation),
+    },
+    tsa: {
+      root: issuer(history.tsaRoots, tsaIntermediate).certificate,
+      intermediate: tsaIntermediate.certificate,
+      leaf: tsaLeaf.certificate,
+      leafKey: keyOf('tsa-leaf', tsaLeaf.generation),
+    },
+    ctlog: ctlogKeys[activeIndex('ctlog-key')],
+    rekor: rekorKeys[activeIndex('rekor-key')],
+    tileLogs: readTileLogKeys(snapshot),
+    activeGenerations,
+    history: {
+      ...history,
+      ctlogKeys: ctlogKeys.map(publicLogKey),
+      rekorKeys: rekorKeys.map(publicLogKey),
+    },
+  };
+}
+
+function publicLogKey(key: LogKey & { generation: number; activeFrom?: Date; validUntil?: Date }): LogKeyGeneration {
+  return {
+    generation: key.generation,
+    publicKey: key.publicKey,
+    createdAt: key.createdAt,
+    ...(key.activeFrom ? { activeFrom: key.activeFrom } : {}),
+    ...(key.validUntil ? { validUntil: key.validUntil } : {}),
+  };
 }
 
 type CertificateItem = { readonly id: string; readonly files: { readonly certificate: string } };
@@ -146,19 +261,23 @@ export function certificateKey(certificate: x509.X509Certificate): KeyObject {
   return createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' });
 }
 
-function readLogKey(snapshot: StateSnapshot, item: typeof STATE_ITEMS.ctlogKey | typeof STATE_ITEMS.rekorKey): LogKey {
-  const publicKeyPem = snapshot.file(item.id, 'publicKey').toString('utf8');
+function readLogKey(snapshot: StateSnapshot, generation: Generation): LogKey & { generation: number; activeFrom?: Date; validUntil?: Date } {
+  const publicKeyPath = generation.files.publicKey;
+  const publicKeyPem = snapshot.file(generation.itemId, 'publicKey').toString('utf8');
   let publicKey: KeyObject;
   try {
     publicKey = publicKeyFromPem(publicKeyPem);
   } catch (error) {
-    throw new StateError('STATE_CORRUPT', `${item.files.publicKey} is not a PEM public key: ${(error as Error).message}`);
+    throw new StateError('STATE_CORRUPT', `${publicKeyPath} is not a PEM public key: ${(error as Error).message}`);
   }
   return {
+    generation: generation.generation,
     publicKey,
     publicKeyPem,
-    privateKey: readEncryptedKey(snapshot, item),
-    createdAt: new Date(snapshot.item(item.id)!.mintedAt),
+    privateKey: readEncryptedKey(snapshot, { id: generation.itemId, files: { privateKey: generation.files.privateKey, password: generation.files.password } }),
+    createdAt: new Date(snapshot.item(generation.itemId)!.mintedAt),
+    ...(generation.activeFrom ? { activeFrom: generation.activeFrom } : {}),
+    ...(generation.validUntil ? { validUntil: generation.validUntil } : {}),
   };
 }
 

@@ -31,12 +31,47 @@ const rootKeyPin = z.strictObject({
   pinnedAt: z.iso.datetime(),
 });
 
+/**
+ * One generation of the TUF root role's keys: the keys root versions from `firstVersion` on name for
+ * the root role, and how many of them must sign. Generation 1 is what bootstrap created; each
+ * `rotate tuf-root` adds the next. Never changed or removed once recorded.
+ */
+const tufRootKeyGeneration = z.strictObject({
+  /** 1, 2, …: one more per rotation. */
+  generation: z.number().int().min(1),
+  /** The first root version (`N.root.json`) whose root role is these keys. */
+  firstVersion: z.number().int().min(1),
+  /** Signatures of these keys a root version needs. */
+  threshold: z.number().int().min(1),
+  /** The keys, each pinned as a root key is (key reference, SPKI SHA-256, when pinned). */
+  keys: z.array(rootKeyPin).min(1),
+});
+
 /** The last ceremony log line the state vouches for; lines after it (a run that stopped before committing) are allowed. */
 const ceremonyLogHead = z.strictObject({
   /** How many lines the log had at the commit. */
   records: z.number().int().min(1),
   /** SHA-256 (hex) of line `records` (its bytes without the newline). */
   head: sha256Hex,
+});
+
+/**
+ * One generation after the first of a rotated item (`sigstore-cdk rotate`): generation 1 is the item
+ * bootstrap minted (`tsa-leaf`); generation N is the state item `<item>-g<N>`. Never removed.
+ */
+const generationRecord = z.strictObject({
+  /** 2, 3, …: one more than the previous record. */
+  generation: z.number().int().min(2),
+  /** The state item holding it (`tsa-leaf-g2`). */
+  itemId: z.string(),
+  /** The cut-over: from then on servers use this generation (`synth` renders its Secrets). */
+  activeFrom: z.iso.datetime(),
+  /** The end of the previous generation's `validFor` in trusted_root.json (the cut-over plus the overlap). */
+  previousValidUntil: z.iso.datetime(),
+  /** The generation of the issuing item (the TSA intermediate of a TSA leaf); absent for roots and log keys. */
+  issuerGeneration: z.number().int().min(1).optional(),
+  /** For a root: its signing key, pinned when it was minted (as `rootKeys` pins generation 1). */
+  rootKey: rootKeyPin.optional(),
 });
 
 const common = {
@@ -66,6 +101,19 @@ export const manifestSchema = z.strictObject({
   publishedAt: z.iso.datetime().optional(),
   /** The ceremony log as of this commit. Absent while nothing has been signed. */
   ceremonyLog: ceremonyLogHead.optional(),
+  /**
+   * The generations after the first, by item (`fulcio-root`, `fulcio-intermediate`, `tsa-root`,
+   * `tsa-intermediate`, `tsa-leaf`, `ctlog-key`, `rekor-key`), ascending. Absent until the first
+   * rotation; added in sigstore-cdk/state/v2 without a format change (older readers refuse it as an
+   * unknown field, so a rotated state is never read by a version that would ignore its generations).
+   */
+  generations: z.record(z.string(), z.array(generationRecord)).optional(),
+  /**
+   * Every generation of the TUF root keys, oldest first. Absent until the first `rotate tuf-root`
+   * (or a bootstrap with several root keys): then generation 1 is `rootKeys.tuf` alone, threshold 1,
+   * from version 1. Additive: `rootKeys.tuf` stays generation 1's first key.
+   */
+  tufRootKeyGenerations: z.array(tufRootKeyGeneration).min(1).optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;
@@ -73,6 +121,8 @@ export type LegacyManifest = z.output<typeof legacyManifestSchema>;
 export type ManifestItem = z.output<typeof item>;
 export type RootKeyPin = z.output<typeof rootKeyPin>;
 export type CeremonyLogHead = z.output<typeof ceremonyLogHead>;
+export type GenerationRecord = z.output<typeof generationRecord>;
+export type TufRootKeyGeneration = z.output<typeof tufRootKeyGeneration>;
 
 /** Stable bytes: keys sorted at every level, two-space indent, trailing newline. */
 export function serializeManifest(manifest: Manifest): string {

@@ -23,9 +23,10 @@ import {
   manifestSchema,
   serializeManifest,
   type CeremonyLogHead,
+  type GenerationRecord,
   type Manifest,
   type ManifestItem,
-  type RootKeyPin,
+  type RootKeyPin, type TufRootKeyGeneration,
 } from './manifest';
 
 /** Append-only log of root-key signatures; kept outside the manifest because it only grows. */
@@ -128,6 +129,48 @@ export class StateSnapshot {
       );
     }
     this.manifest.rootKeys[root] = { ...pin };
+    this.metadataChanged = true;
+  }
+
+  /** The generations after the first of a rotated item, ascending (empty before its first rotation). */
+  generationRecords(item: string): readonly GenerationRecord[] {
+    return this.manifest.generations?.[item] ?? [];
+  }
+
+  /** Records the next generation of an item (its state item added with `addItem`). Generations are never removed. */
+  addGeneration(item: string, record: GenerationRecord): void {
+    const existing = this.generationRecords(item);
+    const expected = (existing.at(-1)?.generation ?? 1) + 1;
+    if (record.generation !== expected) throw new Error(`generation ${record.generation} of ${item}: expected ${expected}`);
+    if (!this.manifest.items[record.itemId]) throw new Error(`generation ${record.generation} of ${item}: add state item "${record.itemId}" first`);
+    this.manifest.generations = { ...this.manifest.generations, [item]: [...existing, { ...record }] };
+    this.metadataChanged = true;
+  }
+
+  /**
+   * The generations of the TUF root keys, oldest first: as recorded, or (before any rotation) the one
+   * implied by `rootKeys.tuf`: that key alone, threshold 1, from version 1. Empty without a TUF root pin.
+   */
+  tufRootKeyGenerations(): TufRootKeyGeneration[] {
+    const recorded = this.manifest.tufRootKeyGenerations;
+    if (recorded) return recorded.map((generation) => ({ ...generation, keys: generation.keys.map((key) => ({ ...key })) }));
+    const pin = this.manifest.rootKeys.tuf;
+    return pin ? [{ generation: 1, firstVersion: 1, threshold: 1, keys: [{ ...pin }] }] : [];
+  }
+
+  /**
+   * Records the next generation of TUF root keys (a rotation, or generation 1 of a bootstrap with
+   * several keys). It must be the next number and start after the previous generation's first version;
+   * recorded generations are never changed.
+   */
+  addTufRootKeyGeneration(generation: TufRootKeyGeneration): void {
+    const existing = this.tufRootKeyGenerations();
+    const last = existing[existing.length - 1];
+    const expected = (last?.generation ?? 0) + 1;
+    if (generation.generation !== expected || (last && generation.firstVersion <= last.firstVersion)) {
+      throw new Error(`addTufRootKeyGeneration: expected generation ${expected} from a version after ${last?.firstVersion ?? 0}, got generation ${generation.generation} from v${generation.firstVersion}`);
+    }
+    this.manifest.tufRootKeyGenerations = [...existing, { ...generation, keys: generation.keys.map((key) => ({ ...key })) }];
     this.metadataChanged = true;
   }
 

@@ -1,11 +1,12 @@
 import type { SigstoreConfig } from '../config/schema';
 import { serviceUrls } from '../config/service-urls';
-import { timestamp, type PublicTrustMaterial } from './trusted-root';
+import { transparencyLogs } from './transparency-logs';
+import { timestamp, trustHistoryOf, type PublicTrustMaterial } from './trusted-root';
 
 /** sigstore/protobuf-specs SigningConfig v0.2: where clients sign (CA, OIDC, Rekor, TSA). */
 export const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
 
-/** Rekor v1 (rekor-server) is what we deploy; Fulcio, the TSA and OIDC speak v1 too. */
+/** Fulcio, the TSA and OIDC speak API v1; Rekor's version is the configured one (`logs.rekor`). */
 const MAJOR_API_VERSION = 1;
 
 interface ServiceJson {
@@ -30,26 +31,29 @@ export interface SigningConfigJson {
 /**
  * Builds `signing_config.v0.2.json` from the configured service URLs: Fulcio, every OIDC issuer the
  * configuration trusts (global ones first, then each tenant's, without duplicates), Rekor and the TSA.
- * Each service is valid from when its key or certificate was minted; the operator is the
- * organization. Deterministic: the same material and configuration give the same bytes.
+ * Each service is valid from when its first key or certificate generation was minted (a rotation
+ * keeps the URL, so the signing config does not change with it); the operator is the organization. Deterministic: the same material and configuration give the same bytes.
  */
 export function buildSigningConfig(material: PublicTrustMaterial, config: SigstoreConfig): SigningConfigJson {
   const urls = serviceUrls(config);
   const operator = config.organization;
-  const service = (url: string, start: Date): ServiceJson => ({
+  const rekor = transparencyLogs(material, config).rekor;
+  const service = (url: string, start: Date, majorApiVersion = MAJOR_API_VERSION): ServiceJson => ({
     url,
-    majorApiVersion: MAJOR_API_VERSION,
+    majorApiVersion,
     validFor: { start: timestamp(start) },
     operator,
   });
-  const fulcioStart = material.fulcio.intermediate.notBefore;
+  const history = trustHistoryOf(material);
+  const fulcioStart = history.fulcioIntermediates[0].certificate.notBefore;
   const issuers = [...config.oidc.issuers, ...config.oidc.tenants.flatMap((tenant) => tenant.issuers)].map((issuer) => issuer.url);
   return {
     mediaType: SIGNING_CONFIG_MEDIA_TYPE,
     caUrls: [service(urls.fulcio, fulcioStart)],
     oidcUrls: [...new Set(issuers)].map((url) => service(url, fulcioStart)),
-    rekorTlogUrls: [service(urls.rekor, material.rekor.createdAt)],
-    tsaUrls: [service(urls.tsa, material.tsa.leaf.notBefore)],
+    // Rekor v2 (rekor-tiles) is `majorApiVersion: 2`: clients then sign through /api/v2 and need the TSA.
+    rekorTlogUrls: [rekor.origin ? service(rekor.baseUrl, rekor.createdAt, rekor.majorApiVersion) : service(urls.rekor, history.rekorKeys[0].createdAt)],
+    tsaUrls: [service(urls.tsa, history.tsaLeaves[0].certificate.notBefore)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },
   };

@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import type * as x509 from '@peculiar/x509';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
-import type { PkiMaterial } from '../pki/state-items';
+import type { CertificateGeneration, PkiMaterial, TrustHistory } from '../pki/state-items';
+import type { PublicLogKey, TransparencyLog } from './transparency-logs';
 
 /** The media type scaffolding and current clients emit and accept (sigstore/protobuf-specs TrustedRoot v0.1). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -14,12 +15,21 @@ export type PublicTrustMaterial = {
   readonly tsa: Pick<PkiMaterial['tsa'], 'root' | 'intermediate' | 'leaf'>;
   readonly ctlog: Pick<PkiMaterial['ctlog'], 'publicKey' | 'createdAt'>;
   readonly rekor: Pick<PkiMaterial['rekor'], 'publicKey' | 'createdAt'>;
+  /** The tile-based logs' keys, when minted (lib/pki/tile-log-keys.ts). */
+  readonly tileLogs?: { readonly rekorV2?: PublicLogKey; readonly tesseract?: PublicLogKey };
+  /** Every generation (lib/lifecycle/generations.ts); trusted_root.json lists them all. @default - only the generation above */
+  readonly history?: TrustHistory;
 };
 
 export interface TrustedRootInput {
   readonly material: PublicTrustMaterial;
   readonly urls: ServiceUrls;
   readonly organization: string;
+  /**
+   * The Rekor and CT logs the environment runs (transparency-logs.ts `transparencyLogs`).
+   * @default - Rekor v1 and ct_server with the material's keys at `urls`
+   */
+  readonly logs?: { readonly rekor: TransparencyLog; readonly ctlog: TransparencyLog };
 }
 
 interface TimeRange {
@@ -57,17 +67,42 @@ interface CertificateAuthorityJson {
  * gives the same bytes.
  */
 export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
-  const { material, urls, organization } = input;
+  const { urls, organization } = input;
+  const history = trustHistoryOf(input.material);
+  const issuerOf = (list: readonly CertificateGeneration[], entry: CertificateGeneration) =>
+    list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1)) ?? list[0];
+  // A Trillian-backed log lists every generation of its key (each a log shard, with its validFor); a
+  // tile-based log (Rekor v2, TesseraCT: it has an origin) has one key and is listed as given.
+  const trillianLogs = (baseUrl: string, keys: TrustHistory['rekorKeys']): TrustedLogEntry[] =>
+    keys.map((key) => ({ baseUrl, publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), validUntil: key.validUntil }));
+  const tlogs = input.logs?.rekor.origin ? [input.logs.rekor] : trillianLogs(urls.rekor, history.rekorKeys);
+  const ctlogs = input.logs?.ctlog.origin ? [input.logs.ctlog] : trillianLogs(urls.ctlog, history.ctlogKeys);
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-    tlogs: [transparencyLog(urls.rekor, material.rekor.publicKey, material.rekor.createdAt)],
-    certificateAuthorities: [
-      certificateAuthority(urls.fulcio, organization, material.fulcio.intermediate, [material.fulcio.intermediate, material.fulcio.root]),
-    ],
-    ctlogs: [transparencyLog(urls.ctlog, material.ctlog.publicKey, material.ctlog.createdAt)],
-    timestampAuthorities: [
-      certificateAuthority(urls.tsa, organization, material.tsa.leaf, [material.tsa.leaf, material.tsa.intermediate, material.tsa.root]),
-    ],
+    tlogs: tlogs.map(transparencyLog),
+    certificateAuthorities: history.fulcioIntermediates.map((intermediate) =>
+      certificateAuthority(urls.fulcio, organization, intermediate, [intermediate.certificate, issuerOf(history.fulcioRoots, intermediate).certificate]),
+    ),
+    ctlogs: ctlogs.map(transparencyLog),
+    timestampAuthorities: history.tsaLeaves.map((leaf) => {
+      const intermediate = issuerOf(history.tsaIntermediates, leaf);
+      return certificateAuthority(urls.tsa, organization, leaf, [leaf.certificate, intermediate.certificate, issuerOf(history.tsaRoots, intermediate).certificate]);
+    }),
+  };
+}
+
+/** The material's generations, or (material without history) its one generation. */
+export function trustHistoryOf(material: PublicTrustMaterial): TrustHistory {
+  if (material.history) return material.history;
+  const single = (certificate: x509.X509Certificate, path: string): CertificateGeneration => ({ generation: 1, path, certificate, issuerGeneration: 1 });
+  return {
+    fulcioRoots: [single(material.fulcio.root, 'fulcio/root.crt.pem')],
+    fulcioIntermediates: [single(material.fulcio.intermediate, 'fulcio/intermediate.crt.pem')],
+    tsaRoots: [single(material.tsa.root, 'tsa/root.crt.pem')],
+    tsaIntermediates: [single(material.tsa.intermediate, 'tsa/intermediate.crt.pem')],
+    tsaLeaves: [single(material.tsa.leaf, 'tsa/leaf.crt.pem')],
+    ctlogKeys: [{ generation: 1, ...material.ctlog }],
+    rekorKeys: [{ generation: 1, ...material.rekor }],
   };
 }
 
@@ -75,34 +110,50 @@ export function serializeTrustedRoot(trustedRoot: TrustedRootJson): string {
   return `${JSON.stringify(trustedRoot, null, 2)}\n`;
 }
 
-function transparencyLog(baseUrl: string, publicKey: KeyObject, createdAt: Date): TransparencyLogJson {
+/** One tlog or ctlog entry, before it is JSON. */
+type TrustedLogEntry = Pick<TransparencyLog, 'baseUrl' | 'publicKey' | 'createdAt' | 'logId'> & { readonly validUntil?: Date };
+
+/**
+ * A tlog or ctlog entry. The log id is given: SHA-256 of the SubjectPublicKeyInfo for Rekor v1 and
+ * the CT logs, the signed-note key hash of the origin for an Ed25519 Rekor v2 (log-ids.ts).
+ */
+function transparencyLog(log: TrustedLogEntry): TransparencyLogJson {
+  const validFor: TimeRange = { start: timestamp(log.createdAt), ...(log.validUntil ? { end: timestamp(log.validUntil) } : {}) };
   return {
-    baseUrl,
+    baseUrl: log.baseUrl,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: spkiDer(publicKey).toString('base64'), keyDetails: keyDetails(publicKey), validFor: { start: timestamp(createdAt) } },
-    logId: { keyId: logIdOf(publicKey).toString('base64') },
+    publicKey: { rawBytes: spkiDer(log.publicKey).toString('base64'), keyDetails: keyDetails(log.publicKey), validFor },
+    logId: { keyId: log.logId.toString('base64') },
   };
 }
 
-/** `validFor` of a CA spans its first certificate (the issuing one): nothing it signs can be valid outside it. */
-function certificateAuthority(uri: string, organization: string, issuing: x509.X509Certificate, chain: x509.X509Certificate[]): CertificateAuthorityJson {
-  const commonName = issuing.subjectName.getField('CN')[0] ?? '';
+/**
+ * `validFor` of a CA spans its first certificate (the issuing one): nothing it signs can be valid
+ * outside it. A generation that a rotation superseded ends at the cut-over plus the overlap
+ * (`validUntil`), so what it signs verifies only when timestamped before that.
+ */
+function certificateAuthority(uri: string, organization: string, issuing: CertificateGeneration, chain: x509.X509Certificate[]): CertificateAuthorityJson {
+  const certificate = issuing.certificate;
+  const commonName = certificate.subjectName.getField('CN')[0] ?? '';
+  const end = issuing.validUntil && issuing.validUntil.getTime() < certificate.notAfter.getTime() ? issuing.validUntil : certificate.notAfter;
   return {
     subject: { organization, commonName },
     uri,
-    certChain: { certificates: chain.map((certificate) => ({ rawBytes: Buffer.from(certificate.rawData).toString('base64') })) },
-    validFor: { start: timestamp(issuing.notBefore), end: timestamp(issuing.notAfter) },
+    certChain: { certificates: chain.map((entry) => ({ rawBytes: Buffer.from(entry.rawData).toString('base64') })) },
+    validFor: { start: timestamp(certificate.notBefore), end: timestamp(end) },
   };
 }
 
 function keyDetails(publicKey: KeyObject): string {
+  // Rekor v2's checkpoint key (sigstore/protobuf-specs PublicKeyDetails PKIX_ED25519).
+  if (publicKey.asymmetricKeyType === 'ed25519') return 'PKIX_ED25519';
   switch (curveOf(publicKey)) {
     case 'P-256':
       return 'PKIX_ECDSA_P256_SHA_256';
     case 'P-384':
       return 'PKIX_ECDSA_P384_SHA_384';
     default:
-      throw new TypeError('transparency log keys must be EC P-256 or P-384');
+      throw new TypeError('transparency log keys must be EC P-256, P-384 or Ed25519');
   }
 }
 

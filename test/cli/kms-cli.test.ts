@@ -45,6 +45,24 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     expect(emulator.listKeys()).toHaveLength(3);
   });
 
+  it('keys ensure names the three aliases it needs before it calls KMS', async () => {
+    const run = await cli(['keys', 'ensure', '--env', 'kms'], credentialEnvironment('access-key'));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`root key aliases: fulcio "${FULCIO_ALIAS}" (EC_P384), tsa "${TSA_ALIAS}" (EC_P384), tuf "${TUF_ALIAS}" (EC_P256)`);
+  });
+
+  it('keys ensure without the TUF root alias is a configuration error naming all three aliases (exit 2), before any KMS call', async () => {
+    // signer: local with an otc section (a cloud-only environment): the schema lets the TUF alias out.
+    const yaml = readFileSync(join(envsDir, 'kms.yaml'), 'utf8').replace('signer: otc-kms', 'signer: local').replace(/^ {4}tufRootKeyAlias: .*$/m, '');
+    writeFileSync(join(envsDir, 'half.yaml'), yaml);
+    const run = await cli(['keys', 'ensure', '--env', 'half', '--json'], credentialEnvironment('access-key'));
+    expect(run.code).toBe(2);
+    const { error } = JSON.parse(run.stdout);
+    expect(error.code).toBe('CONFIG_INVALID');
+    for (const text of ['otc.kms.tufRootKeyAlias is not set', 'otc.kms.fulcioRootKeyAlias', FULCIO_ALIAS, 'otc.kms.tsaRootKeyAlias', TSA_ALIAS]) expect(error.message).toContain(text);
+    expect(emulator.calls).toEqual([]);
+  });
+
   it('keys ensure refuses a key with the wrong spec (exit 4) and creates nothing', async () => {
     emulator.seedKey({ alias: FULCIO_ALIAS, keySpec: 'EC_P256' });
     const run = await cli(['keys', 'ensure', '--env', 'kms'], credentialEnvironment('access-key'));

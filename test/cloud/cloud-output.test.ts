@@ -50,6 +50,11 @@ describe('writeCloudOutput', () => {
     expect(statSync(join(first, 'stacks/sigstore-prd/cdk.tf.json')).mode & 0o777).toBe(0o644);
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
     expect(manifest.stacks['sigstore-prd']).toMatchObject({ workingDirectory: 'stacks/sigstore-prd', synthesizedStackPath: 'stacks/sigstore-prd/cdk.tf.json', annotations: [] });
+    // The manifest names only files that exist (cdktf's stackMetadataPath is written for HCL output only).
+    for (const entry of Object.values(manifest.stacks) as Record<string, unknown>[]) {
+      for (const [field, value] of Object.entries(entry)) if (field.endsWith('Path')) expect({ field, exists: files.has(value as string) }).toEqual({ field, exists: true });
+    }
+    expect(manifest.stacks['sigstore-prd']).not.toHaveProperty('stackMetadataPath');
     // No staging directory is left behind.
     expect(readdirSync(join(temp(), 'one'))).toEqual(['cdktf.out']);
   });

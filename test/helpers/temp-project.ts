@@ -22,7 +22,7 @@ export interface TempProjectOptions {
 /**
  * A copy of the project layout in `directory`, as a user's checkout looks: the repository's
  * `.gitignore` and `cdk8s.yaml`, `envs/dev.yaml` and `envs/test.yaml` (the fixture's environment),
- * `bin/` and `node_modules/` as links to this repository (so `npx cdk8s synth` and `node
+ * `bin/`, `scripts/` and `node_modules/` as links to this repository (so `npx cdk8s synth` and `node
  * bin/k8s.js` work), optionally the fixture state and a git repository. Returns `directory`.
  */
 export function makeTempProject(directory: string, options: TempProjectOptions = {}): string {
@@ -31,6 +31,8 @@ export function makeTempProject(directory: string, options: TempProjectOptions =
   copyFileSync(join(REPO_ROOT, 'envs', 'dev.yaml'), join(directory, 'envs', 'dev.yaml'));
   writeFileSync(join(directory, 'envs', 'test.yaml'), `organization: Test Org\nsigner: local\n${options.testEnvYaml ?? ''}`);
   symlinkSync(join(REPO_ROOT, 'bin'), join(directory, 'bin'));
+  // `npx sigstore-cdk` runs the package's `prepare` (scripts/build.js --if-stale: a no-op when current).
+  symlinkSync(join(REPO_ROOT, 'scripts'), join(directory, 'scripts'));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(directory, 'node_modules'));
   if (options.fixtureState) copyFixtureState(directory);
   for (const [path, content] of Object.entries(options.files ?? {})) {

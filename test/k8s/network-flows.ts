@@ -42,7 +42,8 @@ const MYSQL_CLIENT_HOST = /--host=(\S+) --port=(\d+)/g;
 /** An https URL a shell script fetches (curl), outside the cluster. */
 const SCRIPT_HTTPS_URL = /https:\/\/([a-z0-9.-]+)(?::(\d+))?[/"\s]/g;
 /** Flags whose value is a name the server calls itself, not an address it dials. */
-const IDENTITY_FLAGS = new Set(['--rekor_server.hostname']);
+// Rekor v1's and v2's checkpoint origin, TesseraCT's origin (lib/config/log-origins.ts).
+const IDENTITY_FLAGS = new Set(['--rekor_server.hostname', '--hostname', '--origin']);
 
 /**
  * ConfigMaps that a pod serves as data and never reads as its own configuration: the TUF server's

@@ -8,7 +8,7 @@ import { decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureMaterial } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 
-describe('chainProblem (RFC 5280 path validation by pkijs)', () => {
+describe('chainProblem (path validation: OpenSSL links, validity, issuer constraints)', () => {
   const temp = useTempDirectory();
   let material: PkiMaterial;
   beforeEach(async () => {
@@ -22,9 +22,19 @@ describe('chainProblem (RFC 5280 path validation by pkijs)', () => {
   });
 
   it('refuses the wrong anchor, the wrong intermediate, and a time outside the validity', async () => {
-    expect(await chainProblem([material.fulcio.intermediate, material.tsa.root], at('2026-06-01'))).toMatch(/No valid certificate paths/);
-    expect(await chainProblem([material.tsa.leaf, material.fulcio.intermediate, material.fulcio.root], at('2026-06-01'))).toMatch(/No valid certificate paths/);
+    expect(await chainProblem([material.fulcio.intermediate, material.tsa.root], at('2026-06-01'))).toMatch(/"O=Test Org, CN=Fulcio Intermediate CA" was not issued by "O=Test Org, CN=Timestamp Authority Root CA"/);
+    expect(await chainProblem([material.tsa.leaf, material.fulcio.intermediate, material.fulcio.root], at('2026-06-01'))).toMatch(/was not issued by "O=Test Org, CN=Fulcio Intermediate CA"/);
     expect(await chainProblem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root], at('2029-01-01'))).toMatch(/expired/);
+  });
+
+  it('refuses a certificate whose signature does not verify under its issuer (one bit of the signature flipped)', async () => {
+    const der = Buffer.from(material.fulcio.intermediate.rawData);
+    der[der.length - 1] ^= 0x01; // the last byte of the DER is the end of the signature value
+    const forged = new x509.X509Certificate(der);
+    expect(await chainProblem([forged, material.fulcio.root], at('2026-06-01'))).toBe(
+      'the signature of "O=Test Org, CN=Fulcio Intermediate CA" does not verify with the key of "O=Test Org, CN=Fulcio Root CA"',
+    );
+    expect(await chainProblem([material.tsa.leaf, material.tsa.intermediate, material.tsa.root], at('2025-01-01'))).toMatch(/is not valid before/);
   });
 
   it('enforces the intermediate path length: no CA may sit below the Fulcio intermediate', async () => {

@@ -28,6 +28,12 @@ export interface TufSigningContext {
    * signed, so a refresh of the online roles never needs the root key (or KMS).
    */
   readonly rootSigner: () => Promise<Signer>;
+  /**
+   * A root key by the reference the state recorded for it (wrapped in the ceremony log): how a due
+   * root is re-signed once the root keys have generations (a rotation, several keys). Asked only for
+   * the current generation's first `threshold` keys. @default - `rootSigner` alone
+   */
+  readonly rootKeySigner?: (keyRef: string) => Promise<Signer>;
   /** The time new metadata is signed at; expiry counts from it. */
   readonly now: Date;
   /** @default - silent */
@@ -106,8 +112,15 @@ export async function refreshTufRepository(snapshot: StateSnapshot, context: Tuf
   const rootState = status('root', repository.root.signed.expires);
   if (rootState !== 'valid') {
     const version = repository.root.signed.version + 1;
-    const rootSigner = await context.rootSigner();
-    expectTrusted(repository.root, 'root', tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef));
+    const generations = snapshot.tufRootKeyGenerations();
+    const generation = generations[generations.length - 1];
+    const rootSigners: Signer[] = [];
+    if (context.rootKeySigner && generation) {
+      for (const pin of generation.keys.slice(0, generation.threshold)) rootSigners.push(await context.rootKeySigner(pin.keyRef));
+    } else {
+      rootSigners.push(await context.rootSigner());
+    }
+    for (const rootSigner of rootSigners) expectTrusted(repository.root, 'root', tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef));
     const previous = repository.root.signed;
     const root = new Root({
       version,
@@ -119,8 +132,8 @@ export async function refreshTufRepository(snapshot: StateSnapshot, context: Tuf
     });
     await progress.step(`sign TUF root v${version}`, async () => {
       const metadata = new Metadata(root);
-      await signMetadata(metadata, rootSigner, `tuf root metadata v${version}`);
-      addVersioned(snapshot, 'root', metadata, now, rootSigner.keyRef);
+      for (const rootSigner of rootSigners) await signMetadata(metadata, rootSigner, `tuf root metadata v${version}`);
+      addVersioned(snapshot, 'root', metadata, now, rootSigners.map((rootSigner) => rootSigner.keyRef).join(','));
     });
     published.push({ role: 'root', version, expires: root.expires, reason: due(rootState, previous.expires) });
   }

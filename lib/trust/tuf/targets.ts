@@ -3,7 +3,8 @@ import { serviceUrls } from '../../config/service-urls';
 import { publicKeyPem } from '../../pki/keys';
 import { buildSigningConfig, serializeSigningConfig } from '../signing-config';
 import { trustedRootContent } from '../trust-outputs';
-import type { PublicTrustMaterial } from '../trusted-root';
+import { transparencyLogs } from '../transparency-logs';
+import { trustHistoryOf, type PublicTrustMaterial } from '../trusted-root';
 
 /** The `usage` values sigstore clients (cosign's legacy TUF path) select targets by. */
 export type SigstoreTargetUsage = 'Fulcio' | 'CTFE' | 'Rekor' | 'TSA';
@@ -30,7 +31,9 @@ export const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
  *   `fulcio_intermediate_v1.crt.pem`, `ctfe.pub`, `rekor.pub`, and the TSA chain split into
  *   `tsa_leaf.crt.pem`, `tsa_intermediate_0.crt.pem` and `tsa_root.crt.pem`.
  *
- * Deterministic, so `tuf refresh` publishes new targets only when the material or the URLs changed.
+ * Every generation is published (generation 2 of the TSA leaf as `tsa_leaf_g2.crt.pem`); all stay
+ * `Active`, because legacy clients have no `validFor` and must still verify what an older generation
+ * signed. Deterministic, so `tuf refresh` publishes new targets only when the material or the URLs changed.
  */
 export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreConfig): TufTarget[] {
   const urls = serviceUrls(config);
@@ -40,15 +43,34 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
     custom: { sigstore: { usage, status: 'Active', uri } },
   });
   const pem = (certificate: { toString(format: 'pem'): string }) => `${certificate.toString('pem')}\n`;
+  const history = trustHistoryOf(material);
+  const logs = transparencyLogs(material, config);
+  // A tile-based log (it has an origin) has one key; a Trillian-backed log one per generation (shard).
+  const logTargets = (log: typeof logs.rekor, keys: typeof history.rekorKeys, name: string, usage: SigstoreTargetUsage, uri: string) =>
+    log.origin ? [legacy(name, publicKeyPem(log.publicKey), usage, uri)] : each(keys, name, (entry) => publicKeyPem(entry.publicKey), usage, uri);
+  const each = <T extends { generation: number }>(list: readonly T[], name: string, content: (entry: T) => string, usage: SigstoreTargetUsage, uri: string) =>
+    list.map((entry) => legacy(generationTargetName(name, entry.generation), content(entry), usage, uri));
   return [
     { name: TRUSTED_ROOT_TARGET, content: trustedRootContent(material, config) },
     { name: SIGNING_CONFIG_TARGET, content: serializeSigningConfig(buildSigningConfig(material, config)) },
-    legacy('fulcio_v1.crt.pem', pem(material.fulcio.root), 'Fulcio', urls.fulcio),
-    legacy('fulcio_intermediate_v1.crt.pem', pem(material.fulcio.intermediate), 'Fulcio', urls.fulcio),
-    legacy('ctfe.pub', publicKeyPem(material.ctlog.publicKey), 'CTFE', urls.ctlog),
-    legacy('rekor.pub', publicKeyPem(material.rekor.publicKey), 'Rekor', urls.rekor),
-    legacy('tsa_leaf.crt.pem', pem(material.tsa.leaf), 'TSA', urls.tsa),
-    legacy('tsa_intermediate_0.crt.pem', pem(material.tsa.intermediate), 'TSA', urls.tsa),
-    legacy('tsa_root.crt.pem', pem(material.tsa.root), 'TSA', urls.tsa),
+    ...each(history.fulcioRoots, 'fulcio_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
+    ...each(history.fulcioIntermediates, 'fulcio_intermediate_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
+    ...logTargets(logs.ctlog, history.ctlogKeys, 'ctfe.pub', 'CTFE', urls.ctlog),
+    ...logTargets(logs.rekor, history.rekorKeys, 'rekor.pub', 'Rekor', urls.rekor),
+    ...each(history.tsaLeaves, 'tsa_leaf.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
+    ...each(history.tsaIntermediates, 'tsa_intermediate_0.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
+    ...each(history.tsaRoots, 'tsa_root.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
   ];
 }
+
+/**
+ * The legacy target name of generation `generation`: generation 1 keeps the name it was published
+ * under (`tsa_leaf.crt.pem`); later ones add `_g<N>` before the extension (`tsa_leaf_g2.crt.pem`), so
+ * a rotation only adds targets and never changes a published one.
+ */
+export function generationTargetName(name: string, generation: number): string {
+  if (generation === 1) return name;
+  const dot = name.indexOf('.');
+  return `${name.slice(0, dot)}_g${generation}${name.slice(dot)}`;
+}
+

@@ -1,0 +1,248 @@
+import { addDuration, formatDuration, parseDuration, DURATION_HELP, type Duration } from '../config/duration';
+import type { SigstoreConfig } from '../config/schema';
+import { SERVICE_NAMES } from '../config/service-urls';
+import { validateConfig } from '../config/validate';
+import { checkCustody } from '../custody/check-custody';
+import { expectPublishedTrustKept } from '../custody/published-trust';
+import { ConfigError, StateError } from '../errors';
+import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
+import { renewIntermediate, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
+import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
+import { ceremonySigners } from '../pki/ceremony-log';
+import type { RootKeyProvider } from '../pki/root-keys';
+import { readPkiMaterial } from '../pki/state-items';
+import { silentProgress } from '../progress';
+import { StateStore, type StateSnapshot } from '../state/store';
+import { rootKeysFor, type StateLocation } from '../synth';
+import { refreshTufRepository, type TufPublication } from '../trust/tuf/lifecycle';
+import { readTufRepository } from '../trust/tuf/repository';
+import { buildTufTargets } from '../trust/tuf/targets';
+
+export { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem };
+
+/** The items this build rotates, and why the others are refused. */
+export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly available: true } | { readonly available: false; readonly reason: string }>> = {
+  'tsa-leaf': { available: true },
+  'fulcio-intermediate': { available: true },
+  'tsa-intermediate': { available: true },
+  'fulcio-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
+  'tsa-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
+  'ctlog-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
+  'rekor-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
+  // lib/commands/rotate-tuf-root.ts; the CLI calls it directly (its result is a root chain, not a generation).
+  'tuf-root': { available: true },
+};
+
+/** The default overlap: the old generation's validFor ends this long after the cut-over. */
+export const DEFAULT_OVERLAP = '1d';
+
+export interface RotateOptions extends StateLocation {
+  readonly config: SigstoreConfig;
+  readonly item: RotatableItem;
+  /**
+   * The cut-over: when servers switch to the new generation. Not before now.
+   * @default - now plus tuf.expiry.timestamp: every client that follows TUF has fetched the new trust by then
+   */
+  readonly at?: Date;
+  /** How long after the cut-over the old generation stays valid (its validFor.end). @default 1d */
+  readonly overlap?: Duration;
+  /** Who holds the root keys (asked for only when a root signs). @default - the configured signer */
+  readonly rootKeys?: RootKeyProvider;
+  /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER */
+  readonly operator?: string;
+}
+
+export interface RotateResult {
+  readonly env: string;
+  readonly item: RotatableItem;
+  /** The generations added (a new TSA intermediate brings a new TSA leaf). */
+  readonly generations: readonly AddedGeneration[];
+  /** The cut-over and the end of the old generation's validFor. */
+  readonly activeFrom: string;
+  readonly previousValidUntil: string;
+  /** The TUF metadata published with the new trust material. */
+  readonly published: readonly TufPublication[];
+  readonly stateWritten: boolean;
+  /** What to deploy, in order: the trust first, then (from the cut-over) the server switch. */
+  readonly deploy: readonly string[];
+  /** What the operator should know (a cut-over sooner than clients refresh their trust). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * `sigstore-cdk rotate <item>`: a planned rotation. Under the state lock it checks the state's custody,
+ * mints the next generation of the item (lib/lifecycle/renewal.ts; old generations stay), records its
+ * cut-over (`at`) and the end of the old generation's validFor (`at` + `overlap`) in the manifest,
+ * publishes the new trust in TUF (new targets: trusted_root.json lists both generations), and commits.
+ * Servers keep the old generation until the cut-over: `synth --at` renders the Secrets of whichever
+ * generation is active then. Items this build cannot rotate are refused before anything is read.
+ */
+export async function runRotate(options: RotateOptions): Promise<RotateResult> {
+  const { config, item } = options;
+  const support = ROTATION_SUPPORT[item];
+  if (item === 'tuf-root') {
+    throw new ConfigError('CONFIG_INVALID', 'rotate tuf-root: the TUF root is rotated by rotateTufRoot (lib/commands/rotate-tuf-root.ts), not by runRotate');
+  }
+  if (!support.available) {
+    throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
+  }
+  validateConfig(config);
+  const clock = options.clock ?? (() => new Date());
+  const progress = options.progress ?? silentProgress;
+  const now = clock();
+  const activeFrom = options.at ?? addDuration(now, config.tuf.expiry.timestamp);
+  if (activeFrom.getTime() < now.getTime()) {
+    throw new ConfigError('CONFIG_INVALID', `--at ${activeFrom.toISOString()} is in the past; the cut-over must be now (${now.toISOString()}) or later`);
+  }
+  const overlap = options.overlap ?? parseDuration(DEFAULT_OVERLAP)!;
+  const previousValidUntil = addDuration(activeFrom, overlap);
+  const store = new StateStore({ root: options.stateRoot, env: config.env, lock: options.lock });
+  return store.withLock(async () => {
+    const snapshot = await store.load();
+    await checkCustody(snapshot, store.directory);
+    const before = await readPkiMaterial(snapshot, { at: now });
+    expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
+    for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
+
+    const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys ?? rootKeysFor(config), snapshot, store, clock, operator: options.operator });
+    const context: RenewalContext = {
+      snapshot,
+      config,
+      now,
+      activeFrom,
+      previousValidUntil,
+      rootSigner: async (root, generation) => {
+        if (generation.generation !== 1) throw new ConfigError('CONFIG_INVALID', `rotate ${item}: root generation ${generation.generation} signers are not available in this build`);
+        return ceremonySigner(root);
+      },
+    };
+    const generations = await progress.step(`mint the next generation of ${item}`, () => mintNext(context, item));
+    const material = await readPkiMaterial(snapshot, { at: now });
+    const published = await refreshTufRepository(snapshot, { config, material, rootSigner: () => ceremonySigner('tuf'), now, progress });
+    const stateWritten = await store.commit(snapshot);
+    const warnings: string[] = [];
+    const clientsRefreshBy = addDuration(now, config.tuf.expiry.timestamp);
+    if (activeFrom.getTime() < clientsRefreshBy.getTime()) {
+      warnings.push(
+        `the cut-over ${iso(activeFrom)} comes before the current TUF timestamp expires for clients (${iso(clientsRefreshBy)}, tuf.expiry.timestamp ${formatDuration(config.tuf.expiry.timestamp)}): ` +
+          'a client that cached the old trust until then refuses what the new generation signs',
+      );
+    }
+    return {
+      env: config.env,
+      item,
+      generations,
+      activeFrom: iso(activeFrom),
+      previousValidUntil: iso(previousValidUntil),
+      published,
+      stateWritten,
+      deploy: deploySteps(config, generations, activeFrom, previousValidUntil),
+      warnings,
+    };
+  });
+}
+
+/**
+ * `rotate <item>`: which command rotates each item. Every item but `tuf-root` goes through
+ * `runRotate` (new generations of certificates and log keys); `tuf-root` (root v(N+1) signed by the
+ * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts), which the CLI
+ * calls itself; `runRotate` refuses it.
+ */
+export async function dispatchRotation(options: RotateOptions): Promise<RotateResult> {
+  return runRotate(options);
+}
+
+/** The items this build rotates. */
+export function availableItems(): RotatableItem[] {
+  return ROTATABLE_ITEMS.filter((item) => ROTATION_SUPPORT[item].available);
+}
+
+/** Parses `rotate`'s arguments (item, `--at`, `--overlap`), naming the bad one, the value and what is accepted. */
+export function parseRotateArguments(item: string, at: string | undefined, overlap: string | undefined): { item: RotatableItem; at?: Date; overlap?: Duration } {
+  if (!isRotatableItem(item)) {
+    throw new ConfigError('CONFIG_INVALID', `rotate: unknown item ${JSON.stringify(item)}; expected one of ${ROTATABLE_ITEMS.join(', ')}`);
+  }
+  const cutOver = at === undefined ? undefined : parseCutOver(at);
+  let parsedOverlap: Duration | undefined;
+  if (overlap !== undefined) {
+    parsedOverlap = parseDuration(overlap);
+    if (!parsedOverlap) throw new ConfigError('CONFIG_INVALID', `--overlap ${JSON.stringify(overlap)} is not ${DURATION_HELP}`);
+  }
+  return { item, ...(cutOver ? { at: cutOver } : {}), ...(parsedOverlap ? { overlap: parsedOverlap } : {}) };
+}
+
+/** `--at`: a UTC time in ISO 8601 (`2027-03-01T08:00:00Z`); anything else is CONFIG_INVALID naming the value. */
+export function parseCutOver(at: string): Date {
+  const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/.test(at) ? new Date(at) : undefined;
+  if (!parsed || Number.isNaN(parsed.getTime())) {
+    throw new ConfigError('CONFIG_INVALID', `--at ${JSON.stringify(at)} is not a UTC time; expected ISO 8601 such as "2027-03-01T08:00:00Z"`);
+  }
+  return parsed;
+}
+
+async function mintNext(context: RenewalContext, item: RotatableItem): Promise<AddedGeneration[]> {
+  switch (item) {
+    case 'tsa-leaf':
+      return [await renewTsaLeaf(context)];
+    case 'fulcio-intermediate':
+      return renewIntermediate(context, 'fulcio');
+    case 'tsa-intermediate':
+      return renewIntermediate(context, 'tsa');
+    default:
+      throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
+  }
+}
+
+/** The items a rotation of `item` gives a new generation. */
+function affectedItems(item: RotatableItem): GenerationalItem[] {
+  switch (item) {
+    case 'tsa-intermediate':
+      return ['tsa-intermediate', 'tsa-leaf'];
+    case 'tuf-root':
+      return [];
+    default:
+      return [item];
+  }
+}
+
+/** One planned rotation at a time: a generation whose cut-over is still ahead must take effect first. */
+function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Date): void {
+  const latest = latestGeneration(snapshot, item);
+  if (latest.activeFrom && latest.activeFrom.getTime() > now.getTime()) {
+    throw new StateError(
+      'STATE_ROTATION_PENDING',
+      `${item} generation ${latest.generation} (${latest.itemId}) takes over at ${iso(latest.activeFrom)}; nothing was changed. ` +
+        'Rotate again after that cut-over (deploy it first: see the steps "rotate" printed)',
+    );
+  }
+}
+
+/** The component that loads each item, for the restart step. */
+const SERVER_OF: Record<GenerationalItem, string> = {
+  'fulcio-root': SERVICE_NAMES.fulcio,
+  'fulcio-intermediate': SERVICE_NAMES.fulcio,
+  'tsa-root': SERVICE_NAMES.tsa,
+  'tsa-intermediate': SERVICE_NAMES.tsa,
+  'tsa-leaf': SERVICE_NAMES.tsa,
+  'ctlog-key': SERVICE_NAMES.ctlog,
+  'rekor-key': SERVICE_NAMES.rekor,
+};
+
+function deploySteps(config: SigstoreConfig, generations: readonly AddedGeneration[], activeFrom: Date, previousValidUntil: Date): string[] {
+  const env = config.env;
+  const namespace = config.cluster.namespace;
+  const servers = [...new Set(generations.map((generation) => SERVER_OF[generation.item]))];
+  const names = generations.map((generation) => `${generation.item} g${generation.generation}`).join(', ');
+  return [
+    `1. now, the trust: sigstore-cdk synth --env ${env}; publish dist/trust/tuf/ (the TUF repository, targets naming ${names}) and apply dist/sigstore.k8s.yaml ` +
+      '(the trust-roots ConfigMap); servers keep the old generation',
+    `2. at ${iso(activeFrom)} or later, the server switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; ` +
+      `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml; ` +
+      servers.map((server) => `kubectl -n ${namespace} rollout restart deployment/${server}`).join('; '),
+    `3. from ${iso(previousValidUntil)} the old generation's validFor has ended: what it signs after that no longer verifies; nothing to deploy`,
+  ];
+}
+
+function iso(date: Date): string {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,94 @@
+import type { SigstoreConfig } from '../config/schema';
+import { INTERMEDIATE_CURVE, issued, issueWithNewKey, TSA_LEAF_CURVE } from '../pki/bootstrap';
+import { LocalSigner } from '../pki/local-signer';
+import { fulcioIntermediateProfile, tsaIntermediateProfile, tsaLeafProfile } from '../pki/profiles';
+import type { RootName } from '../pki/root-keys';
+import type { Signer } from '../pki/signer';
+import { decryptStateKey, readEncryptedKey, readStateCertificate } from '../pki/state-items';
+import type { StateSnapshot } from '../state/store';
+import { generationItem, latestGeneration, type Generation, type GenerationalItem } from './generations';
+
+/** What a renewal mints with: the state, the times, and the signer of a root generation. */
+export interface RenewalContext {
+  readonly snapshot: StateSnapshot;
+  readonly config: SigstoreConfig;
+  /** When the new certificates start (their notBefore) and are published. */
+  readonly now: Date;
+  /** The cut-over: servers switch to the new generation then. */
+  readonly activeFrom: Date;
+  /** The end of the previous generation's validFor: the cut-over plus the overlap. */
+  readonly previousValidUntil: Date;
+  /** The signer of a root generation's key (wrapped in the ceremony log); asked for only when a root must sign. */
+  readonly rootSigner: (root: RootName, generation: Generation) => Promise<Signer>;
+}
+
+/** One generation a rotation added. */
+export interface AddedGeneration {
+  readonly item: GenerationalItem;
+  readonly generation: number;
+  readonly itemId: string;
+  readonly activeFrom: string;
+  readonly previousValidUntil: string;
+}
+
+/**
+ * A new TSA leaf under the newest TSA intermediate (the common yearly renewal): a new local P-256
+ * key, signed with the intermediate's local key. No root key, no KMS.
+ */
+export async function renewTsaLeaf(context: RenewalContext): Promise<AddedGeneration> {
+  const { snapshot, config } = context;
+  const issuer = latestGeneration(snapshot, 'tsa-intermediate');
+  const intermediate = readStateCertificate(snapshot, { id: issuer.itemId, files: { certificate: issuer.files.certificate } });
+  const intermediateKey = decryptStateKey(readEncryptedKey(snapshot, { id: issuer.itemId, files: { privateKey: issuer.files.privateKey, password: issuer.files.password } }), issuer.files.privateKey);
+  const signer = new LocalSigner(intermediateKey, issuer.files.privateKey);
+  return addGeneration(context, 'tsa-leaf', issuer.generation, (item) =>
+    issueWithNewKey(snapshot, item, TSA_LEAF_CURVE, intermediate, signer, context.now, (input) =>
+      tsaLeafProfile(issued(input, config.organization, intermediate, config.pki.tsa.leafValidity)),
+    ),
+  );
+}
+
+/**
+ * A new intermediate under the newest root of its hierarchy: a new local P-384 key, signed by the
+ * root key (KMS: one signature). A new TSA intermediate brings a new TSA leaf under it.
+ */
+export async function renewIntermediate(context: RenewalContext, root: 'fulcio' | 'tsa'): Promise<AddedGeneration[]> {
+  const { snapshot, config } = context;
+  const rootItem = root === 'fulcio' ? 'fulcio-root' : 'tsa-root';
+  const item = root === 'fulcio' ? 'fulcio-intermediate' : 'tsa-intermediate';
+  const rootGeneration = latestGeneration(snapshot, rootItem);
+  const rootCertificate = readStateCertificate(snapshot, { id: rootGeneration.itemId, files: { certificate: rootGeneration.files.certificate } });
+  const signer = await context.rootSigner(root, rootGeneration);
+  const profile = root === 'fulcio' ? fulcioIntermediateProfile : tsaIntermediateProfile;
+  const validity = config.pki[root].intermediateValidity;
+  const added = [
+    await addGeneration(context, item, rootGeneration.generation, (stateItem) =>
+      issueWithNewKey(snapshot, stateItem, INTERMEDIATE_CURVE, rootCertificate, signer, context.now, (input) =>
+        profile(issued(input, config.organization, rootCertificate, validity)),
+      ),
+    ),
+  ];
+  if (root === 'tsa') added.push(await renewTsaLeaf(context));
+  return added;
+}
+
+async function addGeneration(
+  context: RenewalContext,
+  item: GenerationalItem,
+  issuerGeneration: number | undefined,
+  mint: (stateItem: { id: string; files: { certificate: string; privateKey: string; password: string } }) => Promise<void>,
+): Promise<AddedGeneration> {
+  const { snapshot } = context;
+  const generation = latestGeneration(snapshot, item).generation + 1;
+  const { id, files } = generationItem(item, generation);
+  await mint({ id, files: { certificate: files.certificate, privateKey: files.privateKey, password: files.password } });
+  const record = {
+    generation,
+    itemId: id,
+    activeFrom: context.activeFrom.toISOString(),
+    previousValidUntil: context.previousValidUntil.toISOString(),
+    ...(issuerGeneration ? { issuerGeneration } : {}),
+  };
+  snapshot.addGeneration(item, record);
+  return { item, generation, itemId: id, activeFrom: record.activeFrom, previousValidUntil: record.previousValidUntil };
+}

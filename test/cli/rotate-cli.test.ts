@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCliProcess } from '../helpers/cli-process';
+import { useTempDirectory } from '../helpers/temp-directory';
+import { makeTempProject } from '../helpers/temp-project';
+
+/*
+ * `rotate` as an operator runs it: the real CLI as a process in a copy of the project with the
+ * fixture state (environment `test`), then `synth --at` and `verify`, as the README's runbook does.
+ */
+describe('sigstore-cdk rotate (process)', () => {
+  const temp = useTempDirectory();
+  const DAY = 24 * 60 * 60 * 1000;
+  const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+  it('rotates the TSA leaf with a planned cut-over, prints the deploy steps in order, and synth --at renders the new generation', async () => {
+    const project = makeTempProject(temp(), { fixtureState: true });
+    const cli = (...args: string[]) => runCliProcess([...args, '--env', 'test'], { cwd: project, timeoutMs: 120_000 });
+    const at = iso(new Date(Math.ceil((Date.now() + 15 * DAY) / 1000) * 1000));
+
+    const rotated = await cli('rotate', 'tsa-leaf', '--at', at, '--overlap', '2d', '--json');
+    expect(rotated.stderr).not.toContain('error [');
+    expect(rotated.code).toBe(0);
+    const result = JSON.parse(rotated.stdout);
+    expect(result.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2, itemId: 'tsa-leaf-g2' })]);
+    expect(result.activeFrom).toBe(at);
+    expect(result.deploy[0]).toMatch(/^1\. now, the trust/);
+    expect(result.deploy[1]).toMatch(new RegExp(`^2\\. at ${at} or later, the server switch: sigstore-cdk synth --env test --at ${at}`));
+
+    const human = await cli('rotate', 'tsa-leaf', '--at', at);
+    expect(human.code).toBe(3);
+    expect(human.stderr).toContain('error [STATE_ROTATION_PENDING]');
+
+    expect((await cli('synth')).code).toBe(0);
+    const before = readFileSync(join(project, 'dist', 'sigstore.secrets.k8s.yaml'), 'utf8');
+    expect((await cli('synth', '--at', at)).code).toBe(0);
+    const after = readFileSync(join(project, 'dist', 'sigstore.secrets.k8s.yaml'), 'utf8');
+    const newPassword = readFileSync(join(project, '.sigstore', 'test', 'tsa', 'g2', 'leaf.key.password'), 'utf8');
+    expect(before).not.toContain(newPassword);
+    expect(after).toContain(`password: ${newPassword}`);
+    const trustedRoot = JSON.parse(readFileSync(join(project, 'dist', 'trust', 'trusted_root.json'), 'utf8'));
+    expect(trustedRoot.timestampAuthorities).toHaveLength(2);
+
+    const verified = await cli('verify', '--offline', '--json');
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout).expiry.filter((entry: { item: string }) => entry.item === 'tsa-leaf')).toHaveLength(4);
+  });
+
+  it('refuses a bad item, a bad --at and a bad --overlap with exit 2, naming the value', async () => {
+    const project = makeTempProject(temp(), { fixtureState: true });
+    const cli = (...args: string[]) => runCliProcess([...args, '--env', 'test'], { cwd: project });
+    const cases: [string[], string][] = [
+      [['rotate', 'tsa-lief'], 'rotate: unknown item "tsa-lief"; expected one of tsa-leaf, fulcio-intermediate'],
+      [['rotate', 'tsa-leaf', '--at', 'tomorrow'], '--at "tomorrow" is not a UTC time'],
+      [['rotate', 'tsa-leaf', '--overlap', '3w'], '--overlap "3w" is not a duration such as'],
+      [['rotate', 'tuf-root', '--overlap', '1d'], 'rotate tuf-root: --overlap "1d" does not apply'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await cli(...args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toContain(message);
+    }
+  });
+});

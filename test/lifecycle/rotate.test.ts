@@ -1,0 +1,185 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runRotate } from '../../lib/commands/rotate';
+import { parseDuration } from '../../lib/config/duration';
+import { ConfigError, StateError } from '../../lib/errors';
+import { LocalRootKeys, type RootKeyProvider } from '../../lib/pki/root-keys';
+import { readPkiMaterial } from '../../lib/pki/state-items';
+import { StateStore } from '../../lib/state/store';
+import { synth } from '../../lib/synth';
+import { readTufRepository } from '../../lib/trust/tuf/repository';
+import { runVerify } from '../../lib/verify';
+import { fixedClock } from '../helpers/config';
+import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
+import { opensslOk } from '../helpers/openssl';
+import { useTempDirectory } from '../helpers/temp-directory';
+
+/* The fixture state was minted on 2026-01-01; every rotation below runs at an injected time. */
+const ROTATED_AT = '2026-06-01T00:00:00Z';
+const CUT_OVER = new Date('2026-06-20T00:00:00Z');
+
+/** A root key provider that fails the test if a root key is asked for. */
+const NO_ROOT_KEYS: RootKeyProvider = {
+  description: 'no root keys (the test forbids them)',
+  signerFor: async (root) => {
+    throw new Error(`the ${root} root key was asked for`);
+  },
+};
+
+describe('rotate: renewal under the same root', () => {
+  const temp = useTempDirectory();
+  let stateRoot: string;
+  const config = fixtureConfig();
+  const store = () => new StateStore({ root: stateRoot, env: FIXTURE_ENV });
+  const trustedRoot = async () => {
+    const repository = readTufRepository(await store().load());
+    const file = repository.targets.signed.targets['trusted_root.json'];
+    return JSON.parse(repository.files.get(`targets/${file.hashes.sha256}.trusted_root.json`)!.toString('utf8'));
+  };
+  const rotate = (item: 'tsa-leaf' | 'fulcio-intermediate' | 'tsa-intermediate', extra: Partial<Parameters<typeof runRotate>[0]> = {}) =>
+    runRotate({ config, item, stateRoot, clock: fixedClock(ROTATED_AT), at: CUT_OVER, overlap: parseDuration('1d'), rootKeys: new LocalRootKeys(), ...extra });
+
+  beforeEach(() => {
+    stateRoot = copyFixtureState(temp());
+  });
+
+  it('tsa-leaf: a new generation under the same intermediate, no root key, the old one kept; trusted_root.json lists both', async () => {
+    const oldLeaf = readFileSync(join(stateRoot, FIXTURE_ENV, 'tsa/leaf.crt.pem'));
+    const result = await rotate('tsa-leaf', { rootKeys: NO_ROOT_KEYS });
+    expect(result.generations).toEqual([
+      { item: 'tsa-leaf', generation: 2, itemId: 'tsa-leaf-g2', activeFrom: '2026-06-20T00:00:00.000Z', previousValidUntil: '2026-06-21T00:00:00.000Z' },
+    ]);
+    expect(result.activeFrom).toBe('2026-06-20T00:00:00Z');
+    expect(result.previousValidUntil).toBe('2026-06-21T00:00:00Z');
+    expect(result.stateWritten).toBe(true);
+    expect(result.published.map((entry) => [entry.role, entry.reason])).toEqual(
+      expect.arrayContaining([['targets', 'trust material changed']]),
+    );
+    expect(result.deploy).toHaveLength(3);
+    expect(result.deploy[0]).toMatch(/^1\. now, the trust: sigstore-cdk synth --env test; publish dist\/trust\/tuf\//);
+    expect(result.deploy[1]).toContain('2. at 2026-06-20T00:00:00Z or later, the server switch: sigstore-cdk synth --env test --at 2026-06-20T00:00:00Z');
+    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout restart deployment/tsa');
+
+    // The old generation is never touched; the new one has its own files and manifest record.
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'tsa/leaf.crt.pem'))).toEqual(oldLeaf);
+    const manifest = JSON.parse(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'), 'utf8'));
+    expect(manifest.format).toBe('sigstore-cdk/state/v2');
+    expect(manifest.generations).toEqual({
+      'tsa-leaf': [{ generation: 2, itemId: 'tsa-leaf-g2', activeFrom: '2026-06-20T00:00:00.000Z', previousValidUntil: '2026-06-21T00:00:00.000Z', issuerGeneration: 1 }],
+    });
+    expect(manifest.items['tsa-leaf-g2'].files).toEqual({ certificate: 'tsa/g2/leaf.crt.pem', privateKey: 'tsa/g2/leaf.key.pem', password: 'tsa/g2/leaf.key.password' });
+    expect(manifest.items['tsa-leaf-g2'].signedBy).toBe('local:tsa/intermediate.key.pem');
+
+    // trusted_root.json (as TUF publishes it): the old entry ends at the cut-over plus the overlap, the new one starts now.
+    const root = await trustedRoot();
+    expect(root.timestampAuthorities).toHaveLength(2);
+    expect(root.timestampAuthorities[0].validFor).toEqual({ start: '2026-01-01T00:00:00Z', end: '2026-06-21T00:00:00Z' });
+    expect(root.timestampAuthorities[1].validFor).toEqual({ start: '2026-06-01T00:00:00Z', end: '2028-06-01T00:00:00Z' });
+    expect(root.timestampAuthorities[1].certChain.certificates[1]).toEqual(root.timestampAuthorities[0].certChain.certificates[1]);
+    expect(root.certificateAuthorities).toHaveLength(1);
+    const repository = readTufRepository(await store().load());
+    expect(Object.keys(repository.targets.signed.targets)).toEqual(expect.arrayContaining(['tsa_leaf.crt.pem', 'tsa_leaf_g2.crt.pem']));
+
+    // Servers switch at the cut-over: the material (what synth renders) is the old leaf before it, the new one from it.
+    const snapshot = await store().load();
+    const before = await readPkiMaterial(snapshot, { at: new Date('2026-06-19T23:59:59Z') });
+    const after = await readPkiMaterial(snapshot, { at: CUT_OVER });
+    expect(before.activeGenerations['tsa-leaf']).toBe(1);
+    expect(after.activeGenerations['tsa-leaf']).toBe(2);
+    expect(after.tsa.leaf.serialNumber).not.toBe(before.tsa.leaf.serialNumber);
+    expect(after.tsa.leaf.notBefore.toISOString()).toBe('2026-06-01T00:00:00.000Z');
+
+    // The state still verifies (custody, chains, TUF), and lists both generations with their expiry.
+    const verified = await runVerify({ config, stateRoot, offline: true, clock: fixedClock('2026-06-02T00:00:00Z') });
+    expect(verified.problems).toEqual([]);
+    expect(verified.expiry.filter((entry) => entry.item === 'tsa-leaf').map((entry) => [entry.source, entry.generation, entry.inUse])).toEqual([
+      ['certificate tsa/leaf.crt.pem', 1, true],
+      ['certificate tsa/g2/leaf.crt.pem', 2, true],
+      ['trusted_root.json timestampAuthorities[0].validFor', 1, false],
+      ['trusted_root.json timestampAuthorities[1].validFor', 2, true],
+    ]);
+    const later = await runVerify({ config, stateRoot, offline: true, clock: fixedClock('2026-06-25T00:00:00Z') });
+    expect(later.expiry.find((entry) => entry.source === 'certificate tsa/leaf.crt.pem')).toMatchObject({ inUse: false, status: 'superseded' });
+  });
+
+  it('synth renders the TSA Secret of the generation active at --at', async () => {
+    await rotate('tsa-leaf');
+    const snapshot = await store().load();
+    // The Secret holds the key's password as it is; each generation has its own (fixture material, never a real secret).
+    const [oldKey, newKey] = ['tsa/leaf.key.password', 'tsa/g2/leaf.key.password'].map((path) => readFileSync(join(stateRoot, FIXTURE_ENV, path), 'utf8'));
+    const secretsAt = async (at: string, name: string) => {
+      const outDir = join(temp(), name);
+      await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
+      return { secrets: readFileSync(join(outDir, 'sigstore.secrets.k8s.yaml'), 'utf8'), trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8') };
+    };
+    const before = await secretsAt('2026-06-19T00:00:00Z', 'before');
+    const after = await secretsAt('2026-06-20T00:00:00Z', 'after');
+    expect(before.secrets).toContain(`password: ${oldKey}`);
+    expect(before.secrets).not.toContain(newKey);
+    expect(after.secrets).toContain(`password: ${newKey}`);
+    expect(after.secrets).not.toContain(oldKey);
+    // The trust outputs do not depend on the time: both list both generations.
+    expect(after.trustedRoot).toBe(before.trustedRoot);
+    expect(snapshot.generationRecords('tsa-leaf')).toHaveLength(1);
+  });
+
+  it('fulcio-intermediate: one signature by the root key (in the ceremony log); tsa-intermediate brings a new leaf', async () => {
+    const fulcio = await rotate('fulcio-intermediate');
+    expect(fulcio.generations.map((generation) => generation.itemId)).toEqual(['fulcio-intermediate-g2']);
+    const log = readFileSync(join(stateRoot, FIXTURE_ENV, 'ceremony.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log.filter((record) => record.kind === 'sign-intent').at(-1)).toMatchObject({ purpose: 'fulcio-intermediate-g2 certificate', keyRef: 'local:signer/fulcio-root.key.pem' });
+
+    const tsa = await rotate('tsa-intermediate');
+    expect(tsa.generations.map((generation) => [generation.itemId, generation.generation])).toEqual([
+      ['tsa-intermediate-g2', 2],
+      ['tsa-leaf-g2', 2],
+    ]);
+    const snapshot = await store().load();
+    expect(snapshot.generationRecords('tsa-leaf')[0].issuerGeneration).toBe(2);
+    const root = await trustedRoot();
+    expect(root.certificateAuthorities.map((entry: { validFor: object }) => entry.validFor)).toEqual([
+      { start: '2026-01-01T00:00:00Z', end: '2026-06-21T00:00:00Z' },
+      { start: '2026-06-01T00:00:00Z', end: '2031-06-01T00:00:00Z' },
+    ]);
+    expect(root.timestampAuthorities[1].certChain.certificates[1]).not.toEqual(root.timestampAuthorities[0].certChain.certificates[1]);
+    expect((await runVerify({ config, stateRoot, offline: true, clock: fixedClock('2026-06-02T00:00:00Z') })).problems).toEqual([]);
+
+    // openssl verifies every generation's chain.
+    const dir = join(stateRoot, FIXTURE_ENV);
+    const verifyChain = (leaf: string, untrusted: string[], rootPath: string) => {
+      const bundle = join(temp(), 'untrusted.pem');
+      writeFileSync(bundle, untrusted.map((path) => readFileSync(join(dir, path), 'utf8')).join(''));
+      return opensslOk(['verify', '-attime', String(Date.parse('2026-06-02T00:00:00Z') / 1000), '-CAfile', join(dir, rootPath), ...(untrusted.length ? ['-untrusted', bundle] : []), join(dir, leaf)]);
+    };
+    expect(verifyChain('fulcio/intermediate.crt.pem', [], 'fulcio/root.crt.pem')).toContain(': OK');
+    expect(verifyChain('fulcio/g2/intermediate.crt.pem', [], 'fulcio/root.crt.pem')).toContain(': OK');
+    expect(verifyChain('tsa/leaf.crt.pem', ['tsa/intermediate.crt.pem'], 'tsa/root.crt.pem')).toContain(': OK');
+    expect(verifyChain('tsa/g2/leaf.crt.pem', ['tsa/g2/intermediate.crt.pem'], 'tsa/root.crt.pem')).toContain(': OK');
+  });
+
+  it('refuses a second rotation before the first cut-over, a cut-over in the past, and items this build cannot rotate; nothing is written', async () => {
+    await rotate('tsa-leaf');
+    const manifest = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
+    await expect(rotate('tsa-leaf')).rejects.toThrow(
+      expect.objectContaining({ code: 'STATE_ROTATION_PENDING', message: expect.stringContaining('tsa-leaf generation 2 (tsa-leaf-g2) takes over at 2026-06-20T00:00:00Z') }),
+    );
+    await expect(rotate('tsa-intermediate')).rejects.toBeInstanceOf(StateError);
+    await expect(rotate('fulcio-intermediate', { at: new Date('2026-05-01T00:00:00Z') })).rejects.toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('--at 2026-05-01T00:00:00.000Z is in the past') }),
+    );
+    await expect(runRotate({ config, item: 'ctlog-key', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('not available in this build') }));
+    // tuf-root is rotateTufRoot's (the CLI dispatches it there), never runRotate's.
+    await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('rotated by rotateTufRoot') }));
+    await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toBeInstanceOf(ConfigError);
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
+    // After the cut-over, the next rotation is allowed: generation 3.
+    const third = await rotate('tsa-leaf', { clock: fixedClock('2026-07-01T00:00:00Z'), at: new Date('2026-07-15T00:00:00Z') });
+    expect(third.generations[0]).toMatchObject({ generation: 3, itemId: 'tsa-leaf-g3' });
+    const root = await trustedRoot();
+    expect(root.timestampAuthorities.map((entry: { validFor: { end: string } }) => entry.validFor.end)).toEqual([
+      '2026-06-21T00:00:00Z',
+      '2026-07-16T00:00:00Z',
+      '2028-07-01T00:00:00Z',
+    ]);
+  });
+});
