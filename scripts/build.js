@@ -11,10 +11,12 @@
  * than the build (lib/…/*.ts edited in a checkout), so a stale build is never run. Written in plain
  * JavaScript because it must run before anything is compiled.
  *
- * The cloud stack (the provider bindings, the biggest part) is its own bundle, `cloud-output.js`,
- * loaded by the CLI only for an environment with a `cloud` section (lib/synth.ts requires it
- * lazily). `bin/compiled/build-inputs.json` lists every source file of every bundle, for the
- * staleness check (bin/launch.js).
+ * Each program is one bundle. What a command needs only sometimes (the cloud stack's provider
+ * bindings, the S3 client, OpenPGP, the sigstore-js signer) is required lazily in lib/ and stays
+ * unevaluated in the bundle until then. It is not split into bundles of its own: a second bundle
+ * would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error or a secret from it
+ * would no longer be recognised (instanceof) or redacted by the first. `bin/compiled/build-inputs.json`
+ * lists every source file of every bundle, for the staleness check (bin/launch.js).
  *
  * Usage: node scripts/build.js [--quiet] [--if-stale]
  *   --if-stale  build only when a bundle is missing or older than its sources (the `prepare` script:
@@ -32,17 +34,6 @@ const ENTRY_POINTS = {
   'sigstore-cdk': 'bin/sigstore-cdk.ts',
   k8s: 'bin/k8s.ts',
   cloud: 'bin/cloud.ts',
-  'cloud-output': 'lib/cloud/cloud-output.ts',
-};
-
-/** The CLI requires the cloud stack lazily: keep it out of the CLI's bundle, load the sibling one. */
-const lazyCloudOutput = {
-  name: 'lazy-cloud-output',
-  setup(build) {
-    build.onResolve({ filter: /\/cloud\/cloud-output$/ }, (args) =>
-      args.kind === 'require-call' ? { path: './cloud-output.js', external: true } : undefined,
-    );
-  },
 };
 
 async function build({ quiet = false } = {}) {
@@ -63,10 +54,12 @@ async function build({ quiet = false } = {}) {
       target: 'node20',
       // Keep class and function names: error classes are matched by name, constructs are named.
       keepNames: true,
+      // Whitespace and syntax only: less to parse at every start; identifiers stay as written.
+      minifyWhitespace: true,
+      minifySyntax: true,
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'warning',
-      plugins: [lazyCloudOutput],
     });
     const inputs = Object.keys(result.metafile.inputs)
       .filter((path) => !path.startsWith('node_modules/'))
@@ -84,8 +77,13 @@ async function build({ quiet = false } = {}) {
     mkdirSync(OUT, { recursive: true });
     const files = readdirSync(staging).filter((file) => file !== 'build-inputs.json');
     for (const file of [...files, 'build-inputs.json']) renameSync(join(staging, file), join(OUT, file));
-    // Code caches of earlier builds are dead weight now (and a process still running has its code).
-    for (const file of readdirSync(OUT)) if (file.endsWith('.v8cache') && !file.includes(`.${buildId}.`)) rmSync(join(OUT, file), { force: true });
+    // What earlier builds left is dead weight now (and a process still running has its code): code
+    // caches of other builds, bundles of entry points that no longer exist.
+    const current = new Set([...files, 'build-inputs.json']);
+    for (const file of readdirSync(OUT)) {
+      const stale = file.endsWith('.v8cache') ? !file.includes(`.${buildId}.`) : !current.has(file);
+      if (stale) rmSync(join(OUT, file), { force: true });
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

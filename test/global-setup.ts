@@ -5,7 +5,7 @@
 export default async function globalSetup(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { staleReason } = require('../bin/launch.js') as { staleReason: (name: string) => string | undefined };
-  const stale = ['sigstore-cdk', 'k8s', 'cloud', 'cloud-output'].map(staleReason).find((reason) => reason !== undefined);
+  const stale = ['sigstore-cdk', 'k8s', 'cloud'].map(staleReason).find((reason) => reason !== undefined);
   if (stale === undefined) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { build } = require('../scripts/build.js') as { build: (options: { quiet: boolean }) => Promise<void> };
