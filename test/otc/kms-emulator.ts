@@ -218,6 +218,11 @@ export class KmsEmulator {
     this.faults.push({ fault, remaining: fault.times ?? 1, skip: fault.skip ?? 0 });
   }
 
+  /** Drops every queued fault that has not fired yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** The tokens IAM issued so far (for tests that look for them in output). */
   issuedTokens(): string[] {
     return [...this.tokens.keys()];
