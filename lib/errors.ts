@@ -73,7 +73,29 @@ export type StateErrorCode =
   /** The ceremony log is not the hash chain the manifest vouches for, or misses a root-key signature. */
   | 'STATE_CEREMONY_LOG_INVALID'
   /** The state was written in an older format (v1); `sigstore-cdk state upgrade` converts it. */
-  | 'STATE_FORMAT_OUTDATED';
+  | 'STATE_FORMAT_OUTDATED'
+  /** The remote state moved since this working copy was pulled: a push would lose the other update. */
+  | 'STATE_REMOTE_CHANGED'
+  /** The remote holds a state and the local one is missing or not derived from it: nothing is minted. */
+  | 'STATE_REMOTE_DIVERGED'
+  /** The working copy has changes the remote does not have: a pull would discard them. */
+  | 'STATE_LOCAL_UNPUSHED'
+  /** Another machine holds the remote state lock (its owner, host and time are named). */
+  | 'STATE_REMOTE_LOCKED'
+  /** This run's remote lock expired or was taken over: it stops before the remote is changed. */
+  | 'STATE_REMOTE_LOCK_LOST'
+  /** The remote state does not match what its head lists and hashes. */
+  | 'STATE_REMOTE_CORRUPT'
+  /** The remote holds no state (nothing to pull). */
+  | 'STATE_REMOTE_EMPTY'
+  /** The state bucket is unversioned, public, or missing. */
+  | 'STATE_REMOTE_BUCKET_UNSAFE'
+  /** An OBS request failed (credentials, permissions, network); the message names the operation and status. */
+  | 'STATE_REMOTE_UNAVAILABLE'
+  /** An export archive is unreadable, damaged, for another environment, or was sealed with another passphrase. */
+  | 'STATE_ARCHIVE_INVALID'
+  /** `state import` found a state already there (import restores onto an empty working copy only). */
+  | 'STATE_NOT_EMPTY';
 
 /** The state directory is corrupt, partial, locked, or does not fit the configuration. Exit code 3. */
 export class StateError extends SigstoreCdkError<StateErrorCode> {
@@ -233,4 +255,34 @@ export type OutputErrorCode =
  */
 export class OutputError extends SigstoreCdkError<OutputErrorCode> {
   readonly exitCode = 2;
+}
+
+export type SmokeErrorCode = 'SMOKE_TUF_FAILED' | 'SMOKE_FULCIO_FAILED' | 'SMOKE_TSA_FAILED' | 'SMOKE_REKOR_FAILED' | 'SMOKE_VERIFY_FAILED';
+
+/** `sigstore-cdk smoke`: a deployed component failed (the code names it). Exit code 6. */
+export class SmokeError extends SigstoreCdkError<SmokeErrorCode> {
+  readonly exitCode = 6;
+  constructor(
+    code: SmokeErrorCode,
+    message: string,
+    /** The steps run so far, with their timings. */
+    readonly result?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export type CloudToolErrorCode = 'CLOUD_STACK_MISSING' | 'CLOUD_TOFU_MISSING' | 'CLOUD_TOFU_FAILED';
+
+/**
+ * `sigstore-cdk cloud init|plan|apply`: the stack was not synthesized, OpenTofu is not installed
+ * (exit 2: nothing ran), or tofu failed (exit 4: OTC or the provider refused; tofu printed why).
+ */
+export class CloudToolError extends SigstoreCdkError<CloudToolErrorCode> {
+  readonly exitCode: number;
+  constructor(code: CloudToolErrorCode, message: string) {
+    super(code, message);
+    this.exitCode = code === 'CLOUD_TOFU_FAILED' ? 4 : 2;
+  }
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SigstoreConfig } from './config/schema';
+import { plainHttpHostWarnings } from './config/service-urls';
 import { validateConfig } from './config/validate';
 import { checkCustody } from './custody/check-custody';
 import { expectPublishedTrustKept } from './custody/published-trust';
@@ -42,6 +43,8 @@ export interface StateLocation {
   readonly progress?: Progress;
   /** How a run waits for the state lock (only runs that write take it). @default - wait 30 s, stale after 15 s */
   readonly lock?: LockOptions;
+  /** Where OBS credentials are read when the state lives in OBS (`state.backend: obs`). @default process.env */
+  readonly environment?: NodeJS.ProcessEnv;
 }
 
 export interface SynthOptions extends StateLocation {
@@ -87,7 +90,8 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
       return new LocalRootKeys();
     case 'otc-kms': {
       const otc = otcConfigOf(config, 'signer "otc-kms"');
-      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env });
+      const localTufRootKeys = (config.tuf.root.keys ?? []).some((key) => key.local !== undefined || key.file !== undefined);
+      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env, localTufRootKeys });
     }
   }
 }
@@ -106,6 +110,16 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     progress: options.progress,
     extend: mintBeyondPki(options.config),
     complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
+    // With the state in OBS, nothing is minted into a working copy the remote state is not the base of.
+    beforeMint:
+      options.config.state.backend === 'obs'
+        ? () => {
+            // Loaded only here: the S3 client costs a few hundred ms to import.
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { expectRemoteAllowsMint } = require('./commands/state-remote') as typeof import('./commands/state-remote');
+            return expectRemoteAllowsMint({ config: options.config, stateRoot: options.stateRoot, environment: options.environment, progress: options.progress });
+          }
+        : undefined,
   });
 }
 
@@ -190,9 +204,10 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
     if (!tufCheck.targetsCurrent) throw staleTargets(config, repository.targets.signed.version, stateDirectory);
   }
   for (const message of [...tufCheck.problems, ...tufCheck.warnings]) progress.warn(message);
+  for (const message of plainHttpHostWarnings(config)) progress.warn(message);
   const notApplied = settingsNotApplied(config, material);
   for (const message of describeSettingsNotApplied(notApplied)) progress.warn(message);
-  if (trustedIssuers(config.oidc).length === 0) {
+  if (trustedIssuers(config.oidc).length === 0 && config.oidc.metaIssuers.length === 0) {
     progress.warn(`Fulcio trusts no OIDC issuer in environment "${config.env}", so it issues no certificates; list them under oidc.issuers or oidc.tenants`);
   }
   const files = await progress.step('build the cluster manifests', async () => outputFiles(config, snapshot, material, repository));

@@ -5,9 +5,10 @@ import { checkCustody } from './custody/check-custody';
 import { expectSignerHoldsPinnedKeys } from './custody/signer-keys';
 import type { RootKeyProvider } from './pki/root-keys';
 import { readPkiMaterial } from './pki/state-items';
-import { StateStore } from './state/store';
+import { StateStore, type StateSnapshot } from './state/store';
 import { rootKeysFor, type StateLocation } from './synth';
 import type { RoleExpiry } from './trust/tuf/expiry';
+import { tufRootConfigurationWarning } from './trust/tuf/configured-root-keys';
 import { readTufRepository, type TufRepository } from './trust/tuf/repository';
 import { TRUSTED_ROOT_TARGET } from './trust/tuf/targets';
 import { verifyTufRepository } from './trust/tuf/verify-repository';
@@ -31,7 +32,12 @@ export interface VerifyResult {
   readonly warnings: readonly string[];
   /** Whether the pinned root keys were compared with the signer's (KMS get-publickey, or the local key files). */
   readonly rootKeys: 'compared with the signer' | 'not compared (offline)';
-  readonly tuf: { readonly expiry: readonly RoleExpiry[]; readonly targetsCurrent: boolean };
+  readonly tuf: {
+    readonly expiry: readonly RoleExpiry[];
+    readonly targetsCurrent: boolean;
+    /** The current TUF root: its version and its generation of root keys (threshold, key references). */
+    readonly root: { readonly version: number; readonly generation: number; readonly threshold: number; readonly keys: readonly string[] };
+  };
   /** Every certificate of the state and every `validFor` of the published trusted_root.json, with its notAfter and days left. */
   readonly expiry: readonly ItemExpiry[];
 }
@@ -56,11 +62,17 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   await checkCustody(snapshot, store.directory);
   const material = await readPkiMaterial(snapshot, { at: now });
   const warnings: string[] = [];
+  let rootKeys: RootKeyProvider | undefined;
   if (options.offline) {
     warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);
   } else {
-    await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys ?? rootKeysFor(config), store.directory);
+    rootKeys = options.rootKeys ?? rootKeysFor(config);
+    await expectSignerHoldsPinnedKeys(snapshot, rootKeys, store.directory);
   }
+  const rotationPending = await tufRootConfigurationWarning(snapshot, config, rootKeys).catch(
+    (error: Error) => `tuf.root could not be compared with the current TUF root: ${error.message}`,
+  );
+  if (rotationPending) warnings.push(rotationPending);
   const repository = readTufRepository(snapshot);
   const check = await verifyTufRepository(repository, material, config, now);
   const tufTimestampExpires = new Date(repository.timestamp.signed.expires);
@@ -74,7 +86,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
     problems,
     warnings: [...check.warnings, ...findings.warnings, ...warnings],
     rootKeys: options.offline ? 'not compared (offline)' : 'compared with the signer',
-    tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent },
+    tuf: { expiry: check.expiry, targetsCurrent: check.targetsCurrent, root: currentTufRoot(snapshot, repository) },
     expiry,
   };
 }
@@ -89,4 +101,16 @@ function publishedTrustedRoot(repository: TufRepository): object {
   } catch {
     return {}; // a target that does not match its hash is a problem verifyTufRepository reports
   }
+}
+
+/** The current TUF root version and its generation of root keys, for `--json` (which generation is live). */
+function currentTufRoot(snapshot: StateSnapshot, repository: TufRepository): VerifyResult['tuf']['root'] {
+  const generations = snapshot.tufRootKeyGenerations();
+  const generation = generations[generations.length - 1];
+  return {
+    version: repository.root.signed.version,
+    generation: generation?.generation ?? 0,
+    threshold: repository.root.signed.roles.root?.threshold ?? 0,
+    keys: generation?.keys.map((pin) => pin.keyRef) ?? [],
+  };
 }

@@ -3,14 +3,19 @@ import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, 
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runTofu, stackDirectory } from '../commands/cloud-tofu';
+import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
+import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { completeRootKeyPlan, ensureRootKeys, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import { ensureRootKeyGenerations, parseNextRoots } from '../lifecycle/root-key-generations';
+import { completeRootKeyPlan, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
 import { configuredTufRootKeys } from '../pki/tuf-root-keys';
+import { StateStore } from '../state/store';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -75,7 +80,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment });
       printResult(
         options,
         result,
@@ -95,7 +100,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         const { connection } = rootKeys;
         progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
       }
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock() });
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },
@@ -113,7 +118,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         config,
         stateRoot: options.stateDir,
         progress,
-        rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)),
+        rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer),
         lock: lock(),
       });
       printResult(
@@ -137,7 +142,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions & { offline: boolean }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk verify --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)) });
+      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer) });
       if (!options.json) for (const warning of result.warnings) progress.warn(warning);
       if (!result.ok) {
         throw new VerifyError(
@@ -172,7 +177,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       if (item === 'tuf-root') {
         // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
         if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
-        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
         const { from, to } = result.rotation;
         printResult(
           options,
@@ -187,7 +192,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         );
         return;
       }
-      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions)), lock: lock() });
+      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,
@@ -225,19 +230,189 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       );
     });
 
+  environmentOptions(program.command('smoke'))
+    .description(
+      'end to end against the deployed stack: bootstrap trust from its TUF repository (with the state\'s 1.root.json), sign a blob ' +
+        '(Fulcio certificate, TSA timestamp, Rekor entry), verify it with @sigstore/verify; each step timed; exit 6 naming the failing component',
+    )
+    .addOption(new Option('--identity-token <token>', 'the OIDC identity token for Fulcio (default: $SIGSTORE_ID_TOKEN); prefer --token-file: arguments are visible to other users'))
+    .addOption(new Option('--token-file <file>', 'a file holding the OIDC identity token'))
+    .addOption(new Option('--fulcio-url <url>', 'Fulcio base URL (default: $SIGSTORE_CDK_FULCIO_URL) instead of https://<services.fulcio.hostname>'))
+    .addOption(new Option('--tsa-url <url>', 'TSA base URL (default: $SIGSTORE_CDK_TSA_URL) instead of https://<services.tsa.hostname> (no TSA step when neither is set)'))
+    .addOption(new Option('--rekor-url <url>', 'Rekor base URL (default: $SIGSTORE_CDK_REKOR_URL) instead of https://<services.rekor.hostname> (no Rekor step when neither is set)'))
+    .addOption(new Option('--tuf-url <url>', 'TUF repository base URL instead of https://<services.tuf.hostname>'))
+    .action(async (options: EnvironmentOptions & { identityToken?: string; tokenFile?: string; fulcioUrl?: string; tsaUrl?: string; rekorUrl?: string; tufUrl?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const identityToken = readIdentityToken(options, environment);
+      progress.info(`sigstore-cdk smoke --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      const result = await runSmoke({
+        config,
+        stateRoot: options.stateDir,
+        identityToken,
+        // Each URL: the option, else SIGSTORE_CDK_<SERVICE>_URL (a port-forward set up once), else the configured hostname.
+        urls: {
+          fulcio: options.fulcioUrl ?? (environment.SIGSTORE_CDK_FULCIO_URL || undefined),
+          tsa: options.tsaUrl ?? (environment.SIGSTORE_CDK_TSA_URL || undefined),
+          rekor: options.rekorUrl ?? (environment.SIGSTORE_CDK_REKOR_URL || undefined),
+          tuf: options.tufUrl ?? (environment.SIGSTORE_CDK_TUF_URL || undefined),
+        },
+        progress,
+      });
+      printResult(
+        options,
+        result,
+        `smoke test of environment "${config.env}" passed: ${result.steps.map((entry) => `${entry.component} ${entry.ms} ms`).join(', ')}` +
+          (result.identity?.subjectAlternativeName ? `; signed as ${result.identity.subjectAlternativeName}${result.identity.issuer ? ` (${result.identity.issuer})` : ''}` : ''),
+      );
+    });
+
+  program
+    .command('images')
+    .description('the pinned images and, with images.mirror, where each goes: one "source target" line per image, for a copy job (crane copy)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--json', 'print a JSON result on stdout').default(false))
+    .action((options: Omit<EnvironmentOptions, 'stateDir'>) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const mirror = config.images.mirror;
+      const images = mirror
+        ? mirroredImages(mirror).map((image) => ({ source: image.source, target: image.target.replace(/@sha256:[0-9a-f]{64}$/, ''), digest: image.digest }))
+        : Object.values(IMAGES).map((image) => ({ source: imageReference(image), target: undefined, digest: image.digest }));
+      // The list is the result: on stdout, so it can be piped into the copy job.
+      if (options.json) io.stdout.write(`${JSON.stringify({ env: config.env, mirror: mirror ?? null, images }, null, 2)}\n`);
+      else io.stdout.write(images.map((image) => (image.target ? `${image.source} ${image.target}` : image.source)).join('\n') + '\n');
+    });
+
+  const cloud = program.command('cloud').description('the OTC cloud stack: synthesized Terraform JSON, deployed with OpenTofu (the prerequisite)');
+  cloud
+    .command('synth')
+    .description('write the cloud stack of --env to --cloud-out/stacks/sigstore-<env>/cdk.tf.json (no trust material, no state needed)')
+    .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+    .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--cloud-out <dir>', 'cdktf output directory; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
+    .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
+    .action(async (options: Omit<EnvironmentOptions, 'stateDir'> & { cloudOut: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      if (!config.cloud) throw new ConfigError('CONFIG_INVALID', `environment "${config.env}" has no cloud section, so it has no cloud stack (envs/prd.example.yaml shows one)`);
+      // Loaded here only: cdktf and the provider bindings take a moment to import.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { writeCloudOutput } = require('../cloud/cloud-output') as typeof import('../cloud/cloud-output');
+      const result = await progress.step(`write ${options.cloudOut}/stacks/sigstore-${config.env}/cdk.tf.json`, () =>
+        writeCloudOutput(options.cloudOut, [config], { label: '--cloud-out', protect: { stateRoot: '.sigstore', envsDir: options.envsDir } }),
+      );
+      printResult({ ...options, stateDir: '' }, result, `cloud stack ${result.stacks.map((stack) => `${options.cloudOut}/stacks/${stack}/cdk.tf.json`).join(', ')}`);
+    });
+  for (const [command, description] of [
+    ['init', 'tofu init in the stack directory (providers; -migrate-state after changing the state backend)'],
+    ['plan', 'tofu plan in the stack directory'],
+    ['apply', 'tofu apply in the stack directory (tofu asks before it changes anything)'],
+  ] as const) {
+    cloud
+      .command(command)
+      .description(`${description}; arguments after -- go to tofu (e.g. -- -target=opentelekomcloud_obs_bucket.sigstore_bootstrap)`)
+      .argument('[tofu-args...]', 'arguments passed to tofu')
+      .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
+      .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+      .addOption(new Option('--cloud-out <dir>', 'cdktf output directory').default('cdktf.out'))
+      .action(async (tofuArgs: string[], options: { env: string; envsDir: string; cloudOut: string }) => {
+        const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+        progress.info(`sigstore-cdk cloud ${command} --env ${config.env}: tofu -chdir=${stackDirectory(config, options.cloudOut)} ${[command, ...tofuArgs].join(' ')}`);
+        await runTofu({ config, command, args: tofuArgs, cloudOutDir: options.cloudOut, environment });
+      });
+  }
+
+  // The remote state (state.backend: obs). Loaded on use: the S3 client costs a few hundred ms to import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const remote = () => require('../commands/state-remote') as typeof import('../commands/state-remote');
+  const remoteOptions = (options: EnvironmentOptions) => ({
+    config: loadConfig({ env: options.env, envsDir: options.envsDir }),
+    stateRoot: options.stateDir,
+    environment,
+    progress,
+    lock: lock(),
+    remoteWaitMs: lockWaitMs(environment),
+  });
+  environmentOptions(state.command('status'))
+    .description('compare the working copy (.sigstore/<env>/) with the remote state in OBS; writes nothing')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStateStatus(remoteOptions(options));
+      const generation = result.remoteGeneration;
+      printResult(
+        options,
+        result,
+        [
+          `remote obs://${result.remote.bucket}/${result.remote.prefix}: ${generation ? `generation ${generation.generation}, pushed by ${generation.pushedBy} at ${generation.pushedAt}` : 'empty'}`,
+          `working copy ${options.stateDir}/${result.env}: ${result.baseGeneration ? `pulled from or pushed as generation ${result.baseGeneration}` : 'never pulled or pushed'}`,
+          `status: ${result.status}${result.differences.length ? ` (${result.differences.length} files differ: ${result.differences.slice(0, 6).join(', ')}${result.differences.length > 6 ? ', …' : ''})` : ''}`,
+        ].join('\n'),
+      );
+    });
+  environmentOptions(state.command('pull'))
+    .description('replace the working copy with the remote state (verified first); refuses a working copy with unpushed changes')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStatePull(remoteOptions(options));
+      printResult(
+        options,
+        result,
+        result.written
+          ? `pulled generation ${result.generation} (${result.files} files) into ${options.stateDir}/${result.env}`
+          : `working copy is at generation ${result.generation} already; nothing written`,
+      );
+    });
+  environmentOptions(state.command('push'))
+    .description('publish the working copy as the next remote generation; refuses when the remote changed since the pull')
+    .action(async (options: EnvironmentOptions) => {
+      const result = await remote().runStatePush(remoteOptions(options));
+      printResult(
+        options,
+        result,
+        result.pushed ? `pushed generation ${result.generation} (${result.files} files)` : `remote is at generation ${result.generation}, the same as the working copy; nothing pushed`,
+      );
+    });
+
+  // Backups: one encrypted archive of the state (lib/state/archive.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const archives = () => require('../commands/state-archive') as typeof import('../commands/state-archive');
+  environmentOptions(state.command('export'))
+    .description('write the whole state as one encrypted archive (OpenPGP, passphrase from SIGSTORE_CDK_ARCHIVE_PASSPHRASE); never replaces a file')
+    .requiredOption('--out <file>', 'the archive to write (mode 0600)')
+    .action(async (options: EnvironmentOptions & { out: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateExport({ config, stateRoot: options.stateDir, out: options.out, environment });
+      printResult(options, result, `exported ${result.files} files of ${options.stateDir}/${result.env} to ${result.out} (SHA-256 ${result.archiveSha256})`);
+    });
+  environmentOptions(state.command('import'))
+    .description('restore an archive written by "state export" onto an empty working copy, byte for byte, after verifying it')
+    .argument('<file>', 'the archive')
+    .addOption(new Option('--sha256 <hex>', 'refuse the archive unless the file has this SHA-256 (as "state export" printed it)'))
+    .action(async (file: string, options: EnvironmentOptions & { sha256?: string }) => {
+      const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+      const result = await archives().runStateImport({ config, stateRoot: options.stateDir, file, expectSha256: options.sha256, environment, lock: lock() });
+      printResult(
+        options,
+        result,
+        result.written ? `imported ${result.files} files into ${options.stateDir}/${result.env}` : `state ${options.stateDir}/${result.env} is this archive already; nothing written`,
+      );
+    });
+
   const keys = program.command('keys').description('the root keys in OTC DEW KMS');
   keys
     .command('ensure')
     .description(
       'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
-        'and print their ids; refuses a key with the wrong spec, usage or state',
+        'and print their ids; refuses a key with the wrong spec, usage or state. Also every later Fulcio or TSA root key generation the state records, ' +
+        'and with --next the next one (before "rotate fulcio-root|tsa-root")',
     )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
     .addOption(new Option('--envs-dir <dir>', 'directory of environment files').default('envs'))
+    .addOption(new Option('--state-dir <dir>', 'directory of the state (read only: which root key generations it records)').default('.sigstore'))
+    .addOption(new Option('--next <root>', 'also create the next generation of this root key: fulcio-root or tsa-root (repeatable)').argParser(collect).default([]))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
-    .action(async (options: Omit<EnvironmentOptions, 'stateDir'>) => {
+    .action(async (options: EnvironmentOptions & { next: string[] }) => {
+      const next = parseNextRoots(options.next);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       const otc = otcConfigOf(config, '"keys ensure"');
+      const snapshot = await new StateStore({ root: options.stateDir, env: config.env }).load();
       const connection = connectKms(otc, kmsOptions);
       progress.info(
         `sigstore-cdk keys ensure --env ${config.env} (OTC KMS ${connection.region}, project ${connection.projectId}, ` +
@@ -249,17 +424,49 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         `root key aliases: ${Object.entries(roots).map(([root, requirement]) => `${root} "${requirement!.alias}" (${requirement!.keySpec})`).join(', ')}` +
           (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
       );
-      const statuses = await ensureRootKeys({ kms: connection.kms, roots, tufRootKeyAliases, env: config.env, progress });
+      const statuses = await ensureRootKeyGenerations({ kms: connection.kms, roots, tufRootKeyAliases, snapshot, next, env: config.env, progress });
       printResult(
-        { ...options, stateDir: '' },
+        options,
         { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
         statuses
-          .map((key) => `${key.root} root key: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`)
+          .map(
+            (key) =>
+              `${key.root} root key${key.generation > 1 ? ` g${key.generation}` : ''}: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`,
+          )
           .join('\n'),
       );
     });
 
   return program;
+}
+
+/** commander: a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The identity token of `smoke`: --token-file, else --identity-token, else SIGSTORE_ID_TOKEN; a ConfigError when there is none. */
+function readIdentityToken(options: { identityToken?: string; tokenFile?: string }, environment: NodeJS.ProcessEnv): string {
+  if (options.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.tokenFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError('CONFIG_UNREADABLE', `--token-file ${options.tokenFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    return requireToken(text.trim(), `--token-file ${options.tokenFile}`);
+  }
+  if (options.identityToken !== undefined) return requireToken(options.identityToken.trim(), '--identity-token');
+  if (environment.SIGSTORE_ID_TOKEN) return requireToken(environment.SIGSTORE_ID_TOKEN.trim(), 'SIGSTORE_ID_TOKEN');
+  throw new ConfigError('CONFIG_INVALID', 'smoke needs an OIDC identity token for Fulcio: --token-file <file>, --identity-token <token> or SIGSTORE_ID_TOKEN');
+}
+
+/** A JWT: three base64url parts (Fulcio reads the subject from the payload). */
+function requireToken(token: string, source: string): string {
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
+    throw new ConfigError('CONFIG_INVALID', `${source} is not an OIDC identity token: expected a JWT (three base64url parts separated by ".")`);
+  }
+  return token;
 }
 
 /** The version in the project's package.json. */
@@ -297,7 +504,7 @@ function describeItemExpiry(item: ItemExpiry): string {
 }
 
 /** A root key provider made on first use: `tuf refresh` needs KMS credentials only when the TUF root is due. */
-function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
+function whenNeeded(create: () => RootKeyProvider, signer: 'local' | 'otc-kms'): RootKeyProvider {
   let provider: RootKeyProvider | undefined;
   const get = () => (provider ??= create());
   return {
@@ -306,8 +513,18 @@ function whenNeeded(create: () => RootKeyProvider): RootKeyProvider {
     },
     signerFor: (...args) => get().signerFor(...args),
     publicKeyFor: (root, snapshot) => rootPublicKey(get(), root, snapshot),
+    signerForGeneration: (root, generation, snapshot, now) => {
+      const inner = get();
+      if (!inner.signerForGeneration) throw new Error(`${inner.description} has no root key generations`);
+      return inner.signerForGeneration(root, generation, snapshot, now);
+    },
+    // Only where the provider can look generations up (KMS); the local keys are files of the state.
+    ...(signer === 'otc-kms' ? { publicKeyForGeneration: (root, generation, snapshot) => (get() as Required<RootKeyProvider>).publicKeyForGeneration(root, generation, snapshot) } : {}),
     signerForTufRootKey: (source, snapshot, now) => tufRootKeySigner(get(), source, snapshot, now),
     signerForKeyRef: (keyRef, snapshot) => keyRefSigner(get(), keyRef, snapshot),
+    get tufRootKeysInKms() {
+      return get().tufRootKeysInKms;
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { SigstoreCdkError, VerifyError } from '../errors';
+import { SigstoreCdkError, SmokeError, VerifyError } from '../errors';
 import { unmappedFileSystemError } from '../fs-errors';
 import { redactSecrets } from '../redaction';
 
@@ -21,7 +21,7 @@ export function reportError(error: unknown, output: ErrorOutput): number {
   const typed = error instanceof SigstoreCdkError ? error : unmappedFileSystemError(error);
   if (typed) {
     if (output.jsonStdout) {
-      const result = typed instanceof VerifyError ? { result: typed.result } : {};
+      const result = typed instanceof VerifyError || typed instanceof SmokeError ? { result: typed.result } : {};
       write(output.jsonStdout, `${JSON.stringify({ error: { code: typed.code, message: typed.message }, ...result }, null, 2)}\n`);
     }
     write(output.stderr, `error [${typed.code}]: ${typed.message}\n`);

@@ -27,6 +27,14 @@ export const LOGICAL_IDS = {
   tsaLatencyAlarm: 'tsa_latency_p99',
   /** `opentelekomcloud_swr_organization_v2`. */
   mirrorOrganization: 'sigstore_mirror',
+  /** `opentelekomcloud_identity_group_v3`: the weekly refresh identity's group (when the state lives in OBS). */
+  refreshGroup: 'sigstore_tuf_refresh',
+  /** `opentelekomcloud_identity_role_v3` and `opentelekomcloud_identity_role_assignment_v3`: its OBS permissions. */
+  refreshObs: 'sigstore_tuf_refresh_obs',
+  /** The same, for its KMS permissions (the bucket's SSE key only). */
+  refreshKms: 'sigstore_tuf_refresh_kms',
+  /** `data.opentelekomcloud_identity_auth_scope_v3`: the account (domain) and project of the provider's credentials. */
+  authScope: 'current',
 } as const;
 
 /** `opentelekomcloud_smn_subscription_v2.sigstore_alarms_<name>` */
@@ -48,6 +56,7 @@ export const OUTPUT_IDS = {
   tufRootKeyId: 'tuf_root_key_id',
   alarmTopicUrn: 'alarm_topic_urn',
   mirrorOrganization: 'mirror_organization',
+  refreshGroup: 'tuf_refresh_group',
 } as const;
 
 /** Gives a resource, data source or output its fixed Terraform name; returns it for chaining. */

@@ -14,6 +14,11 @@ export interface RootKeyLookupProps {
   readonly tsaRootKeyAlias: string;
   /** Alias of the TUF root key (EC_P256), with its generation. @default - no TUF root key lookup (local TUF root) */
   readonly tufRootKeyAlias?: string;
+  /**
+   * Further TUF root key aliases (`tuf.root.keys` entries with `kmsAlias`), each looked up as
+   * `data.opentelekomcloud_kms_key_v1.tuf_root_<n>` (1, 2, … in order). @default - none
+   */
+  readonly additionalTufRootKeyAliases?: readonly string[];
 }
 
 /**
@@ -28,6 +33,8 @@ export class RootKeyLookup extends Construct {
   readonly fulcioRootKey: DataOpentelekomcloudKmsKeyV1;
   readonly tsaRootKey: DataOpentelekomcloudKmsKeyV1;
   readonly tufRootKey?: DataOpentelekomcloudKmsKeyV1;
+  /** The further TUF root keys, in the order of `additionalTufRootKeyAliases`. */
+  readonly additionalTufRootKeys: readonly DataOpentelekomcloudKmsKeyV1[];
 
   constructor(scope: Construct, id: string, props: RootKeyLookupProps) {
     super(scope, id);
@@ -57,5 +64,16 @@ export class RootKeyLookup extends Construct {
         LOGICAL_IDS.tufRootKey,
       );
     }
+    const additional = (props.additionalTufRootKeyAliases ?? []).filter((alias) => alias !== props.tufRootKeyAlias);
+    additional.forEach((alias, index) => {
+      const problem = kmsAliasProblem(alias);
+      if (problem) invalidProps(this, `additionalTufRootKeyAliases[${index}]`, alias, `a KMS alias that ${problem}`);
+      if ([props.fulcioRootKeyAlias, props.tsaRootKeyAlias].includes(alias)) {
+        invalidProps(this, `additionalTufRootKeyAliases[${index}]`, alias, 'a different alias from the Fulcio and TSA root keys: each root has its own key');
+      }
+    });
+    this.additionalTufRootKeys = additional.map((alias, index) =>
+      withLogicalId(new DataOpentelekomcloudKmsKeyV1(this, `TufRoot${index + 1}`, { keyAlias: alias, keyState: KEY_STATE_ENABLED }), `${LOGICAL_IDS.tufRootKey}_${index + 1}`),
+    );
   }
 }

@@ -12,6 +12,7 @@ import { BootstrapBucket } from './bootstrap-bucket';
 import { ImageMirrors } from './image-mirrors';
 import { swrRegionOfRegistry } from './naming';
 import { defaultIamEndpoint, iamAuthUrl } from '../otc/endpoints';
+import { RefreshIdentity } from './refresh-identity';
 import { RootKeyLookup } from './root-key-lookup';
 import { addStateBackend } from './state-backend';
 
@@ -51,6 +52,8 @@ export class SigstoreCloudStack extends TerraformStack {
   readonly audit: AuditTrail;
   /** Absent when the environment has no mirror, or its registry is not OTC SWR. */
   readonly imageMirrors?: ImageMirrors;
+  /** The weekly refresh identity's group and roles; only when the state lives in OBS (`state.backend: obs`). */
+  readonly refreshIdentity?: RefreshIdentity;
 
   constructor(scope: Construct, props: SigstoreCloudStackProps) {
     super(scope, SigstoreCloudStack.stackName(props.config.env));
@@ -84,6 +87,7 @@ export class SigstoreCloudStack extends TerraformStack {
       fulcioRootKeyAlias: otc.kms.fulcioRootKeyAlias,
       tsaRootKeyAlias: otc.kms.tsaRootKeyAlias,
       tufRootKeyAlias: otc.kms.tufRootKeyAlias,
+      additionalTufRootKeyAliases: (config.tuf.root.keys ?? []).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias])),
     });
 
     const alarms = cloud.alarms;
@@ -115,12 +119,21 @@ export class SigstoreCloudStack extends TerraformStack {
       this.imageMirrors = new ImageMirrors(this, 'ImageMirrors', { organization: mirror.organization, imageNames: mirroredImageNames() });
     }
 
+    if (config.state.backend === 'obs') {
+      this.refreshIdentity = new RefreshIdentity(this, 'RefreshIdentity', {
+        namePrefix: this.namePrefix,
+        bucketName: config.state.bucket ?? cloud.bootstrapBucket.name,
+        statePrefix: `${config.state.prefix}/${env}/`,
+        bucketKeyId: this.bootstrapBucket.key.id,
+      });
+    }
     const output = (id: string, value: string, description: string) =>
       withLogicalId(new TerraformOutput(this, id, { value, description }), id);
     output(OUTPUT_IDS.bootstrapBucket, this.bootstrapBucket.bucket.bucket, 'Name of the bootstrap bucket');
     output(OUTPUT_IDS.bootstrapKeyId, this.bootstrapBucket.key.id, 'Id of the bootstrap bucket SSE key');
     output(OUTPUT_IDS.fulcioRootKeyId, this.rootKeys.fulcioRootKey.id, 'Id of the Fulcio root key (looked up by alias)');
     output(OUTPUT_IDS.tsaRootKeyId, this.rootKeys.tsaRootKey.id, 'Id of the TSA root key (looked up by alias)');
+    if (this.refreshIdentity) output(OUTPUT_IDS.refreshGroup, this.refreshIdentity.group.name, 'IAM group of the weekly tuf refresh identity (add its user)');
     if (this.rootKeys.tufRootKey) output(OUTPUT_IDS.tufRootKeyId, this.rootKeys.tufRootKey.id, 'Id of the TUF root key (looked up by alias)');
     output(OUTPUT_IDS.alarmTopicUrn, this.alarms.topic.topicUrn, 'URN of the SMN topic the alarms notify');
     if (this.imageMirrors) output(OUTPUT_IDS.mirrorOrganization, this.imageMirrors.organization.name, 'SWR organization of the image mirrors');

@@ -1,14 +1,16 @@
 import { addDuration, formatDuration, parseDuration, DURATION_HELP, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { SERVICE_NAMES } from '../config/service-urls';
+import { logChoice } from '../config/logs-schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
-import { renewIntermediate, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
+import { renewIntermediate, renewLogKey, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
 import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
-import { ceremonySigners } from '../pki/ceremony-log';
+import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
+import type { Signer } from '../pki/signer';
 import type { RootKeyProvider } from '../pki/root-keys';
 import { readPkiMaterial } from '../pki/state-items';
 import { silentProgress } from '../progress';
@@ -25,10 +27,10 @@ export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly availab
   'tsa-leaf': { available: true },
   'fulcio-intermediate': { available: true },
   'tsa-intermediate': { available: true },
-  'fulcio-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
-  'tsa-root': { available: false, reason: 'a new root needs a new root key generation; not available in this build' },
-  'ctlog-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
-  'rekor-key': { available: false, reason: 'a new log key needs a new log shard (a new Trillian tree); not available in this build' },
+  'fulcio-root': { available: true },
+  'tsa-root': { available: true },
+  'ctlog-key': { available: true },
+  'rekor-key': { available: true },
   // lib/commands/rotate-tuf-root.ts; the CLI calls it directly (its result is a root chain, not a generation).
   'tuf-root': { available: true },
 };
@@ -87,6 +89,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
   }
   validateConfig(config);
+  refuseTileBasedLog(config, item);
   const clock = options.clock ?? (() => new Date());
   const progress = options.progress ?? silentProgress;
   const now = clock();
@@ -103,17 +106,31 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
+    if (item === 'rekor-key' || item === 'ctlog-key') requirePinnedTrees(config, item === 'rekor-key' ? 'rekor' : 'ctlog', latestGeneration(snapshot, item).generation);
 
-    const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys ?? rootKeysFor(config), snapshot, store, clock, operator: options.operator });
+    const rootKeys = options.rootKeys ?? rootKeysFor(config);
+    const ceremonySigner = ceremonySigners({ rootKeys, snapshot, store, clock, operator: options.operator });
+    const generationSigners = new Map<string, Promise<Signer>>();
     const context: RenewalContext = {
       snapshot,
       config,
       now,
       activeFrom,
       previousValidUntil,
-      rootSigner: async (root, generation) => {
-        if (generation.generation !== 1) throw new ConfigError('CONFIG_INVALID', `rotate ${item}: root generation ${generation.generation} signers are not available in this build`);
-        return ceremonySigner(root);
+      rootSigner: (root, generation) => {
+        if (generation === 1) return ceremonySigner(root);
+        const key = `${root}-g${generation}`;
+        let signer = generationSigners.get(key);
+        if (!signer) {
+          if (!rootKeys.signerForGeneration) {
+            throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${rootKeys.description} cannot provide generation ${generation} of the ${root} root key`);
+          }
+          signer = rootKeys
+            .signerForGeneration(root, generation, snapshot, now)
+            .then((inner) => withCeremonyLog(inner, { env: config.env, operator: ceremonyOperator(options.operator), clock, log: new CeremonyLogWriter(store) }));
+          generationSigners.set(key, signer);
+        }
+        return signer;
       },
     };
     const generations = await progress.step(`mint the next generation of ${item}`, () => mintNext(context, item));
@@ -188,6 +205,14 @@ async function mintNext(context: RenewalContext, item: RotatableItem): Promise<A
       return renewIntermediate(context, 'fulcio');
     case 'tsa-intermediate':
       return renewIntermediate(context, 'tsa');
+    case 'fulcio-root':
+      return renewRoot(context, 'fulcio');
+    case 'tsa-root':
+      return renewRoot(context, 'tsa');
+    case 'rekor-key':
+      return [await renewLogKey(context, 'rekor-key')];
+    case 'ctlog-key':
+      return [await renewLogKey(context, 'ctlog-key')];
     default:
       throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
   }
@@ -198,6 +223,10 @@ function affectedItems(item: RotatableItem): GenerationalItem[] {
   switch (item) {
     case 'tsa-intermediate':
       return ['tsa-intermediate', 'tsa-leaf'];
+    case 'fulcio-root':
+      return ['fulcio-root', 'fulcio-intermediate'];
+    case 'tsa-root':
+      return ['tsa-root', 'tsa-intermediate', 'tsa-leaf'];
     case 'tuf-root':
       return [];
     default:
@@ -217,6 +246,42 @@ function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Dat
   }
 }
 
+/** Log shards are for the Trillian-backed logs; a tile-based log (Rekor v2, TesseraCT) has its one key. */
+function refuseTileBasedLog(config: SigstoreConfig, item: RotatableItem): void {
+  const logs = logChoice(config);
+  const tileBased = (item === 'rekor-key' && logs.rekor !== 'v1') || (item === 'ctlog-key' && logs.ct !== 'trillian');
+  if (!tileBased) return;
+  throw new ConfigError(
+    'CONFIG_INVALID',
+    `rotate ${item}: the ${item === 'rekor-key' ? 'Rekor log is Rekor v2 (logs.rekor: v2)' : 'CT log is TesseraCT (logs.ct: tesseract)'}, a tile-based log with one key: ` +
+      'log shards are for the Trillian-backed logs; a tile-based log gets a new key as a new log instance (a new origin), which this build does not rotate',
+  );
+}
+
+/**
+ * A new log shard makes every older one inactive: Rekor's sharding config and ct_server's read-only
+ * log configs name their trees, so their ids must be pinned (services.trillian.treeIds) before the
+ * rotation, never guessed.
+ */
+function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number): void {
+  const treeIds = config.services.trillian.treeIds;
+  const namespace = config.cluster.namespace;
+  const missing: string[] = [];
+  if (!treeIds) missing.push(`services.trillian.treeIds.${log} (kubectl -n ${namespace} get configmap ${log}-tree -o jsonpath='{.data.treeID}')`);
+  const shards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
+  for (let generation = 2; generation <= latest; generation++) {
+    if (!shards?.[generation - 2]) {
+      missing.push(`services.trillian.treeIds.${log}Shards[${generation - 2}] (kubectl -n ${namespace} get configmap ${log}-g${generation}-tree -o jsonpath='{.data.treeID}')`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `rotate ${log}-key: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
+    );
+  }
+}
+
 /** The component that loads each item, for the restart step. */
 const SERVER_OF: Record<GenerationalItem, string> = {
   'fulcio-root': SERVICE_NAMES.fulcio,
@@ -231,14 +296,27 @@ const SERVER_OF: Record<GenerationalItem, string> = {
 function deploySteps(config: SigstoreConfig, generations: readonly AddedGeneration[], activeFrom: Date, previousValidUntil: Date): string[] {
   const env = config.env;
   const namespace = config.cluster.namespace;
-  const servers = [...new Set(generations.map((generation) => SERVER_OF[generation.item]))];
+  // A new CT log shard also moves Fulcio, which submits to the new prefix.
+  const servers = [...new Set(generations.flatMap((generation) => (generation.item === 'ctlog-key' ? [SERVER_OF[generation.item], SERVICE_NAMES.fulcio] : [SERVER_OF[generation.item]])))];
   const names = generations.map((generation) => `${generation.item} g${generation.generation}`).join(', ');
+  const shard = generations.find((generation) => generation.item === 'rekor-key' || generation.item === 'ctlog-key');
+  const log = shard?.item === 'ctlog-key' ? 'ctlog' : 'rekor';
   return [
     `1. now, the trust: sigstore-cdk synth --env ${env}; publish dist/trust/tuf/ (the TUF repository, targets naming ${names}) and apply dist/sigstore.k8s.yaml ` +
-      '(the trust-roots ConfigMap); servers keep the old generation',
+      '(the trust-roots ConfigMap; for a new Fulcio root the CT log rolls to accept both roots); servers keep the old generation' +
+      (shard
+        ? `; this creates the new shard's tree (Job ${log}-g${shard.generation}-createtree): pin its id as services.trillian.treeIds.${log}Shards[${shard.generation - 2}] ` +
+          `(kubectl -n ${namespace} get configmap ${log}-g${shard.generation}-tree -o jsonpath='{.data.treeID}')`
+        : ''),
     `2. at ${iso(activeFrom)} or later, the server switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; ` +
-      `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml; ` +
-      servers.map((server) => `kubectl -n ${namespace} rollout restart deployment/${server}`).join('; '),
+      `kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml, which rolls ${servers.map((server) => `deployment/${server}`).join(' and ')} ` +
+      `(their inputs' checksum changed); wait for it: ${servers.map((server) => `kubectl -n ${namespace} rollout status deployment/${server}`).join('; ')}`,
+    ...(shard
+      ? [
+          `   the switch also runs Job ${shard.generation === 2 ? log : `${log}-g${shard.generation - 1}`}-freeze (updatetree --tree_state=FROZEN): the old shard stays readable, takes no new entries` +
+            (log === 'ctlog' ? `; Fulcio submits to the new prefix ${config.services.ctlog.prefix}-g${shard.generation} from then on` : ''),
+        ]
+      : []),
     `3. from ${iso(previousValidUntil)} the old generation's validFor has ended: what it signs after that no longer verifies; nothing to deploy`,
   ];
 }

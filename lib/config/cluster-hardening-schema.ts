@@ -149,6 +149,15 @@ export const treeIdsSchema = z.strictObject({
   rekor: treeId,
   /** `kubectl -n <namespace> get configmap ctlog-tree -o jsonpath='{.data.treeID}'` */
   ctlog: treeId,
+  /**
+   * The trees of the later Rekor shards (`rotate rekor-key`), generation 2 first:
+   * `kubectl -n <namespace> get configmap rekor-g2-tree -o jsonpath='{.data.treeID}'`. A pinned id is
+   * written into its ConfigMap, so a lost ConfigMap never makes createtree start a fresh, empty log.
+   * @default []
+   */
+  rekorShards: z.array(treeId).max(50, { error: 'expected at most 50 shard tree ids' }).default([]),
+  /** The trees of the later CT log shards (`rotate ctlog-key`), generation 2 first (ConfigMap `ctlog-g2-tree`). @default [] */
+  ctlogShards: z.array(treeId).max(50, { error: 'expected at most 50 shard tree ids' }).default([]),
 });
 
 /** Cross-field rules of these sections and of `services.trillian.treeIds` (see crossFieldProblems in schema.ts). */

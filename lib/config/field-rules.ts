@@ -138,6 +138,28 @@ export const issuerUrlProblem: FieldRule = (value) => {
   return undefined;
 };
 
+/**
+ * A Fulcio meta-issuer URL (sigstore/fulcio v1.8.8 pkg/config/config.go MetaRegex: every `*` becomes
+ * `[-_a-zA-Z0-9]+`, anchored at both ends, so a `*` never spans a "." or "/"). With each `*` read as
+ * one such part the URL must be an issuer URL (issuerUrlProblem); it must have a `*`, none in the
+ * port, and the host's last two labels must be literal: a wildcard there would trust issuers in
+ * domains nobody here controls.
+ */
+export const metaIssuerUrlProblem: FieldRule = (value) => {
+  if (!value.includes('*')) return 'expected a URL with at least one "*" (a URL without one is an exact issuer: list it under issuers)';
+  const concrete = value.replace(/\*/g, 'x');
+  const problem = issuerUrlProblem(concrete);
+  if (problem) return `${problem} (reading each "*" as one host label or path part)`;
+  const authority = value.slice('https://'.length).split('/')[0];
+  const [host, port] = authority.split(':');
+  if (port !== undefined && port.includes('*')) return 'expected no "*" in the port';
+  const labels = host.split('.');
+  if (labels.length < 2 || labels.slice(-2).some((label) => label.includes('*'))) {
+    return 'expected the last two labels of the host to be literal (e.g. "https://*.oic.example.com/*"): a wildcard there would trust issuers in any domain';
+  }
+  return undefined;
+};
+
 /** Characters a URL in the configuration must not have, in the order an operator would fix them. */
 function urlTextProblem(value: string): string | undefined {
   if (/[\s\u0085\u00a0\u2028\u2029]/u.test(value)) {
@@ -234,4 +256,25 @@ export function duplicateIndexes(values: readonly unknown[]): { index: number; f
 /** Dotted form of a path: `oidc.tenants[0].issuers[1]`. */
 export function formatFieldPath(path: readonly (string | number)[]): string {
   return path.map((part) => (typeof part === 'number' ? `[${part}]` : part)).join('.').replace(/\.\[/g, '[');
+}
+
+/**
+ * A Kubernetes annotation: the key a qualified name with an optional DNS-subdomain prefix
+ * (`cert-manager.io/cluster-issuer`), the name part at most 63 characters of [A-Za-z0-9-_.]
+ * starting and ending alphanumeric (k8s.io/apimachinery validation.IsQualifiedName); the value at
+ * most 4096 characters here (the API limits all annotations together to 256 KiB).
+ */
+export function annotationProblem(key: string, value: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix))) {
+    return `expected an annotation key whose prefix is a DNS subdomain (e.g. "cert-manager.io/cluster-issuer"), not ${JSON.stringify(key)}`;
+  }
+  if (name.length === 0 || name.length > 63 || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name)) {
+    return `expected an annotation key whose name is 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, not ${JSON.stringify(key)}`;
+  }
+  if (value.length > 4096) return 'expected an annotation value of at most 4096 characters';
+  if (/[\p{Cc}]/u.test(value.replace(/\n/g, ''))) return 'expected an annotation value without control characters';
+  return undefined;
 }

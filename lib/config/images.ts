@@ -82,6 +82,17 @@ export const IMAGES = {
     digest: 'sha256:e5232e8c9122fcf87260b48f4b05bcb95c35c8aaa57581b42f0fde7460bd3e91',
     source: 'sigstore/helm-charts:charts/ctlog/values.yaml (chart 0.2.67, createtree.image)',
   },
+  /**
+   * scaffolding updatetree: sets a Trillian tree's state (FROZEN for a Rekor shard a key rotation
+   * retired; flags --tree_id, --tree_state, --admin_server: sigstore/scaffolding:cmd/trillian/updatetree/main.go at v0.7.31).
+   */
+  updatetree: {
+    name: 'updatetree',
+    repository: 'ghcr.io/sigstore/scaffolding/updatetree',
+    tag: 'v0.7.31',
+    digest: 'sha256:66f47d58ec4f47e322345cfc783b3d8816624961feec9bc0063d35b8267645fe',
+    source: 'sigstore/helm-charts:charts/updatetree/values.yaml (chart 0.0.22, app 0.7.31)',
+  },
   /** scaffolding createdb: creates Trillian's tables and indexes in an existing database. */
   createdb: {
     name: 'createdb',

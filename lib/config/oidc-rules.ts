@@ -1,4 +1,5 @@
-import { domainNameProblem } from './field-rules';
+import { BUILT_IN_CI_PROVIDER_NAMES } from './ci-providers';
+import { domainNameProblem, formatFieldPath } from './field-rules';
 
 /*
  * What Fulcio 1.8.8 accepts of the OIDC issuers this chart writes into its config, as rules on the
@@ -35,9 +36,6 @@ export interface IssuerProblem {
 
 /** Issuer types the chart does not write the extra Fulcio settings of, and why. */
 const UNSUPPORTED_TYPES: Record<string, string> = {
-  'ci-provider':
-    'expected a type this chart can configure: "ci-provider" needs CIIssuerMetadata templates, which the chart does not write yet; ' +
-    'use "github-workflow", "gitlab-pipeline", "buildkite-job" or "codefresh-workflow" for those CI systems',
   spiffe:
     'expected a type this chart can configure: "spiffe" needs SPIFFETrustDomain, which the chart does not write yet ' +
     '(Fulcio 1.8.8 refuses to start without it)',
@@ -78,6 +76,13 @@ export function issuerProblems(issuer: IssuerFields): IssuerProblem[] {
     }
   } else if (domain !== undefined) {
     problems.push({ field: 'subjectDomain', message: `expected no subjectDomain: only "uri" and "username" issuers use it (this one is "${type}")`, input: domain });
+  }
+  if (type === 'ci-provider' && issuer.ciProvider === undefined) {
+    problems.push({
+      field: 'ciProvider',
+      message: `expected ciProvider because type is "ci-provider": the key of its templates, "${BUILT_IN_CI_PROVIDER_NAMES.join('", "')}" or one under oidc.ciProviders`,
+      input: undefined,
+    });
   }
   if (issuer.ciProvider !== undefined && type !== 'ci-provider') {
     problems.push({ field: 'ciProvider', message: `expected no ciProvider: only "ci-provider" issuers use it (this one is "${type}")`, input: issuer.ciProvider });
@@ -171,4 +176,59 @@ function sameRegisteredDomain(subjectHost: string, issuerHost: string): boolean 
 
 function lastTwoLabels(host: string): string {
   return host.split('.').slice(-2).join('.');
+}
+
+/** One problem of the oidc section as a whole, with its path from the top of the file. */
+export interface OidcSectionProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+  readonly input: unknown;
+}
+
+/**
+ * What needs the whole `oidc` section: every `ciProvider` of an issuer or meta-issuer names a
+ * built-in or a declared provider (Fulcio 1.8.8 would fail each certificate request of that issuer
+ * with "metadata not found for ci provider"), a declared provider does not shadow a built-in, and
+ * each meta-issuer URL is listed once. Reads the raw section defensively.
+ */
+export function oidcSectionProblems(oidc: unknown): OidcSectionProblem[] {
+  const section = (oidc ?? {}) as { ciProviders?: unknown; metaIssuers?: unknown };
+  const declared = section.ciProviders !== null && typeof section.ciProviders === 'object' ? Object.keys(section.ciProviders) : [];
+  const problems: OidcSectionProblem[] = [];
+  for (const key of declared) {
+    if ((BUILT_IN_CI_PROVIDER_NAMES as readonly string[]).includes(key)) {
+      problems.push({ path: ['oidc', 'ciProviders', key], message: `expected another name: "${key}" is a built-in provider; to change it, declare a new key with template: ${key}`, input: key });
+    }
+  }
+  const known = new Set<string>([...BUILT_IN_CI_PROVIDER_NAMES, ...declared]);
+  const metaIssuers = Array.isArray(section.metaIssuers) ? (section.metaIssuers as IssuerFields[]) : [];
+  const listings: { issuer: IssuerFields; path: (string | number)[] }[] = [
+    ...issuerListings(oidc).map((listing) => ({ issuer: listing.issuer, path: [...listing.path] })),
+    ...metaIssuers.map((issuer, index) => ({ issuer, path: ['oidc', 'metaIssuers', index] })),
+  ];
+  for (const { issuer, path } of listings) {
+    if (issuer === null || typeof issuer !== 'object') continue;
+    if (typeof issuer.ciProvider === 'string' && !known.has(issuer.ciProvider)) {
+      problems.push({
+        path: [...path, 'ciProvider'],
+        message: `expected a CI provider that exists: "${[...known].join('", "')}" (declare others under oidc.ciProviders)`,
+        input: issuer.ciProvider,
+      });
+    }
+  }
+  metaIssuers.forEach((issuer, index) => {
+    if (issuer === null || typeof issuer !== 'object') return;
+    const type = issuer.type ?? DEFAULT_ISSUER_TYPE;
+    if (type === 'ci-provider' && issuer.ciProvider === undefined) {
+      problems.push({ path: ['oidc', 'metaIssuers', index, 'ciProvider'], message: 'expected ciProvider because type is "ci-provider"', input: undefined });
+    }
+    if (issuer.ciProvider !== undefined && type !== 'ci-provider') {
+      problems.push({ path: ['oidc', 'metaIssuers', index, 'ciProvider'], message: `expected no ciProvider: only "ci-provider" issuers use it (this one is "${String(type)}")`, input: issuer.ciProvider });
+    }
+    const first = metaIssuers.findIndex((other) => other !== null && typeof other === 'object' && other.url === issuer.url);
+    if (first !== index) {
+      problems.push({ path: ['oidc', 'metaIssuers', index, 'url'], message: `expected each meta-issuer URL once (already listed as ${formatFieldPath(['oidc', 'metaIssuers', first])})`, input: issuer.url });
+    }
+  });
+  return problems;
 }

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
+import { stateCrossFieldProblems, stateSchema } from './state-schema';
+import { backupCrossFieldProblems, backupSchema } from './backup-schema';
 import { clusterHardeningCrossFieldProblems, networkPolicySchema, observabilitySchema, schedulingSchema, treeIdsSchema } from './cluster-hardening-schema';
 import { logsCrossFieldProblems, logsSchema } from './logs-schema';
 import { DURATION_HELP, DURATION_PATTERN, durationMs, formatDuration, parseDuration, type Duration } from './duration';
+import { BUILT_IN_CI_PROVIDER_NAMES, CI_EXTENSION_NAMES, ciTemplateProblem, type BuiltInCiProvider, type CiExtensionName } from './ci-providers';
 import {
+  annotationProblem,
   ciProviderProblem,
   ctlogPrefixProblem,
   databaseHostProblem,
@@ -13,6 +17,7 @@ import {
   endpointTextProblem,
   formatFieldPath,
   issuerUrlProblem,
+  metaIssuerUrlProblem,
   mysqlDatabaseNameProblem,
   namespaceProblem,
   ntpServerProblem,
@@ -33,6 +38,7 @@ import {
   issuerConflicts,
   issuerListings,
   issuerProblems,
+  oidcSectionProblems,
 } from './oidc-rules';
 
 /*
@@ -140,13 +146,15 @@ const kmsAlias = z
 const LOCAL_TUF_ROOT_KEY_NAME = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
 /** The other roots' local keys: a TUF root key must be a key of its own. */
 const RESERVED_LOCAL_KEY_NAMES = new Set(['fulcio-root', 'tsa-root']);
-const TUF_ROOT_KEY_KINDS = ['kmsAlias', 'kmsKeyId', 'local'] as const;
+const TUF_ROOT_KEY_KINDS = ['kmsAlias', 'kmsKeyId', 'local', 'file'] as const;
 
 /**
  * One TUF root key, each its own Signer: exactly one of `kmsAlias` (a DEW KMS EC_P256 key by alias;
- * `keys ensure` creates it), `kmsKeyId` (an existing KMS key by id) or `local` (a P-256 key in the
+ * `keys ensure` creates it), `kmsKeyId` (an existing KMS key by id), `local` (a P-256 key in the
  * state directory, `signer/<local>.key.pem`, generated on first use; `tuf-root` is the local
- * signer's own TUF root key).
+ * signer's own TUF root key) or `file` (an offline key: an EC P-256 PEM private key outside the
+ * state, e.g. on removable media mounted for the ceremony; encrypted, its password in
+ * `<file>.password`; read only when it signs, never copied into the state).
  */
 export const tufRootKeySchema = z
   .strictObject({
@@ -157,6 +165,12 @@ export const tufRootKeySchema = z
       .regex(LOCAL_TUF_ROOT_KEY_NAME, { error: 'expected a key name of 1-48 lowercase letters, digits and "-" (the key is signer/<name>.key.pem in the state)' })
       .refine((name) => !RESERVED_LOCAL_KEY_NAMES.has(name), { error: 'expected a name other than fulcio-root and tsa-root: those are the other roots\' keys' })
       .optional(),
+    file: z
+      .string({ error: 'expected a file path' })
+      .refine((path) => path.startsWith('/') && path.length <= 1024 && !/[\u0000-\u001f]/.test(path) && !path.split('/').includes('..'), {
+        error: 'expected an absolute path (at most 1024 characters, no "..") to an EC P-256 PEM private key, e.g. "/media/tuf-root-c/key.pem"',
+      })
+      .optional(),
   })
   .superRefine((key, context) => {
     const given = TUF_ROOT_KEY_KINDS.filter((kind) => key[kind] !== undefined);
@@ -164,7 +178,7 @@ export const tufRootKeySchema = z
       context.addIssue({
         code: 'custom',
         input: given.length === 0 ? key : Object.fromEntries(given.map((kind) => [kind, key[kind]])),
-        message: `expected exactly one of kmsAlias, kmsKeyId or local${given.length ? ` (found ${given.join(' and ')})` : ''}`,
+        message: `expected exactly one of kmsAlias, kmsKeyId, local or file${given.length ? ` (found ${given.join(' and ')})` : ''}`,
       });
     }
   });
@@ -205,6 +219,51 @@ const oidcIssuer = z.strictObject({
   ciProvider: ruled(ciProviderProblem, 'a CI provider key').optional(),
 });
 
+/** A template of a CI provider's certificate extension or SAN (ci-providers.ts ciTemplateProblem: what Fulcio 1.8.8 parses and can fill). */
+const ciTemplate = ruled(ciTemplateProblem, 'a claim name or a template');
+
+/**
+ * A CI provider's templates (Fulcio's CIIssuerMetadata entry): a built-in to start from, and what to
+ * set over it. Extension names are Fulcio's, in camelCase (ci-providers.ts CI_EXTENSION_NAMES).
+ */
+const ciProviderDeclaration = z
+  .strictObject({
+    /** A built-in provider to start from (its templates, with this entry's values over them). @default - none */
+    template: z.enum(BUILT_IN_CI_PROVIDER_NAMES as [BuiltInCiProvider, ...BuiltInCiProvider[]]).optional(),
+    /** Values for claims a token may lack, e.g. `url: https://gitlab.example.com` for a self-hosted GitLab. */
+    defaultTemplateValues: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, { error: 'expected a claim name: letters, digits and "_"' }),
+        z.string().max(1024, { error: 'expected a value of at most 1024 characters' }),
+      )
+      .optional(),
+    /** Certificate extension → claim name or template. */
+    extensionTemplates: z.strictObject(Object.fromEntries(Object.keys(CI_EXTENSION_NAMES).map((name) => [name, ciTemplate.optional()])) as Record<CiExtensionName, z.ZodOptional<typeof ciTemplate>>).optional(),
+    /** The certificate's SAN (a URI). Required unless `template` gives one. */
+    subjectAlternativeNameTemplate: ciTemplate.optional(),
+  })
+  .refine((declaration) => declaration.template !== undefined || declaration.subjectAlternativeNameTemplate !== undefined, {
+    error: 'expected subjectAlternativeNameTemplate (or a template that has one): Fulcio refuses every certificate of a CI provider without a SAN template',
+  });
+
+/** Issuer types a meta-issuer may have: spiffe Fulcio refuses for meta-issuers, uri/username need a subject domain the issuer owns, which a wildcard cannot show. */
+export const META_ISSUER_TYPES = ISSUER_TYPES.filter((type) => !['spiffe', 'uri', 'username'].includes(type)) as unknown as readonly [
+  Exclude<(typeof ISSUER_TYPES)[number], 'spiffe' | 'uri' | 'username'>,
+  ...Exclude<(typeof ISSUER_TYPES)[number], 'spiffe' | 'uri' | 'username'>[],
+];
+
+/** A Fulcio meta-issuer: a URL with `*` wildcards (field-rules.ts metaIssuerUrlProblem), trusted for every issuer URL it matches. */
+const metaIssuer = z.strictObject({
+  /** e.g. `https://login.microsoftonline.com/*\/v2.0`; each `*` matches one host label or path segment part ([-_a-zA-Z0-9]+). */
+  url: ruled(metaIssuerUrlProblem, 'an https URL with * wildcards'),
+  /** @default email */
+  type: z.enum(META_ISSUER_TYPES).default(DEFAULT_ISSUER_TYPE),
+  /** @default sigstore */
+  clientId: ruled(oidcClientIdProblem, 'a client id').default(DEFAULT_CLIENT_ID),
+  /** For `ci-provider` meta-issuers: the CI provider key. */
+  ciProvider: ruled(ciProviderProblem, 'a CI provider key').optional(),
+});
+
 const tenant = z.strictObject({
   /** Tenant name, used only in messages and labels. */
   name: z.string().regex(DNS_LABEL, { error: 'expected a tenant name: lowercase letters, digits and "-"' }),
@@ -212,12 +271,26 @@ const tenant = z.strictObject({
   issuers: z.array(oidcIssuer).min(1, { error: 'expected at least one issuer for the tenant' }),
 });
 
+/** Annotations of an Ingress: Kubernetes annotation keys (field-rules.ts annotationProblem) and string values. */
+const ingressAnnotations = z
+  .record(z.string(), z.string({ error: 'expected a string value (quote numbers and booleans: "true", "8m")' }))
+  .superRefine((annotations, context) => {
+    for (const [key, value] of Object.entries(annotations)) {
+      const problem = annotationProblem(key, value);
+      if (problem) context.addIssue({ code: 'custom', path: [key], message: problem, input: value });
+    }
+  });
+
 const service = <Extra extends z.ZodRawShape>(extra: Extra) =>
   z.strictObject({
     /** Pod replicas. @default 1 */
     replicas: replicas.default(1),
     /** Public hostname; when absent the service is only reachable in-cluster. @default - none */
     hostname: publicHostname.optional(),
+    /** TLS Secret of this host's Ingress, instead of `cluster.ingressTlsSecret`. @default - cluster.ingressTlsSecret */
+    tlsSecret: secretName.optional(),
+    /** Annotations of this host's Ingress, over `cluster.ingressAnnotations`. @default {} */
+    ingressAnnotations: ingressAnnotations.optional(),
     ...extra,
   });
 
@@ -244,6 +317,8 @@ export const configSchema = z
           .strictObject({
             iam: apiEndpoint('https://iam.eu-de.otc.t-systems.com', '/v3').optional(),
             kms: apiEndpoint('https://kms.eu-de.otc.t-systems.com').optional(),
+            /** OBS (its S3-compatible API), for the remote state (`state.backend: obs`). @default - https://obs.<region>.otc.t-systems.com */
+            obs: apiEndpoint('https://obs.eu-de.otc.t-systems.com').optional(),
           })
           .prefault({}),
         /** How IAM and KMS requests are made. */
@@ -329,15 +404,27 @@ export const configSchema = z
         trustRootNamespaces: z.array(namespace).default([]),
         /** Ingress class for the public hostnames (a DNS-1123 subdomain name). @default nginx */
         ingressClassName: ruled(dnsSubdomainProblem, 'an IngressClass name').default('nginx'),
-        /** TLS Secret for the Ingress hosts; without it the Ingress serves plain HTTP. @default - none */
+        /** TLS Secret for every Ingress host (one certificate for all, e.g. a wildcard); `services.<name>.tlsSecret` overrides it per host. @default - none */
         ingressTlsSecret: secretName.optional(),
+        /** Annotations of every Ingress, e.g. `cert-manager.io/cluster-issuer`, `nginx.ingress.kubernetes.io/proxy-body-size`. @default {} */
+        ingressAnnotations: ingressAnnotations.default({}),
+        /**
+         * TLS ends before the Ingress (a load balancer with the certificates): no warning for hosts
+         * without a TLS Secret, whose published URLs say https. @default false
+         */
+        tlsTerminatedUpstream: z.boolean().default(false),
       })
       .prefault({}),
 
     /** Per-component settings. */
     services: z
       .strictObject({
-        fulcio: service({}).prefault({}),
+        fulcio: service({
+          /** Public hostname of Fulcio's gRPC API (port 5554); needs TLS at the Ingress (HTTP/2). @default - no gRPC Ingress */
+          grpcHostname: publicHostname.optional(),
+          /** TLS Secret of the gRPC host. @default - services.fulcio.tlsSecret, else cluster.ingressTlsSecret */
+          grpcTlsSecret: secretName.optional(),
+        }).prefault({}),
         rekor: service({}).prefault({}),
         ctlog: service({
           /** URL path prefix of the log (`/<prefix>/ct/v1/...`). @default sigstore */
@@ -404,6 +491,8 @@ export const configSchema = z
     /** Container images. */
     images: z
       .strictObject({
+        /** Secrets (kubernetes.io/dockerconfigjson, in cluster.namespace) every pod pulls with, e.g. for private SWR repositories. @default [] */
+        pullSecrets: z.array(secretName).max(8, { error: 'expected at most 8 pull secrets' }).default([]),
         /** Mirror registry; images become `<registry>/<organization>/cache-<name>:<tag>@<digest>`. @default - upstream registries */
         mirror: z
           .strictObject({
@@ -501,11 +590,21 @@ export const configSchema = z
       .strictObject({
         issuers: z.array(oidcIssuer).default([]),
         tenants: z.array(tenant).default([]),
+        /** Meta-issuers (wildcard URLs, Fulcio's MetaIssuers); they trust every issuer they match, so prefer exact URLs. @default - none */
+        metaIssuers: z.array(metaIssuer).default([]),
+        /** CI providers' templates by key (Fulcio's CIIssuerMetadata), besides the built-in github-actions and gitlab-ci. @default - none */
+        ciProviders: z.record(ruled(ciProviderProblem, 'a CI provider key'), ciProviderDeclaration).default({}),
       })
       .prefault({}),
 
     /** The OTC cloud stack (cdktf): bootstrap bucket, audit, alarms, mirrors. @default - no cloud stack */
     cloud: cloudSchema.optional(),
+
+    /** Where the state lives: `local` (`.sigstore/<env>/` only) or `obs` (the bucket; `.sigstore/` is a working copy). @default { backend: local } */
+    state: stateSchema.default({ backend: 'local' }),
+
+    /** Backups: the MySQL dumps to OBS, and whether Rekor's Redis index is kept on a volume or rebuilt. */
+    backup: backupSchema.prefault({}),
 
     // Cluster hardening (cluster-hardening-schema.ts): network isolation, pod placement, observability.
     /** NetworkPolicies: default deny, then exactly the stack's flows. */
@@ -567,7 +666,7 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
         if (value === undefined) continue;
         problems.push({
           path: ['tuf', 'root', 'keys', index, kind],
-          message: 'expected "local" keys only, because signer is not "otc-kms" (KMS root keys need the otc section and signer: otc-kms)',
+          message: 'expected "local" or "file" keys only, because signer is not "otc-kms" (KMS root keys need the otc section and signer: otc-kms)',
           input: value,
         });
       }
@@ -605,6 +704,8 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
   });
   problems.push(...deploymentProblems(raw));
   problems.push(...cloudCrossFieldProblems(raw));
+  problems.push(...stateCrossFieldProblems(raw));
+  problems.push(...backupCrossFieldProblems(raw));
   problems.push(...clusterHardeningCrossFieldProblems(raw));
   problems.push(...logsCrossFieldProblems(raw));
   return problems;
@@ -621,7 +722,7 @@ const PUBLIC_SERVICES = ['fulcio', 'rekor', 'ctlog', 'tsa', 'tuf'] as const;
 function deploymentProblems(raw: unknown): { path: (string | number)[]; message: string; input: unknown }[] {
   const problems: { path: (string | number)[]; message: string; input: unknown }[] = [];
   const config = (raw ?? {}) as {
-    cluster?: { trustRootNamespaces?: unknown };
+    cluster?: { trustRootNamespaces?: unknown; ingressTlsSecret?: unknown; tlsTerminatedUpstream?: unknown };
     services?: Record<string, { hostname?: unknown; ntpServers?: unknown } | undefined>;
     oidc?: unknown;
   };
@@ -635,20 +736,32 @@ function deploymentProblems(raw: unknown): { path: (string | number)[]; message:
   eachOnce(config.services?.tsa?.ntpServers, ['services', 'tsa', 'ntpServers'], 'server');
 
   const hostnameOwner = new Map<unknown, string>();
-  for (const service of PUBLIC_SERVICES) {
-    const hostname = config.services?.[service]?.hostname;
+  const hostFields: [string, string][] = [...PUBLIC_SERVICES.map((service): [string, string] => [service, 'hostname']), ['fulcio', 'grpcHostname']];
+  for (const [service, field] of hostFields) {
+    const hostname = (config.services?.[service] as Record<string, unknown> | undefined)?.[field];
     if (typeof hostname !== 'string') continue;
     const owner = hostnameOwner.get(hostname);
     if (owner) {
       problems.push({
-        path: ['services', service, 'hostname'],
+        path: ['services', service, field],
         message: `expected a hostname of its own: ${owner} is already "${hostname}" (an Ingress host routes to one Service, and clients tell the services apart by URL)`,
         input: hostname,
       });
-    } else hostnameOwner.set(hostname, `services.${service}.hostname`);
+    } else hostnameOwner.set(hostname, `services.${service}.${field}`);
+  }
+  // gRPC needs HTTP/2, which ingress controllers speak to clients over TLS only.
+  const fulcio = (config.services?.fulcio ?? {}) as { grpcHostname?: unknown; grpcTlsSecret?: unknown; tlsSecret?: unknown };
+  const cluster = (config.cluster ?? {}) as { ingressTlsSecret?: unknown; tlsTerminatedUpstream?: unknown };
+  if (typeof fulcio.grpcHostname === 'string' && fulcio.grpcTlsSecret === undefined && fulcio.tlsSecret === undefined && cluster.ingressTlsSecret === undefined && cluster.tlsTerminatedUpstream !== true) {
+    problems.push({
+      path: ['services', 'fulcio', 'grpcHostname'],
+      message: 'expected a TLS Secret for the gRPC host (services.fulcio.grpcTlsSecret, services.fulcio.tlsSecret or cluster.ingressTlsSecret): gRPC needs HTTP/2, which an Ingress serves over TLS only',
+      input: fulcio.grpcHostname,
+    });
   }
 
   const listings = issuerListings(config.oidc);
+  problems.push(...oidcSectionProblems(config.oidc));
   for (const listing of listings) {
     for (const problem of issuerProblems(listing.issuer)) problems.push({ path: [...listing.path, problem.field], message: problem.message, input: problem.input });
   }
@@ -686,3 +799,4 @@ export type SigstoreConfig = z.output<typeof configSchema> & {
 };
 
 export type OidcIssuerConfig = z.output<typeof oidcIssuer>;
+export type MetaIssuerConfig = z.output<typeof metaIssuer>;

@@ -40,3 +40,23 @@ export function serviceUrls(config: SigstoreConfig): ServiceUrls {
     tuf: serviceBaseUrl(config, 'tuf'),
   };
 }
+
+/**
+ * The public hosts whose Ingress has no TLS Secret while the published URLs (signing config, trusted
+ * root) say `https://<host>`: clients would fail against a plain-HTTP Ingress. None when TLS ends
+ * before the Ingress (`cluster.tlsTerminatedUpstream`).
+ */
+export function plainHttpHostWarnings(config: SigstoreConfig): string[] {
+  if (config.cluster.tlsTerminatedUpstream) return [];
+  const warnings: string[] = [];
+  for (const service of Object.keys(SERVICE_NAMES) as PublicService[]) {
+    const { hostname, tlsSecret } = config.services[service];
+    if (hostname && !tlsSecret && !config.cluster.ingressTlsSecret) {
+      warnings.push(
+        `services.${service}.hostname ${hostname} has no TLS Secret (services.${service}.tlsSecret or cluster.ingressTlsSecret), but the published URLs say https://${hostname}: ` +
+          'clients will fail against a plain-HTTP Ingress; name the Secret (cert-manager can create it: cluster.ingressAnnotations) or set cluster.tlsTerminatedUpstream: true when a load balancer terminates TLS',
+      );
+    }
+  }
+  return warnings;
+}

@@ -3,7 +3,7 @@ import { SERVICE_PASSWORDS_ITEM } from '../k8s/service-passwords';
 import { missingItems, STATE_ITEMS } from '../pki/state-items';
 import { missingTileLogKeys } from '../pki/tile-log-keys';
 import type { LogsConfig } from '../config/logs-schema';
-import { DEFAULT_LOCAL_TUF_ROOT_KEY, localTufRootKeyItem, localTufRootKeyName } from '../pki/tuf-root-keys';
+import { localTufRootKeyItem, localTufRootKeyName } from '../pki/tuf-root-keys';
 import { findPreviousTrees } from '../state/atomic';
 import type { StateSnapshot } from '../state/store';
 import { hasTufRepository } from '../trust/tuf/repository';
@@ -41,17 +41,18 @@ export function isPublished(snapshot: StateSnapshot): boolean {
 
 /** What a published state lacks: the items of a complete state, and the local key of every root pinned to one. */
 export function missingFromPublishedState(snapshot: StateSnapshot): string[] {
-  const localKeys = (['fulcio', 'tsa', 'tuf'] as const)
+  // The TUF root's local keys (any name) are the current generation's, below.
+  const localKeys = (['fulcio', 'tsa'] as const)
     .filter((root) => snapshot.rootKeyPin(root)?.keyRef.startsWith('local:') && !snapshot.item(LOCAL_ROOT_KEY_ITEMS[root].id))
     .map((root) => `${LOCAL_ROOT_KEY_ITEMS[root].id} (the local ${root} root key)`);
   // The local keys of the current TUF root key generation sign the next root version.
   const generations = snapshot.tufRootKeyGenerations();
   const tufLocalKeys = (generations[generations.length - 1]?.keys ?? [])
     .map((pin) => localTufRootKeyName(pin.keyRef))
-    .filter((name): name is string => name !== undefined && name !== DEFAULT_LOCAL_TUF_ROOT_KEY)
+    .filter((name): name is string => name !== undefined)
     .map(localTufRootKeyItem)
     .filter((item) => !snapshot.item(item.id))
-    .map((item) => `${item.id} (a local TUF root key, ${item.files.privateKey})`);
+    .map((item) => (item.id === LOCAL_ROOT_KEY_ITEMS.tuf.id ? `${item.id} (the local tuf root key)` : `${item.id} (a local TUF root key, ${item.files.privateKey})`));
   return [...missingFromState(snapshot), ...localKeys, ...tufLocalKeys];
 }
 

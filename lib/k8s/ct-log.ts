@@ -45,6 +45,26 @@ export interface CtLogProps {
   readonly image: string;
   /** An image with /bin/sh and sed for the init container, pinned. */
   readonly shellImage: string;
+  /**
+   * The retired shards (`rotate ctlog-key`), oldest first: each served read-only (`is_readonly`) under
+   * its own prefix with its old key and pinned tree. @default - none (one log)
+   */
+  readonly inactiveShards?: readonly CtLogShard[];
+}
+
+/** A retired CT log shard: its Trillian tree (pinned), URL prefix and signing key (secret). */
+export interface CtLogShard {
+  readonly generation: number;
+  readonly treeId: string;
+  readonly prefix: string;
+  readonly signingKey: EncryptedKey;
+}
+
+const SHARDS_DIRECTORY = '/var/run/ctlog-shards';
+
+/** The config placeholder of a retired shard's key password. */
+export function shardPasswordPlaceholder(generation: number): string {
+  return `@KEY_PASSWORD_G${generation}@`;
 }
 
 /**
@@ -79,11 +99,23 @@ export class CtLog extends Construct {
     this.prefix = props.prefix;
     const name = SERVICE_NAMES.ctlog;
     const trillian = NetworkWiring.of(this).connect(name, props.trillian, 'Trillian log server (gRPC)');
+    const shards = props.inactiveShards ?? [];
+    for (const shard of shards) {
+      requireRule(this, `inactiveShards[g${shard.generation}].prefix`, shard.prefix, ctlogPrefixProblem);
+      requireProp(this, /^[1-9][0-9]{0,18}$/.test(shard.treeId), `inactiveShards[g${shard.generation}].treeId`, shard.treeId, 'a decimal Trillian tree id');
+      requireProp(this, /^[A-Za-z0-9_-]+$/.test(shard.signingKey.password), `inactiveShards[g${shard.generation}].signingKey.password`, '<secret>', 'base64url characters only');
+    }
     this.configTemplate = renderConfigTemplate({
       backend: `${trillian.host}:${trillian.port}`,
       prefix: props.prefix,
       rootsFile: `${TEMPLATE_DIRECTORY}/roots.pem`,
       keyFile: `${KEY_DIRECTORY}/private.pem`,
+      readOnlyShards: shards.map((shard) => ({
+        treeId: shard.treeId,
+        prefix: shard.prefix,
+        keyFile: `${SHARDS_DIRECTORY}/shard-g${shard.generation}.pem`,
+        passwordPlaceholder: shardPasswordPlaceholder(shard.generation),
+      })),
     });
     const configMap = new kplus.ConfigMap(this, 'ConfigMap', {
       metadata: { name: `${name}-config` },
@@ -103,6 +135,28 @@ export class CtLog extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 64);
+    const shardSecret =
+      shards.length === 0
+        ? undefined
+        : new kplus.Secret(props.secretsScope, 'CtLogShards', {
+            metadata: { name: `${name}-shards` },
+            stringData: Object.fromEntries(
+              shards.flatMap((shard) => [
+                [`shard-g${shard.generation}.pem`, shard.signingKey.pem],
+                [`shard-g${shard.generation}.password`, shard.signingKey.password],
+              ]),
+            ),
+          });
+    // Only the key files are mounted; the passwords reach the init container as environment values.
+    const shardVolume = shardSecret
+      ? kplus.Volume.fromSecret(this, 'ShardsVolume', shardSecret, {
+          name: 'shards',
+          items: Object.fromEntries(shards.map((shard) => [`shard-g${shard.generation}.pem`, { path: `shard-g${shard.generation}.pem` }])),
+        })
+      : undefined;
+    const shardPasswords = Object.fromEntries(
+      shards.map((shard) => [`SHARD_G${shard.generation}_PASSWORD`, kplus.EnvValue.fromSecretValue({ secret: shardSecret!, key: `shard-g${shard.generation}.password` })]),
+    );
     // Shell builtins only (case, read, printf), no sed: the password never becomes an argument of a
     // process, where `ps` would show it. A test runs this with an empty PATH.
     const substitute = (placeholder: string, variable: string) =>
@@ -110,11 +164,14 @@ export class CtLog extends Construct {
     const render = [
       'set -eu',
       `case "$TREE_ID" in ''|*[!0-9]*) echo "treeID '$TREE_ID' is not a decimal Trillian tree id" >&2; exit 1;; esac`,
-      `case "$KEY_PASSWORD" in ''|*[!A-Za-z0-9_-]*) echo "the key password holds characters the config cannot carry" >&2; exit 1;; esac`,
+      ...['KEY_PASSWORD', ...Object.keys(shardPasswords)].map(
+        (variable) => `case "$${variable}" in ''|*[!A-Za-z0-9_-]*) echo "the key password holds characters the config cannot carry" >&2; exit 1;; esac`,
+      ),
       'while IFS= read -r line || [ -n "$line" ]; do',
       '  case "$line" in',
       substitute(CT_TEMPLATE_TREE_ID, 'TREE_ID'),
       substitute(CT_TEMPLATE_KEY_PASSWORD, 'KEY_PASSWORD'),
+      ...shards.map((shard) => substitute(shardPasswordPlaceholder(shard.generation), `SHARD_G${shard.generation}_PASSWORD`)),
       '  esac',
       `  printf '%s\\n' "$line"`,
       `done < ${TEMPLATE_DIRECTORY}/ct_server.cfg.template > ${RENDERED_DIRECTORY}/ct_server.cfg`,
@@ -125,14 +182,14 @@ export class CtLog extends Construct {
       name,
       replicas: this.replicas,
       metricsPort: METRICS_PORT,
-      volumes: [template, rendered, key, tmp],
+      volumes: [template, rendered, key, tmp, ...(shardVolume ? [shardVolume] : [])],
       initContainers: [
         secureContainer({
           name: 'render-config',
           image: props.shellImage,
           runAs: NONROOT_ID,
           command: ['/bin/sh', '-c', render],
-          envVariables: { TREE_ID: props.treeId, KEY_PASSWORD: keyPassword },
+          envVariables: { TREE_ID: props.treeId, KEY_PASSWORD: keyPassword, ...shardPasswords },
           volumeMounts: [
             { volume: template, path: TEMPLATE_DIRECTORY, readOnly: true },
             { volume: rendered, path: RENDERED_DIRECTORY },
@@ -159,6 +216,7 @@ export class CtLog extends Construct {
             { volume: rendered, path: RENDERED_DIRECTORY, readOnly: true },
             { volume: key, path: KEY_DIRECTORY, readOnly: true },
             { volume: tmp, path: '/tmp' },
+            ...(shardVolume ? [{ volume: shardVolume, path: SHARDS_DIRECTORY, readOnly: true }] : []),
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 512 } },
           ...httpHealthProbes('/healthz', HTTP_PORT),
@@ -169,8 +227,35 @@ export class CtLog extends Construct {
   }
 }
 
-/** ct_server's LogMultiConfig (text proto), with the tree id and key password as placeholders. */
-export function renderConfigTemplate(options: { backend: string; prefix: string; rootsFile: string; keyFile: string }): string {
+/**
+ * ct_server's LogMultiConfig (text proto), with the tree id and key passwords as placeholders: the
+ * active log, then each retired shard under its own prefix, read-only (`is_readonly`: serves the read
+ * endpoints, rejects add-[pre-]chain; LogConfig of google/certificate-transparency-go v1.3.2,
+ * trillian/ctfe/configpb/config.proto, the version scaffolding v0.7.31's ct_server is built with).
+ */
+export function renderConfigTemplate(options: {
+  backend: string;
+  prefix: string;
+  rootsFile: string;
+  keyFile: string;
+  readOnlyShards?: readonly { treeId: string; prefix: string; keyFile: string; passwordPlaceholder: string }[];
+}): string {
+  const logConfig = (logId: string, prefix: string, keyFile: string, password: string, readOnly: boolean) => [
+    '  config {',
+    `    log_id: ${logId}`,
+    `    prefix: "${prefix}"`,
+    `    roots_pem_file: "${options.rootsFile}"`,
+    '    private_key {',
+    '      [type.googleapis.com/keyspb.PEMKeyFile] {',
+    `        path: "${keyFile}"`,
+    `        password: "${password}"`,
+    '      }',
+    '    }',
+    '    ext_key_usages: "CodeSigning"',
+    '    log_backend_name: "trillian"',
+    ...(readOnly ? ['    is_readonly: true'] : []),
+    '  }',
+  ];
   return [
     'backends {',
     '  backend {',
@@ -179,19 +264,8 @@ export function renderConfigTemplate(options: { backend: string; prefix: string;
     '  }',
     '}',
     'log_configs {',
-    '  config {',
-    `    log_id: ${CT_TEMPLATE_TREE_ID}`,
-    `    prefix: "${options.prefix}"`,
-    `    roots_pem_file: "${options.rootsFile}"`,
-    '    private_key {',
-    '      [type.googleapis.com/keyspb.PEMKeyFile] {',
-    `        path: "${options.keyFile}"`,
-    `        password: "${CT_TEMPLATE_KEY_PASSWORD}"`,
-    '      }',
-    '    }',
-    '    ext_key_usages: "CodeSigning"',
-    '    log_backend_name: "trillian"',
-    '  }',
+    ...logConfig(CT_TEMPLATE_TREE_ID, options.prefix, options.keyFile, CT_TEMPLATE_KEY_PASSWORD, false),
+    ...(options.readOnlyShards ?? []).flatMap((shard) => logConfig(shard.treeId, shard.prefix, shard.keyFile, shard.passwordPlaceholder, true)),
     '}',
     '',
   ].join('\n');

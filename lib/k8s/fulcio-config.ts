@@ -1,5 +1,7 @@
-import { describeIssuer, issuerConflicts, issuerListings, issuerProblems } from '../config/oidc-rules';
-import type { OidcIssuerConfig, SigstoreConfig } from '../config/schema';
+import { BUILT_IN_CI_PROVIDERS, fulcioIssuerMetadata, resolveCiProvider, type BuiltInCiProvider, type CiProviderDeclaration } from '../config/ci-providers';
+import { formatFieldPath } from '../config/field-rules';
+import { describeIssuer, issuerConflicts, issuerListings, issuerProblems, oidcSectionProblems } from '../config/oidc-rules';
+import type { MetaIssuerConfig, OidcIssuerConfig, SigstoreConfig } from '../config/schema';
 import { ChartError } from '../errors';
 
 /** One issuer Fulcio trusts, with who asked for it. */
@@ -15,7 +17,7 @@ export interface TrustedIssuer {
  * (oidc-rules.ts issuerConflicts, the rule the configuration schema applies too); the result is sorted
  * by URL, so the config file does not change when tenants are reordered.
  */
-export function trustedIssuers(oidc: SigstoreConfig['oidc']): TrustedIssuer[] {
+export function trustedIssuers(oidc: Pick<SigstoreConfig['oidc'], 'issuers' | 'tenants'>): TrustedIssuer[] {
   const listings = issuerListings(oidc);
   const [conflict] = issuerConflicts(listings);
   if (conflict) {
@@ -39,7 +41,31 @@ export function trustedIssuers(oidc: SigstoreConfig['oidc']): TrustedIssuer[] {
  * what Fulcio 1.8.8 would refuse at startup, or what the chart cannot write (oidc-rules.ts issuerProblems,
  * the rule the configuration schema applies too).
  */
-export function fulcioConfigJson(issuers: readonly TrustedIssuer[]): string {
+/** What Fulcio's config holds besides the exact issuers. */
+export interface FulcioOidcExtras {
+  /** Fulcio's MetaIssuers: wildcard URLs. @default - none */
+  readonly metaIssuers?: readonly MetaIssuerConfig[];
+  /** Declared CI providers by key (besides the built-ins). @default - none */
+  readonly ciProviders?: Readonly<Record<string, CiProviderDeclaration>>;
+}
+
+/**
+ * Fulcio's config file (JSON, PascalCase keys; sigstore/fulcio v1.8.8 pkg/config/config.go
+ * FulcioConfig) for these issuers: `OIDCIssuers` by URL, `MetaIssuers` by wildcard URL, and
+ * `CIIssuerMetadata` for exactly the CI providers an issuer names. Refuses what Fulcio 1.8.8 would
+ * refuse at startup or fail on at request time, or what the chart cannot write (oidc-rules.ts
+ * issuerProblems and oidcSectionProblems, the rules the configuration schema applies too).
+ */
+export function fulcioConfigJson(issuers: readonly TrustedIssuer[], extras: FulcioOidcExtras = {}): string {
+  const metaIssuers = extras.metaIssuers ?? [];
+  const ciProviders = extras.ciProviders ?? {};
+  const [sectionProblem] = oidcSectionProblems({ issuers: issuers.map((trusted) => trusted.issuer), metaIssuers, ciProviders });
+  if (sectionProblem) {
+    throw new ChartError(
+      'CHART_PROPS_INVALID',
+      `oidc: ${formatFieldPath(sectionProblem.path)} ${sectionProblem.input === undefined ? 'is missing' : `${JSON.stringify(sectionProblem.input)} is invalid`}; ${sectionProblem.message}`,
+    );
+  }
   const oidcIssuers: Record<string, Record<string, string>> = {};
   for (const { issuer, listedBy } of issuers) {
     const [problem] = issuerProblems(issuer);
@@ -51,10 +77,30 @@ export function fulcioConfigJson(issuers: readonly TrustedIssuer[]): string {
       );
     }
     const entry: Record<string, string> = { IssuerURL: issuer.url, ClientID: issuer.clientId, Type: issuer.type };
+    if (issuer.ciProvider !== undefined) entry.CIProvider = issuer.ciProvider;
     // Fulcio wants a scheme for uri subject domains, and none for username ones.
     if (issuer.type === 'uri') entry.SubjectDomain = `https://${issuer.subjectDomain}`;
     if (issuer.type === 'username') entry.SubjectDomain = issuer.subjectDomain!;
     oidcIssuers[issuer.url] = entry;
   }
-  return `${JSON.stringify({ OIDCIssuers: oidcIssuers }, null, 2)}\n`;
+  const meta: Record<string, Record<string, string>> = {};
+  for (const issuer of [...metaIssuers].sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0))) {
+    // Fulcio keys meta-issuers by their wildcard URL and fills IssuerURL from the token (GetIssuer).
+    meta[issuer.url] = { ClientID: issuer.clientId, Type: issuer.type, ...(issuer.ciProvider === undefined ? {} : { CIProvider: issuer.ciProvider }) };
+  }
+  const providerKeys = [...new Set([...issuers.map((trusted) => trusted.issuer.ciProvider), ...metaIssuers.map((issuer) => issuer.ciProvider)].filter((key): key is string => key !== undefined))].sort();
+  const metadata: Record<string, unknown> = {};
+  for (const key of providerKeys) {
+    const declared = ciProviders[key];
+    metadata[key] = fulcioIssuerMetadata(declared ? resolveCiProvider(declared) : BUILT_IN_CI_PROVIDERS[key as BuiltInCiProvider]);
+  }
+  return `${JSON.stringify(
+    {
+      OIDCIssuers: oidcIssuers,
+      ...(metaIssuers.length ? { MetaIssuers: meta } : {}),
+      ...(providerKeys.length ? { CIIssuerMetadata: metadata } : {}),
+    },
+    null,
+    2,
+  )}\n`;
 }

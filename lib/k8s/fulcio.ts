@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
-import { fulcioConfigJson, type TrustedIssuer } from './fulcio-config';
+import { fulcioConfigJson, type FulcioOidcExtras, type TrustedIssuer } from './fulcio-config';
 import { SECRET_ENVIRONMENT } from './server-inputs';
 import { requireName, requirePinnedImage, requireProp, requireReplicas } from './prop-validation';
 import {
@@ -33,6 +33,8 @@ export interface FulcioProps {
   readonly caKey: EncryptedKey;
   /** The issuers Fulcio trusts (the union over tenants). */
   readonly issuers: readonly TrustedIssuer[];
+  /** Meta-issuers and the CI providers' templates (CIIssuerMetadata). @default - none */
+  readonly oidcExtras?: FulcioOidcExtras;
   /** The in-cluster CT log Fulcio submits pre-certificates to: its endpoint and URL path prefix. */
   readonly ctLog: { readonly endpoint: ServiceEndpoint; readonly prefix: string };
   /** Address blocks of the OIDC issuers (Fulcio fetches their discovery documents and keys). @default ["0.0.0.0/0"] */
@@ -77,7 +79,18 @@ export class Fulcio extends Construct {
         protocol: 'TCP',
       });
     }
-    this.configJson = fulcioConfigJson(props.issuers);
+    // Meta-issuers are reached on their URL's port too; their hosts are wildcards, the policy names blocks anyway.
+    for (const issuer of props.oidcExtras?.metaIssuers ?? []) {
+      const url = new URL(issuer.url.replace(/\*/g, 'x'));
+      wiring.connectExternal(name, {
+        description: `OIDC meta-issuer ${issuer.url}`,
+        hostname: url.hostname,
+        cidrs: props.issuerCidrs ?? ['0.0.0.0/0'],
+        port: url.port === '' ? 443 : Number(url.port),
+        protocol: 'TCP',
+      });
+    }
+    this.configJson = fulcioConfigJson(props.issuers, props.oidcExtras);
     const configMap = new kplus.ConfigMap(this, 'ConfigMap', {
       metadata: { name: `${name}-config` },
       data: { 'config.json': this.configJson, 'ca-chain.pem': props.caChainPem },

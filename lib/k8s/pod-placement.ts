@@ -27,6 +27,8 @@ export interface PodPlacementProps {
   readonly priorityClassName?: string;
   /** The node label that names the zone. @default topology.kubernetes.io/zone */
   readonly zoneTopologyKey?: string;
+  /** Secrets (type kubernetes.io/dockerconfigjson) every pod pulls its images with, e.g. for private SWR repositories. @default [] */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 const HOSTNAME_TOPOLOGY_KEY = 'kubernetes.io/hostname';
@@ -51,13 +53,15 @@ export class PodPlacement extends Construct {
     this.zoneTopologyKey = props.zoneTopologyKey ?? 'topology.kubernetes.io/zone';
   }
 
-  /** Applies the node selector, tolerations and priority class to a pod template at `path` of `workload`. */
+  /** Applies the node selector, tolerations, priority class and image pull secrets to a pod template at `path` of `workload`. */
   schedule(workload: Construct, templateSpecPath: string): void {
     const object = ApiObject.of(workload);
     const { nodeSelector = {}, tolerations = [], priorityClassName } = this.props;
     if (Object.keys(nodeSelector).length > 0) object.addJsonPatch(JsonPatch.add(`${templateSpecPath}/nodeSelector`, { ...nodeSelector }));
     if (tolerations.length > 0) object.addJsonPatch(JsonPatch.add(`${templateSpecPath}/tolerations`, tolerations.map((toleration) => ({ ...toleration }))));
     if (priorityClassName) object.addJsonPatch(JsonPatch.add(`${templateSpecPath}/priorityClassName`, priorityClassName));
+    const pullSecrets = this.props.imagePullSecrets ?? [];
+    if (pullSecrets.length > 0) object.addJsonPatch(JsonPatch.add(`${templateSpecPath}/imagePullSecrets`, pullSecrets.map((name) => ({ name }))));
   }
 
   /**

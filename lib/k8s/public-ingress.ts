@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { dnsSubdomainProblem, publicHostnameProblem } from '../config/field-rules';
+import { annotationProblem, dnsSubdomainProblem, publicHostnameProblem } from '../config/field-rules';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
 import { requireName, requireProp, requireRule } from './prop-validation';
 
@@ -13,6 +13,10 @@ export interface PublicIngressProps {
   readonly ingressClassName: string;
   /** TLS Secret for the host (created by the operator or cert-manager). @default - plain HTTP */
   readonly tlsSecretName?: string;
+  /** The Service port the Ingress routes to, by name. @default - the Service's port 80 */
+  readonly servicePortName?: string;
+  /** Annotations of the Ingress (cert-manager issuer, body size, backend protocol). @default {} */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** An Ingress for one public hostname: every path to the Service's port 80, TLS when a Secret is named. */
@@ -23,19 +27,21 @@ export class PublicIngress extends Construct {
     requireRule(this, 'hostname', props.hostname, publicHostnameProblem);
     requireRule(this, 'ingressClassName', props.ingressClassName, dnsSubdomainProblem);
     if (props.tlsSecretName !== undefined) requireName(this, 'tlsSecretName', props.tlsSecretName);
-    // The controller's pods reach the Service's pods on the port behind Service port 80.
-    const http = props.service.ports.find((port) => port.port === 80);
-    requireProp(this, http?.name !== undefined, 'service', props.service.name, 'a component Service with a named port 80');
-    NetworkWiring.of(this).admitIngressController(serviceEndpoint(props.service, http!.name!), props.hostname);
+    // The controller's pods reach the Service's pods on the port behind the Service port.
+    const target = props.service.ports.find((port) => (props.servicePortName === undefined ? port.port === 80 : port.name === props.servicePortName));
+    requireProp(this, target?.name !== undefined, 'service', props.service.name, props.servicePortName === undefined ? 'a component Service with a named port 80' : `a Service with a port named "${props.servicePortName}"`);
+    for (const [key, value] of Object.entries(props.annotations ?? {})) requireRule(this, `annotations.${key}`, value, () => annotationProblem(key, value));
+    NetworkWiring.of(this).admitIngressController(serviceEndpoint(props.service, target!.name!), props.hostname);
+    const annotations = props.annotations && Object.keys(props.annotations).length > 0 ? { ...props.annotations } : undefined;
     new kplus.Ingress(this, 'Ingress', {
-      metadata: { name: props.name },
+      metadata: { name: props.name, ...(annotations ? { annotations } : {}) },
       className: props.ingressClassName,
       rules: [
         {
           host: props.hostname,
           path: '/',
           pathType: kplus.HttpIngressPathType.PREFIX,
-          backend: kplus.IngressBackend.fromService(props.service, { port: 80 }),
+          backend: kplus.IngressBackend.fromService(props.service, { port: target!.port }),
         },
       ],
       tls: props.tlsSecretName

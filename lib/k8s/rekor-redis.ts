@@ -3,7 +3,9 @@ import { Construct } from 'constructs';
 import { serviceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { REDIS_CONFIG_FILE } from './server-inputs';
-import { requireName, requirePinnedImage, requireProp } from './prop-validation';
+import { dnsSubdomainProblem, storageQuantityProblem } from '../config/field-rules';
+import { requireName, requirePinnedImage, requireProp, requireRule } from './prop-validation';
+import { Size } from 'cdk8s';
 import { componentService, secureContainer, secureDeployment, writableDirectory } from './workload';
 
 const REDIS_PORT = 6379;
@@ -21,12 +23,21 @@ export interface RekorRedisProps {
   readonly image: string;
   /** Size of the data directory (an emptyDir). @default 1024 */
   readonly dataSizeMebibytes?: number;
+  /**
+   * Where the index lives: an emptyDir that a new pod starts empty (`rebuild`: the index is rebuilt from
+   * the log with Rekor's backfill-redis, see the README), or a PersistentVolumeClaim (`volume`).
+   * @default { kind: 'rebuild' }
+   */
+  readonly persistence?: RedisPersistence;
 }
+
+/** Where Rekor's Redis keeps its data. */
+export type RedisPersistence = { readonly kind: 'rebuild' } | { readonly kind: 'volume'; readonly storageSize: string; readonly storageClassName?: string };
 
 /**
  * Redis for Rekor's search index (entries by artifact hash, key and email), with a password. One
- * replica on an emptyDir: the index can be rebuilt from the log (rekor's backfill-redis), the log itself
- * lives in Trillian's MySQL.
+ * replica, append-only file on an emptyDir (the index is rebuilt from the log with Rekor's
+ * backfill-redis; the log itself lives in Trillian's MySQL) or on a PersistentVolumeClaim.
  */
 export class RekorRedis extends Construct {
   static readonly NAME = 'rekor-redis';
@@ -52,7 +63,21 @@ export class RekorRedis extends Construct {
     });
     this.password = kplus.EnvValue.fromSecretValue({ secret, key: 'password' });
     const config = kplus.Volume.fromSecret(this, 'ConfigVolume', secret, { name: 'config', items: { [REDIS_CONFIG_FILE]: { path: REDIS_CONFIG_FILE } } });
-    const data = writableDirectory(this, 'DataVolume', 'data', dataSize);
+    const persistence = props.persistence ?? { kind: 'rebuild' };
+    let data: kplus.Volume;
+    if (persistence.kind === 'volume') {
+      requireRule(this, 'persistence.storageSize', persistence.storageSize, storageQuantityProblem);
+      if (persistence.storageClassName !== undefined) requireRule(this, 'persistence.storageClassName', persistence.storageClassName, dnsSubdomainProblem);
+      const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
+        metadata: { name: `${RekorRedis.NAME}-data` },
+        accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+        storage: quantitySize(persistence.storageSize),
+        storageClassName: persistence.storageClassName,
+      });
+      data = kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' });
+    } else {
+      data = writableDirectory(this, 'DataVolume', 'data', dataSize);
+    }
     // redis-cli reads REDISCLI_AUTH, so the probe needs no password on its command line.
     const ping = kplus.Probe.fromCommand(['sh', '-c', 'redis-cli ping | grep -q PONG']);
     secureDeployment(this, 'Deployment', {
@@ -83,5 +108,17 @@ export class RekorRedis extends Construct {
     });
     const service = componentService(this, 'Service', { name, component: name, ports: [{ port: REDIS_PORT, targetPort: REDIS_PORT, name: 'redis' }] });
     this.address = serviceEndpoint(service, 'redis');
+  }
+}
+
+function quantitySize(text: string): Size {
+  const amount = Number(text.slice(0, -2));
+  switch (text.slice(-2)) {
+    case 'Mi':
+      return Size.mebibytes(amount);
+    case 'Gi':
+      return Size.gibibytes(amount);
+    default:
+      return Size.tebibytes(amount);
   }
 }

@@ -3,11 +3,11 @@ import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../config/service-urls';
 import type { EncryptedKey } from '../pki/state-items';
 import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
-import { RekorRedis } from './rekor-redis';
+import { RekorRedis, type RedisPersistence } from './rekor-redis';
 import type { ServiceAddress } from './trillian';
 import { publicHostnameProblem } from '../config/field-rules';
 import { SECRET_ENVIRONMENT } from './server-inputs';
-import { requireName, requirePinnedImage, requireReplicas, requireRule } from './prop-validation';
+import { requireName, requirePinnedImage, requireProp, requireReplicas, requireRule } from './prop-validation';
 import {
   httpComponentService,
   httpHealthProbes,
@@ -40,6 +40,44 @@ export interface RekorProps {
   readonly redisImage: string;
   /** Redis `requirepass` (secret). */
   readonly redisPassword: string;
+  /**
+   * The frozen shards (`rotate rekor-key`), oldest first: each tree's pinned id and the key it was
+   * signed with. Rekor serves their entries and proofs. @default - none (one shard)
+   */
+  readonly inactiveShards?: readonly RekorShard[];
+  /** Where Redis keeps its index (RekorRedisProps.persistence). @default - an emptyDir, rebuilt with backfill-redis */
+  readonly redisPersistence?: RedisPersistence;
+}
+
+/** A retired Rekor shard: its Trillian tree and its signing key (secret). */
+export interface RekorShard {
+  readonly generation: number;
+  readonly treeId: string;
+  readonly signingKey: EncryptedKey;
+}
+
+const SHARDS_DIRECTORY = '/var/run/rekor-shards';
+const SHARDING_CONFIG_FILE = 'sharding.yaml';
+
+/**
+ * Rekor's `--trillian_log_server.sharding_config` file: the inactive shards, oldest first, each with
+ * its tree id and signing key (fields of LogRange and signer.SigningConfig in sigstore/rekor v1.5.4,
+ * pkg/sharding/ranges.go and pkg/signer/signer.go; `treeLength` Rekor reads from Trillian at start-up,
+ * CompleteInitialization). It holds the key passwords: a Secret, never a ConfigMap.
+ */
+export function shardingConfig(shards: readonly RekorShard[]): string {
+  return shards
+    .map((shard) =>
+      [
+        `- treeID: ${shard.treeId}`,
+        '  treeLength: 0',
+        '  signingConfig:',
+        `    signingSchemeOrKeyPath: ${SHARDS_DIRECTORY}/shard-g${shard.generation}.pem`,
+        `    fileSignerPassword: "${shard.signingKey.password}"`,
+      ].join('\n'),
+    )
+    .join('\n')
+    .concat('\n');
 }
 
 /**
@@ -67,6 +105,7 @@ export class Rekor extends Construct {
       secretsScope: props.secretsScope,
       password: props.redisPassword,
       image: props.redisImage,
+      persistence: props.redisPersistence,
     });
     const name = SERVICE_NAMES.rekor;
     const { volume: signer, password } = signingKeySecret(this, {
@@ -80,6 +119,26 @@ export class Rekor extends Construct {
       key: props.signingKey,
     });
     const tmp = writableDirectory(this, 'TmpVolume', 'tmp', 256);
+    const shards = props.inactiveShards ?? [];
+    for (const shard of shards) {
+      requireProp(this, /^[1-9][0-9]{0,18}$/.test(shard.treeId), `inactiveShards[g${shard.generation}].treeId`, shard.treeId, 'a decimal Trillian tree id');
+      requireProp(this, /^[A-Za-z0-9_-]+$/.test(shard.signingKey.password), `inactiveShards[g${shard.generation}].signingKey.password`, '<secret>', 'base64url characters only');
+    }
+    const shardVolume =
+      shards.length === 0
+        ? undefined
+        : kplus.Volume.fromSecret(
+            this,
+            'ShardsVolume',
+            new kplus.Secret(props.secretsScope, 'RekorShards', {
+              metadata: { name: `${name}-shards` },
+              stringData: {
+                [SHARDING_CONFIG_FILE]: shardingConfig(shards),
+                ...Object.fromEntries(shards.map((shard) => [`shard-g${shard.generation}.pem`, shard.signingKey.pem])),
+              },
+            }),
+            { name: 'shards' },
+          );
     const wiring = NetworkWiring.of(this);
     const trillian = wiring.connect(name, props.trillian, 'Trillian log server (gRPC)');
     const redis = wiring.connect(name, this.redis.address, 'search index');
@@ -87,7 +146,7 @@ export class Rekor extends Construct {
       name,
       replicas: this.replicas,
       metricsPort: METRICS_PORT,
-      volumes: [signer, tmp],
+      volumes: [signer, tmp, ...(shardVolume ? [shardVolume] : [])],
       containers: [
         secureContainer({
           name: 'rekor-server',
@@ -100,6 +159,8 @@ export class Rekor extends Construct {
             `--trillian_log_server.address=${trillian.host}`,
             `--trillian_log_server.port=${trillian.port}`,
             '--trillian_log_server.tlog_id=$(TREE_ID)',
+            // The frozen shards (sigstore/rekor v1.5.4 cmd/rekor-server/app/root.go: trillian_log_server.sharding_config).
+            ...(shardVolume ? [`--trillian_log_server.sharding_config=${SHARDS_DIRECTORY}/${SHARDING_CONFIG_FILE}`] : []),
             `--redis_server.address=${redis.host}`,
             `--redis_server.port=${redis.port}`,
             `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
@@ -119,6 +180,7 @@ export class Rekor extends Construct {
           volumeMounts: [
             { volume: signer, path: SIGNER_DIRECTORY, readOnly: true },
             { volume: tmp, path: '/tmp' },
+            ...(shardVolume ? [{ volume: shardVolume, path: SHARDS_DIRECTORY, readOnly: true }] : []),
           ],
           resources: { cpuMillis: { request: 100, limit: 1000 }, memoryMebibytes: { request: 128, limit: 1024 } },
           ...httpHealthProbes('/ping', REKOR_PORT),

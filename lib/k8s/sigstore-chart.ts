@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { IMAGES, imageReference, type PinnedImage } from '../config/images';
 import type { SigstoreConfig } from '../config/schema';
+import { ConfigError } from '../errors';
 import { SERVICE_NAMES, type PublicService } from '../config/service-urls';
 import type { PkiMaterial } from '../pki/state-items';
 import { TRUST_DIRECTORY, trustOutputFiles, type OutputFile } from '../trust/trust-outputs';
@@ -13,6 +14,8 @@ import { trustedIssuers } from './fulcio-config';
 import { MySql, type ExternalDatabaseProps, type InClusterDatabaseProps } from './mysql';
 import { NetworkWiring, serviceEndpoint } from './network-wiring';
 import { Prober, ServiceMonitor } from './observability';
+import { MySqlBackup } from './mysql-backup';
+import { obsEndpoint } from '../otc/endpoints';
 import { PodPlacement } from './pod-placement';
 import { PublicIngress } from './public-ingress';
 import { Rekor } from './rekor';
@@ -20,12 +23,23 @@ import type { RekorTiles } from './rekor-tiles';
 import type { TesseraCt } from './tesseract';
 import type { ServicePasswords } from './service-passwords';
 import { TimestampAuthority, type NtpMonitoring } from './timestamp-authority';
+import { TreeFreezeJob } from './tree-freeze-job';
 import { TreeJob } from './tree-job';
 import { Trillian } from './trillian';
 import { TrustRoots } from './trust-roots';
 import { TufServer } from './tuf-server';
 import { TileLogs } from './tile-logs';
 import { METRICS_PORT_NAME, PART_OF_LABELS } from './workload';
+
+/** The name of a log's shard generation N (`rekor`, `rekor-g2`, …): its tree's ConfigMap is `<name>-tree`. */
+export function logShardName(log: 'rekor' | 'ctlog', generation: number): string {
+  return generation === 1 ? SERVICE_NAMES[log] : `${SERVICE_NAMES[log]}-g${generation}`;
+}
+
+/** The URL prefix of CT log shard generation N: the configured prefix, then `<prefix>-g<N>`. */
+export function ctlogShardPrefix(prefix: string, generation: number): string {
+  return generation === 1 ? prefix : `${prefix}-g${generation}`;
+}
 
 /** Everything the cluster charts are built from. */
 export interface SigstoreChartInput {
@@ -105,7 +119,7 @@ export class SigstoreChart extends Chart {
       metricsScraper: network.metricsScraper === false ? undefined : network.metricsScraper,
       publicServiceClients: network.publicServiceClients,
     });
-    new PodPlacement(this, config.scheduling);
+    new PodPlacement(this, { ...config.scheduling, imagePullSecrets: config.images.pullSecrets });
 
     const database: InClusterDatabaseProps | ExternalDatabaseProps =
       config.database.kind === 'in-cluster'
@@ -131,46 +145,108 @@ export class SigstoreChart extends Chart {
     const tileLogs = new TileLogs(this, 'TileLogs', { config, material, secretsScope, image });
     const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
     const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
+    const mysqlBackup = config.backup.mysql;
+    // The dump is of Trillian's database: there is none when both logs are tile-based.
+    if (mysql && mysqlBackup.enabled && config.otc) {
+      new MySqlBackup(this, 'MySqlBackup', {
+        connection: mysql.connection,
+        schedule: mysqlBackup.schedule,
+        bucket: (mysqlBackup.bucket ?? (config.state.backend === 'obs' ? config.state.bucket : undefined) ?? config.cloud?.bootstrapBucket.name)!,
+        prefix: mysqlBackup.prefix ?? `mysql-backup/${config.env}`,
+        region: config.otc.region,
+        endpoint: config.otc.endpoints.obs ?? obsEndpoint(config.otc.region),
+        retentionDays: mysqlBackup.retentionDays,
+        credentialsSecretName: mysqlBackup.credentialsSecret,
+        obsCidrs: network.externalCidrs,
+        mysqlImage: image(IMAGES.mysql),
+        curlImage: image(IMAGES.curl),
+      });
+    }
 
+    const treeIds = config.services.trillian.treeIds;
     const trillian = (this.trillian = mysql && new Trillian(this, 'Trillian', {
       namespace,
       database: mysql.connection,
       logServerReplicas: config.services.trillian.logServerReplicas,
       logSignerReplicas: config.services.trillian.logSignerReplicas,
-      electionTrees: config.services.trillian.treeIds && [
-        { treeId: config.services.trillian.treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
-        { treeId: config.services.trillian.treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+      electionTrees: treeIds && [
+        { treeId: treeIds.rekor, configMapName: TreeJob.configMapName(SERVICE_NAMES.rekor) },
+        { treeId: treeIds.ctlog, configMapName: TreeJob.configMapName(SERVICE_NAMES.ctlog) },
+        ...treeIds.rekorShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('rekor', index + 2)) })),
+        ...treeIds.ctlogShards.map((treeId, index) => ({ treeId, configMapName: TreeJob.configMapName(logShardName('ctlog', index + 2)) })),
       ],
       shellImage: image(IMAGES.curl),
       logServerImage: image(IMAGES.trillianLogServer),
       logSignerImage: image(IMAGES.trillianLogSigner),
     }));
-    const treeJob = (id: string, name: string, displayName: string) =>
-      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree) });
-    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor');
-    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog');
+    const treeJob = (id: string, name: string, displayName: string, pinnedTreeId?: string) =>
+      new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
+    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
+    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
+    // Log shards of the Trillian-backed logs (rotate rekor-key | ctlog-key): every later generation's
+    // tree is created as soon as the generation is in the state (before its cut-over); the log writes
+    // to the active one, serves the older ones read-only, and each older tree is frozen once inactive.
+    const shardsOf = (log: 'rekor' | 'ctlog', firstTree: TreeJob) => {
+      const history = log === 'rekor' ? material.history.rekorKeys : material.history.ctlogKeys;
+      const pinnedShards = log === 'rekor' ? treeIds?.rekorShards : treeIds?.ctlogShards;
+      const trees = new Map<number, TreeJob>([[1, firstTree]]);
+      for (const generation of history.map((key) => key.generation).filter((generation) => generation > 1)) {
+        const name = logShardName(log, generation);
+        trees.set(generation, treeJob(`${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeG${generation}`, name, name, pinnedShards?.[generation - 2]));
+      }
+      const pinnedTreeId = (generation: number): string => {
+        const pinned = generation === 1 ? treeIds?.[log] : pinnedShards?.[generation - 2];
+        if (!pinned) {
+          const field = generation === 1 ? log : `${log}Shards[${generation - 2}]`;
+          throw new ConfigError(
+            'CONFIG_INVALID',
+            `services.trillian.treeIds.${field}: ${log} shard generation ${generation} is inactive and must have its tree id pinned ` +
+              `(kubectl -n ${namespace} get configmap ${TreeJob.configMapName(logShardName(log, generation))} -o jsonpath='{.data.treeID}')`,
+          );
+        }
+        return pinned;
+      };
+      const inactive = material.inactiveLogKeys[log].map((key) => ({ generation: key.generation, treeId: pinnedTreeId(key.generation), signingKey: key.privateKey }));
+      for (const shard of inactive) {
+        new TreeFreezeJob(this, `${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeFreezeG${shard.generation}`, {
+          name: `${logShardName(log, shard.generation)}-freeze`,
+          adminServer: trillian!.logServerAddress,
+          treeId: shard.treeId,
+          image: image(IMAGES.updatetree),
+        });
+      }
+      const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
+      return { activeTree: trees.get(active)!, active, inactive };
+    };
+    const rekorShards = this.rekorTree && shardsOf('rekor', this.rekorTree);
+    const ctlogShards = this.ctlogTree && shardsOf('ctlog', this.ctlogTree);
 
     this.rekor = tileLogs.rekor ?? new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
       trillian: trillian!.logServerAddress,
-      treeId: this.rekorTree!.treeId,
+      treeId: rekorShards!.activeTree.treeId,
       signingKey: material.rekor.privateKey,
+      inactiveShards: rekorShards!.inactive,
       secretsScope,
       image: image(IMAGES.rekor),
       redisImage: image(IMAGES.redis),
       redisPassword: passwords.redisPassword,
+      redisPersistence: config.backup.redis,
     });
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
     this.ctlog = tileLogs.ctlog ?? new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
-      prefix: config.services.ctlog.prefix,
+      // Each shard has its own prefix (`<prefix>-g<N>`); Fulcio submits to the active one.
+      prefix: ctlogShardPrefix(config.services.ctlog.prefix, ctlogShards!.active),
       trillian: trillian!.logServerAddress,
-      treeId: this.ctlogTree!.treeId,
-      rootsPem: pem([material.fulcio.root]),
+      treeId: ctlogShards!.activeTree.treeId,
+      inactiveShards: ctlogShards!.inactive.map((shard) => ({ ...shard, prefix: ctlogShardPrefix(config.services.ctlog.prefix, shard.generation) })),
+      // Every Fulcio root still valid: during a fulcio-root rotation the CT log accepts pre-certificates from both.
+      rootsPem: pem([...material.rootsInUse.fulcio]),
       signingKey: material.ctlog.privateKey,
       secretsScope,
       image: image(IMAGES.ctServer),
@@ -183,6 +259,7 @@ export class SigstoreChart extends Chart {
       caChainPem: pem([material.fulcio.intermediate, material.fulcio.root]),
       caKey: material.fulcio.intermediateKey,
       issuers: trustedIssuers(config.oidc),
+      oidcExtras: { metaIssuers: config.oidc.metaIssuers, ciProviders: config.oidc.ciProviders },
       ctLog: { endpoint: this.ctlog.endpoint, prefix: this.ctlog.prefix },
       issuerCidrs: network.externalCidrs,
       secretsScope,
@@ -217,8 +294,8 @@ export class SigstoreChart extends Chart {
 
     new TrustRoots(this, 'TrustRoots', {
       namespaces: config.cluster.trustRootNamespaces,
-      fulcioRootPem: pem([material.fulcio.root]),
-      tsaRootPem: pem([material.tsa.root]),
+      fulcioRootPem: pem([...material.rootsInUse.fulcio]),
+      tsaRootPem: pem([...material.rootsInUse.tsa]),
       fulcioChainPem: trustFile('fulcio-chain.pem'),
       tsaChainPem: trustFile('tsa-chain.pem'),
       trustedRootJson: trustFile('trusted_root.json'),
@@ -236,14 +313,33 @@ export class SigstoreChart extends Chart {
       for (const port of kubeService.ports) {
         if (port.name && port.name !== METRICS_PORT_NAME) this.wiring.exposeToPublicClients(serviceEndpoint(kubeService, port.name));
       }
-      const hostname = config.services[service].hostname;
-      if (!hostname) continue;
+      const settings = config.services[service];
+      if (!settings.hostname) continue;
       new PublicIngress(this, `Ingress-${service}`, {
         name: SERVICE_NAMES[service],
-        hostname,
+        hostname: settings.hostname,
         service: kubeService,
         ingressClassName: config.cluster.ingressClassName,
-        tlsSecretName: config.cluster.ingressTlsSecret,
+        tlsSecretName: settings.tlsSecret ?? config.cluster.ingressTlsSecret,
+        annotations: { ...config.cluster.ingressAnnotations, ...settings.ingressAnnotations },
+      });
+    }
+    const fulcioGrpc = config.services.fulcio.grpcHostname;
+    if (fulcioGrpc) {
+      // Fulcio's gRPC API (port 5554) on a host of its own: gRPC needs HTTP/2, so TLS at the Ingress.
+      new PublicIngress(this, 'Ingress-fulcio-grpc', {
+        name: `${SERVICE_NAMES.fulcio}-grpc`,
+        hostname: fulcioGrpc,
+        service: this.fulcio.service,
+        servicePortName: 'grpc',
+        ingressClassName: config.cluster.ingressClassName,
+        tlsSecretName: config.services.fulcio.grpcTlsSecret ?? config.services.fulcio.tlsSecret ?? config.cluster.ingressTlsSecret,
+        annotations: {
+          // ingress-nginx speaks gRPC to the backend only when told (its annotation; other controllers have their own).
+          ...(config.cluster.ingressClassName === 'nginx' ? { 'nginx.ingress.kubernetes.io/backend-protocol': 'GRPC' } : {}),
+          ...config.cluster.ingressAnnotations,
+          ...config.services.fulcio.ingressAnnotations,
+        },
       });
     }
 

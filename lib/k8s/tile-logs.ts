@@ -51,7 +51,8 @@ export class TileLogs extends Construct {
         namespace,
         prefix: config.services.ctlog.prefix,
         origin: tesseractOrigin(config),
-        rootsPem: `${material.fulcio.root.toString('pem')}\n`,
+        // Every Fulcio root still valid: during a fulcio-root rotation the log accepts chains to both.
+        rootsPem: material.rootsInUse.fulcio.map((root) => `${root.toString('pem')}\n`).join(''),
         signingKeyPem: serverKeyPem(key(material.tileLogs?.tesseract, 'tesseract-key', 'logs.ct "tesseract"'), 'sec1'),
         storage: config.logs.ctStorage,
         secretsScope: props.secretsScope,

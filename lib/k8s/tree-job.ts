@@ -21,6 +21,12 @@ export interface TreeJobProps {
   readonly displayName: string;
   /** The scaffolding createtree image, pinned. */
   readonly image: string;
+  /**
+   * The tree id pinned in the configuration (`services.trillian.treeIds`): written into the
+   * ConfigMap, so createtree (which exits when `treeID` exists) never creates a fresh, empty tree
+   * after the ConfigMap was lost. @default - none: createtree writes it
+   */
+  readonly pinnedTreeId?: string;
 }
 
 /**
@@ -50,14 +56,20 @@ export class TreeJob extends Construct {
     requireName(this, 'namespace', props.namespace);
     requirePinnedImage(this, 'image', props.image);
     requireProp(this, /^[A-Za-z0-9 _-]{1,20}$/.test(props.displayName), 'displayName', props.displayName, 'at most 20 letters, digits, spaces, "_" or "-"');
+    if (props.pinnedTreeId !== undefined) requireProp(this, /^[1-9][0-9]{0,18}$/.test(props.pinnedTreeId), 'pinnedTreeId', props.pinnedTreeId, 'a decimal Trillian tree id');
 
     const jobName = `${props.name}-createtree`;
     const labels = componentLabels(jobName);
     this.configMap = new kplus.ConfigMap(this, 'ConfigMap', {
       metadata: { name: TreeJob.configMapName(props.name), labels },
-      data: {
-        [TREE_PLACEHOLDER_KEY]: `${TREE_ID_KEY} is written by Job ${jobName} and never replaced. Do not delete this ConfigMap: that forgets the tree.`,
-      },
+      data: props.pinnedTreeId
+        ? {
+            [TREE_ID_KEY]: props.pinnedTreeId,
+            [TREE_PLACEHOLDER_KEY]: `${TREE_ID_KEY} is pinned in the configuration (services.trillian.treeIds); Job ${jobName} finds it and creates nothing.`,
+          }
+        : {
+            [TREE_PLACEHOLDER_KEY]: `${TREE_ID_KEY} is written by Job ${jobName} and never replaced. Do not delete this ConfigMap: that forgets the tree.`,
+          },
     });
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: jobName, labels }, automountToken: false });
     const role = new kplus.Role(this, 'Role', { metadata: { name: jobName, labels } });

@@ -12,6 +12,7 @@ import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
 import { buildCertificate, type CertificateTemplate } from './certificate-builder';
 import { ceremonySigners } from './ceremony-log';
+import { ceremonyTufRootSigners } from './tuf-root-ceremony';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, spkiSha256, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
 import {
@@ -60,6 +61,12 @@ export interface BootstrapOptions {
    * @default - no PKI item is missing, when there is no `extend`; with `extend`, never (always locks)
    */
   readonly complete?: (snapshot: StateSnapshot) => boolean;
+  /**
+   * Called under the lock, on the state as read again, before anything is minted or signed: throws to
+   * stop the run (the remote state refuses a working copy that is not derived from it).
+   * @default - nothing
+   */
+  readonly beforeMint?: (snapshot: StateSnapshot) => Promise<void>;
 }
 
 /** What `extend` gets: the state being minted, the verified PKI, and the root keys. */
@@ -68,6 +75,8 @@ export interface BootstrapContext {
   readonly material: PkiMaterial;
   /** The signer of a root key, wrapped in the ceremony log; asked for only when something must be signed. */
   rootSigner(root: RootName): Promise<Signer>;
+  /** The signers of the configured TUF root keys (`tuf.root.keys`), each wrapped in the ceremony log; asked for only when the TUF root is signed. */
+  tufRootSigners(): Promise<readonly Signer[]>;
   readonly clock: () => Date;
   readonly progress: Progress;
 }
@@ -115,6 +124,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     // pinned key, a log that is not the record, or a signer that holds other keys stops here.
     await checkCustody(snapshot, store.directory);
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys, store.directory);
+    await options.beforeMint?.(snapshot);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     // The tile-based logs' keys, for the logs the configuration runs; never into a published state.
@@ -122,7 +132,8 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     const tileLogKeys = missingTileLogKeys(snapshot, options.config);
     if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
     const material = await readPkiMaterial(snapshot);
-    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, clock, progress });
+    const tufRootSigners = ceremonyTufRootSigners({ rootKeys: options.rootKeys, snapshot, store, clock, now: clock(), config: options.config, operator: options.operator });
+    await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, tufRootSigners: tufRootSigners.configured, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
     // is corruption. A run that fails before this commit leaves no marker (and nothing else).
     if (missingFromState(snapshot, options.config).length === 0) snapshot.markPublished(clock());

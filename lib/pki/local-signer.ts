@@ -15,8 +15,10 @@ export class LocalSigner implements Signer {
     private readonly privateKey: KeyObject,
     /** Where the key lives in the state, e.g. `signer/fulcio-root.key.pem`. */
     statePath: string,
+    /** The key reference. @default `local:<statePath>` */
+    keyRef?: string,
   ) {
-    this.keyRef = `local:${statePath}`;
+    this.keyRef = keyRef ?? `local:${statePath}`;
     this.publicKeyObject = publicKeyOf(privateKey);
     ecdsaAlgorithmFor(this.publicKeyObject, this.keyRef);
   }

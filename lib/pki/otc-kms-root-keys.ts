@@ -8,7 +8,7 @@ import { OtcKmsSigner } from './otc-kms-signer';
 import type { Curve } from './keys';
 import { TUF_ROOT_CURVE, type RootKeyProvider, type RootName, type RootPublicKey } from './root-keys';
 import type { Signer } from './signer';
-import { localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
+import { fileTufRootSigner, localSignerForKeyRef, localTufRootSigner } from './tuf-root-keys';
 
 /** The key spec root keys may have. */
 export type RootKeySpec = Extract<KmsKeySpec, 'EC_P256' | 'EC_P384'>;
@@ -47,6 +47,34 @@ export function rootKeyPlan(otc: OtcConfig): RootKeyPlan {
     tsa: { alias: otc.kms.tsaRootKeyAlias, ...configured },
     ...(otc.kms.tufRootKeyAlias ? { tuf: { alias: otc.kms.tufRootKeyAlias, ...tuf } } : {}),
   };
+}
+
+/** `-g<N>` at the end of a root key alias: the generation the alias rule puts in it. */
+const ALIAS_GENERATION = /-g([1-9][0-9]{0,2})$/;
+
+/**
+ * The alias of generation `generation` of a root key whose configured (generation 1) alias is
+ * `alias`: its `-g<N>` suffix advanced by generation - 1 (`sigstore-fulcio-root-g1` → `-g2`). An alias
+ * without the suffix cannot be advanced: CONFIG_INVALID names it.
+ */
+export function aliasForGeneration(alias: string, generation: number, field: string): string {
+  if (generation === 1) return alias;
+  const match = ALIAS_GENERATION.exec(alias);
+  if (!match) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${field} "${alias}" has no generation suffix ("-g1"): a root rotation creates the next key under the next generation's alias; ` +
+        'rename the alias in KMS and in the configuration to end in -g1',
+    );
+  }
+  return `${alias.slice(0, match.index)}-g${Number(match[1]) + generation - 1}`;
+}
+
+/** The plan of one root for generation `generation` of its key (the alias advanced; spec unchanged). */
+export function generationPlan(roots: RootKeyPlan, root: RootName, generation: number, env: string): RootKeyPlan {
+  const requirement = roots[root];
+  if (!requirement) throw new ConfigError('CONFIG_OTC_MISSING', `environment "${env}" names no KMS key for the ${root} root: set otc.kms.${root}RootKeyAlias`);
+  return { [root]: { ...requirement, alias: aliasForGeneration(requirement.alias, generation, `otc.kms.${root}RootKeyAlias`) } };
 }
 
 /**
@@ -231,6 +259,8 @@ export interface OtcKmsRootKeysProps {
   readonly roots: RootKeyPlan;
   /** The environment, for messages. */
   readonly env: string;
+  /** Whether the configuration names TUF root keys outside KMS (`tuf.root.keys` with `local` or `file`). @default false */
+  readonly localTufRootKeys?: boolean;
 }
 
 /**
@@ -244,9 +274,11 @@ export class OtcKmsRootKeys implements RootKeyProvider {
 
   /** How KMS is reached (endpoints, project, credential kind; never a credential). */
   readonly connection: KmsConnection;
+  readonly tufRootKeysInKms: boolean;
 
   constructor(private readonly props: OtcKmsRootKeysProps) {
     this.connection = props.connection;
+    this.tufRootKeysInKms = !props.localTufRootKeys;
     this.description = `OTC KMS (${props.connection.region}, project ${props.connection.projectId})`;
   }
 
@@ -264,9 +296,38 @@ export class OtcKmsRootKeys implements RootKeyProvider {
     return this.kmsSigner(root);
   }
 
+  /**
+   * Generation N of a root's key is the KMS key under the configured alias with its generation
+   * advanced (`sigstore-fulcio-root-g1` → `-g2`): created by `keys ensure --next`, never here.
+   */
+  async publicKeyForGeneration(root: RootName, generation: number, snapshot: StateSnapshot): Promise<RootPublicKey> {
+    const signer = (await this.signerForGeneration(root, generation, snapshot, new Date(0))) as OtcKmsSigner;
+    const alias = generationPlan(this.props.roots, root, generation, this.props.env)[root]!.alias;
+    return { keyRef: signer.keyRef, publicKey: await signer.publicKey(), evidence: `KMS get-publickey of key ${signer.keyId} (alias "${alias}")` };
+  }
+
+  async signerForGeneration(root: RootName, generation: number, _snapshot: StateSnapshot, _now: Date): Promise<Signer> {
+    if (generation === 1) return this.kmsSigner(root);
+    const { connection, roots, env } = this.props;
+    const plan = generationPlan(roots, root, generation, env);
+    const key = (await findRootKeys(connection.kms, plan)).get(root);
+    const requirement = plan[root]!;
+    if (!key) {
+      throw new OtcError(
+        'KMS_KEY_NOT_FOUND',
+        `no KMS key has the alias "${requirement.alias}" (generation ${generation} of the ${root} root) in project ${connection.projectId}: ` +
+          `run "sigstore-cdk keys ensure --env ${env} --next ${root}-root" first; nothing was written`,
+      );
+    }
+    const problems = rootKeyProblems(root, key, requirement, env);
+    if (problems.length > 0) throw new OtcError('KMS_KEY_UNUSABLE', `refusing the root key; nothing was signed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    return new OtcKmsSigner(connection.kms, key.keyId);
+  }
+
   /** A configured TUF root key: by alias (must exist: `keys ensure`), by key id, or a local key of the state. */
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
     if (source.local !== undefined) return localTufRootSigner(snapshot, source.local, { generate: true, now });
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     const { connection, env } = this.props;
     if (source.kmsAlias !== undefined) {
       const requirement = { alias: source.kmsAlias, ...TUF_ROOT_KEY_REQUIREMENT };

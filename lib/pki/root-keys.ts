@@ -6,7 +6,7 @@ import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, type Curve } from
 import { LocalSigner } from './local-signer';
 import type { Signer } from './signer';
 import { STATE_ITEMS, decryptStateKey, readEncryptedKey } from './state-items';
-import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
+import { DEFAULT_LOCAL_TUF_ROOT_KEY, describeTufRootKey, fileTufRootSigner, localSignerForKeyRef, localTufRootKeyItem, localTufRootSigner } from './tuf-root-keys';
 
 /** The roots; each has its own key. `tuf` signs the TUF repository's root metadata. */
 export type RootName = 'fulcio' | 'tsa' | 'tuf';
@@ -45,6 +45,13 @@ export interface RootKeyProvider {
    */
   publicKeyFor?(root: RootName, snapshot: StateSnapshot): Promise<RootPublicKey>;
   /**
+   * The signer of generation `generation` (2 or more) of a root's key, for `rotate fulcio-root|tsa-root`
+   * and for what that generation signs later. @default - none: this provider cannot rotate roots
+   */
+  signerForGeneration?(root: RootName, generation: number, snapshot: StateSnapshot, now: Date): Promise<Signer>;
+  /** The public key of generation `generation` of a root's key, signing and creating nothing (KMS get-publickey). @default - not compared */
+  publicKeyForGeneration?(root: RootName, generation: number, snapshot: StateSnapshot): Promise<RootPublicKey>;
+  /**
    * The signer of a TUF root key the configuration names (`tuf.root.keys`); a local key is generated on
    * first use, a KMS key must exist (`keys ensure`). @default - only the signer's own TUF root key
    */
@@ -55,6 +62,22 @@ export interface RootKeyProvider {
    * longer name. Never creates a key. @default - only the signer's own TUF root key
    */
   signerForKeyRef?(keyRef: string, snapshot: StateSnapshot): Promise<Signer>;
+  /**
+   * True when the TUF root must be anchored in KMS: generation 1 of the TUF root keys may not be
+   * signable by keys outside KMS alone (the otc-kms signer, unless `tuf.root.keys` names local or
+   * offline keys). @default false
+   */
+  readonly tufRootKeysInKms?: boolean;
+}
+
+/** The state item of generation `generation` of the local signer's key of `root` (generation 1: `signer/<root>-root.key.pem`). */
+export function localRootKeyItem(root: RootName, generation: number): { id: string; files: { privateKey: string; password: string } } {
+  const first = LOCAL_ROOT_KEY_ITEMS[root];
+  if (generation === 1) return { id: first.id, files: { ...first.files } };
+  return {
+    id: `${first.id}-g${generation}`,
+    files: { privateKey: `signer/g${generation}/${root}-root.key.pem`, password: `signer/g${generation}/${root}-root.key.password` },
+  };
 }
 
 /** `signerForTufRootKey` of `provider`, or its own TUF root key when the source is that key. */
@@ -98,7 +121,12 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerFor(root: RootName, snapshot: StateSnapshot, now: Date): Promise<Signer> {
-    const item = LOCAL_ROOT_KEY_ITEMS[root];
+    return this.signerForGeneration(root, 1, snapshot, now);
+  }
+
+  /** Generation N's key is `signer/g<N>/<root>-root.key.pem`, generated on first use like generation 1's. */
+  async signerForGeneration(root: RootName, generation: number, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    const item = localRootKeyItem(root, generation);
     if (!snapshot.item(item.id)) {
       const password = newKeyPassword();
       const { privateKey } = generateEcKeyPair(root === 'tuf' ? TUF_ROOT_CURVE : this.curve);
@@ -124,6 +152,7 @@ export class LocalRootKeys implements RootKeyProvider {
   }
 
   async signerForTufRootKey(source: TufRootKeySource, snapshot: StateSnapshot, now: Date): Promise<Signer> {
+    if (source.file !== undefined) return fileTufRootSigner(source.file);
     if (source.local === undefined) {
       throw new ConfigError('CONFIG_INVALID', `the TUF root key ${describeTufRootKey(source)} is in KMS, but the environment's signer is local: set signer "otc-kms" and the otc section`);
     }

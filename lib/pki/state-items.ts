@@ -116,6 +116,13 @@ export interface PkiMaterial {
   readonly tileLogs?: TileLogKeys;
   /** The generation of each item the fields above hold. */
   readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
+  /**
+   * The roots whose validFor has not ended at the chosen time, oldest first: during a root rotation's
+   * overlap both (the CT log accepts pre-certificates from both; verifiers trust both).
+   */
+  readonly rootsInUse: { readonly fulcio: readonly x509.X509Certificate[]; readonly tsa: readonly x509.X509Certificate[] };
+  /** The log key generations before the active one, oldest first: the frozen shards Rekor still serves (and signs for). */
+  readonly inactiveLogKeys: { readonly rekor: readonly (LogKey & { readonly generation: number })[]; readonly ctlog: readonly (LogKey & { readonly generation: number })[] };
   readonly history: TrustHistory;
 }
 
@@ -212,12 +219,19 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     rekor: rekorKeys[activeIndex('rekor-key')],
     tileLogs: readTileLogKeys(snapshot),
     activeGenerations,
+    rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
+    inactiveLogKeys: { rekor: rekorKeys.slice(0, activeIndex('rekor-key')), ctlog: ctlogKeys.slice(0, activeIndex('ctlog-key')) },
     history: {
       ...history,
       ctlogKeys: ctlogKeys.map(publicLogKey),
       rekorKeys: rekorKeys.map(publicLogKey),
     },
   };
+}
+
+/** The roots whose validFor has not ended at `at` (every generation up to the newest, including one not active yet). */
+function rootsInUse(roots: readonly CertificateGeneration[], at: Date): x509.X509Certificate[] {
+  return roots.filter((root) => !root.validUntil || root.validUntil.getTime() > at.getTime()).map((root) => root.certificate);
 }
 
 function publicLogKey(key: LogKey & { generation: number; activeFrom?: Date; validUntil?: Date }): LogKeyGeneration {

@@ -1,3 +1,5 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { SigstoreConfig, TufRootKeySource } from '../config/schema';
 import { ConfigError, StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
@@ -23,6 +25,7 @@ export function configuredTufRootKeys(config: SigstoreConfig): TufRootKeySource[
 export function describeTufRootKey(source: TufRootKeySource): string {
   if (source.kmsAlias !== undefined) return `KMS alias "${source.kmsAlias}"`;
   if (source.kmsKeyId !== undefined) return `KMS key ${source.kmsKeyId}`;
+  if (source.file !== undefined) return `offline key ${source.file}`;
   return `local key ${localTufRootKeyItem(source.local!).files.privateKey}`;
 }
 
@@ -63,8 +66,41 @@ export function localTufRootSigner(snapshot: StateSnapshot, name: string, option
   return new LocalSigner(decryptStateKey(readEncryptedKey(snapshot, item), item.files.privateKey), item.files.privateKey);
 }
 
-/** The signer of a key reference that is a local key of the state, or a ConfigError naming what the key needs. */
+/** `file:<path>`: how an offline TUF root key appears in the manifest and the ceremony log. */
+export function fileKeyRef(path: string): string {
+  return `file:${path}`;
+}
+
+/**
+ * The signer of an offline TUF root key: an EC PEM private key at `path` (outside the state), with its
+ * password in `<path>.password` when it is encrypted. Read when asked for, kept in memory only.
+ */
+export function fileTufRootSigner(path: string): Signer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+    throw new ConfigError('CONFIG_INVALID', `the offline TUF root key ${path} cannot be read (${code}): mount the medium that holds it, then run the command again; nothing was signed`);
+  }
+  const passwordPath = `${path}.password`;
+  const password = existsSync(passwordPath) ? readFileSync(passwordPath, 'utf8').replace(/\r?\n$/, '') : undefined;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(password === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase: password });
+  } catch (error) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `the offline TUF root key ${path} is not a PEM private key that opens${password === undefined ? ` (no ${passwordPath} beside it)` : ` with ${passwordPath}`}: ${(error as Error).message}`,
+    );
+  }
+  if (key.asymmetricKeyType !== 'ec') throw new ConfigError('CONFIG_INVALID', `the offline TUF root key ${path} is a ${key.asymmetricKeyType} key; expected an EC P-256 key`);
+  return new LocalSigner(key, path, fileKeyRef(path));
+}
+
+/** The signer of a key reference that is a local key of the state or an offline key file, or a ConfigError naming what the key needs. */
 export function localSignerForKeyRef(snapshot: StateSnapshot, keyRef: string): Signer {
+  if (keyRef.startsWith('file:')) return fileTufRootSigner(keyRef.slice('file:'.length));
   const name = localTufRootKeyName(keyRef);
   if (name === undefined) {
     throw new ConfigError(

@@ -15,7 +15,10 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a hex SH
 const item = z.strictObject({
   /** When it was minted (ISO 8601, from the injected clock). */
   mintedAt: z.iso.datetime(),
-  /** The key that signed it (a key reference such as `local:signer/fulcio-root.key.pem` or `otc-kms:<id>`), if any. */
+  /**
+   * The key that signed it (a key reference such as `local:signer/fulcio-root.key.pem` or `otc-kms:<id>`), if any;
+   * for a TUF root version signed by several keys, their references joined by `,`, in signing order.
+   */
   signedBy: z.string().optional(),
   /** Files that make up the item, by role (`certificate`, `privateKey`, `password`, `publicKey`). */
   files: z.record(z.string(), statePath),

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { resolveRealPath } from './real-path';
 import { StateError } from '../errors';
 import { withFileSystemErrors, type FileSystemContext } from '../fs-errors';
@@ -33,7 +33,8 @@ import {
 export const CEREMONY_LOG_FILE = 'ceremony.jsonl';
 
 /** `StateSnapshot.loadedFrom` of a state that had no manifest. */
-const ABSENT = 'absent';
+export const ABSENT_STATE = 'absent';
+const ABSENT = ABSENT_STATE;
 
 /** How long a read retries while another run swaps the state directory (two renames, milliseconds apart). */
 const SWAP_SETTLE_MS = 2_000;
@@ -163,7 +164,10 @@ export class StateSnapshot {
    * recorded generations are never changed.
    */
   addTufRootKeyGeneration(generation: TufRootKeyGeneration): void {
-    const existing = this.tufRootKeyGenerations();
+    // Generation 1 of a bootstrap with several keys replaces the implied one (rootKeys.tuf alone), whose key it starts with.
+    const pin = this.manifest.rootKeys.tuf;
+    const firstOfBootstrap = !this.manifest.tufRootKeyGenerations && generation.generation === 1 && pin !== undefined && generation.keys[0]?.spkiSha256 === pin.spkiSha256;
+    const existing = firstOfBootstrap ? [] : this.tufRootKeyGenerations();
     const last = existing[existing.length - 1];
     const expected = (last?.generation ?? 0) + 1;
     if (generation.generation !== expected || (last && generation.firstVersion <= last.firstVersion)) {
@@ -468,6 +472,57 @@ export class StateStore {
       });
     });
     return true;
+  }
+
+  /**
+   * Every file of the state as bytes (the manifest and the ceremony log included), by path relative
+   * to the environment's directory, after `load` verified them; empty for a state that does not exist.
+   * What the remote store pushes and an export archives: the working copy byte for byte.
+   */
+  async readFiles(): Promise<{ files: Map<string, Buffer>; loadedFrom: string }> {
+    const snapshot = await this.load();
+    if (snapshot.loadedFrom === ABSENT) {
+      const ceremonyLog = snapshot.loadedCeremonyLog;
+      return { files: new Map(ceremonyLog ? [[CEREMONY_LOG_FILE, ceremonyLog]] : []), loadedFrom: ABSENT };
+    }
+    return withFileSystemErrors(this.context('read the state'), async () => {
+      const files = new Map<string, Buffer>();
+      for (const name of await listFiles(this.directory)) files.set(name, await fs.readFile(join(this.directory, name)));
+      const manifest = files.get(MANIFEST_FILE);
+      if (!manifest || sha256(manifest) !== snapshot.loadedFrom) {
+        throw new StateError('STATE_CONFLICT', `state ${this.directory} was changed by another run while it was read; run the command again`);
+      }
+      return { files, loadedFrom: snapshot.loadedFrom };
+    });
+  }
+
+  /**
+   * Replaces the whole state with `files` (paths relative to the environment's directory, the manifest
+   * and the ceremony log included), as a commit does: atomically, under the lock, and only over the
+   * state whose manifest digest is `expectedLoadedFrom` (`absent` for none), else STATE_CONFLICT.
+   * The caller has verified `files` (a pull, an import).
+   */
+  async replaceFiles(files: ReadonlyMap<string, Buffer>, expectedLoadedFrom: string): Promise<void> {
+    const held = this.held.getStore();
+    if (!held) return this.withLock(() => this.replaceFiles(files, expectedLoadedFrom));
+    const target = await this.realDirectory();
+    await withFileSystemErrors(this.context('write the state'), async () => {
+      await replaceDirectory(target, async (staging) => {
+        for (const [path, content] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+          await fs.mkdir(dirname(join(staging, path)), { recursive: true, mode: PRIVATE_DIR_MODE });
+          await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
+        }
+        await chmodTree(staging);
+        await held.assertHeld();
+        const current = await readOptional(join(target, MANIFEST_FILE));
+        if ((current ? sha256(current) : ABSENT) !== expectedLoadedFrom) {
+          throw new StateError(
+            'STATE_CONFLICT',
+            `state ${this.directory} was changed by another run after this run read it; nothing was written, the other run's state stays. Run the command again`,
+          );
+        }
+      });
+    });
   }
 
   /** The ceremony log as it is on disk now (undefined when there is none). */

@@ -73,10 +73,13 @@ export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
     list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1)) ?? list[0];
   // A Trillian-backed log lists every generation of its key (each a log shard, with its validFor); a
   // tile-based log (Rekor v2, TesseraCT: it has an origin) has one key and is listed as given.
-  const trillianLogs = (baseUrl: string, keys: TrustHistory['rekorKeys']): TrustedLogEntry[] =>
-    keys.map((key) => ({ baseUrl, publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), validUntil: key.validUntil }));
-  const tlogs = input.logs?.rekor.origin ? [input.logs.rekor] : trillianLogs(urls.rekor, history.rekorKeys);
-  const ctlogs = input.logs?.ctlog.origin ? [input.logs.ctlog] : trillianLogs(urls.ctlog, history.ctlogKeys);
+  const trillianLogs = (baseUrlOf: (generation: number) => string, keys: TrustHistory['rekorKeys']): TrustedLogEntry[] =>
+    keys.map((key) => ({ baseUrl: baseUrlOf(key.generation), publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), validUntil: key.validUntil }));
+  const tlogs = input.logs?.rekor.origin ? [input.logs.rekor] : trillianLogs(() => urls.rekor, history.rekorKeys);
+  // Each CT log shard has its own prefix: the configured one, then `<prefix>-g<N>` (lib/k8s/sigstore-chart.ts).
+  const ctlogs = input.logs?.ctlog.origin
+    ? [input.logs.ctlog]
+    : trillianLogs((generation) => (generation === 1 ? urls.ctlog : `${urls.ctlog}-g${generation}`), history.ctlogKeys);
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: tlogs.map(transparencyLog),

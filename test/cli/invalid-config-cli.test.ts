@@ -49,11 +49,11 @@ const ALIAS_BOMB = (() => {
 })();
 
 const CASES: Record<string, { command: string; prepare: (file: string) => void; code: string; names: RegExp }> = {
-  'synth, a ci-provider issuer': {
+  'synth, a ci-provider issuer naming no provider': {
     command: 'synth',
-    prepare: text('organization: CLI Org\noidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider }]\n'),
+    prepare: text('organization: CLI Org\noidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider, ciProvider: jenkins }]\n'),
     code: 'CONFIG_INVALID',
-    names: /oidc\.issuers\[0\]\.type \(line 3\): .*CIIssuerMetadata.*\(got "ci-provider"\)/,
+    names: /oidc\.issuers\[0\]\.ciProvider \(line 3\): expected a CI provider that exists.*\(got "jenkins"\)/,
   },
   'synth, duplicate trustRootNamespaces': {
     command: 'synth',

@@ -45,6 +45,24 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     expect(emulator.listKeys()).toHaveLength(3);
   });
 
+  it('keys ensure --next fulcio-root also creates the next generation of the Fulcio root key; --next with another value is exit 2', async () => {
+    const run = await cli(['keys', 'ensure', '--env', 'kms', '--state-dir', stateDir, '--next', 'fulcio-root', '--json'], credentialEnvironment('access-key'));
+    expect(run.code).toBe(0);
+    const keys = JSON.parse(run.stdout).keys.map((key: { root: string; alias: string; generation: number; created: boolean }) => [key.root, key.alias, key.generation, key.created]);
+    expect(keys).toEqual([
+      ['fulcio', FULCIO_ALIAS, 1, true],
+      ['tsa', TSA_ALIAS, 1, true],
+      ['tuf', TUF_ALIAS, 1, true],
+      ['fulcio', 'sigstore-fulcio-root-g2', 2, true],
+    ]);
+    const human = await cli(['keys', 'ensure', '--env', 'kms', '--state-dir', stateDir, '--next', 'fulcio-root'], credentialEnvironment('access-key'));
+    expect(human.stderr).toMatch(/fulcio root key g2: \S+ \(alias sigstore-fulcio-root-g2, EC_P384, SIGN_VERIFY, enabled\) exists/);
+    const bad = await cli(['keys', 'ensure', '--env', 'kms', '--state-dir', stateDir, '--next', 'tuf-root'], credentialEnvironment('access-key'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--next "tuf-root": expected fulcio-root or tsa-root');
+    expect(emulator.listKeys()).toHaveLength(4);
+  });
+
   it('keys ensure names the three aliases it needs before it calls KMS', async () => {
     const run = await cli(['keys', 'ensure', '--env', 'kms'], credentialEnvironment('access-key'));
     expect(run.code).toBe(0);

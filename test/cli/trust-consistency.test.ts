@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
-import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
+import { synthFromState } from '../../lib/synth';
+import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { serveDirectory } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { TufTestClient } from '../helpers/tuf-client';
@@ -51,6 +52,17 @@ describe('synth keeps dist/trust and the TUF targets consistent (local signer: i
     // The state agrees too: verify finds current targets.
     const verify = await runCliCaptured(['verify', '--env', FIXTURE_ENV, '--envs-dir', join(temp(), 'envs'), '--state-dir', join(temp(), '.sigstore'), '--json']);
     expect(JSON.parse(verify.stdout).tuf.targetsCurrent).toBe(true);
+  });
+
+  it('the cdk8s app, which only reads the state, refuses stale targets and names the synth that refreshes them (exit 3)', async () => {
+    env('');
+    expect((await synth()).code).toBe(0);
+    const config = fixtureConfig('services:\n  rekor: { hostname: rekor.example.com }\n');
+    await expect(synthFromState({ config, stateRoot: join(temp(), '.sigstore'), outDir: join(temp(), 'dist') })).rejects.toMatchObject({
+      code: 'TUF_TARGETS_STALE',
+      exitCode: 3,
+      message: expect.stringContaining('run "sigstore-cdk synth --env test"'),
+    });
   });
 
   it('reports the settings minted certificates cannot take (organization, validity), in the output and in --json', async () => {

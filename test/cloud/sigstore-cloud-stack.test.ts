@@ -29,6 +29,12 @@ describe('SigstoreCloudStack (production example)', () => {
         'data.opentelekomcloud_kms_key_v1.fulcio_root',
         'data.opentelekomcloud_kms_key_v1.tsa_root',
         'data.opentelekomcloud_kms_key_v1.tuf_root',
+        'data.opentelekomcloud_identity_auth_scope_v3.current',
+        'opentelekomcloud_identity_group_v3.sigstore_tuf_refresh',
+        'opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_obs',
+        'opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_kms',
+        'opentelekomcloud_identity_role_assignment_v3.sigstore_tuf_refresh_obs',
+        'opentelekomcloud_identity_role_assignment_v3.sigstore_tuf_refresh_kms',
         'opentelekomcloud_ces_alarmrule.fulcio_issuance_error_rate',
         'opentelekomcloud_ces_alarmrule.tsa_latency_p99',
         'opentelekomcloud_cts_event_notification_v3.sigstore_key_lifecycle',
@@ -43,8 +49,34 @@ describe('SigstoreCloudStack (production example)', () => {
       ].sort(),
     );
     expect(Object.keys(json.output).sort()).toEqual(
-      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_root_key_id'],
+      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_refresh_group', 'tuf_root_key_id'],
     );
+  });
+
+  describe('the weekly refresh identity (the state lives in OBS)', () => {
+    it('may use the state prefix of the bucket and the bucket key\'s data keys, and no root key', () => {
+      const obs = resource('opentelekomcloud_identity_role_v3', 'sigstore_tuf_refresh_obs');
+      expect(obs.display_layer).toBe('domain');
+      expect(obs.statement).toEqual([
+        { effect: 'Allow', action: ['obs:bucket:ListBucket', 'obs:bucket:GetBucketVersioning', 'obs:bucket:GetBucketAcl', 'obs:bucket:GetBucketPolicy'], resource: ['OBS:*:*:bucket:example-forge-prd-sigstore'] },
+        { effect: 'Allow', action: ['obs:object:GetObject', 'obs:object:PutObject', 'obs:object:DeleteObject'], resource: ['OBS:*:*:object:example-forge-prd-sigstore/sigstore-state/prd/*'] },
+      ]);
+      const kms = resource('opentelekomcloud_identity_role_v3', 'sigstore_tuf_refresh_kms');
+      expect(kms.display_layer).toBe('project');
+      const actions = kms.statement.flatMap((statement: { action: string[] }) => statement.action);
+      expect(actions).not.toContain('kms:cmk:sign');
+      expect(actions.some((action: string) => /sign|create$|\*/.test(action) && action !== 'kms:dek:create')).toBe(false);
+      expect(kms.statement[1].resource).toEqual(['KMS:*:*:KeyId:${opentelekomcloud_kms_key_v1.sigstore_bootstrap.id}']);
+      expect(JSON.stringify(kms)).not.toMatch(/fulcio_root|tsa_root|tuf_root/);
+      expect(resource('opentelekomcloud_identity_role_assignment_v3', 'sigstore_tuf_refresh_obs')).toMatchObject({
+        group_id: '${opentelekomcloud_identity_group_v3.sigstore_tuf_refresh.id}',
+        role_id: '${opentelekomcloud_identity_role_v3.sigstore_tuf_refresh_obs.id}',
+        domain_id: '${data.opentelekomcloud_identity_auth_scope_v3.current.project_domain_id}',
+      });
+      expect(resource('opentelekomcloud_identity_role_assignment_v3', 'sigstore_tuf_refresh_kms')).toMatchObject({
+        project_id: '${data.opentelekomcloud_identity_auth_scope_v3.current.project_id}',
+      });
+    });
   });
 
   describe('bootstrap bucket', () => {
@@ -119,6 +151,28 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(text).not.toMatch(/key_spec|key_usage/);
     expect(json.output.fulcio_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.fulcio_root.id}');
     expect(json.output.tsa_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.tsa_root.id}');
+  });
+
+  it('looks up every further TUF root key alias of tuf.root.keys (enabled keys only), so a plan fails when one is disabled', () => {
+    const config = configFromYaml(
+      [
+        'organization: Test Org',
+        'signer: otc-kms',
+        'otc:',
+        '  region: eu-de',
+        '  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1, tufRootKeyAlias: u-g1 }',
+        'cloud: { bootstrapBucket: { name: test-sigstore-bootstrap } }',
+        'tuf:',
+        '  root:',
+        '    threshold: 2',
+        '    keys: [{ kmsAlias: u-a-g2 }, { local: offline-b }, { kmsAlias: u-g1 }, { kmsAlias: u-c-g2 }]',
+      ].join('\n'),
+      'stg',
+    );
+    const lookups = synthStack(config).json.data.opentelekomcloud_kms_key_v1;
+    expect(Object.keys(lookups).sort()).toEqual(['fulcio_root', 'tsa_root', 'tuf_root', 'tuf_root_1', 'tuf_root_2']);
+    expect(lookups.tuf_root_1).toEqual(expect.objectContaining({ key_alias: 'u-a-g2', key_state: '2' }));
+    expect(lookups.tuf_root_2).toEqual(expect.objectContaining({ key_alias: 'u-c-g2', key_state: '2' }));
   });
 
   describe('audit', () => {
@@ -200,10 +254,16 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(text).not.toMatch(/access_key|secret_key|password|"token"|security_token|passcode/);
   });
 
-  it('keeps its state in OBS through the S3 backend when configured, with no credential', () => {
-    expect(json.terraform.backend).toEqual({
+  it('the documented example starts with a local state (the bootstrap bucket does not exist before the first apply)', () => {
+    expect(json.terraform.backend).toEqual({ local: { path: '../../../terraform.sigstore-prd.tfstate' } });
+  });
+
+  it('keeps its state in OBS through the S3 backend when configured (the state moved into the bootstrap bucket), with no credential', () => {
+    const example = prdExampleConfig();
+    const moved = synthStack({ ...example, cloud: { ...example.cloud!, stateBackend: { kind: 'obs', bucket: 'example-forge-prd-sigstore', key: 'sigstore/prd/terraform.tfstate' } } });
+    expect(moved.json.terraform.backend).toEqual({
       s3: {
-        bucket: 'example-forge-prd-tfstate',
+        bucket: 'example-forge-prd-sigstore',
         key: 'sigstore/prd/terraform.tfstate',
         region: 'eu-de',
         endpoints: { s3: 'https://obs.eu-de.otc.t-systems.com' },

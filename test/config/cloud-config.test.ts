@@ -35,7 +35,7 @@ describe('cloud section', () => {
         fulcioErrorsPerMinute: 1,
         tsaLatencyMs: 2000,
       },
-      stateBackend: { kind: 'obs', bucket: 'example-forge-prd-tfstate', key: 'sigstore/prd/terraform.tfstate' },
+      stateBackend: { kind: 'local' },
     });
   });
 

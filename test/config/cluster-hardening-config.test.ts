@@ -60,6 +60,6 @@ observability:
     expect(tooLarge['services.trillian.treeIds.rekor'].message).toMatch(/below 2\^63/);
     expect(tooLarge['services.trillian.treeIds.ctlog'].message).toMatch(/positive decimal number/);
     const ok = parseConfigText(`${BASE}services:\n  trillian: { logSignerReplicas: 2, treeIds: { rekor: "9223372036854775807", ctlog: "1" } }\n`, 'envs/ok.yaml');
-    expect(ok.services.trillian.treeIds).toEqual({ rekor: '9223372036854775807', ctlog: '1' });
+    expect(ok.services.trillian.treeIds).toEqual({ rekor: '9223372036854775807', ctlog: '1', rekorShards: [], ctlogShards: [] });
   });
 });

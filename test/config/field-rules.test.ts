@@ -29,18 +29,18 @@ function onlyProblem(text: string, path: string): ConfigProblem {
 const org = 'organization: Test Org\n';
 
 describe('case 7: checks the cluster chart made only after minting are made when the file is read', () => {
-  it('a ci-provider issuer: oidc.issuers[0].type', () => {
-    const problem = onlyProblem(`${org}oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider, ciProvider: github-workflow }]\n`, 'oidc.issuers[0].type');
-    expect(problem.value).toBe('"ci-provider"');
-    expect(problem.message).toContain('CIIssuerMetadata');
+  it('a ci-provider issuer naming a provider that has no templates: oidc.issuers[0].ciProvider', () => {
+    const problem = onlyProblem(`${org}oidc:\n  issuers: [{ url: https://ci.example.com, type: ci-provider, ciProvider: github-workflow }]\n`, 'oidc.issuers[0].ciProvider');
+    expect(problem.value).toBe('"github-workflow"');
+    expect(problem.message).toContain('expected a CI provider that exists: "github-actions", "gitlab-ci"');
   });
 
-  it('a ci-provider issuer of a tenant: oidc.tenants[0].issuers[1].type', () => {
+  it('a ci-provider issuer of a tenant without ciProvider: oidc.tenants[0].issuers[1].ciProvider', () => {
     const problem = onlyProblem(
       `${org}oidc:\n  tenants:\n    - name: acme\n      issuers: [{ url: https://a.example.com }, { url: https://ci.example.com, type: ci-provider }]\n`,
-      'oidc.tenants[0].issuers[1].type',
+      'oidc.tenants[0].issuers[1].ciProvider',
     );
-    expect(problem.value).toBe('"ci-provider"');
+    expect(problem.message).toContain('expected ciProvider because type is "ci-provider"');
   });
 
   it('a spiffe issuer, which Fulcio 1.8.8 refuses without SPIFFETrustDomain', () => {
@@ -105,7 +105,7 @@ describe('case 7: checks the cluster chart made only after minting are made when
         '  issuers: [{ url: https://ci.example.com, type: ci-provider }]',
       ].join('\n'),
     );
-    expect(Object.keys(found).sort()).toEqual(['cluster.trustRootNamespaces[1]', 'database.host', 'oidc.issuers[0].type', 'services.fulcio.replicas']);
+    expect(Object.keys(found).sort()).toEqual(['cluster.trustRootNamespaces[1]', 'database.host', 'oidc.issuers[0].ciProvider', 'services.fulcio.replicas']);
   });
 });
 

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       keySpec: 'EC_P384',
     });
     expect(config.otc?.endpoints.kms).toBe('https://kms.eu-de.otc.t-systems.com');
-    expect(config.services.fulcio).toEqual({ replicas: 2, hostname: 'fulcio.example.com' });
+    expect(config.services.fulcio).toEqual({ replicas: 2, hostname: 'fulcio.example.com', grpcHostname: 'fulcio-grpc.example.com' });
     expect(config.services.trillian.logSignerReplicas).toBe(2);
     expect(config.database.kind).toBe('external');
     expect(config.images.mirror).toEqual({ registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' });
@@ -108,7 +108,7 @@ describe('bad fields', () => {
     expect(byPath['pki.fulcio.rootValidity']).toMatchObject({ value: '"ten years"', message: expect.stringContaining('"10y"') });
     expect(byPath['services.fulcio.replicas']).toMatchObject({ value: '0', message: expect.stringContaining('from 1 to 20') });
     expect(byPath['services.fulcio.hostname']).toMatchObject({ message: expect.stringContaining('without scheme') });
-    expect(byPath['services.rekor.replicaz'].message).toBe('unknown field; accepted here: replicas, hostname');
+    expect(byPath['services.rekor.replicaz'].message).toBe('unknown field; accepted here: replicas, hostname, tlsSecret, ingressAnnotations');
     expect(byPath['database.kind']).toMatchObject({ value: '"rds"', message: expect.stringContaining('in-cluster') });
     expect(byPath['oidc.issuers[0].url']).toMatchObject({ value: '"http://issuer.example.com"', message: expect.stringContaining('https URL') });
     expect(byPath['oidc.issuers[0].type']).toMatchObject({ value: '"gitlab"', message: expect.stringContaining('"gitlab-pipeline"') });

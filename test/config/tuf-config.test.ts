@@ -56,4 +56,49 @@ describe('tuf configuration', () => {
       expect.objectContaining({ path: 'otc.kms.tufRootKeyAlias', value: '"t-g1"', message: expect.stringContaining('each root needs its own key') }),
     ]);
   });
+
+  describe('tuf.root: the root keys and threshold', () => {
+    it('defaults to threshold 1 and no explicit keys (the signer\'s TUF root key), so existing environments are unchanged', () => {
+      expect(parseConfigText('organization: x\n', 'envs/dev.yaml').tuf.root).toEqual({ threshold: 1 });
+      const config = parseConfigText(`${OTC_KMS}    tufRootKeyAlias: u-g1\ntuf:\n  root:\n    threshold: 2\n    keys: [{ kmsAlias: u-a-g2 }, { kmsKeyId: 0d0466b0-e727-4d9c-b35d-f84bb474a37f }, { local: offline-b }]\n`, 'envs/prd.yaml');
+      expect(config.tuf.root).toEqual({ threshold: 2, keys: [{ kmsAlias: 'u-a-g2' }, { kmsKeyId: '0d0466b0-e727-4d9c-b35d-f84bb474a37f' }, { local: 'offline-b' }] });
+    });
+
+    it('refuses a threshold above the number of keys, naming the field, the value and the limit', () => {
+      expect(problemsOf('organization: x\ntuf:\n  root:\n    threshold: 2\n')).toEqual([
+        expect.objectContaining({ path: 'tuf.root.threshold', value: '2', message: expect.stringContaining("expected at most 1, the number of tuf.root.keys (one by default: the signer's TUF root key)") }),
+      ]);
+      expect(problemsOf('organization: x\ntuf:\n  root:\n    threshold: 3\n    keys: [{ local: a }, { local: b }]\n')).toEqual([
+        expect.objectContaining({ path: 'tuf.root.threshold', value: '3', message: expect.stringContaining('expected at most 2') }),
+      ]);
+      expect(problemsOf('organization: x\ntuf:\n  root:\n    threshold: 0\n')).toEqual([
+        expect.objectContaining({ path: 'tuf.root.threshold', value: '0', message: expect.stringContaining('expected a whole number of signatures from 1 to 10') }),
+      ]);
+    });
+
+    it('refuses a key with none or two kinds, a bad name or id, a duplicate, and KMS keys without the otc-kms signer', () => {
+      const problems = problemsOf(
+        'organization: x\ntuf:\n  root:\n    keys:\n      - {}\n      - { local: a, kmsAlias: b }\n      - { local: Bad_Name }\n      - { local: fulcio-root }\n      - { local: c }\n      - { local: c }\n      - { kmsAlias: k-g2 }\n      - { kmsKeyId: not-an-id }\n      - { file: keys/tuf.pem }\n      - { file: /media/usb/tuf-root.key.pem }\n',
+      );
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path: 'tuf.root.keys[0]', message: expect.stringContaining('expected exactly one of kmsAlias, kmsKeyId, local or file') }),
+          expect.objectContaining({ path: 'tuf.root.keys[1]', message: expect.stringContaining('(found kmsAlias and local)') }),
+          expect.objectContaining({ path: 'tuf.root.keys[2].local', value: '"Bad_Name"', message: expect.stringContaining('lowercase letters, digits and "-"') }),
+          expect.objectContaining({ path: 'tuf.root.keys[3].local', value: '"fulcio-root"', message: expect.stringContaining("other roots' keys") }),
+          expect.objectContaining({ path: 'tuf.root.keys[5].local', value: '"c"', message: expect.stringContaining('expected each root key once (also tuf.root.keys[4])') }),
+          expect.objectContaining({ path: 'tuf.root.keys[6].kmsAlias', value: '"k-g2"', message: expect.stringContaining('because signer is not "otc-kms"') }),
+          expect.objectContaining({ path: 'tuf.root.keys[7].kmsKeyId', value: '"not-an-id"', message: expect.stringContaining('expected a KMS key id') }),
+          expect.objectContaining({ path: 'tuf.root.keys[8].file', value: '"keys/tuf.pem"', message: expect.stringContaining('expected an absolute path') }),
+        ]),
+      );
+      expect(problems.filter((problem) => problem.path.startsWith('tuf.root.keys[9]'))).toEqual([]);
+    });
+
+    it('refuses a TUF root key alias that is another root\'s', () => {
+      expect(problemsOf(`${OTC_KMS}    tufRootKeyAlias: u-g1\ntuf:\n  root:\n    keys: [{ kmsAlias: f-g1 }]\n`)).toEqual([
+        expect.objectContaining({ path: 'tuf.root.keys[0].kmsAlias', value: '"f-g1"', message: expect.stringContaining('each root needs its own key') }),
+      ]);
+    });
+  });
 });

@@ -22,7 +22,7 @@ function handBuilt(): SigstoreConfig {
     cluster: { ...config.cluster, trustRootNamespaces: ['forge', 'forge'] },
     services: { ...config.services, fulcio: { ...config.services.fulcio, hostname: '10.0.0.1' } },
     database: { kind: 'external', host: 'db host', port: 3306, name: 'trillian', credentialsSecret: 'trillian-db' },
-    oidc: { issuers: [{ url: 'https://ci.example.com', type: 'ci-provider', clientId: 'sigstore' }], tenants: [] },
+    oidc: { issuers: [{ url: 'https://ci.example.com', type: 'ci-provider', clientId: 'sigstore' }], tenants: [], metaIssuers: [], ciProviders: {} },
   };
 }
 
@@ -44,7 +44,7 @@ describe('validateConfig: the schema, re-applied to a configuration object', () 
     const error = caught(() => validateConfig(handBuilt()));
     expect(error).toBeInstanceOf(ConfigError);
     const paths = (error as ConfigError).problems.map((problem) => problem.path);
-    expect(paths.sort()).toEqual(['cluster.trustRootNamespaces[1]', 'database.host', 'oidc.issuers[0].type', 'services.fulcio.hostname']);
+    expect(paths.sort()).toEqual(['cluster.trustRootNamespaces[1]', 'database.host', 'oidc.issuers[0].ciProvider', 'services.fulcio.hostname']);
     expect((error as ConfigError).message).toContain('environment "hand" has 4 invalid fields');
   });
 

@@ -138,7 +138,9 @@ describe('constructs validate their props, naming the construct path, the prop a
     };
     expectChartError(() => trustedIssuers(conflicting), 'CHART_PROPS_INVALID', /https:\/\/idp\.example\.com is configured differently by tenant a \(type email.*\) and by tenant b \(type username/);
     const ciProvider = { issuers: [issuer({ url: 'https://ci.example.com', type: 'ci-provider', ciProvider: 'github-workflow' })], tenants: [] };
-    expectChartError(() => fulcioConfigJson(trustedIssuers(ciProvider)), 'CHART_OIDC_UNSUPPORTED', /https:\/\/ci\.example\.com \(listed by oidc\.issuers\): type "ci-provider" is invalid; .*CIIssuerMetadata/);
+    expectChartError(() => fulcioConfigJson(trustedIssuers(ciProvider)), 'CHART_PROPS_INVALID', /oidc\.issuers\[0\]\.ciProvider "github-workflow" is invalid; expected a CI provider that exists: "github-actions", "gitlab-ci"/);
+    const noProvider = { issuers: [issuer({ url: 'https://ci.example.com', type: 'ci-provider' })], tenants: [] };
+    expectChartError(() => fulcioConfigJson(trustedIssuers(noProvider)), 'CHART_PROPS_INVALID', /https:\/\/ci\.example\.com \(listed by oidc\.issuers\): ciProvider is missing; expected ciProvider because type is "ci-provider"/);
     const uri = { issuers: [issuer({ url: 'https://spiffe.example.com', type: 'uri' })], tenants: [] };
     expectChartError(() => fulcioConfigJson(trustedIssuers(uri)), 'CHART_PROPS_INVALID', /subjectDomain is missing; expected subjectDomain .* because type is "uri"/);
     const withDomain = fixtureConfig('oidc:\n  issuers: [{ url: https://idp.example.com, type: uri, subjectDomain: example.com }, { url: https://login.example.com, type: username, subjectDomain: example.com }]\n');
@@ -173,11 +175,11 @@ describe('constructs validate their props, naming the construct path, the prop a
     expectChartError(
       () => {
         const input = chartInput(material);
-        const oidc = { issuers: [{ url: 'https://ci.example.com', type: 'ci-provider' as const, clientId: 'sigstore' }], tenants: [] };
+        const oidc = { issuers: [{ url: 'https://ci.example.com', type: 'spiffe' as const, clientId: 'sigstore' }], tenants: [], metaIssuers: [], ciProviders: {} };
         return buildClusterCharts({ ...input, config: { ...input.config, oidc } });
       },
       'CHART_OIDC_UNSUPPORTED',
-      /ci-provider/,
+      /spiffe/,
     );
   });
 });

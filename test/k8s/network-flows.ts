@@ -37,6 +37,10 @@ const PORT_FLAGS: Record<string, string> = {
   '--redis_server.address': '--redis_server.port',
 };
 const DSN_HOST = /@tcp\(([^:)]+):(\d+)\)/g;
+/** A MySQL client's address flags (mysqldump in a shell script). */
+const MYSQL_CLIENT_HOST = /--host=(\S+) --port=(\d+)/g;
+/** An https URL a shell script fetches (curl), outside the cluster. */
+const SCRIPT_HTTPS_URL = /https:\/\/([a-z0-9.-]+)(?::(\d+))?[/"\s]/g;
 /** Flags whose value is a name the server calls itself, not an address it dials. */
 // Rekor v1's and v2's checkpoint origin, TesseraCT's origin (lib/config/log-origins.ts).
 const IDENTITY_FLAGS = new Set(['--rekor_server.hostname', '--hostname', '--origin']);
@@ -95,7 +99,17 @@ export function requiredFlows(objects: readonly KubeObject[], network: NetworkCo
         flows.add(`ingress ${componentOf(server)} <- component:${client} ${target.protocol}/${target.port}`);
       }
     };
-    const scan = (text: string, where: string, portFlagValue?: string) => {
+    const scan = (fullText: string, where: string, portFlagValue?: string) => {
+      let text = fullText;
+      for (const match of fullText.matchAll(MYSQL_CLIENT_HOST)) {
+        const [host, port] = [match[1], Number(match[2])];
+        if (/\.svc$/.test(host)) reference(host, port, where);
+        else {
+          external(client, /^\d+\.\d+\.\d+\.\d+$/.test(host) ? [`${host}/32`] : network.externalCidrs, 'TCP', port);
+          resolves = true;
+        }
+        text = text.replace(match[0], '');
+      }
       for (const match of text.matchAll(SERVICE_HOST)) reference(`${match[1]}.${match[3]}.svc`, match[5] ? Number(match[5]) : portFlagValue ? Number(portFlagValue) : 80, where);
       for (const match of text.matchAll(DSN_HOST)) {
         const [host, port] = [match[1], Number(match[2])];
@@ -120,12 +134,23 @@ export function requiredFlows(objects: readonly KubeObject[], network: NetworkCo
     for (const file of files) {
       let issuers: Record<string, unknown> | undefined;
       try {
-        issuers = JSON.parse(file).OIDCIssuers;
+        const parsed = JSON.parse(file);
+        issuers = parsed.OIDCIssuers ? { ...parsed.OIDCIssuers, ...parsed.MetaIssuers } : undefined;
       } catch {
         issuers = undefined;
       }
-      for (const url of Object.keys(issuers ?? {})) {
-        external(client, network.externalCidrs, 'TCP', new URL(url).port === '' ? 443 : Number(new URL(url).port));
+      for (const wildcard of Object.keys(issuers ?? {})) {
+        const url = new URL(wildcard.replace(/\*/g, 'x'));
+        external(client, network.externalCidrs, 'TCP', url.port === '' ? 443 : Number(url.port));
+        resolves = true;
+      }
+    }
+    // Shell scripts that fetch https URLs (curl) reach them outside the cluster.
+    for (const { container } of containersOf(pod)) {
+      const command: string[] = container.command ?? [];
+      if (command[0] !== '/bin/sh' || command[1] !== '-c') continue;
+      for (const match of `${command[2]}\n`.matchAll(SCRIPT_HTTPS_URL)) {
+        external(client, network.externalCidrs, 'TCP', match[2] ? Number(match[2]) : 443);
         resolves = true;
       }
     }

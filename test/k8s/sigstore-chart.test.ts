@@ -223,7 +223,7 @@ describe('the documented production example (envs/prd.example.yaml)', () => {
     const all = [...cluster.public, ...cluster.secrets];
     const namespace = config.cluster.namespace;
     const database = config.database.kind === 'external' ? config.database : undefined;
-    const operatorSecrets = [database?.credentialsSecret, database?.tlsCaSecret, config.cluster.ingressTlsSecret]
+    const operatorSecrets = [database?.credentialsSecret, database?.tlsCaSecret, config.cluster.ingressTlsSecret, config.backup.mysql.enabled ? config.backup.mysql.credentialsSecret : undefined]
       .filter((name): name is string => name !== undefined)
       .map((name) => `${namespace}/${name}`);
     expect(all.flatMap(schemaErrors)).toEqual([]);

@@ -13,6 +13,7 @@ import { fixedClock } from '../helpers/config';
 import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { opensslOk } from '../helpers/openssl';
 import { useTempDirectory } from '../helpers/temp-directory';
+import { parseAllDocuments } from 'yaml';
 
 /* The fixture state was minted on 2026-01-01; every rotation below runs at an injected time. */
 const ROTATED_AT = '2026-06-01T00:00:00Z';
@@ -58,7 +59,8 @@ describe('rotate: renewal under the same root', () => {
     expect(result.deploy).toHaveLength(3);
     expect(result.deploy[0]).toMatch(/^1\. now, the trust: sigstore-cdk synth --env test; publish dist\/trust\/tuf\//);
     expect(result.deploy[1]).toContain('2. at 2026-06-20T00:00:00Z or later, the server switch: sigstore-cdk synth --env test --at 2026-06-20T00:00:00Z');
-    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout restart deployment/tsa');
+    expect(result.deploy[1]).toContain('which rolls deployment/tsa');
+    expect(result.deploy[1]).toContain('kubectl -n sigstore-system rollout status deployment/tsa');
 
     // The old generation is never touched; the new one has its own files and manifest record.
     expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'tsa/leaf.crt.pem'))).toEqual(oldLeaf);
@@ -110,10 +112,19 @@ describe('rotate: renewal under the same root', () => {
     const secretsAt = async (at: string, name: string) => {
       const outDir = join(temp(), name);
       await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
-      return { secrets: readFileSync(join(outDir, 'sigstore.secrets.k8s.yaml'), 'utf8'), trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8') };
+      const objects = parseAllDocuments(readFileSync(join(outDir, 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJSON());
+      const annotations = (name: string) => objects.find((object) => object?.kind === 'Deployment' && object.metadata.name === name).spec.template.metadata.annotations;
+      return {
+        secrets: readFileSync(join(outDir, 'sigstore.secrets.k8s.yaml'), 'utf8'),
+        trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8'),
+        checksums: { tsa: annotations('tsa')['sigstore-cdk/inputs-sha256'], fulcio: annotations('fulcio')['sigstore-cdk/inputs-sha256'] },
+      };
     };
     const before = await secretsAt('2026-06-19T00:00:00Z', 'before');
     const after = await secretsAt('2026-06-20T00:00:00Z', 'after');
+    // Applying the cut-over's manifests rolls the TSA (its Secret changed) and nothing else here.
+    expect(after.checksums.tsa).not.toBe(before.checksums.tsa);
+    expect(after.checksums.fulcio).toBe(before.checksums.fulcio);
     expect(before.secrets).toContain(`password: ${oldKey}`);
     expect(before.secrets).not.toContain(newKey);
     expect(after.secrets).toContain(`password: ${newKey}`);
@@ -167,7 +178,8 @@ describe('rotate: renewal under the same root', () => {
     await expect(rotate('fulcio-intermediate', { at: new Date('2026-05-01T00:00:00Z') })).rejects.toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('--at 2026-05-01T00:00:00.000Z is in the past') }),
     );
-    await expect(runRotate({ config, item: 'ctlog-key', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('not available in this build') }));
+    // A log shard needs its current tree pinned first.
+    await expect(runRotate({ config, item: 'ctlog-key', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('services.trillian.treeIds.ctlog') }));
     // tuf-root is rotateTufRoot's (the CLI dispatches it there), never runRotate's.
     await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toThrow(expect.objectContaining({ message: expect.stringContaining('rotated by rotateTufRoot') }));
     await expect(runRotate({ config, item: 'tuf-root', stateRoot })).rejects.toBeInstanceOf(ConfigError);
@@ -181,5 +193,73 @@ describe('rotate: renewal under the same root', () => {
       '2026-07-16T00:00:00Z',
       '2028-07-01T00:00:00Z',
     ]);
+  });
+});
+
+describe('rotate: a new root (local signer)', () => {
+  const temp = useTempDirectory();
+  let stateRoot: string;
+  const config = fixtureConfig();
+  const dir = () => join(stateRoot, FIXTURE_ENV);
+
+  beforeEach(() => {
+    stateRoot = copyFixtureState(temp());
+  });
+
+  it('fulcio-root: a new root key (generation 2), a new root and intermediate; the CT log accepts both roots during the overlap', async () => {
+    const result = await runRotate({ config, item: 'fulcio-root', stateRoot, clock: fixedClock(ROTATED_AT), at: CUT_OVER, overlap: parseDuration('7d'), rootKeys: new LocalRootKeys() });
+    expect(result.generations.map((generation) => generation.itemId)).toEqual(['fulcio-root-g2', 'fulcio-intermediate-g2']);
+    const manifest = JSON.parse(readFileSync(join(dir(), 'manifest.json'), 'utf8'));
+    const pin = manifest.generations['fulcio-root'][0].rootKey;
+    expect(pin.keyRef).toBe('local:signer/g2/fulcio-root.key.pem');
+    expect(pin.spkiSha256).not.toBe(manifest.rootKeys.fulcio.spkiSha256);
+    expect(manifest.items['fulcio-intermediate-g2'].signedBy).toBe('local:signer/g2/fulcio-root.key.pem');
+    expect(manifest.generations['fulcio-intermediate'][0].issuerGeneration).toBe(2);
+    // The ceremony log holds both signatures of the new key.
+    const log = readFileSync(join(dir(), 'ceremony.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log.filter((record) => record.kind === 'sign-intent').slice(-2).map((record) => [record.purpose, record.keyRef, record.keySpki])).toEqual([
+      ['fulcio-root-g2 certificate', pin.keyRef, pin.spkiSha256],
+      ['fulcio-intermediate-g2 certificate', pin.keyRef, pin.spkiSha256],
+    ]);
+    // Custody (pins, ceremony log) and chains of every generation hold.
+    expect((await runVerify({ config, stateRoot, offline: true, clock: fixedClock('2026-06-02T00:00:00Z') })).problems).toEqual([]);
+    const attime = String(Date.parse('2026-06-02T00:00:00Z') / 1000);
+    expect(opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'fulcio/root.crt.pem'), join(dir(), 'fulcio/intermediate.crt.pem')])).toContain(': OK');
+    expect(opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'fulcio/g2/root.crt.pem'), join(dir(), 'fulcio/g2/intermediate.crt.pem')])).toContain(': OK');
+    // Not cross-signed: the new intermediate does not chain to the old root.
+    expect(() => opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'fulcio/root.crt.pem'), join(dir(), 'fulcio/g2/intermediate.crt.pem')])).toThrow();
+
+    // The CT log's roots_pem_file: both roots until the old validFor ends (cut-over + 7d), then only the new one.
+    const ctRootsAt = async (at: string, name: string) => {
+      const outDir = join(temp(), name);
+      await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
+      const documents = parseAllDocuments(readFileSync(join(outDir, 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJSON());
+      const ctConfig = documents.find((document) => document?.kind === 'ConfigMap' && document.metadata.name === 'ctlog-config');
+      return { roots: (ctConfig.data['roots.pem'] as string).match(/BEGIN CERTIFICATE/g)!.length, trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
+    };
+    const during = await ctRootsAt('2026-06-22T00:00:00Z', 'during');
+    expect(during.roots).toBe(2);
+    expect((await ctRootsAt('2026-06-28T00:00:00Z', 'after')).roots).toBe(1);
+    const authorities = during.trustedRoot.certificateAuthorities;
+    expect(authorities).toHaveLength(2);
+    expect(authorities[0].validFor.end).toBe('2026-06-27T00:00:00Z');
+    expect(authorities[1].certChain.certificates[1].rawBytes).toBe(readFileSync(join(dir(), 'fulcio/g2/root.crt.pem'), 'utf8').replace(/-----[A-Z ]+-----|\s/g, ''));
+  });
+
+  it('tsa-root: a new root, intermediate and leaf; a later fulcio-intermediate rotation signs with the newest root key generation', async () => {
+    const tsa = await runRotate({ config, item: 'tsa-root', stateRoot, clock: fixedClock(ROTATED_AT), at: CUT_OVER, rootKeys: new LocalRootKeys() });
+    expect(tsa.generations.map((generation) => generation.itemId)).toEqual(['tsa-root-g2', 'tsa-intermediate-g2', 'tsa-leaf-g2']);
+    await runRotate({ config, item: 'fulcio-root', stateRoot, clock: fixedClock(ROTATED_AT), at: CUT_OVER, rootKeys: new LocalRootKeys() });
+    const next = await runRotate({ config, item: 'fulcio-intermediate', stateRoot, clock: fixedClock('2026-07-01T00:00:00Z'), at: new Date('2026-07-20T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(next.generations.map((generation) => generation.itemId)).toEqual(['fulcio-intermediate-g3']);
+    const manifest = JSON.parse(readFileSync(join(dir(), 'manifest.json'), 'utf8'));
+    expect(manifest.items['fulcio-intermediate-g3'].signedBy).toBe('local:signer/g2/fulcio-root.key.pem');
+    expect(manifest.generations['tsa-leaf'][0].issuerGeneration).toBe(2);
+    expect((await runVerify({ config, stateRoot, offline: true, clock: fixedClock('2026-07-02T00:00:00Z') })).problems).toEqual([]);
+    const attime = String(Date.parse('2026-07-02T00:00:00Z') / 1000);
+    writeFileSync(join(temp(), 'tsa-g2-untrusted.pem'), readFileSync(join(dir(), 'tsa/g2/intermediate.crt.pem')));
+    expect(
+      opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'tsa/g2/root.crt.pem'), '-untrusted', join(temp(), 'tsa-g2-untrusted.pem'), join(dir(), 'tsa/g2/leaf.crt.pem')]),
+    ).toContain(': OK');
   });
 });

@@ -13,11 +13,11 @@ import { useTempDirectory } from '../helpers/temp-directory';
 /*
  * Trust continuity, checked by @sigstore/verify: a bundle (Fulcio-style leaf + RFC 3161 timestamp from
  * openssl, which stamps the wall clock) made under the old generation verifies against the trusted
- * root after a fulcio-intermediate and a tsa-leaf rotation, as long as its timestamp falls inside the
+ * root after a fulcio-intermediate, a fulcio-root and a tsa-leaf rotation, as long as its timestamp falls inside the
  * old generation's validFor; one made under the new generation verifies too; one made under the old
  * generation but timestamped after the old validFor.end fails.
  */
-describe('@sigstore/verify across a fulcio-intermediate and tsa-leaf rotation', () => {
+describe('@sigstore/verify across a fulcio-intermediate, fulcio-root and tsa-leaf rotation', () => {
   const temp = useTempDirectory();
   const config = devConfig('rotation');
   const HOUR = 60 * 60 * 1000;
@@ -32,7 +32,7 @@ describe('@sigstore/verify across a fulcio-intermediate and tsa-leaf rotation', 
     const oldMaterial = await readPkiMaterial(await store.load());
     const trustedRootBefore = JSON.parse(readFileSync(join(outDir('dist-before'), 'trust', 'trusted_root.json'), 'utf8'));
     const at = new Date(Date.now() - rotatedAgoMs);
-    for (const item of ['fulcio-intermediate', 'tsa-leaf'] as const) {
+    for (const item of ['fulcio-intermediate', 'fulcio-root', 'tsa-leaf'] as const) {
       await runRotate({ config, item, stateRoot, clock: () => at, at, overlap: parseDuration('1h'), rootKeys: new LocalRootKeys() });
     }
     await synth({ config, stateRoot, outDir: outDir('dist-after'), cloudOutDir: outDir('cloud'), clock: clock(0), projectRoot: join(temp(), name) });
@@ -44,8 +44,9 @@ describe('@sigstore/verify across a fulcio-intermediate and tsa-leaf rotation', 
   it('old-generation bundles verify within the old validFor, new-generation bundles verify after the cut-over', async () => {
     // Minted 2 h ago, rotated (cut-over) 30 min ago: the old generation is valid until 30 min from now.
     const state = await rotatedState('within', 2 * HOUR, HOUR / 2);
-    expect(state.newMaterial.activeGenerations).toMatchObject({ 'fulcio-intermediate': 2, 'tsa-leaf': 2 });
-    expect(state.trustedRootAfter.certificateAuthorities).toHaveLength(2);
+    // fulcio-intermediate g2 (under root g1), then fulcio-root g2 with fulcio-intermediate g3 under it.
+    expect(state.newMaterial.activeGenerations).toMatchObject({ 'fulcio-root': 2, 'fulcio-intermediate': 3, 'tsa-leaf': 2 });
+    expect(state.trustedRootAfter.certificateAuthorities).toHaveLength(3);
     expect(state.trustedRootAfter.timestampAuthorities).toHaveLength(2);
     const artifact = Buffer.from('continuity\n');
     const made = await signArtifact(state.oldMaterial, { artifact, workDir: join(temp(), 'tsa-old') });

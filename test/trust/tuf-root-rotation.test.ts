@@ -1,12 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rotateTufRoot } from '../../lib/commands/rotate-tuf-root';
 import type { SigstoreConfig } from '../../lib/config/schema';
+import { encryptPrivateKey, generateEcKeyPair } from '../../lib/pki/keys';
+import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
 import { setWallClock } from '../helpers/fake-date';
+import { configFromYaml } from '../helpers/config';
 import { copyFixtureState, FIXTURE_CLOCK, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { serveDirectory, type StaticServer } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -78,6 +81,7 @@ describe('rotate tuf-root: a client holding v1 follows the chain', () => {
     const verified = await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') });
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
+    expect(verified.tuf.root).toEqual({ version: 2, generation: 2, threshold: 1, keys: ['local:signer/tuf-root-g2.key.pem'] });
 
     setWallClock('2026-01-03T00:00:00Z');
     server.requests.length = 0;
@@ -159,10 +163,132 @@ describe('rotate tuf-root: a client holding v1 follows the chain', () => {
     expect((await runVerify({ config: next, stateRoot, clock: () => new Date('2026-01-05T00:00:00Z') })).problems).toEqual([]);
   });
 
+  it('keeping the current key and adding a second (1-of-1 to 2-of-2): the kept key signs once, for both roles', async () => {
+    const config = fixtureConfig('tuf:\n  root:\n    threshold: 2\n    keys: [{ local: tuf-root }, { local: tuf-root-b-g2 }]\n');
+    const result = await rotate(config, '2026-01-03T00:00:00Z');
+    expect(result.rotation.signedBy).toEqual(['local:signer/tuf-root.key.pem', 'local:signer/tuf-root-b-g2.key.pem']);
+    const manifest = JSON.parse(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'), 'utf8'));
+    // The kept key keeps its pin (and the time it was pinned).
+    expect(manifest.tufRootKeyGenerations[1].keys[0]).toEqual(manifest.rootKeys.tuf);
+    await publish(config);
+    expect(rootJson(2).signatures).toHaveLength(2);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
+    setWallClock('2026-01-03T00:00:00Z');
+    expect((await newClient(v1Copy()).fetchTarget('trusted_root.json')).length).toBeGreaterThan(0);
+  });
+
   it('refuses a rotation to the keys the root already has, and writes nothing', async () => {
     const before = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
     await expect(rotate(fixtureConfig(), '2026-01-03T00:00:00Z')).rejects.toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2, message: expect.stringContaining('nothing to rotate') });
     expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json')).equals(before)).toBe(true);
+  });
+});
+
+describe('a new environment with several TUF root keys and a threshold', () => {
+  const temp = useTempDirectory();
+  afterEach(() => jest.useRealTimers());
+
+  it('without tuf.root the repository and the manifest are what they always were: one key, threshold 1, no generation record', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\n', 'plain');
+    const stateRoot = join(temp(), '.sigstore');
+    await synth({ config, stateRoot, outDir: join(temp(), 'dist'), clock: FIXTURE_CLOCK });
+    const manifest = JSON.parse(readFileSync(join(stateRoot, 'plain', 'manifest.json'), 'utf8'));
+    expect(manifest).not.toHaveProperty('tufRootKeyGenerations');
+    expect(manifest.rootKeys.tuf.keyRef).toBe('local:signer/tuf-root.key.pem');
+    expect(manifest.items['tuf-root-v1'].signedBy).toBe('local:signer/tuf-root.key.pem');
+    const root = JSON.parse(readFileSync(join(temp(), 'dist', 'trust', 'tuf', '1.root.json'), 'utf8'));
+    expect(root.signed.roles.root).toEqual({ keyids: [expect.any(String)], threshold: 1 });
+    expect(root.signatures).toHaveLength(1);
+  });
+
+  it('bootstrap signs v1 with every configured key, threshold 2; tuf-js bootstraps from it; verify accepts it', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\ntuf:\n  root:\n    threshold: 2\n    keys: [{ local: tuf-root-a }, { local: tuf-root-b }]\n', 'multi');
+    const stateRoot = join(temp(), '.sigstore');
+    const dist = join(temp(), 'dist');
+    await synth({ config, stateRoot, outDir: dist, clock: FIXTURE_CLOCK });
+    const root = JSON.parse(readFileSync(join(dist, 'trust', 'tuf', '1.root.json'), 'utf8'));
+    expect(root.signed.roles.root.threshold).toBe(2);
+    expect(root.signed.roles.root.keyids).toHaveLength(2);
+    expect(root.signatures).toHaveLength(2);
+    const manifest = JSON.parse(readFileSync(join(stateRoot, 'multi', 'manifest.json'), 'utf8'));
+    expect(manifest.rootKeys.tuf.keyRef).toBe('local:signer/tuf-root-a.key.pem');
+    expect(manifest.tufRootKeyGenerations).toEqual([
+      { generation: 1, firstVersion: 1, threshold: 2, keys: [expect.objectContaining({ keyRef: 'local:signer/tuf-root-a.key.pem' }), expect.objectContaining({ keyRef: 'local:signer/tuf-root-b.key.pem' })] },
+    ]);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-02T00:00:00Z') })).problems).toEqual([]);
+    const server = await serveDirectory(join(dist, 'trust', 'tuf'));
+    try {
+      setWallClock('2026-01-02T00:00:00Z');
+      const client = new TufTestClient(server.url, join(temp(), 'client'), join(dist, 'trust', 'tuf', '1.root.json'));
+      expect((await client.fetchTarget('trusted_root.json')).equals(readFileSync(join(dist, 'trust', 'trusted_root.json')))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('an offline TUF root key (a PEM file outside the state)', () => {
+  const temp = useTempDirectory();
+
+  it('rotates to it, keeps it out of the state, re-signs a due root with it, and says to mount it when it is missing', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const media = join(temp(), 'media');
+    mkdirSync(media);
+    const keyPath = join(media, 'tuf-root-offline.key.pem');
+    const password = 'offline-test-password-not-a-secret';
+    writeFileSync(keyPath, encryptPrivateKey(generateEcKeyPair('P-256').privateKey, password), { mode: 0o600 });
+    writeFileSync(`${keyPath}.password`, `${password}\n`, { mode: 0o600 });
+    const config = fixtureConfig(`tuf:\n  root:\n    keys: [{ file: ${keyPath} }]\n`);
+
+    const result = await rotateTufRoot({ config, stateRoot, at: new Date('2026-01-03T00:00:00Z') });
+    expect(result.rotation.to.keys).toEqual([{ keyRef: `file:${keyPath}`, keyId: expect.any(String) }]);
+    expect(result.rotation.signedBy).toEqual(['local:signer/tuf-root.key.pem', `file:${keyPath}`]);
+    const stateFiles = Object.keys(JSON.parse(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'), 'utf8')).files);
+    expect(stateFiles.filter((path) => path.includes('offline'))).toEqual([]);
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
+
+    // The root due: tuf refresh re-signs it with the offline key (the current generation's), from the medium.
+    const due = await runTufRefresh({ config, stateRoot, clock: () => new Date('2026-11-01T00:00:00Z') });
+    expect(due.published[0]).toMatchObject({ role: 'root', version: 3 });
+    expect((await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load()).item('tuf-root-v3')?.signedBy).toBe(`file:${keyPath}`);
+
+    // The medium unmounted: verify still passes (the key is checked by its signatures); signing says what to do.
+    rmSync(media, { recursive: true });
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-11-02T00:00:00Z') })).problems).toEqual([]);
+    await expect(runTufRefresh({ config, stateRoot, clock: () => new Date('2027-09-01T00:00:00Z') })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message: expect.stringContaining(`the offline TUF root key ${keyPath} cannot be read (ENOENT): mount the medium that holds it`),
+    });
+  });
+});
+
+describe('custody of rotated TUF roots', () => {
+  const temp = useTempDirectory();
+
+  it('a manifest that lost the generation record refuses the rotated root: its key is pinned nowhere', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const config = fixtureConfig('tuf:\n  root:\n    keys: [{ local: tuf-root-g2 }]\n');
+    await rotateTufRoot({ config, stateRoot, at: new Date('2026-01-03T00:00:00Z') });
+    const manifestPath = join(stateRoot, FIXTURE_ENV, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    delete manifest.tufRootKeyGenerations;
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    await expect(runVerify({ config, stateRoot, offline: true, clock: () => new Date('2026-01-03T00:00:00Z') })).rejects.toMatchObject({
+      code: 'STATE_ROOT_KEY_MISMATCH',
+      message: expect.stringContaining('tuf/repository/2.root.json carries the key'),
+    });
+  });
+
+  it('with the TUF root in KMS, a chain whose generation 1 keys outside KMS can sign alone is refused (a re-signed, re-pinned copy of the state)', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const config = fixtureConfig();
+    const kmsAnchored = Object.assign(new LocalRootKeys(), { tufRootKeysInKms: true });
+    const error = await runVerify({ config, stateRoot, rootKeys: kmsAnchored, clock: () => new Date('2026-01-03T00:00:00Z') }).catch((caught) => caught);
+    expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
+    expect(error.message).toContain('TUF root key generation 1 can be signed by keys outside KMS alone (local:signer/tuf-root.key.pem; threshold 1)');
+    // The same state, the keys compared with their own files: accepted.
+    expect((await runVerify({ config, stateRoot, clock: () => new Date('2026-01-03T00:00:00Z') })).problems).toEqual([]);
   });
 });
 

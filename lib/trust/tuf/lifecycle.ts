@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp, type Key } from '@tufjs/models';
 import { addDuration } from '../../config/duration';
 import type { SigstoreConfig, TufRoleName } from '../../config/schema';
-import { TufError } from '../../errors';
+import { ConfigError, TufError } from '../../errors';
 import type { BootstrapContext } from '../../pki/bootstrap';
 import { spkiSha256 } from '../../pki/keys';
 import type { Signer } from '../../pki/signer';
@@ -34,6 +34,11 @@ export interface TufSigningContext {
    * the current generation's first `threshold` keys. @default - `rootSigner` alone
    */
   readonly rootKeySigner?: (keyRef: string) => Promise<Signer>;
+  /**
+   * The signers of the configured TUF root keys (`tuf.root.keys`), for version 1 of a new repository:
+   * each signs it, and the root role gets `tuf.root.threshold`. @default - `rootSigner` alone, threshold 1
+   */
+  readonly configuredRootSigners?: () => Promise<readonly Signer[]>;
   /** The time new metadata is signed at; expiry counts from it. */
   readonly now: Date;
   /** @default - silent */
@@ -62,17 +67,32 @@ export async function ensureTufRepository(snapshot: StateSnapshot, context: TufS
   const published: TufPublication[] = [];
   const reason = 'new repository';
 
-  const rootSigner = await context.rootSigner();
-  const rootKey = await rootSigner.publicKey();
+  // The configured root keys (tuf.root.keys, several with a threshold) or, by default, the signer's TUF root key alone.
+  const rootSigners = context.configuredRootSigners ? [...(await context.configuredRootSigners())] : [await context.rootSigner()];
+  const threshold = context.configuredRootSigners ? config.tuf.root.threshold : 1;
+  const rootPins: { keyRef: string; spkiSha256: string; pinnedAt: string }[] = [];
+  for (const rootSigner of rootSigners) {
+    const spki = spkiSha256(await rootSigner.publicKey());
+    const twice = rootPins.find((pin) => pin.spkiSha256 === spki);
+    if (twice) throw new ConfigError('CONFIG_INVALID', `tuf.root.keys names one key twice (${twice.keyRef} and ${rootSigner.keyRef}): each root key counts once`);
+    rootPins.push({ keyRef: rootSigner.keyRef, spkiSha256: spki, pinnedAt: now.toISOString() });
+  }
   // Pinned before the signature: a TUF root key pinned to another key is refused unsigned.
-  snapshot.pinRootKey('tuf', { keyRef: rootSigner.keyRef, spkiSha256: spkiSha256(rootKey), pinnedAt: now.toISOString() });
-  const root = new Root({ version: 1, specVersion: TUF_SPEC_VERSION, expires: expiresAt(config, 'root', now), consistentSnapshot: true });
-  root.addKey(tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef), 'root');
+  snapshot.pinRootKey('tuf', rootPins[0]);
+  if (rootPins.length > 1 || threshold > 1) snapshot.addTufRootKeyGeneration({ generation: 1, firstVersion: 1, threshold, keys: rootPins });
+  let root = new Root({ version: 1, specVersion: TUF_SPEC_VERSION, expires: expiresAt(config, 'root', now), consistentSnapshot: true });
+  for (const rootSigner of rootSigners) root.addKey(tufKeyFor(await rootSigner.publicKey(), rootSigner.keyRef), 'root');
   for (const role of ONLINE_ROLES) root.addKey(tufKeyFor(await signers[role].publicKey(), signers[role].keyRef), role);
+  if (threshold > 1) {
+    // @tufjs/models' Root has no threshold setter (and exports no Role): the root is rebuilt from its JSON with the threshold.
+    const json = root.toJSON() as { roles: Record<string, { keyids: string[]; threshold: number }> };
+    json.roles.root.threshold = threshold;
+    root = Root.fromJSON(json as Parameters<typeof Root.fromJSON>[0]);
+  }
   await progress.step('sign TUF root v1', async () => {
     const metadata = new Metadata(root);
-    await signMetadata(metadata, rootSigner, 'tuf root metadata v1');
-    addVersioned(snapshot, 'root', metadata, now, rootSigner.keyRef);
+    for (const rootSigner of rootSigners) await signMetadata(metadata, rootSigner, 'tuf root metadata v1');
+    addVersioned(snapshot, 'root', metadata, now, rootSigners.map((rootSigner) => rootSigner.keyRef).join(','));
   });
   published.push({ role: 'root', version: 1, expires: root.expires, reason });
 
@@ -87,8 +107,16 @@ export async function ensureTufRepository(snapshot: StateSnapshot, context: TufS
 
 /** The bootstrap step (`BootstrapOptions.extend`) that creates the repository when the state has none. */
 export function tufRepositoryStep(config: SigstoreConfig): (context: BootstrapContext) => Promise<void> {
-  return async ({ snapshot, material, rootSigner, clock, progress }) => {
-    await ensureTufRepository(snapshot, { config, material, rootSigner: () => rootSigner('tuf'), now: clock(), progress });
+  return async ({ snapshot, material, rootSigner, tufRootSigners, clock, progress }) => {
+    await ensureTufRepository(snapshot, {
+      config,
+      material,
+      rootSigner: () => rootSigner('tuf'),
+      // Only an explicit tuf.root.keys changes version 1: environments without it get exactly what they always got.
+      ...(config.tuf.root.keys ? { configuredRootSigners: tufRootSigners } : {}),
+      now: clock(),
+      progress,
+    });
   };
 }
 

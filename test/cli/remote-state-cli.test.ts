@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { LAUNCHER, runCliProcess } from '../helpers/cli-process';
+import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
+import { makeTempProject } from '../helpers/temp-project';
+
+/**
+ * `sigstore-cdk state pull|push|status` as an operator runs them: CLI processes on two "machines"
+ * (two project directories) against one real S3 server on loopback (s3rver through the real S3 client).
+ */
+jest.setTimeout(180_000);
+
+let server: ObsTestServer;
+let workspace: string;
+
+beforeAll(async () => {
+  server = await startObsTestServer();
+});
+afterAll(async () => server.stop());
+beforeEach(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'remote-cli-'));
+  server.onRequest = undefined;
+  server.requests.length = 0;
+});
+afterEach(() => rmSync(workspace, { recursive: true, force: true }));
+
+/** A project directory ("machine") whose environment `test` keeps its state in the test server, under its own prefix. */
+function machine(name: string, prefix: string, fixtureState = false): string {
+  return makeTempProject(join(workspace, name), { fixtureState, testEnvYaml: server.environmentYaml(`  prefix: ${prefix}\n`) });
+}
+
+function cli(cwd: string, ...args: string[]) {
+  return runCliProcess(args, { cwd, env: { ...server.cliEnvironment(), SIGSTORE_CDK_LOCK_WAIT: '40' }, timeoutMs: 120_000 });
+}
+
+function tree(directory: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[relative(directory, full)] = readFileSync(full).toString('base64');
+    }
+  };
+  walk(directory);
+  return files;
+}
+
+it('a state minted on one machine, pushed, is restored on an empty machine byte for byte, and verify accepts it', async () => {
+  const laptop = machine('laptop', 'restore');
+  const minted = await cli(laptop, 'synth', '--env', 'test');
+  expect(minted.stderr).toContain('minted');
+  expect(minted.code).toBe(0);
+  const pushed = await cli(laptop, 'state', 'push', '--env', 'test', '--json');
+  expect(pushed.code).toBe(0);
+  expect(JSON.parse(pushed.stdout)).toMatchObject({ pushed: true, generation: 1 });
+
+  const fresh = machine('fresh', 'restore');
+  const before = await cli(fresh, 'state', 'status', '--env', 'test', '--json');
+  expect(JSON.parse(before.stdout)).toMatchObject({ status: 'remote-only', remoteGeneration: { generation: 1 } });
+  // Minting on the empty machine would make a second CA: refused, nothing written.
+  const mint = await cli(fresh, 'bootstrap', '--env', 'test');
+  expect(mint.code).toBe(3);
+  expect(mint.stderr).toContain('STATE_REMOTE_DIVERGED');
+  expect(() => readdirSync(join(fresh, '.sigstore', 'test'))).toThrow();
+
+  const pulled = await cli(fresh, 'state', 'pull', '--env', 'test');
+  expect(pulled.code).toBe(0);
+  expect(pulled.stderr).toContain('pulled generation 1');
+  expect(tree(join(fresh, '.sigstore', 'test'))).toEqual(tree(join(laptop, '.sigstore', 'test')));
+  const verified = await cli(fresh, 'verify', '--env', 'test', '--offline');
+  expect(verified.stderr).toContain('verified');
+  expect(verified.code).toBe(0);
+  const status = await cli(fresh, 'state', 'status', '--env', 'test');
+  expect(status.stderr).toContain('status: in-sync');
+  for (const run of [minted, pushed, before, mint, pulled, verified, status]) {
+    expect(run.stdout + run.stderr).not.toContain(TEST_SECRET_KEY);
+  }
+});
+
+it('two machines push at once from the same generation: one wins, the other is refused and the remote keeps the winner', async () => {
+  const first = machine('first', 'race', true);
+  expect((await cli(first, 'state', 'push', '--env', 'test')).code).toBe(0);
+  const second = machine('second', 'race');
+  expect((await cli(second, 'state', 'pull', '--env', 'test')).code).toBe(0);
+  // The fixture state's TUF roles are due by now: each machine re-signs them (different signatures).
+  for (const directory of [first, second]) expect((await cli(directory, 'tuf', 'refresh', '--env', 'test')).code).toBe(0);
+
+  const [a, b] = await Promise.all([cli(first, 'state', 'push', '--env', 'test'), cli(second, 'state', 'push', '--env', 'test')]);
+  const codes = [a.code, b.code].sort();
+  expect(codes).toEqual([0, 3]);
+  const [winner, loser] = a.code === 0 ? [first, b] : [second, a];
+  expect(loser.stderr).toContain('STATE_REMOTE_CHANGED');
+  expect(loser.stderr).toContain('generation 2');
+
+  const check = machine('check', 'race');
+  expect((await cli(check, 'state', 'pull', '--env', 'test')).code).toBe(0);
+  expect(tree(join(check, '.sigstore', 'test'))).toEqual(tree(join(winner, '.sigstore', 'test')));
+});
+
+it('a push killed (SIGKILL) midway leaves the remote readable at the previous generation; the next push takes over the dead lock', async () => {
+  const laptop = machine('laptop', 'kill', true);
+  expect((await cli(laptop, 'state', 'push', '--env', 'test')).code).toBe(0);
+  const generationOne = tree(join(laptop, '.sigstore', 'test'));
+  expect((await cli(laptop, 'tuf', 'refresh', '--env', 'test')).code).toBe(0);
+
+  // Hold the second object upload of the next push forever, then kill the pushing process.
+  let objectPuts = 0;
+  let reached!: () => void;
+  const midway = new Promise<void>((resolve) => (reached = resolve));
+  server.onRequest = (request) => {
+    if (request.method === 'PUT' && request.path.includes('/kill/test/objects/') && ++objectPuts === 2) {
+      reached();
+      return new Promise<void>(() => {});
+    }
+  };
+  const child = spawn(process.execPath, [LAUNCHER, 'state', 'push', '--env', 'test'], {
+    cwd: laptop,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...server.cliEnvironment() },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+  await midway;
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  server.onRequest = undefined;
+
+  const reader = machine('reader', 'kill');
+  const pulled = await cli(reader, 'state', 'pull', '--env', 'test', '--json');
+  expect(pulled.code).toBe(0);
+  expect(JSON.parse(pulled.stdout)).toMatchObject({ generation: 1 });
+  expect(tree(join(reader, '.sigstore', 'test'))).toEqual(generationOne);
+
+  // The killed push left its lock claim; it is stale after lockTtlSeconds (10 s) and is taken over.
+  const again = await cli(laptop, 'state', 'push', '--env', 'test');
+  expect(again.code).toBe(0);
+  expect(again.stderr).toContain(`took over the stale remote state lock of`);
+  expect(again.stderr).toContain(`pid ${child.pid}, state push`);
+  expect(again.stderr).toContain('pushed generation 2');
+});

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT, runCliProcess } from '../helpers/cli-process';
+import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
+import { makeTempProject } from '../helpers/temp-project';
+
+/**
+ * The README's "Weekly refresh" CI job, command by command (npx sigstore-cdk → the launcher, prd →
+ * the fixture's environment), against the loopback S3 server: the remote state is refreshed and pushed,
+ * dist/ is written, verify accepts it.
+ */
+jest.setTimeout(240_000);
+
+let server: ObsTestServer;
+let workspace: string;
+beforeAll(async () => {
+  server = await startObsTestServer();
+  workspace = mkdtempSync(join(tmpdir(), 'weekly-refresh-'));
+});
+afterAll(async () => {
+  await server.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+function readmeJob(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Weekly refresh'));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+  return (parse(block) as Record<string, { script: string[] }>)['sigstore-tuf-refresh'].script;
+}
+
+it('pull, refresh, push, synth and verify, as the README job runs them', async () => {
+  const script = readmeJob();
+  expect(script[0]).toBe('npm ci');
+  const env = { ...server.cliEnvironment() };
+  const yaml = server.environmentYaml('  prefix: weekly\n');
+  // An operator pushed the state once (the fixture's TUF roles are due by now).
+  const laptop = makeTempProject(join(workspace, 'laptop'), { fixtureState: true, testEnvYaml: yaml });
+  expect((await runCliProcess(['state', 'push', '--env', 'test'], { cwd: laptop, env })).code).toBe(0);
+
+  const runner = makeTempProject(join(workspace, 'ci-runner'), { testEnvYaml: yaml });
+  for (const line of script.slice(1)) {
+    const words = line.split(/\s+/);
+    expect(words.slice(0, 2)).toEqual(['npx', 'sigstore-cdk']);
+    const args = words.slice(2).map((word) => (word === 'prd' ? 'test' : word));
+    const run = await runCliProcess(args, { cwd: runner, env, timeoutMs: 120_000 });
+    expect([line, run.code, run.stderr]).toEqual([line, 0, expect.any(String)]);
+    expect(run.stdout + run.stderr).not.toContain(TEST_SECRET_KEY);
+    if (args[0] === 'tuf') expect(run.stderr).toContain('timestamp v2 (new snapshot v2)');
+    if (args[1] === 'push') expect(run.stderr).toContain('pushed generation 2');
+  }
+  expect(statSync(join(runner, 'dist', 'trust', 'tuf')).isDirectory()).toBe(true);
+  const status = await runCliProcess(['state', 'status', '--env', 'test', '--json'], { cwd: laptop, env });
+  expect(JSON.parse(status.stdout)).toMatchObject({ status: 'remote-ahead', remoteGeneration: { generation: 2 } });
+});

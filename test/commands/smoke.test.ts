@@ -1,0 +1,122 @@
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readPkiMaterial } from '../../lib/pki/state-items';
+import { StateStore } from '../../lib/state/store';
+import { runCliCaptured } from '../helpers/cli';
+import { runCliProcess } from '../helpers/cli-process';
+import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
+import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
+import { useTempDirectory } from '../helpers/temp-directory';
+
+/*
+ * `sigstore-cdk smoke` against loopback stand-ins of Fulcio, the TSA, Rekor and the TUF repository
+ * that sign with the state's own intermediate and keys: trust comes from TUF (the state's
+ * 1.root.json), the bundle is made by sigstore-js's signer and verified by @sigstore/verify with the
+ * CT log's SCT, the timestamp and the Rekor entry all required.
+ */
+const ENV_YAML = `organization: Test Org
+signer: local
+services:
+  fulcio: { hostname: fulcio.example.com }
+  rekor: { hostname: rekor.example.com }
+  ctlog: { hostname: ctlog.example.com }
+  tsa: { hostname: tsa.example.com }
+  tuf: { hostname: tuf.example.com }
+cluster: { ingressTlsSecret: sigstore-tls }
+oidc:
+  issuers: [{ url: https://issuer.example.com }]
+`;
+
+describe('sigstore-cdk smoke', () => {
+  const temp = useTempDirectory();
+  let standIns: StandIns | undefined;
+  afterEach(async () => {
+    await standIns?.close();
+    standIns = undefined;
+  });
+
+  async function deploy(): Promise<{ args: (...extra: string[]) => string[]; standIns: StandIns }> {
+    const envsDir = join(temp(), 'envs');
+    mkdirSync(envsDir);
+    writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), ENV_YAML);
+    const stateRoot = copyFixtureState(temp());
+    const dist = join(temp(), 'dist');
+    // synth publishes the TUF targets for these hostnames (and re-signs the expired fixture roles).
+    const synth = await runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', dist]);
+    expect(synth.code).toBe(0);
+    const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load());
+    standIns = await startStandIns({ material, tufDirectory: join(dist, 'trust', 'tuf'), rekorOrigin: 'rekor.example.com' });
+    const tokenFile = join(temp(), 'token');
+    writeFileSync(tokenFile, `${fakeIdentityToken('smoke@example.com')}\n`, { mode: 0o600 });
+    const { urls } = standIns;
+    const args = (...extra: string[]) => [
+      'smoke', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--token-file', tokenFile,
+      '--fulcio-url', urls.fulcio, '--tsa-url', urls.tsa, '--rekor-url', urls.rekor, '--tuf-url', urls.tuf, ...extra,
+    ];
+    return { args, standIns };
+  }
+
+  it('bootstraps trust from TUF, signs with Fulcio, the TSA and Rekor, and verifies with @sigstore/verify; each step timed', async () => {
+    const { args, standIns } = await deploy();
+    const run = await runCliCaptured(args('--json'));
+    expect(run.stderr).not.toContain('error');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.ok).toBe(true);
+    expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+    for (const step of result.steps) expect(step.ms).toEqual(expect.any(Number));
+    expect(result.identity).toEqual({ subjectAlternativeName: 'smoke@example.com', issuer: 'https://issuer.example.com' });
+    expect(run.stderr).toMatch(/✓ tuf: bootstrap trust from 1\.root\.json of the state[^\n]*\(\d+ ms\)/);
+    expect(run.stderr).toMatch(/✓ verify: verify the bundle[^\n]*\(\d+ ms\)/);
+    expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries', 'GET /tuf/timestamp.json']));
+    // The token is a secret: never printed.
+    expect(run.stdout + run.stderr).not.toContain(fakeIdentityToken('smoke@example.com').split('.')[1]);
+  });
+
+  it.each([
+    ['fulcio', 'SMOKE_FULCIO_FAILED'],
+    ['tsa', 'SMOKE_TSA_FAILED'],
+    ['rekor', 'SMOKE_REKOR_FAILED'],
+    ['tuf', 'SMOKE_TUF_FAILED'],
+  ] as const)('a failing %s: exit 6 with %s, the component and its URL named', async (component, code) => {
+    const { args, standIns } = await deploy();
+    standIns.fail(component);
+    const run = await runCliCaptured(args('--json'));
+    expect(run.code).toBe(6);
+    const { error, result } = JSON.parse(run.stdout);
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(`${component} failed:`);
+    expect(error.message).toContain(standIns.urls[component]);
+    expect(result.steps.at(-1)).toMatchObject({ component, ok: false });
+  });
+
+  it('a certificate from another CA fails verification (exit 6, SMOKE_VERIFY_FAILED): the check is real', async () => {
+    const { args } = await deploy();
+    // Stand-ins that sign with another environment's keys (a freshly minted state), while TUF serves this one's trust.
+    const otherRoot = join(temp(), 'other');
+    mkdirSync(join(otherRoot, 'envs'), { recursive: true });
+    writeFileSync(join(otherRoot, 'envs', 'other.yaml'), ENV_YAML);
+    const other = await runCliCaptured(['synth', '--env', 'other', '--envs-dir', join(otherRoot, 'envs'), '--state-dir', join(otherRoot, '.sigstore'), '--out', join(otherRoot, 'dist')]);
+    expect(other.code).toBe(0);
+    const otherMaterial = await readPkiMaterial(await new StateStore({ root: join(otherRoot, '.sigstore'), env: 'other' }).load());
+    const impostor = await startStandIns({ material: otherMaterial, tufDirectory: join(temp(), 'dist', 'trust', 'tuf'), rekorOrigin: 'rekor.example.com' });
+    try {
+      const base = args('--json');
+      const swapped = base.map((value) => value.replace(/http:\/\/127\.0\.0\.1:\d+/, impostor.url));
+      const run = await runCliCaptured(swapped);
+      expect(run.code).toBe(6);
+      expect(JSON.parse(run.stdout).error.code).toBe('SMOKE_VERIFY_FAILED');
+    } finally {
+      await impostor.close();
+    }
+  });
+
+  it('as a process: the exit code is 6 and the error line names the component', async () => {
+    const { args, standIns } = await deploy();
+    standIns.fail('rekor');
+    const run = await runCliProcess(args(), { cwd: temp() });
+    expect(run.code).toBe(6);
+    expect(run.stderr).toMatch(/error \[SMOKE_REKOR_FAILED\]: rekor failed: hashedrekord entry in the log at http:\/\/127\.0\.0\.1:\d+\/rekor/);
+  });
+});

@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+/**
+ * A real S3 server on loopback for the remote state tests: s3rver (an S3 implementation on the file
+ * system, from npm) stores the objects and answers the object API the real @aws-sdk/client-s3 talks
+ * to. s3rver 3.7 answers the bucket sub-resources `?versioning`, `?acl` and `?policy` with
+ * NotImplemented, so a small front on loopback answers those three the way OBS's S3 API does (the
+ * bucket's settings as the test sets them), enforces what the bootstrap bucket's configuration
+ * enforces on OBS (SSE-KMS with its key on every PUT: refused with 400 otherwise), records every
+ * request, and passes everything else to s3rver unchanged (the signed headers included).
+ */
+export interface ObsTestServerOptions {
+  readonly bucket?: string;
+  /** The SSE-KMS key every PUT must name. @default a fixed test UUID */
+  readonly kmsKeyId?: string;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+}
+
+export const TEST_KMS_KEY_ID = '0b6b7c1e-3a58-4c1e-9a3c-5d6e7f809102';
+export const TEST_ACCESS_KEY = 'S3RVER';
+export const TEST_SECRET_KEY = 'S3RVER-secret-key-never-printed';
+
+export class ObsTestServer {
+  readonly bucket: string;
+  readonly kmsKeyId: string;
+  /** The bucket's versioning status as GetBucketVersioning reports it. */
+  versioning: 'Enabled' | 'Suspended' | undefined = 'Enabled';
+  /** Grants READ to AllUsers in GetBucketAcl. */
+  publicAcl = false;
+  /** The bucket policy GetBucketPolicy returns (JSON text), or none. */
+  policy: string | undefined;
+  readonly requests: RecordedRequest[] = [];
+  /** Called for each request before it is answered; may delay it (resolve later). */
+  onRequest: ((request: RecordedRequest) => Promise<void> | void) | undefined;
+  private readonly directory: string;
+  private s3rver?: S3rver;
+  private backendPort = 0;
+  private front?: Server;
+
+  constructor(options: ObsTestServerOptions = {}) {
+    this.bucket = options.bucket ?? 'sigstore-test-bootstrap';
+    this.kmsKeyId = options.kmsKeyId ?? TEST_KMS_KEY_ID;
+    this.directory = mkdtempSync(join(tmpdir(), 'obs-test-'));
+  }
+
+  /** The endpoint for `otc.endpoints.obs`. */
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.front!.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<this> {
+    this.s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: this.directory, configureBuckets: [{ name: this.bucket, configs: [] }] });
+    const address = (await this.s3rver.run()) as unknown as AddressInfo;
+    this.backendPort = address.port;
+    this.front = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.front!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.front ? this.front.close(() => resolve()) : resolve()));
+    this.front?.closeAllConnections();
+    await this.s3rver?.close();
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+
+  /** The environment a CLI process needs to reach this server. */
+  cliEnvironment(): NodeJS.ProcessEnv {
+    return { OS_ACCESS_KEY: TEST_ACCESS_KEY, OS_SECRET_KEY: TEST_SECRET_KEY };
+  }
+
+  /** The `otc` and `state` YAML of an environment whose state lives here. */
+  environmentYaml(extra = ''): string {
+    return (
+      'otc:\n  region: eu-de\n  endpoints:\n' +
+      `    obs: ${this.endpoint}\n` +
+      '  kms:\n    fulcioRootKeyAlias: sigstore-fulcio-root-g1\n    tsaRootKeyAlias: sigstore-tsa-root-g1\n' +
+      `state:\n  backend: obs\n  bucket: ${this.bucket}\n  kmsKeyId: ${this.kmsKeyId}\n  lockTtlSeconds: 10\n${extra}`
+    );
+  }
+
+  /** PUTs of objects whose key starts with `prefix`. */
+  puts(prefix = ''): RecordedRequest[] {
+    return this.requests.filter((entry) => entry.method === 'PUT' && decodeURIComponent(entry.path.split('?')[0]).startsWith(`/${this.bucket}/${prefix}`));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const recorded: RecordedRequest = { method: request.method ?? 'GET', path: request.url ?? '/', headers: request.headers };
+    this.requests.push(recorded);
+    await this.onRequest?.(recorded);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const isBucket = url.pathname.replace(/\/+$/, '') === `/${this.bucket}`;
+    if (isBucket && request.method === 'GET' && url.searchParams.has('versioning')) {
+      return xml(response, 200, `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${this.versioning ? `<Status>${this.versioning}</Status>` : ''}</VersioningConfiguration>`);
+    }
+    if (isBucket && request.method === 'GET' && url.searchParams.has('acl')) {
+      const publicGrant = this.publicAcl
+        ? '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>'
+        : '';
+      return xml(
+        response,
+        200,
+        '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>owner</ID></Owner><AccessControlList>' +
+          '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>owner</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>' +
+          `${publicGrant}</AccessControlList></AccessControlPolicy>`,
+      );
+    }
+    if (isBucket && request.method === 'GET' && url.searchParams.has('policy')) {
+      if (this.policy === undefined) return xml(response, 404, `<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message><BucketName>${this.bucket}</BucketName></Error>`);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(this.policy);
+      return;
+    }
+    if (request.method === 'PUT' && !isBucket) {
+      const sse = request.headers['x-amz-server-side-encryption'];
+      const key = request.headers['x-amz-server-side-encryption-aws-kms-key-id'];
+      if (sse !== 'aws:kms' || key !== this.kmsKeyId) {
+        request.resume();
+        return xml(response, 400, `<Error><Code>InvalidEncryptionAlgorithmError</Code><Message>SSE-KMS with key ${this.kmsKeyId} is required (got ${String(sse)}, ${String(key)})</Message></Error>`);
+      }
+    }
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: this.backendPort, method: request.method, path: request.url, headers: request.headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('error', () => {
+      if (!response.headersSent) response.writeHead(502);
+      response.end();
+    });
+    request.pipe(upstream);
+  }
+}
+
+function xml(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'content-type': 'application/xml' });
+  response.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+}
+
+export async function startObsTestServer(options: ObsTestServerOptions = {}): Promise<ObsTestServer> {
+  return new ObsTestServer(options).start();
+}

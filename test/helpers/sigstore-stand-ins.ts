@@ -1,0 +1,246 @@
+import { createHash, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, normalize, sep } from 'node:path';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { AsnSerializer } from '@peculiar/asn1-schema';
+import { DirectoryString } from '@peculiar/asn1-x509';
+import { json as sigstoreJson } from '@sigstore/core';
+import { buildCertificate, randomSerialNumber } from '../../lib/pki/certificate-builder';
+import { spkiDer, subjectKeyIdentifier } from '../../lib/pki/keys';
+import { LocalSigner } from '../../lib/pki/local-signer';
+import { EKU } from '../../lib/pki/profiles';
+import type { Signer } from '../../lib/pki/signer';
+import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
+import { opensslOk } from './openssl';
+import { FULCIO_ISSUER_V2_OID, opensslTsaConfig } from './sigstore-bundle';
+
+/*
+ * Loopback stand-ins for the deployed HTTP APIs, signing with the state's own keys, so that what a
+ * client verifies is real even though the servers are not:
+ *   GET  /tuf/…                       the TUF repository (dist/trust/tuf/)
+ *   POST /fulcio/api/v2/signingCert   a leaf from the minted Fulcio intermediate, with an embedded
+ *                                     SCT (RFC 6962 §3.2, precert entry) signed by the CT log key
+ *   POST /tsa/api/v1/timestamp        an RFC 3161 response from `openssl ts -reply` with the TSA leaf
+ *   POST /rekor/api/v1/log/entries    a hashedrekord entry with a SET and an inclusion proof (a tree
+ *                                     of one) whose checkpoint is signed by the Rekor key
+ * The OIDC token is not verified (there is no issuer here): its `sub`/`email` becomes the SAN.
+ */
+
+export interface StandIns {
+  readonly url: string;
+  readonly urls: { readonly fulcio: string; readonly tsa: string; readonly rekor: string; readonly tuf: string };
+  /** Requests so far, `POST /fulcio/api/v2/signingCert`. */
+  readonly requests: string[];
+  /** Makes one component answer HTTP 503 from now on. */
+  fail(component: 'fulcio' | 'tsa' | 'rekor' | 'tuf'): void;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  /** The keys the stand-ins sign with (read on each request when a function: a state minted later). */
+  readonly material: PkiMaterial | (() => Promise<PkiMaterial>);
+  /** The TUF repository served under /tuf. */
+  readonly tufDirectory: string;
+  /** The Rekor log's origin as its checkpoints name it: the host of its base URL in trusted_root.json. */
+  readonly rekorOrigin: string;
+  /** The OIDC issuer written into certificates. @default https://issuer.example.com */
+  readonly oidcIssuer?: string;
+}
+
+/** A fake OIDC identity token (unsigned JWT) with `sub` and `email`. */
+export function fakeIdentityToken(email = 'smoke@example.com', issuer = 'https://issuer.example.com'): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part({ iss: issuer, sub: email, email, email_verified: true, aud: 'sigstore', exp: Math.floor(Date.now() / 1000) + 600 })}.c2lnbmF0dXJl`;
+}
+
+export async function startStandIns(options: StandInOptions): Promise<StandIns> {
+  const materialOf = async () => (typeof options.material === 'function' ? options.material() : options.material);
+  const failing = new Set<string>();
+  const requests: string[] = [];
+  const work = mkdtempSync(join(tmpdir(), 'sigstore-cdk-standins-'));
+  const handlers: Record<string, (body: Buffer) => Promise<{ type: string; body: Buffer | string; status?: number }>> = {
+    'POST /fulcio/api/v2/signingCert': async (body) => {
+      const request = JSON.parse(body.toString('utf8'));
+      const token = String(request.credentials.oidcIdentityToken);
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+      const material = await materialOf();
+      const leaf = await fulcioLeafWithSct(material, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
+      const pems = [leaf, material.fulcio.intermediate, material.fulcio.root].map((certificate) => certificate.toString('pem'));
+      return { type: 'application/json', status: 201, body: JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: pems } } }) };
+    },
+    'POST /tsa/api/v1/timestamp': async (body) => {
+      const request = JSON.parse(body.toString('utf8'));
+      return { type: 'application/timestamp-reply', body: opensslTimestampOfDigest(await materialOf(), Buffer.from(request.artifactHash, 'base64'), mkdtempSync(join(work, 'tsa-'))) };
+    },
+    'POST /rekor/api/v1/log/entries': async (body) => {
+      const entry = rekorEntry(await materialOf(), JSON.parse(body.toString('utf8')), options.rekorOrigin);
+      return { type: 'application/json', status: 201, body: JSON.stringify(entry) };
+    },
+  };
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      const route = `${request.method} ${path}`;
+      requests.push(route);
+      const component = path.split('/')[1];
+      if (failing.has(component)) {
+        response.writeHead(503, { 'content-type': 'text/plain' }).end(`${component} stand-in: unavailable`);
+        return;
+      }
+      const answer = (async () => {
+        if (request.method === 'GET' && path.startsWith('/tuf/')) {
+          const file = normalize(join(options.tufDirectory, decodeURIComponent(path.slice('/tuf/'.length))));
+          if (!file.startsWith(options.tufDirectory + sep)) return { status: 404, type: 'text/plain', body: 'not found' };
+          try {
+            return { status: 200, type: 'application/octet-stream', body: await fs.readFile(file) };
+          } catch {
+            return { status: 404, type: 'text/plain', body: 'not found' };
+          }
+        }
+        const handler = handlers[route];
+        if (!handler) return { status: 404, type: 'text/plain', body: `no route ${route}` };
+        return handler(Buffer.concat(chunks));
+      })();
+      answer.then(
+        (result) => response.writeHead(result.status ?? 200, { 'content-type': result.type }).end(result.body),
+        (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`stand-in error: ${error.message}`),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    urls: { fulcio: `${url}/fulcio`, tsa: `${url}/tsa`, rekor: `${url}/rekor`, tuf: `${url}/tuf` },
+    requests,
+    fail: (component) => failing.add(component),
+    close: () =>
+      new Promise((resolve) => {
+        rmSync(work, { recursive: true, force: true });
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The SCT list extension (RFC 6962 §3.3). */
+const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
+
+/**
+ * A Fulcio-style leaf for `publicKey` from the minted intermediate, with one embedded SCT from the CT
+ * log key: the SCT signs the precert entry (issuer key hash, the TBS without the SCT extension), and
+ * the certificate is then issued with the same serial, validity and extensions plus the SCT list.
+ */
+async function fulcioLeafWithSct(material: PkiMaterial, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
+  const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
+  const intermediateSigner = new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem');
+  const serialNumber = randomSerialNumber();
+  const extensions = [
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([EKU.codeSigning], false),
+    new x509.SubjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey).toString('hex')),
+    new x509.AuthorityKeyIdentifierExtension(subjectKeyIdentifier(certificateKey(material.fulcio.intermediate)).toString('hex')),
+    new x509.SubjectAlternativeNameExtension([{ type: 'email', value: email }], true),
+    new x509.Extension(FULCIO_ISSUER_V2_OID, false, AsnSerializer.serialize(new DirectoryString({ utf8String: oidcIssuer }))),
+  ];
+  const template = { subject: {}, serialNumber, notBefore: now, notAfter: new Date(now.getTime() + 10 * 60 * 1000), publicKey, extensions };
+  // The precertificate's TBS: what the certificate's TBS is once the SCT extension is removed.
+  let precertTbs: Buffer | undefined;
+  const capturing: Signer = {
+    keyRef: intermediateSigner.keyRef,
+    publicKey: () => intermediateSigner.publicKey(),
+    sign: (data: Buffer, purpose: string) => {
+      precertTbs = Buffer.from(data);
+      return intermediateSigner.sign(data, purpose);
+    },
+  } as Signer;
+  await buildCertificate(template, { signer: capturing, issuer: material.fulcio.intermediate, purpose: 'stand-in precertificate' });
+  const sct = signedCertificateTimestamp(material, precertTbs!, Buffer.from(material.fulcio.intermediate.publicKey.rawData));
+  const list = Buffer.concat([uint16(sct.length + 2), uint16(sct.length), sct]);
+  const sctExtension = new x509.Extension(SCT_LIST_OID, false, derOctetString(list));
+  return buildCertificate({ ...template, extensions: [...extensions, sctExtension] }, { signer: intermediateSigner, issuer: material.fulcio.intermediate, purpose: 'stand-in leaf' });
+}
+
+/** One SCT v1 (RFC 6962 §3.2) over a precert entry, signed with the CT log key (ECDSA, SHA-256). */
+function signedCertificateTimestamp(material: PkiMaterial, tbs: Buffer, issuerSpki: Buffer): Buffer {
+  const logId = createHash('sha256').update(spkiDer(material.ctlog.publicKey)).digest();
+  const timestamp = Buffer.alloc(8);
+  timestamp.writeBigUInt64BE(BigInt(Date.now()));
+  const signed = Buffer.concat([
+    Buffer.from([0, 0]), // v1, certificate_timestamp
+    timestamp,
+    uint16(1), // precert_entry
+    createHash('sha256').update(issuerSpki).digest(),
+    uint24(tbs.length),
+    tbs,
+    uint16(0), // no extensions
+  ]);
+  const signature = nodeSign('sha256', signed, { key: decryptStateKey(material.ctlog.privateKey, 'ctlog'), dsaEncoding: 'der' });
+  return Buffer.concat([Buffer.from([0]), logId, timestamp, uint16(0), Buffer.from([4, 3]), uint16(signature.length), signature]);
+}
+
+/** A Rekor v1 answer for a proposed entry: log index 0 of a tree of one, with its SET and checkpoint. */
+function rekorEntry(material: PkiMaterial, proposed: unknown, origin: string): Record<string, unknown> {
+  const rekorKey = decryptStateKey(material.rekor.privateKey, 'rekor');
+  const body = Buffer.from(JSON.stringify(proposed)).toString('base64');
+  const logID = createHash('sha256').update(spkiDer(material.rekor.publicKey)).digest('hex');
+  const integratedTime = Math.floor(Date.now() / 1000);
+  const set = nodeSign('sha256', Buffer.from(sigstoreJson.canonicalize({ body, integratedTime, logIndex: 0, logID }), 'utf8'), { key: rekorKey, dsaEncoding: 'der' });
+  const leafHash = createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(body, 'base64')])).digest();
+  const note = `${origin} - 1\n1\n${leafHash.toString('base64')}\n`;
+  const noteSignature = nodeSign('sha256', Buffer.from(note, 'utf8'), { key: rekorKey, dsaEncoding: 'der' });
+  const checkpoint = `${note}\n\u2014 ${origin} ${Buffer.concat([Buffer.from(logID, 'hex').subarray(0, 4), noteSignature]).toString('base64')}\n`;
+  const uuid = leafHash.toString('hex');
+  return {
+    [uuid]: {
+      body,
+      integratedTime,
+      logID,
+      logIndex: 0,
+      verification: {
+        signedEntryTimestamp: set.toString('base64'),
+        inclusionProof: { logIndex: 0, treeSize: 1, rootHash: leafHash.toString('hex'), hashes: [], checkpoint },
+      },
+    },
+  };
+}
+
+/** `openssl ts -reply` over a digest (what the TSA API receives), with the minted TSA leaf and chain. */
+function opensslTimestampOfDigest(material: PkiMaterial, digest: Buffer, workDir: string): Buffer {
+  const file = (name: string) => join(workDir, name);
+  writeFileSync(file('tsa-leaf.pem'), material.tsa.leaf.toString('pem'));
+  writeFileSync(file('tsa-leaf.key.pem'), material.tsa.leafKey.pem, { mode: 0o600 });
+  writeFileSync(file('tsa-leaf.key.password'), material.tsa.leafKey.password, { mode: 0o600 });
+  writeFileSync(file('tsa-cas.pem'), `${material.tsa.intermediate.toString('pem')}\n${material.tsa.root.toString('pem')}\n`);
+  writeFileSync(file('tsaserial'), '01\n');
+  writeFileSync(file('tsa.cnf'), opensslTsaConfig(workDir));
+  opensslOk(['ts', '-query', '-digest', digest.toString('hex'), '-sha256', '-cert', '-out', file('request.tsq')]);
+  opensslOk([
+    'ts', '-reply', '-config', file('tsa.cnf'), '-queryfile', file('request.tsq'),
+    '-signer', file('tsa-leaf.pem'), '-inkey', file('tsa-leaf.key.pem'), '-passin', `file:${file('tsa-leaf.key.password')}`,
+    '-chain', file('tsa-cas.pem'), '-out', file('response.tsr'),
+  ]);
+  return readFileSync(file('response.tsr'));
+}
+
+function uint16(value: number): Buffer {
+  const buffer = Buffer.alloc(2);
+  buffer.writeUInt16BE(value);
+  return buffer;
+}
+
+function uint24(value: number): Buffer {
+  return Buffer.from([(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff]);
+}
+
+/** DER OCTET STRING (short or long form length). */
+function derOctetString(content: Buffer): ArrayBuffer {
+  const length = content.length < 0x80 ? Buffer.from([content.length]) : content.length < 0x100 ? Buffer.from([0x81, content.length]) : Buffer.from([0x82, content.length >> 8, content.length & 0xff]);
+  return new Uint8Array(Buffer.concat([Buffer.from([0x04]), length, content])).buffer;
+}

@@ -1,0 +1,148 @@
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { startUpGates } from '../../lib/k8s/start-up-gates';
+import { readPkiMaterial } from '../../lib/pki/state-items';
+import { StateStore } from '../../lib/state/store';
+import { runProcess, REPO_ROOT } from '../helpers/cli-process';
+import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
+import { makeTempProject } from '../helpers/temp-project';
+import { useTempDirectory } from '../helpers/temp-directory';
+import { credentialEnvironment, PROJECT_ID, startEmulator } from '../otc/kms-fixture';
+import type { KmsEmulator } from '../otc/kms-emulator';
+import { readmeShellBlocks, type ReadmeBlock } from './readme-blocks';
+
+/*
+ * The README is the runbook, so its commands are run: every ```sh block, in order, in one temp copy
+ * of the project, each with `bash -e -o pipefail`. What a real run talks to is replaced by loopback
+ * stand-ins: OTC IAM and KMS by the KMS emulator (envs/prd.yaml is the documented example with its
+ * endpoints and project pointed at it), OpenTofu by a stand-in `tofu` that records its calls, and
+ * the deployed Fulcio, TSA, Rekor and TUF server by the smoke stand-ins, which sign with the keys the
+ * README's own ceremony minted. A failing command fails the test with its README line.
+ */
+const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+
+describe('the README command blocks', () => {
+  it('are found in the file, with a reason for every skip (a new section is picked up without touching this test)', () => {
+    const blocks = readmeShellBlocks(README);
+    expect(blocks.filter((block) => !block.skipReason).length).toBeGreaterThanOrEqual(15);
+    const synthetic = readmeShellBlocks('# a\n```sh\necho one\n```\n## b\n<!-- readme-test: skip no cluster here -->\n```sh\nkubectl apply\n```\n```text\nnot run\n```\n');
+    expect(synthetic).toEqual([
+      { line: 2, section: 'a', script: 'echo one' },
+      { line: 7, section: 'b', script: 'kubectl apply', skipReason: 'no cluster here' },
+    ]);
+    expect(() => readmeShellBlocks('<!-- readme-test: skip -->\n```sh\necho\n```\n')).toThrow('needs a reason');
+  });
+
+  it('a documented command that fails fails the walk, naming its README line; a failure inside a pipeline too', async () => {
+    const cwd = process.cwd();
+    const env = { PATH: process.env.PATH };
+    await expect(runBlocks(readmeShellBlocks('# s\n```sh\ntrue\n```\n```sh\ntrue\nexit 3\n```\n'), cwd, env)).rejects.toThrow(/README line 5 \(s\) failed with exit 3/);
+    await expect(runBlocks(readmeShellBlocks('```sh\nfalse | cat\n```\n'), cwd, env)).rejects.toThrow(/README line 1 .* failed with exit 1/);
+    expect(await runBlocks(readmeShellBlocks('<!-- readme-test: skip not here -->\n```sh\nexit 1\n```\n'), cwd, env)).toEqual([]);
+  });
+
+  it('the start-up gates table is the one the manifests give', () => {
+    const manifest = devManifest();
+    const rows = startUpGates(parseAllDocuments(manifest).map((document) => document.toJS())).map((gate) => `| \`${gate.workload}\` | \`${gate.waitsFor}\` | \`${gate.writtenBy}\` |`);
+    const table = README.split('\n').filter((line) => /^\| `(Deployment|Job)\//.test(line));
+    expect(table).toEqual(rows);
+  });
+
+  describe('run in order against loopback stand-ins', () => {
+    const temp = useTempDirectory();
+    let emulator: KmsEmulator;
+    let standIns: StandIns;
+    beforeEach(async () => {
+      emulator = await startEmulator();
+    });
+    afterEach(async () => {
+      await standIns?.close();
+      await emulator.stop();
+    });
+
+    it('every documented command succeeds', async () => {
+      const project = makeTempProject(join(temp(), 'project'));
+      for (const example of ['prd.example.yaml', 'tiles.example.yaml']) copyFileSync(join(REPO_ROOT, 'envs', example), join(project, 'envs', example));
+      // The operator's edited copy of the example: the same file, with OTC pointed at the emulator.
+      const example = readFileSync(join(REPO_ROOT, 'envs', 'prd.example.yaml'), 'utf8');
+      const edited = example
+        .replace(/^(\s+iam:) https:\/\/\S+/m, `$1 ${emulator.iamEndpoint}`)
+        .replace(/^(\s+kms:) https:\/\/\S+/m, `$1 ${emulator.kmsEndpoint}`)
+        .replace(/^(\s+projectId:) [0-9a-f]{32}/m, `$1 ${PROJECT_ID}`);
+      expect(edited).not.toBe(example);
+      writeFileSync(join(project, 'envs', 'prd.yaml'), edited);
+
+      standIns = await startStandIns({
+        material: async () => readPkiMaterial(await new StateStore({ root: join(project, '.sigstore'), env: 'prd' }).load()),
+        tufDirectory: join(project, 'dist', 'trust', 'tuf'),
+        rekorOrigin: 'rekor.example.com',
+      });
+      const bin = join(temp(), 'bin');
+      mkdirSync(bin);
+      writeExecutable(join(bin, 'sigstore-cdk'), `#!/bin/sh\nexec "${process.execPath}" "${join(project, 'bin', 'sigstore-cdk.js')}" "$@"\n`);
+      writeExecutable(join(bin, 'tofu'), `#!/bin/sh\necho "tofu $*" >> "${join(temp(), 'tofu.log')}"\n`);
+      writeExecutable(join(bin, 'node'), `#!/bin/sh\nexec "${process.execPath}" "$@"\n`);
+      const environment: NodeJS.ProcessEnv = {
+        PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+        HOME: join(temp(), 'home'),
+        ...credentialEnvironment('access-key'),
+        SIGSTORE_ID_TOKEN: fakeIdentityToken('release-bot@example.com'),
+        SIGSTORE_CDK_FULCIO_URL: standIns.urls.fulcio,
+        SIGSTORE_CDK_TSA_URL: standIns.urls.tsa,
+        SIGSTORE_CDK_REKOR_URL: standIns.urls.rekor,
+        SIGSTORE_CDK_TUF_URL: standIns.urls.tuf,
+        CDK8S_CHECK_UPGRADE: 'false',
+        npm_config_update_notifier: 'false',
+        npm_config_fund: 'false',
+      };
+      mkdirSync(environment.HOME!);
+
+      const ran = await runBlocks(readmeShellBlocks(README), project, environment);
+      expect(ran.length).toBeGreaterThanOrEqual(15);
+      // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
+      expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
+      expect(readFileSync(join(temp(), 'tofu.log'), 'utf8')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd apply -target=opentelekomcloud_kms_key_v1.sigstore_bootstrap');
+      expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries']));
+    }, 900_000);
+  });
+});
+
+/** Runs the blocks that are not skipped, in order, each with `bash -e -o pipefail`; the first failure throws with its README line. */
+async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const ran: string[] = [];
+  for (const block of blocks) {
+    if (block.skipReason) continue;
+    const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', block.script], { cwd, env, timeoutMs: 180_000 });
+    if (run.code !== 0) {
+      throw new Error(
+        `README line ${block.line} (${block.section}) failed with exit ${run.code}:\n${block.script}\n--- stdout (tail)\n${run.stdout.slice(-1500)}\n--- stderr (tail)\n${run.stderr.slice(-3000)}`,
+      );
+    }
+    ran.push(`${block.line} ${block.section}`);
+  }
+  return ran;
+}
+
+function writeExecutable(path: string, text: string): void {
+  writeFileSync(path, text);
+  chmodSync(path, 0o755);
+}
+
+/** The dev manifest, from a synth of the embedded default into a temp directory. */
+function devManifest(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-gates-'));
+  try {
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'sigstore-cdk.js'), 'synth', '--out', join(directory, 'dist'), '--state-dir', join(directory, '.sigstore'), '--envs-dir', join(directory, 'envs')], {
+      cwd: directory,
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);
+    return readFileSync(join(directory, 'dist', 'sigstore.k8s.yaml'), 'utf8');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
