@@ -64,6 +64,8 @@ export type StateErrorCode =
   | 'STATE_IO_ERROR'
   /** A published state lacks an item: corruption, restored from a backup, never minted again. */
   | 'STATE_PUBLISHED_ITEMS_MISSING'
+  /** A published environment's `logs` now selects a tile-based log it did not publish: a migration sigstore-cdk does not do yet. */
+  | 'STATE_LOG_SWITCH_UNSUPPORTED'
   /** A root certificate or TUF root is not signed by, or does not carry, the key pinned at mint time. */
   | 'STATE_ROOT_KEY_MISMATCH'
   /** The state would replace a key or certificate a TUF targets version published. */

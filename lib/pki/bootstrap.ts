@@ -4,7 +4,8 @@ import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { checkCustody } from '../custody/check-custody';
-import { isPublished, missingFromState } from '../custody/published-state';
+import { publishedLogKeys } from '../custody/published-log-keys';
+import { missingFromState } from '../custody/published-state';
 import { expectSignerHoldsPinnedKeys } from '../custody/signer-keys';
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
@@ -127,7 +128,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     // The tile-based logs' keys, for the logs the configuration runs; never into a published state.
-    refuseTileLogKeysForPublishedState(snapshot, options.config, isPublished(snapshot), store.directory);
+    refuseTileLogKeysForPublishedState(snapshot, options.config, publishedLogKeys(snapshot), store.directory);
     const tileLogKeys = missingTileLogKeys(snapshot, options.config);
     if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
     const material = await readPkiMaterial(snapshot);

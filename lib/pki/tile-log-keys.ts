@@ -56,21 +56,45 @@ export function missingTileLogKeys(snapshot: StateSnapshot, config: LogSelection
 }
 
 /**
- * Refuses to mint a tile-log key into a published state: either the key was lost (corruption: clients
- * trust the published key) or the environment was switched to a tile-based log after its trust
- * material was published, which is a migration (a new log beside the old one, the old one kept with
- * `validFor.end`) that sigstore-cdk does not do yet. Either way nothing is minted.
+ * The hashes of the per-key log targets (`rekor.pub`, `ctfe.pub`) the state's TUF repository
+ * published, if it has one: what tells a switched environment from a lost key.
  */
-export function refuseTileLogKeysForPublishedState(snapshot: StateSnapshot, config: LogSelection, published: boolean, directory: string): void {
+export type PublishedLogKeys = { readonly rekor?: string; readonly ctfe?: string };
+
+/**
+ * Refuses to mint a tile-log key into a published state. When the published `rekor.pub` (`ctfe.pub`)
+ * is the Trillian-backed log's key, the environment was switched to a tile-based log after its trust
+ * was published: a migration (a new log beside the old one, the old one kept with `validFor.end`)
+ * that sigstore-cdk does not do yet (STATE_LOG_SWITCH_UNSUPPORTED). Otherwise the key was lost:
+ * corruption, never minted again (STATE_PUBLISHED_ITEMS_MISSING). Either way nothing is minted.
+ */
+export function refuseTileLogKeysForPublishedState(
+  snapshot: StateSnapshot,
+  config: LogSelection,
+  published: { readonly published: boolean; readonly logKeys: PublishedLogKeys; readonly trillianKeys: PublishedLogKeys },
+  directory: string,
+): void {
   const missing = missingTileLogKeys(snapshot, config);
-  if (!published || missing.length === 0) return;
+  if (!published.published || missing.length === 0) return;
   const logs = logChoice(config);
+  const switched = missing.filter((id) =>
+    id === TILE_LOG_KEY_ITEMS.rekorV2.id
+      ? published.logKeys.rekor !== undefined && published.logKeys.rekor === published.trillianKeys.rekor
+      : published.logKeys.ctfe !== undefined && published.logKeys.ctfe === published.trillianKeys.ctfe,
+  );
+  if (switched.length > 0) {
+    const fields = switched.map((id) => (id === TILE_LOG_KEY_ITEMS.rekorV2.id ? `logs.rekor "${logs.rekor}"` : `logs.ct "${logs.ct}"`));
+    throw new StateError(
+      'STATE_LOG_SWITCH_UNSUPPORTED',
+      `state ${directory} published ${switched.map((id) => (id === TILE_LOG_KEY_ITEMS.rekorV2.id ? 'Rekor v1' : 'ct_server')).join(' and ')}, but ${fields.join(' and ')} selects a tile-based log. ` +
+        'Moving a published environment to a tile-based log is a migration (a new log beside the old one, which stays trusted until its validFor ends) ' +
+        'that sigstore-cdk does not do yet. Nothing was changed; set logs back to what was published.',
+    );
+  }
   throw new StateError(
     'STATE_PUBLISHED_ITEMS_MISSING',
-    `state ${directory} is published but lacks ${missing.join(', ')}, which logs.rekor "${logs.rekor}" / logs.ct "${logs.ct}" needs. ` +
-      'Either the key was lost (restore the state from a backup) or the environment was switched to a tile-based log after its ' +
-      'trust material was published: moving a published environment from Rekor v1 or ct_server to a tile-based log is a migration ' +
-      '(a new log beside the old one) that sigstore-cdk does not do yet. Nothing was changed; set logs back to what was published.',
+    `state ${directory} is published but lacks ${missing.join(', ')}, which logs.rekor "${logs.rekor}" / logs.ct "${logs.ct}" needs and whose public key it published. ` +
+      'That is corruption, not something to mint again: clients trust the published key. Nothing was changed. Restore the state from a backup.',
   );
 }
 

@@ -2,6 +2,7 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runCliProcess, runProcess } from '../helpers/cli-process';
+import { dropItems } from '../helpers/state-tampering';
 import { REPO_ROOT, makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -80,9 +81,23 @@ describe('tile-based logs through the CLI', () => {
     const manifest = readFileSync(join(project, '.sigstore', 'test', 'manifest.json'));
     const run = await runCliProcess(['synth', '--env', 'test'], { cwd: project, timeoutMs: 120_000 });
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/error \[STATE_PUBLISHED_ITEMS_MISSING\]: .*lacks rekor-v2-key, which logs\.rekor "v2" .*migration/);
+    expect(run.stderr).toMatch(/error \[STATE_LOG_SWITCH_UNSUPPORTED\]: state .* published Rekor v1, but logs\.rekor "v2" selects a tile-based log\. .*migration/);
     expect(readFileSync(join(project, '.sigstore', 'test', 'manifest.json'))).toEqual(manifest);
     expect(() => statSync(join(project, '.sigstore', 'test', 'rekor-v2'))).toThrow();
     expect(() => statSync(join(project, 'dist'))).toThrow();
   }, 120_000);
+
+  it('refuses a published Rekor v2 state that lost its key as corruption, minting nothing', async () => {
+    const project = makeTempProject(temp());
+    copyFileSync(join(REPO_ROOT, 'envs', 'tiles.example.yaml'), join(project, 'envs', 'tiles.yaml'));
+    expect((await runCliProcess(['synth', '--env', 'tiles'], { cwd: project, timeoutMs: 120_000 })).code).toBe(0);
+    const state = join(project, '.sigstore', 'tiles');
+    dropItems(state, ['rekor-v2-key']);
+    const manifest = readFileSync(join(state, 'manifest.json'));
+    const run = await runCliProcess(['synth', '--env', 'tiles'], { cwd: project, timeoutMs: 120_000 });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/error \[STATE_PUBLISHED_ITEMS_MISSING\]: state .* lacks rekor-v2-key, .*whose public key it published\. That is corruption/);
+    expect(readFileSync(join(state, 'manifest.json'))).toEqual(manifest);
+    expect(() => statSync(join(state, 'rekor-v2', 'private.key.pem'))).toThrow();
+  }, 240_000);
 });
