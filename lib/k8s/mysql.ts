@@ -1,4 +1,5 @@
-import { Duration, Size } from 'cdk8s';
+import { Duration } from 'cdk8s';
+import { storageSize } from './storage-size';
 import * as kplus from 'cdk8s-plus-28';
 import { isIPv4 } from 'node:net';
 import { Construct } from 'constructs';
@@ -245,14 +246,3 @@ export function connectToDatabase(scope: Construct, client: string, connection: 
   else wiring.connectExternal(client, connection.route.destination);
 }
 
-function storageSize(text: string): Size {
-  const amount = Number(text.slice(0, -2));
-  switch (text.slice(-2)) {
-    case 'Mi':
-      return Size.mebibytes(amount);
-    case 'Gi':
-      return Size.gibibytes(amount);
-    default:
-      return Size.tebibytes(amount);
-  }
-}

@@ -1,11 +1,11 @@
 import * as kplus from 'cdk8s-plus-28';
+import { storageSize } from './storage-size';
 import { Construct } from 'constructs';
 import { serviceEndpoint } from './network-wiring';
 import type { ServiceAddress } from './trillian';
 import { REDIS_CONFIG_FILE } from './server-inputs';
 import { dnsSubdomainProblem, storageQuantityProblem } from '../config/field-rules';
 import { requireName, requirePinnedImage, requireProp, requireRule } from './prop-validation';
-import { Size } from 'cdk8s';
 import { componentService, secureContainer, secureDeployment, writableDirectory } from './workload';
 
 const REDIS_PORT = 6379;
@@ -71,7 +71,7 @@ export class RekorRedis extends Construct {
       const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
         metadata: { name: `${RekorRedis.NAME}-data` },
         accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-        storage: quantitySize(persistence.storageSize),
+        storage: storageSize(persistence.storageSize),
         storageClassName: persistence.storageClassName,
       });
       data = kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' });
@@ -111,14 +111,3 @@ export class RekorRedis extends Construct {
   }
 }
 
-function quantitySize(text: string): Size {
-  const amount = Number(text.slice(0, -2));
-  switch (text.slice(-2)) {
-    case 'Mi':
-      return Size.mebibytes(amount);
-    case 'Gi':
-      return Size.gibibytes(amount);
-    default:
-      return Size.tebibytes(amount);
-  }
-}

@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { storageSize } from './storage-size';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { dnsSubdomainProblem, storageQuantityProblem } from '../config/field-rules';
@@ -27,23 +27,12 @@ export function tileStorageVolume(scope: Construct, props: TileStorageProps): { 
   const claim = new kplus.PersistentVolumeClaim(scope, 'Storage', {
     metadata: { name: props.claimName },
     accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-    storage: quantity(props.size),
+    storage: storageSize(props.size),
     storageClassName: props.storageClassName,
   });
   return { claim, volume: kplus.Volume.fromPersistentVolumeClaim(scope, 'StorageVolume', claim, { name: 'storage' }) };
 }
 
-function quantity(text: string): Size {
-  const amount = Number(text.slice(0, -2));
-  switch (text.slice(-2)) {
-    case 'Mi':
-      return Size.mebibytes(amount);
-    case 'Gi':
-      return Size.gibibytes(amount);
-    default:
-      return Size.tebibytes(amount);
-  }
-}
 
 export interface UnencryptedKeySecretProps {
   /** The Secrets chart. */
