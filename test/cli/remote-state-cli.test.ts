@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { LAUNCHER, runCliProcess } from '../helpers/cli-process';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { makeTempProject } from '../helpers/temp-project';
+import { fileContents } from '../helpers/tree';
 
 /**
  * `sigstore-cdk state pull|push|status` as an operator runs them: CLI processes on two "machines"
@@ -35,18 +36,6 @@ function cli(cwd: string, ...args: string[]) {
   return runCliProcess(args, { cwd, env: { ...server.cliEnvironment(), SIGSTORE_CDK_LOCK_WAIT: '40' }, timeoutMs: 120_000 });
 }
 
-function tree(directory: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files[relative(directory, full)] = readFileSync(full).toString('base64');
-    }
-  };
-  walk(directory);
-  return files;
-}
 
 it('a state minted on one machine, pushed, is restored on an empty machine byte for byte, and verify accepts it', async () => {
   const laptop = machine('laptop', 'restore');
@@ -69,7 +58,7 @@ it('a state minted on one machine, pushed, is restored on an empty machine byte 
   const pulled = await cli(fresh, 'state', 'pull', '--env', 'test');
   expect(pulled.code).toBe(0);
   expect(pulled.stderr).toContain('pulled generation 1');
-  expect(tree(join(fresh, '.sigstore', 'test'))).toEqual(tree(join(laptop, '.sigstore', 'test')));
+  expect(fileContents(join(fresh, '.sigstore', 'test'))).toEqual(fileContents(join(laptop, '.sigstore', 'test')));
   const verified = await cli(fresh, 'verify', '--env', 'test', '--offline');
   expect(verified.stderr).toContain('verified');
   expect(verified.code).toBe(0);
@@ -97,13 +86,13 @@ it('two machines push at once from the same generation: one wins, the other is r
 
   const check = machine('check', 'race');
   expect((await cli(check, 'state', 'pull', '--env', 'test')).code).toBe(0);
-  expect(tree(join(check, '.sigstore', 'test'))).toEqual(tree(join(winner, '.sigstore', 'test')));
+  expect(fileContents(join(check, '.sigstore', 'test'))).toEqual(fileContents(join(winner, '.sigstore', 'test')));
 });
 
 it('a push killed (SIGKILL) midway leaves the remote readable at the previous generation; the next push takes over the dead lock', async () => {
   const laptop = machine('laptop', 'kill', true);
   expect((await cli(laptop, 'state', 'push', '--env', 'test')).code).toBe(0);
-  const generationOne = tree(join(laptop, '.sigstore', 'test'));
+  const generationOne = fileContents(join(laptop, '.sigstore', 'test'));
   expect((await cli(laptop, 'tuf', 'refresh', '--env', 'test')).code).toBe(0);
 
   // Hold the second object upload of the next push forever, then kill the pushing process.
@@ -131,7 +120,7 @@ it('a push killed (SIGKILL) midway leaves the remote readable at the previous ge
   const pulled = await cli(reader, 'state', 'pull', '--env', 'test', '--json');
   expect(pulled.code).toBe(0);
   expect(JSON.parse(pulled.stdout)).toMatchObject({ generation: 1 });
-  expect(tree(join(reader, '.sigstore', 'test'))).toEqual(generationOne);
+  expect(fileContents(join(reader, '.sigstore', 'test'))).toEqual(generationOne);
 
   // The killed push left its lock claim; it is stale after lockTtlSeconds (10 s) and is taken over.
   const again = await cli(laptop, 'state', 'push', '--env', 'test');

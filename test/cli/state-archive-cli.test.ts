@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { runCliProcess } from '../helpers/cli-process';
 import { makeTempProject } from '../helpers/temp-project';
+import { fileContents } from '../helpers/tree';
 
 /** `state export` / `state import` as CLI processes: a backup restored on a fresh machine, checked by GnuPG and by `verify`. */
 jest.setTimeout(180_000);
@@ -19,18 +20,6 @@ let archiveSha256: string;
 const cli = (cwd: string, args: string[], passphrase: string | null = PASSPHRASE) =>
   runCliProcess(args, { cwd, env: passphrase === null ? {} : { SIGSTORE_CDK_ARCHIVE_PASSPHRASE: passphrase }, timeoutMs: 120_000 });
 
-function tree(directory: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files[relative(directory, full)] = readFileSync(full).toString('base64');
-    }
-  };
-  walk(directory);
-  return files;
-}
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'state-archive-'));
@@ -67,7 +56,7 @@ it('is an OpenPGP message GnuPG decrypts with the passphrase (an independent imp
   expect(decrypted.status).toBe(0);
   const payload = JSON.parse(decrypted.stdout.toString('utf8'));
   expect(payload).toMatchObject({ format: 'sigstore-cdk/state-archive/v1', env: 'test', checksum: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  expect(Object.keys(payload.files).sort()).toEqual(Object.keys(tree(join(laptop, '.sigstore', 'test'))).sort());
+  expect(Object.keys(payload.files).sort()).toEqual(Object.keys(fileContents(join(laptop, '.sigstore', 'test'))).sort());
   const wrong = spawnSync('gpg', ['--batch', '--quiet', '--homedir', home, '--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--decrypt', archive], { input: 'not the passphrase at all' });
   expect(wrong.status).not.toBe(0);
 });
@@ -77,7 +66,7 @@ it('imports onto a fresh machine byte for byte, and verify accepts the state', a
   const imported = await cli(fresh, ['state', 'import', archive, '--env', 'test', '--sha256', archiveSha256]);
   expect(imported.stderr).toContain('imported');
   expect(imported.code).toBe(0);
-  expect(tree(join(fresh, '.sigstore', 'test'))).toEqual(tree(join(laptop, '.sigstore', 'test')));
+  expect(fileContents(join(fresh, '.sigstore', 'test'))).toEqual(fileContents(join(laptop, '.sigstore', 'test')));
   expect(statSync(join(fresh, '.sigstore', 'test')).mode & 0o777).toBe(0o700);
   const verified = await cli(fresh, ['verify', '--env', 'test', '--offline']);
   expect(verified.stderr).toContain('verified');
@@ -118,9 +107,9 @@ it('refuses an archive whose SHA-256 is not the one given, and an import over an
   expect(other.stderr).toContain('STATE_ARCHIVE_INVALID');
   const elsewhere = makeTempProject(join(workspace, 'elsewhere'));
   expect((await cli(elsewhere, ['synth', '--env', 'test'])).code).toBe(0);
-  const before = tree(join(elsewhere, '.sigstore', 'test'));
+  const before = fileContents(join(elsewhere, '.sigstore', 'test'));
   const over = await cli(elsewhere, ['state', 'import', archive, '--env', 'test']);
   expect(over.code).toBe(3);
   expect(over.stderr).toContain('STATE_NOT_EMPTY');
-  expect(tree(join(elsewhere, '.sigstore', 'test'))).toEqual(before);
+  expect(fileContents(join(elsewhere, '.sigstore', 'test'))).toEqual(before);
 });

@@ -40,3 +40,17 @@ export function treeContents(root: string): Record<string, string> {
     ]),
   );
 }
+
+/** Every file under `directory` (not the directories): relative path → bytes as base64. For byte-for-byte comparisons. */
+export function fileContents(directory: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const full = join(path, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[relative(directory, full)] = readFileSync(full).toString('base64');
+    }
+  };
+  walk(directory);
+  return files;
+}

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { runStatePull, runStatePush, runStateStatus } from '../../lib/commands/state-remote';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import { StateError } from '../../lib/errors';
@@ -12,6 +12,7 @@ import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
 import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
+import { fileContents } from '../helpers/tree';
 
 /** The remote state against a real S3 server on loopback (s3rver), through the real @aws-sdk/client-s3. */
 let server: ObsTestServer;
@@ -49,19 +50,6 @@ function emptyRoot(name: string): string {
   return join(workspace, name, '.sigstore');
 }
 
-/** Every file under a directory, path → bytes. */
-function tree(directory: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const name of readdirSync(path)) {
-      const full = join(path, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files[relative(directory, full)] = readFileSync(full).toString('base64');
-    }
-  };
-  walk(directory);
-  return files;
-}
 
 const FIXTURE_DAY = (days: number) => () => new Date(Date.parse('2026-01-01T00:00:00Z') + days * 86_400_000);
 
@@ -95,13 +83,13 @@ describe('push and pull', () => {
     const keys = puts.map((put) => decodeURIComponent(put.path.split('?')[0]));
     const headIndex = keys.findIndex((key) => key.endsWith('/head.json'));
     // (one object per distinct content: files with the same bytes share it)
-    expect(keys.slice(0, headIndex).filter((key) => key.includes('/objects/')).length).toBe(new Set(Object.values(tree(join(source, FIXTURE_ENV)))).size);
+    expect(keys.slice(0, headIndex).filter((key) => key.includes('/objects/')).length).toBe(new Set(Object.values(fileContents(join(source, FIXTURE_ENV)))).size);
     expect(keys.slice(headIndex + 1).filter((key) => !key.includes('/lock/'))).toEqual([]);
 
     const target = emptyRoot('b');
     const pulled = await runStatePull({ config, stateRoot: target, environment: environment() });
     expect(pulled).toMatchObject({ written: true, generation: 1 });
-    expect(tree(join(target, FIXTURE_ENV))).toEqual(tree(join(source, FIXTURE_ENV)));
+    expect(fileContents(join(target, FIXTURE_ENV))).toEqual(fileContents(join(source, FIXTURE_ENV)));
     expect(statSync(join(target, FIXTURE_ENV)).mode & 0o777).toBe(0o700);
     const verified = await runVerify({ config, stateRoot: target, offline: true, clock: FIXTURE_DAY(1) });
     expect(verified.problems).toEqual([]);
@@ -120,17 +108,17 @@ describe('push and pull', () => {
     expect(await runStateStatus({ config, stateRoot: first, environment: environment() })).toMatchObject({ status: 'local-ahead' });
     expect(await runStatePush({ config, stateRoot: second, environment: environment() })).toMatchObject({ pushed: true, generation: 2 });
     expect(await runStateStatus({ config, stateRoot: first, environment: environment() })).toMatchObject({ status: 'diverged', baseGeneration: 1 });
-    const before = tree(join(first, FIXTURE_ENV));
+    const before = fileContents(join(first, FIXTURE_ENV));
     const refused = await expectStateError(runStatePush({ config, stateRoot: first, environment: environment() }), 'STATE_REMOTE_CHANGED');
     expect(refused.message).toContain('generation 2');
     expect(refused.message).toContain('pulled from generation 1');
     const unpushed = await expectStateError(runStatePull({ config, stateRoot: first, environment: environment() }), 'STATE_LOCAL_UNPUSHED');
     expect(unpushed.message).toContain('timestamp');
-    expect(tree(join(first, FIXTURE_ENV))).toEqual(before);
+    expect(fileContents(join(first, FIXTURE_ENV))).toEqual(before);
     // The remote is still the second machine's generation 2.
     const third = emptyRoot('c');
     await runStatePull({ config, stateRoot: third, environment: environment() });
-    expect(tree(join(third, FIXTURE_ENV))).toEqual(tree(join(second, FIXTURE_ENV)));
+    expect(fileContents(join(third, FIXTURE_ENV))).toEqual(fileContents(join(second, FIXTURE_ENV)));
   });
 
   it('a working copy behind the remote pulls the new generation; pushing it again changes nothing', async () => {
