@@ -1,11 +1,10 @@
-import { Cron, Duration } from 'cdk8s';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NetworkWiring } from './network-wiring';
 import { connectToDatabase, type DatabaseConnection } from './mysql';
-import { PodPlacement } from './pod-placement';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
-import { NONROOT_ID, componentLabels, secureContainer, writableDirectory } from './workload';
+import { secureContainer, secureCronJob, writableDirectory } from './workload';
 
 export interface MySqlBackupProps {
   /** How the database is reached (MySql.connection): host, credentials, TLS CA. */
@@ -119,16 +118,9 @@ export class MySqlBackup extends Construct {
       'rm -f /secrets/curlrc',
     ].join('\n');
 
-    const labels = componentLabels(name);
-    wiring.register(name);
-    const [minute, hour, day, month, weekDay] = fields;
-    this.cronJob = new kplus.CronJob(this, 'CronJob', {
-      metadata: { name, labels },
-      podMetadata: { labels },
-      select: false,
-      schedule: new Cron({ minute, hour, day, month, weekDay }),
-      timeZone: 'Etc/UTC',
-      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+    this.cronJob = secureCronJob(this, 'CronJob', {
+      name,
+      schedule: fields,
       startingDeadline: Duration.hours(1),
       successfulJobsRetained: 3,
       failedJobsRetained: 3,
@@ -162,10 +154,6 @@ export class MySqlBackup extends Construct {
           resources: { cpuMillis: { request: 50, limit: 500 }, memoryMebibytes: { request: 32, limit: 128 } },
         }),
       ],
-      automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, user: NONROOT_ID, group: NONROOT_ID, fsGroup: NONROOT_ID },
-      restartPolicy: kplus.RestartPolicy.NEVER,
     });
-    PodPlacement.of(this).schedule(this.cronJob, '/spec/jobTemplate/spec/template/spec');
   }
 }

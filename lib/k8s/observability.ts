@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ApiObject, Cron, Duration } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
-import { PodPlacement } from './pod-placement';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';
-import { METRICS_PORT_NAME, NONROOT_ID, PART_OF_LABELS, componentLabels, secureContainer } from './workload';
+import { METRICS_PORT_NAME, PART_OF_LABELS, secureContainer, secureCronJob } from './workload';
 
 export { prometheusAnnotations } from './prometheus-annotations';
 
@@ -102,15 +101,9 @@ export class Prober extends Construct {
       'if [ -n "$failed" ]; then echo "prober: FAILED:$failed" >&2; exit 1; fi',
     ].join('\n');
 
-    const labels = componentLabels(name);
-    wiring.register(name);
-    const [minute, hour, day, month, weekDay] = fields;
-    this.cronJob = new kplus.CronJob(this, 'CronJob', {
-      metadata: { name, labels },
-      podMetadata: { labels },
-      select: false,
-      schedule: new Cron({ minute, hour, day, month, weekDay }),
-      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+    this.cronJob = secureCronJob(this, 'CronJob', {
+      name,
+      schedule: fields,
       startingDeadline: Duration.minutes(5),
       successfulJobsRetained: 1,
       failedJobsRetained: 3,
@@ -124,10 +117,6 @@ export class Prober extends Construct {
           resources: { cpuMillis: { request: 10, limit: 100 }, memoryMebibytes: { request: 16, limit: 64 } },
         }),
       ],
-      automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, user: NONROOT_ID, group: NONROOT_ID, fsGroup: NONROOT_ID },
-      restartPolicy: kplus.RestartPolicy.NEVER,
     });
-    PodPlacement.of(this).schedule(this.cronJob, '/spec/jobTemplate/spec/template/spec');
   }
 }

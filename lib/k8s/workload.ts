@@ -1,4 +1,4 @@
-import { Duration, Size } from 'cdk8s';
+import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
@@ -292,4 +292,57 @@ export function secureJob(scope: Construct, id: string, props: SecureJobProps): 
   });
   PodPlacement.of(scope).schedule(job, '/spec/template/spec');
   return job;
+}
+
+export interface SecureCronJobProps {
+  /** CronJob name (also the component label of its pods). */
+  readonly name: string;
+  /** Five cron fields (minute hour day month weekday), validated by the caller; run in UTC. */
+  readonly schedule: readonly string[];
+  readonly containers: kplus.ContainerProps[];
+  /** @default - none */
+  readonly initContainers?: kplus.ContainerProps[];
+  /** @default - none */
+  readonly volumes?: kplus.Volume[];
+  /** A run that could not start this long after its time is skipped. */
+  readonly startingDeadline: Duration;
+  /** Finished Jobs kept, for `kubectl logs`. */
+  readonly successfulJobsRetained: number;
+  readonly failedJobsRetained: number;
+  /** Retries of a failed run. */
+  readonly backoffLimit: number;
+  /** A run is killed after this long. */
+  readonly activeDeadline: Duration;
+}
+
+/**
+ * A scheduled Job, in UTC, one run at a time (a run still going when the next is due skips that
+ * one), with the pod security every workload has: non-root, no service account token, placed like
+ * the others.
+ */
+export function secureCronJob(scope: Construct, id: string, props: SecureCronJobProps): kplus.CronJob {
+  const labels = componentLabels(props.name);
+  NetworkWiring.of(scope).register(props.name);
+  const [minute, hour, day, month, weekDay] = props.schedule;
+  const cronJob = new kplus.CronJob(scope, id, {
+    metadata: { name: props.name, labels },
+    podMetadata: { labels },
+    select: false,
+    schedule: new Cron({ minute, hour, day, month, weekDay }),
+    timeZone: 'Etc/UTC',
+    concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+    startingDeadline: props.startingDeadline,
+    successfulJobsRetained: props.successfulJobsRetained,
+    failedJobsRetained: props.failedJobsRetained,
+    backoffLimit: props.backoffLimit,
+    activeDeadline: props.activeDeadline,
+    volumes: props.volumes,
+    initContainers: props.initContainers,
+    containers: props.containers,
+    automountServiceAccountToken: false,
+    securityContext: { ensureNonRoot: true, user: NONROOT_ID, group: NONROOT_ID, fsGroup: NONROOT_ID },
+    restartPolicy: kplus.RestartPolicy.NEVER,
+  });
+  PodPlacement.of(scope).schedule(cronJob, '/spec/jobTemplate/spec/template/spec');
+  return cronJob;
 }

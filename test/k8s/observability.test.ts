@@ -92,6 +92,7 @@ describe('prober', () => {
     const cronJob = find(observed.public, 'CronJob', 'sigstore-prober');
     expect(schemaErrors(cronJob)).toEqual([]);
     expect(cronJob.spec.schedule).toBe('*/10 * * * *');
+    expect(cronJob.spec.timeZone).toBe('Etc/UTC'); // the schedule is read in UTC, whatever the cluster's zone
     expect(cronJob.spec.concurrencyPolicy).toBe('Forbid');
     expect(cronJob.spec.failedJobsHistoryLimit).toBe(3);
     expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(0);
