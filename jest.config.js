@@ -9,4 +9,8 @@ module.exports = {
   setupFiles: ['<rootDir>/test/setup.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60000,
+  // Two workers on two cores (jest's default there is one): most suites wait on child processes
+  // (the CLI, openssl, servers on loopback), so a second worker uses what the first leaves idle.
+  // Measured on the 2-core machine: 151 s instead of 244 s for the same 850 tests.
+  maxWorkers: 2,
 };
