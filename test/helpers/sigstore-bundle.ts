@@ -115,15 +115,26 @@ function tbsRange(der: Buffer): [number, number] {
  */
 export function opensslTimestamp(material: PkiMaterial, data: Buffer, workDir: string): Buffer {
   mkdirSync(workDir, { recursive: true });
+  writeFileSync(join(workDir, 'data.bin'), data);
+  return opensslTimestampReply(material, ['-data', join(workDir, 'data.bin')], workDir);
+}
+
+/** The same over a SHA-256 digest (what a TSA's API receives from a client). */
+export function opensslTimestampOfDigest(material: PkiMaterial, digest: Buffer, workDir: string): Buffer {
+  mkdirSync(workDir, { recursive: true });
+  return opensslTimestampReply(material, ['-digest', digest.toString('hex')], workDir);
+}
+
+/** `openssl ts -query` with `what` (`-data FILE` or `-digest HEX`), then `openssl ts -reply` as the TSA. */
+function opensslTimestampReply(material: PkiMaterial, what: readonly string[], workDir: string): Buffer {
   const file = (name: string) => join(workDir, name);
-  writeFileSync(file('data.bin'), data);
   writeFileSync(file('tsa-leaf.pem'), material.tsa.leaf.toString('pem'));
   writeFileSync(file('tsa-leaf.key.pem'), material.tsa.leafKey.pem, { mode: 0o600 });
   writeFileSync(file('tsa-leaf.key.password'), material.tsa.leafKey.password, { mode: 0o600 });
   writeFileSync(file('tsa-cas.pem'), `${material.tsa.intermediate.toString('pem')}\n${material.tsa.root.toString('pem')}\n`);
   writeFileSync(file('tsaserial'), '01\n');
   writeFileSync(file('tsa.cnf'), opensslTsaConfig(workDir));
-  opensslOk(['ts', '-query', '-data', file('data.bin'), '-sha256', '-cert', '-out', file('request.tsq')]);
+  opensslOk(['ts', '-query', ...what, '-sha256', '-cert', '-out', file('request.tsq')]);
   opensslOk([
     'ts', '-reply', '-config', file('tsa.cnf'), '-queryfile', file('request.tsq'),
     '-signer', file('tsa-leaf.pem'), '-inkey', file('tsa-leaf.key.pem'), '-passin', `file:${file('tsa-leaf.key.password')}`,

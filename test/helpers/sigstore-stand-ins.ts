@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,7 @@ import { LocalSigner } from '../../lib/pki/local-signer';
 import { EKU } from '../../lib/pki/profiles';
 import type { Signer } from '../../lib/pki/signer';
 import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
-import { opensslOk } from './openssl';
-import { FULCIO_ISSUER_V2_OID, opensslTsaConfig } from './sigstore-bundle';
+import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundle';
 
 /*
  * Loopback stand-ins for the deployed HTTP APIs, signing with the state's own keys, so that what a
@@ -209,24 +208,6 @@ function rekorEntry(material: PkiMaterial, proposed: unknown, origin: string): R
       },
     },
   };
-}
-
-/** `openssl ts -reply` over a digest (what the TSA API receives), with the minted TSA leaf and chain. */
-function opensslTimestampOfDigest(material: PkiMaterial, digest: Buffer, workDir: string): Buffer {
-  const file = (name: string) => join(workDir, name);
-  writeFileSync(file('tsa-leaf.pem'), material.tsa.leaf.toString('pem'));
-  writeFileSync(file('tsa-leaf.key.pem'), material.tsa.leafKey.pem, { mode: 0o600 });
-  writeFileSync(file('tsa-leaf.key.password'), material.tsa.leafKey.password, { mode: 0o600 });
-  writeFileSync(file('tsa-cas.pem'), `${material.tsa.intermediate.toString('pem')}\n${material.tsa.root.toString('pem')}\n`);
-  writeFileSync(file('tsaserial'), '01\n');
-  writeFileSync(file('tsa.cnf'), opensslTsaConfig(workDir));
-  opensslOk(['ts', '-query', '-digest', digest.toString('hex'), '-sha256', '-cert', '-out', file('request.tsq')]);
-  opensslOk([
-    'ts', '-reply', '-config', file('tsa.cnf'), '-queryfile', file('request.tsq'),
-    '-signer', file('tsa-leaf.pem'), '-inkey', file('tsa-leaf.key.pem'), '-passin', `file:${file('tsa-leaf.key.password')}`,
-    '-chain', file('tsa-cas.pem'), '-out', file('response.tsr'),
-  ]);
-  return readFileSync(file('response.tsr'));
 }
 
 function uint16(value: number): Buffer {
