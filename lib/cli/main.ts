@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_OVERLAP, dispatchRotation, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS } from '../commands/rotate';
+import { DEFAULT_OVERLAP, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS, runRotate } from '../commands/rotate';
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -192,7 +192,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         );
         return;
       }
-      const result = await dispatchRotation({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
+      const result = await runRotate({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,

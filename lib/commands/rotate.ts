@@ -22,19 +22,6 @@ import { buildTufTargets } from '../trust/tuf/targets';
 
 export { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem };
 
-/** The items this build rotates, and why the others are refused. */
-export const ROTATION_SUPPORT: Readonly<Record<RotatableItem, { readonly available: true } | { readonly available: false; readonly reason: string }>> = {
-  'tsa-leaf': { available: true },
-  'fulcio-intermediate': { available: true },
-  'tsa-intermediate': { available: true },
-  'fulcio-root': { available: true },
-  'tsa-root': { available: true },
-  'ctlog-key': { available: true },
-  'rekor-key': { available: true },
-  // lib/commands/rotate-tuf-root.ts; the CLI calls it directly (its result is a root chain, not a generation).
-  'tuf-root': { available: true },
-};
-
 /** The default overlap: the old generation's validFor ends this long after the cut-over. */
 export const DEFAULT_OVERLAP = '1d';
 
@@ -81,12 +68,9 @@ export interface RotateResult {
  */
 export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   const { config, item } = options;
-  const support = ROTATION_SUPPORT[item];
+  // The TUF root is not a generation with a cut-over: the CLI sends it to rotateTufRoot (rotate-tuf-root.ts).
   if (item === 'tuf-root') {
     throw new ConfigError('CONFIG_INVALID', 'rotate tuf-root: the TUF root is rotated by rotateTufRoot (lib/commands/rotate-tuf-root.ts), not by runRotate');
-  }
-  if (!support.available) {
-    throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${support.reason}. Rotatable here: ${availableItems().join(', ')}`);
   }
   validateConfig(config);
   refuseTileBasedLog(config, item);
@@ -159,21 +143,6 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   });
 }
 
-/**
- * `rotate <item>`: which command rotates each item. Every item but `tuf-root` goes through
- * `runRotate` (new generations of certificates and log keys); `tuf-root` (root v(N+1) signed by the
- * old and the new keys) belongs to `rotateTufRoot` (lib/commands/rotate-tuf-root.ts), which the CLI
- * calls itself; `runRotate` refuses it.
- */
-export async function dispatchRotation(options: RotateOptions): Promise<RotateResult> {
-  return runRotate(options);
-}
-
-/** The items this build rotates. */
-export function availableItems(): RotatableItem[] {
-  return ROTATABLE_ITEMS.filter((item) => ROTATION_SUPPORT[item].available);
-}
-
 /** Parses `rotate`'s arguments (item, `--at`, `--overlap`), naming the bad one, the value and what is accepted. */
 export function parseRotateArguments(item: string, at: string | undefined, overlap: string | undefined): { item: RotatableItem; at?: Date; overlap?: Duration } {
   if (!isRotatableItem(item)) {
@@ -197,7 +166,7 @@ export function parseCutOver(at: string): Date {
   return parsed;
 }
 
-async function mintNext(context: RenewalContext, item: RotatableItem): Promise<AddedGeneration[]> {
+async function mintNext(context: RenewalContext, item: Exclude<RotatableItem, 'tuf-root'>): Promise<AddedGeneration[]> {
   switch (item) {
     case 'tsa-leaf':
       return [await renewTsaLeaf(context)];
@@ -213,8 +182,6 @@ async function mintNext(context: RenewalContext, item: RotatableItem): Promise<A
       return [await renewLogKey(context, 'rekor-key')];
     case 'ctlog-key':
       return [await renewLogKey(context, 'ctlog-key')];
-    default:
-      throw new ConfigError('CONFIG_INVALID', `rotate ${item}: ${(ROTATION_SUPPORT[item] as { reason: string }).reason}`);
   }
 }
 
