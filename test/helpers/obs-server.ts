@@ -46,6 +46,8 @@ export class ObsTestServer {
   private s3rver?: S3rver;
   private backendPort = 0;
   private front?: Server;
+  /** The tail of the queue of requests s3rver is answering (one at a time, see forward). */
+  private backendQueue: Promise<void> = Promise.resolve();
 
   constructor(options: ObsTestServerOptions = {}) {
     this.bucket = options.bucket ?? 'sigstore-test-bootstrap';
@@ -129,18 +131,36 @@ export class ObsTestServer {
         return xml(response, 400, `<Error><Code>InvalidEncryptionAlgorithmError</Code><Message>SSE-KMS with key ${this.kmsKeyId} is required (got ${String(sse)}, ${String(key)})</Message></Error>`);
       }
     }
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: this.backendPort, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
+    await this.forward(request, response);
+  }
+
+  /**
+   * Passes a request to s3rver, one at a time. s3rver's file store is not atomic: a DELETE that
+   * lands while a GET or a listing of the same key reads its files makes s3rver throw ENOENT outside
+   * any handler and crash the test process (seen in CI with the lock objects). OBS, like S3, applies
+   * each request atomically, so answering them in sequence is the faithful stand-in.
+   */
+  private forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const turn = this.backendQueue.then(
+      () =>
+        new Promise<void>((done) => {
+          response.once('close', done);
+          const upstream = httpRequest(
+            { host: '127.0.0.1', port: this.backendPort, method: request.method, path: request.url, headers: request.headers },
+            (answer) => {
+              response.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(response);
+            },
+          );
+          upstream.on('error', () => {
+            if (!response.headersSent) response.writeHead(502);
+            response.end();
+          });
+          request.pipe(upstream);
+        }),
     );
-    upstream.on('error', () => {
-      if (!response.headersSent) response.writeHead(502);
-      response.end();
-    });
-    request.pipe(upstream);
+    this.backendQueue = turn;
+    return turn;
   }
 }
 
