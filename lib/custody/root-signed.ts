@@ -1,10 +1,10 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import { canonicalize } from '@tufjs/canonical-json';
-import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import { StateError } from '../errors';
 import { spkiSha256 } from '../pki/keys';
+import { parsePemCertificate } from '../pki/parsed-certificates';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
 import { generationsOf } from '../lifecycle/generations';
@@ -142,7 +142,7 @@ interface ParsedCertificate {
 
 function parseCertificate(snapshot: StateSnapshot, item: { id: string; files: { certificate: string } }): ParsedCertificate {
   try {
-    const certificate = new x509.X509Certificate(snapshot.file(item.id, 'certificate').toString('utf8'));
+    const certificate = parsePemCertificate(snapshot.file(item.id, 'certificate').toString('utf8'));
     const parsed = pkijs.Certificate.fromBER(certificate.rawData);
     return {
       tbs: Buffer.from(parsed.tbsView),

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { parsePemCertificate } from './parsed-certificates';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { StateError } from '../errors';
@@ -251,7 +252,7 @@ type KeyItem = { readonly id: string; readonly files: { readonly privateKey: str
 export function readStateCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
   const pem = snapshot.file(item.id, 'certificate').toString('utf8');
   try {
-    return new x509.X509Certificate(pem);
+    return parsePemCertificate(pem);
   } catch (error) {
     throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);
   }
