@@ -100,7 +100,7 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
 /**
  * `sigstore-cdk bootstrap`: mints whatever the state lacks with the configured signer.
  */
-export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider }) {
+export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider; materialAt?: Date }) {
   validateConfig(options.config);
   const store = new StateStore({ root: options.stateRoot, env: options.config.env, lock: options.lock });
   return bootstrap({
@@ -108,6 +108,7 @@ export async function runBootstrap(options: StateLocation & { config: SigstoreCo
     store,
     rootKeys: options.rootKeys ?? rootKeysFor(options.config),
     clock: options.clock,
+    ...(options.materialAt ? { materialAt: options.materialAt } : {}),
     progress: options.progress,
     extend: mintBeyondPki(options.config),
     complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
@@ -166,8 +167,8 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   let stateWritten = false;
   const at = options.at ?? (options.clock ?? (() => new Date()))();
   if (config.signer === 'local') {
-    ({ snapshot, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
-    material = await readPkiMaterial(snapshot, { at });
+    // Bootstrap verified the PKI (custody, chains, keys) and read it at `at`: its material is this run's.
+    ({ snapshot, minted, written: stateWritten, material } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys(), materialAt: at }));
   } else {
     // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
     const store = new StateStore({ root: options.stateRoot, env: config.env });

@@ -45,6 +45,11 @@ export interface BootstrapOptions {
   readonly rootKeys: RootKeyProvider;
   /** The time written into certificates and the manifest. @default - the system clock */
   readonly clock?: () => Date;
+  /**
+   * The time whose active generations the returned `material` holds (synth passes its cut-over time,
+   * so it uses this material instead of reading the PKI a second time). @default - the clock
+   */
+  readonly materialAt?: Date;
   /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER, else the OS account name */
   readonly operator?: string;
   /** @default - silent */
@@ -116,7 +121,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   if (complete(current)) {
     await checkCustody(current, store.directory);
     await expectSignerHoldsPinnedKeys(current, options.rootKeys, store.directory);
-    return { minted: [], written: false, material: await readPkiMaterial(current), snapshot: current };
+    return { minted: [], written: false, material: await readPkiMaterial(current, { at: options.materialAt ?? clock() }), snapshot: current };
   }
   return store.withLock(async () => {
     const snapshot = await store.load();
@@ -131,7 +136,7 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     refuseTileLogKeysForPublishedState(snapshot, options.config, publishedLogKeys(snapshot), store.directory);
     const tileLogKeys = missingTileLogKeys(snapshot, options.config);
     if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
-    const material = await readPkiMaterial(snapshot);
+    const material = await readPkiMaterial(snapshot, { at: options.materialAt ?? clock() });
     const tufRootSigners = ceremonyTufRootSigners({ rootKeys: options.rootKeys, snapshot, store, clock, now: clock(), config: options.config, operator: options.operator });
     await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, tufRootSigners: tufRootSigners.configured, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item
