@@ -4,6 +4,7 @@ import { publicKeyPem } from '../../pki/keys';
 import { buildSigningConfig, serializeSigningConfig } from '../signing-config';
 import { trustedRootContent } from '../trust-outputs';
 import { transparencyLogs } from '../transparency-logs';
+import { memoizedByMaterialAndConfig } from '../memo';
 import { trustHistoryOf, type PublicTrustMaterial } from '../trusted-root';
 
 /** The `usage` values sigstore clients (cosign's legacy TUF path) select targets by. */
@@ -36,6 +37,11 @@ export const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
  * signed. Deterministic, so `tuf refresh` publishes new targets only when the material or the URLs changed.
  */
 export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreConfig): TufTarget[] {
+  // A fresh array each call; the targets in it are readonly and shared.
+  return [...tufTargetsOf(material, config)];
+}
+
+const tufTargetsOf = memoizedByMaterialAndConfig((material: PublicTrustMaterial, config: SigstoreConfig): readonly TufTarget[] => {
   const urls = serviceUrls(config);
   const legacy = (name: string, content: string, usage: SigstoreTargetUsage, uri: string): TufTarget => ({
     name,
@@ -61,7 +67,7 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
     ...each(history.tsaIntermediates, 'tsa_intermediate_0.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
     ...each(history.tsaRoots, 'tsa_root.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
   ];
-}
+});
 
 /**
  * The legacy target name of generation `generation`: generation 1 keeps the name it was published
