@@ -403,20 +403,30 @@ export class StateStore {
       }
     }
     const contents = new Map<string, Buffer>();
-    for (const [path, expected] of Object.entries(manifest.files)) {
-      const full = join(this.directory, path);
-      let bytes: Buffer;
-      try {
-        bytes = await fs.readFile(full);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    // Every file at once (libuv reads them in parallel), then judged in the manifest's order, so the
+    // problems and the first error are the same as one file at a time.
+    const reads = await Promise.all(
+      Object.entries(manifest.files).map(async ([path, expected]) => {
+        const full = join(this.directory, path);
+        try {
+          const [bytes, stat] = await Promise.all([fs.readFile(full), fs.stat(full)]);
+          return { path, expected, full, bytes, mode: stat.mode & 0o777, error: undefined };
+        } catch (error) {
+          return { path, expected, full, bytes: undefined, mode: 0, error: error as NodeJS.ErrnoException };
+        }
+      }),
+    );
+    for (const read of reads) {
+      const { path, expected, full } = read;
+      if (read.error !== undefined || read.bytes === undefined) {
+        if (read.error?.code === 'ENOENT') {
           problems.push(`${path} is listed in the manifest but missing`);
           continue;
         }
-        throw error;
+        throw read.error;
       }
+      const { bytes, mode } = read;
       if (sha256(bytes) !== expected) problems.push(`${path} does not match its SHA-256 in the manifest (edited or damaged)`);
-      const mode = (await fs.stat(full)).mode & 0o777;
       // Private: no access for group or others (0600, or 0400 for a state made read-only).
       if ((mode & 0o077) !== 0) problems.push(`${path} has mode ${mode.toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${full})`);
       contents.set(path, bytes);
