@@ -126,10 +126,11 @@ function migrationDeploySteps(config: SigstoreConfig, item: LogMigrationItem, ac
   const migration = LOG_MIGRATIONS[item];
   const newName = MIGRATED_LOG_NAMES[migration.log];
   const oldName = migration.log;
-  const route =
-    migration.log === 'rekor'
-      ? `the Ingress ${config.services.rekor.hostname ?? '(none: in-cluster only)'} sends /api/v2 to it`
-      : `it serves /${migratedCtPrefix(config.services.ctlog.prefix)}`;
+  const hostname = config.services[migration.log].hostname;
+  const path = migration.log === 'rekor' ? '/api/v2' : `/${migratedCtPrefix(config.services.ctlog.prefix)}`;
+  const route = hostname
+    ? `the Ingress of ${hostname} sends ${path} to it`
+    : `its in-cluster URL http://${newName}.${namespace}.svc${migration.log === 'ctlog' ? path : ''}`;
   const freezeJob = `${oldGeneration === 1 ? oldName : `${oldName}-g${oldGeneration}`}-freeze`;
   return [
     `1. now, the new log beside the old one: sigstore-cdk synth --env ${env}; kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml ` +

@@ -266,7 +266,9 @@ export class SigstoreChart extends Chart {
     });
     this.ctlog = tileLogs.ctlog ?? ctServer!;
     this.migratedFrom = { rekor: tileLogs.rekor ? rekorV1 : undefined, ctlog: tileLogs.ctlog ? ctServer : undefined };
-    // Fulcio has one CT log (--ct-log-url): ct_server until a migration's cut-over, TesseraCT from it.
+    // Fulcio has one CT log: sigstore/fulcio v1.8.8 cmd/app/serve.go reads the single flag
+    // --ct-log-url once at start-up (ctclient.New). So it submits to ct_server until a migration's
+    // cut-over and to TesseraCT from it: `synth --at` changes the flag and the pods roll.
     const fulcioCtLog = this.migratedFrom.ctlog && !migrations.ctlog?.cutOverReached ? this.migratedFrom.ctlog : this.ctlog;
 
     this.fulcio = new Fulcio(this, 'Fulcio', {
