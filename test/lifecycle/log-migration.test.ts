@@ -8,6 +8,7 @@ import { runLogMigration } from '../../lib/commands/migrate-log';
 import { parseDuration } from '../../lib/config/duration';
 import { decryptPrivateKey, logIdOf, publicKeyPem } from '../../lib/pki/keys';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
+import { mintTileLogKey, TILE_LOG_KEY_ITEMS } from '../../lib/pki/tile-log-keys';
 import { readPkiMaterial, type PkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
@@ -78,6 +79,17 @@ describe('rotate rekor-log / ct-log on the published fixture state (injected clo
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/--at .* is in the past/) }),
     );
     expect(manifestOf(stateRoot)).toEqual(before);
+  });
+
+  it('refuses a state that runs Rekor v2 from the start: nothing to migrate', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const store = new StateStore({ root: stateRoot, env: FIXTURE_ENV });
+    const snapshot = await store.load();
+    mintTileLogKey(snapshot, TILE_LOG_KEY_ITEMS.rekorV2, new Date('2026-01-01T00:00:00Z'));
+    await store.withLock(() => store.commit(snapshot));
+    await expect(migrate(stateRoot, `logs: { rekor: v2 }\n${HOSTS}`)).rejects.toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/runs Rekor v2 \(rekor-tiles\) from the start \(rekor-v2-key\); there is nothing to migrate/) }),
+    );
   });
 
   it('refuses a state with nothing published: an unpublished environment switches by configuration', async () => {
@@ -188,13 +200,35 @@ describe('the migrated trust outputs with fixture keys (snapshot)', () => {
   });
 });
 
+/**
+ * A bundle signed at `at` through Rekor v1 (Fulcio leaf from then, with an SCT when `sct` is given,
+ * integrated a second later; no RFC 3161 timestamp: the integrated time is its time).
+ */
+async function signedWithRekorV1(material: PkiMaterial, at: Date, label: string, sct?: { logKey: ReturnType<typeof decryptPrivateKey>; logId: Buffer }): Promise<SignedArtifact> {
+  const artifact = Buffer.from(`signed through Rekor v1 (${label})\n`);
+  const email = 'dev@example.com';
+  const oidcIssuer = 'https://issuer.example.com';
+  const leaf = await issueFulcioLeaf(material, { email, oidcIssuer, now: new Date(at.getTime() - 1000), ...(sct ? { sct } : {}) });
+  const signature = nodeSign('sha256', artifact, { key: leaf.privateKey, dsaEncoding: 'der' });
+  const bundle = {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: { certificate: { rawBytes: Buffer.from(leaf.certificate.rawData).toString('base64') }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(artifact).digest('base64') }, signature: signature.toString('base64') },
+  };
+  const logKey = decryptPrivateKey(material.rekor.privateKey.pem, material.rekor.privateKey.password);
+  return withRekorV1Entry(
+    { artifact, bundle, email, oidcIssuer },
+    { logKey, logId: logIdOf(material.rekor.publicKey), origin: 'rekor.example.com', integratedTime: at, certificatePem: leaf.certificate.toString('pem') },
+  );
+}
+
 /** Verifies with the default thresholds but no SCT (no CT log signs here): one tlog entry and one timestamp. */
-function verifyBundle(trustedRoot: unknown, signed: SignedArtifact): void {
-  const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 });
+function verifyBundle(trustedRoot: unknown, signed: SignedArtifact, ctlogThreshold = 0): void {
+  const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRoot)), { tlogThreshold: 1, ctlogThreshold, timestampThreshold: 1 });
   verifier.verify(toSignedEntity(bundleFromJSON(signed.bundle), signed.artifact), { subjectAlternativeName: signed.email, extensions: { issuer: signed.oidcIssuer } });
 }
 
-describe('a migrated Rekor, checked by sigstore-js against the wall clock', () => {
+describe('a migrated environment (Rekor v1 -> v2, ct_server -> TesseraCT), checked by sigstore-js against the wall clock', () => {
   let directory: string;
   const temp = () => directory;
   const HOUR = 60 * 60 * 1000;
@@ -208,18 +242,21 @@ describe('a migrated Rekor, checked by sigstore-js against the wall clock', () =
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-migration-'));
-    // Minted 4 h ago on Rekor v1; migrated 3 h ago with the cut-over 2 h ago and a 1 h overlap: Rekor v1's validFor ended 1 h ago.
+    // Minted 4 h ago on Rekor v1 and ct_server; both migrated 3 h ago with the cut-over 2 h ago and a
+    // 1 h overlap: the old logs' validFor ended 1 h ago.
     const stateRoot = join(temp(), '.sigstore');
     const common = { stateRoot, cloudOutDir: join(temp(), 'cloud'), projectRoot: temp() };
     const v1Config = configFromYaml(`organization: Test Org\nsigner: local\n${HOSTS}`, 'migration');
-    const v2Config = configFromYaml(`organization: Test Org\nsigner: local\nlogs: { rekor: v2 }\n${HOSTS}`, 'migration');
+    const v2Config = configFromYaml(`organization: Test Org\nsigner: local\nlogs: { rekor: v2, ct: tesseract }\n${HOSTS}`, 'migration');
     await synth({ ...common, config: v1Config, outDir: join(temp(), 'dist-before'), clock: () => ago(4 * HOUR) });
     before = JSON.parse(readFileSync(join(temp(), 'dist-before', 'trust', 'trusted_root.json'), 'utf8'));
     const store = new StateStore({ root: stateRoot, env: 'migration' });
     oldMaterial = await readPkiMaterial(await store.load());
     const rotatedAt = ago(3 * HOUR);
     cutOver = ago(2 * HOUR);
-    await runLogMigration({ config: v2Config, item: 'rekor-log', stateRoot, clock: () => rotatedAt, at: cutOver, overlap: parseDuration('1h'), rootKeys: new LocalRootKeys() });
+    for (const item of ['rekor-log', 'ct-log'] as const) {
+      await runLogMigration({ config: v2Config, item, stateRoot, clock: () => rotatedAt, at: cutOver, overlap: parseDuration('1h'), rootKeys: new LocalRootKeys() });
+    }
     await synth({ ...common, config: v2Config, outDir: join(temp(), 'dist-after') });
     after = JSON.parse(readFileSync(join(temp(), 'dist-after', 'trust', 'trusted_root.json'), 'utf8'));
     // The signing config the current TUF targets name (older versions stay in the repository too).
@@ -233,24 +270,7 @@ describe('a migrated Rekor, checked by sigstore-js against the wall clock', () =
     rmSync(directory, { recursive: true, force: true });
   });
 
-  /** A bundle signed at `at` through Rekor v1: Fulcio leaf from then, integrated a second later. */
-  async function signedThroughRekorV1(at: Date, label: string): Promise<SignedArtifact> {
-    const artifact = Buffer.from(`signed through Rekor v1 (${label})\n`);
-    const email = 'dev@example.com';
-    const oidcIssuer = 'https://issuer.example.com';
-    const leaf = await issueFulcioLeaf(oldMaterial, { email, oidcIssuer, now: new Date(at.getTime() - 1000) });
-    const signature = nodeSign('sha256', artifact, { key: leaf.privateKey, dsaEncoding: 'der' });
-    const bundle = {
-      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-      verificationMaterial: { certificate: { rawBytes: Buffer.from(leaf.certificate.rawData).toString('base64') }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
-      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(artifact).digest('base64') }, signature: signature.toString('base64') },
-    };
-    const logKey = decryptPrivateKey(oldMaterial.rekor.privateKey.pem, oldMaterial.rekor.privateKey.password);
-    return withRekorV1Entry(
-      { artifact, bundle, email, oidcIssuer },
-      { logKey, logId: logIdOf(oldMaterial.rekor.publicKey), origin: 'rekor.example.com', integratedTime: at, certificatePem: leaf.certificate.toString('pem') },
-    );
-  }
+  const signedThroughRekorV1 = (at: Date, label: string) => signedWithRekorV1(oldMaterial, at, label);
 
   it('trusted_root.json lists Rekor v1 (validFor ending an hour after the cut-over) and Rekor v2', () => {
     expect(after.tlogs.map((log: any) => log.publicKey.keyDetails)).toEqual(['PKIX_ECDSA_P256_SHA_256', 'PKIX_ED25519']);
@@ -305,5 +325,39 @@ describe('a migrated Rekor, checked by sigstore-js against the wall clock', () =
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  const sctBy = (key: { privateKey: { pem: string; password: string }; publicKey: Parameters<typeof logIdOf>[0] }) => ({
+    logKey: decryptPrivateKey(key.privateKey.pem, key.privateKey.password),
+    logId: logIdOf(key.publicKey),
+  });
+
+  it('ctlogs lists ct_server (validFor ending an hour after the cut-over) and TesseraCT under <prefix>-tiles', () => {
+    expect(after.ctlogs.map((log: any) => [log.baseUrl, log.publicKey.validFor.end !== undefined])).toEqual([
+      ['https://ctlog.example.com/forge', true],
+      ['https://ctlog.example.com/forge-tiles', false],
+    ]);
+  });
+
+  it('a certificate with an SCT from ct_server before the cut-over verifies; one whose SCT is after the old end fails', async () => {
+    const early = await signedWithRekorV1(newMaterial, ago(2.5 * HOUR), 'ct_server SCT, before the cut-over', sctBy(newMaterial.ctlog));
+    expect(() => verifyBundle(before, early, 1)).not.toThrow();
+    expect(() => verifyBundle(after, early, 1)).not.toThrow();
+    const late = await signedWithRekorV1(newMaterial, ago(0.5 * HOUR), 'ct_server SCT, after the end', sctBy(newMaterial.ctlog));
+    expect(() => verifyBundle(before, late, 1)).not.toThrow();
+    expect(() => verifyBundle(after, late, 1)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR', message: expect.stringContaining('SCT verification failed') }));
+  });
+
+  it('after the cut-over, a bundle through Rekor v2 with an SCT from TesseraCT verifies against the migrated root, not the old one', async () => {
+    const signed = await signArtifact(newMaterial, { artifact: Buffer.from('signed through Rekor v2 and TesseraCT\n'), workDir: join(temp(), 'tsa-sct'), sct: sctBy(newMaterial.tileLogs!.tesseract!) });
+    const v2Key = newMaterial.tileLogs!.rekorV2!;
+    const keyHash = signedNoteKeyHash('rekor.example.com', v2Key.publicKey);
+    const logKey = decryptPrivateKey(v2Key.privateKey.pem, v2Key.privateKey.password);
+    const bundle = withRekorV2Entry(signed, { logKey, logId: keyHash, origin: 'rekor.example.com', keyHint: keyHash.subarray(0, 4) });
+    expect(() => verifyBundle(after, bundle, 1)).not.toThrow();
+    expect(() => verifyBundle(before, bundle, 1)).toThrow();
+    // The same without the SCT's log in ctlogs: SCT verification fails (the SCT is what is checked).
+    const withoutTesseract = { ...after, ctlogs: after.ctlogs.slice(0, 1) };
+    expect(() => verifyBundle(withoutTesseract, bundle, 1)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR', message: expect.stringContaining('SCT verification failed') }));
   });
 });
