@@ -62,7 +62,7 @@ export async function runLogMigration(options: MigrateLogOptions): Promise<Migra
     const keyItem = migration.log === 'rekor' ? 'rekor-key' : 'ctlog-key';
     refusePending(snapshot, keyItem, now);
     // From the cut-over the old log's trees are frozen: their ids must be pinned, never guessed.
-    requirePinnedTrees(config, migration.log, latestGeneration(snapshot, keyItem).generation);
+    requirePinnedTrees(config, migration.log, latestGeneration(snapshot, keyItem).generation, `rotate ${item}`);
 
     const record = { generation: 2 as const, itemId: migration.keyItem.id, activeFrom: activeFrom.toISOString(), previousValidUntil: previousValidUntil.toISOString() };
     await progress.step(`mint ${migration.keyItem.id}, the key of ${migration.server}`, async () => {

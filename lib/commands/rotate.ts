@@ -238,7 +238,7 @@ function refuseTileBasedLog(config: SigstoreConfig, item: RotatableItem): void {
  * log configs name their trees, so their ids must be pinned (services.trillian.treeIds) before the
  * rotation, never guessed.
  */
-export function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number): void {
+export function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number, command = `rotate ${log}-key`): void {
   const treeIds = config.services.trillian.treeIds;
   const namespace = config.cluster.namespace;
   const missing: string[] = [];
@@ -252,7 +252,7 @@ export function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog
   if (missing.length > 0) {
     throw new ConfigError(
       'CONFIG_INVALID',
-      `rotate ${log}-key: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
+      `${command}: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
     );
   }
 }
