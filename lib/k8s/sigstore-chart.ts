@@ -70,7 +70,9 @@ export class SigstoreSecretsChart extends Chart {
  * the namespace (Pod Security "restricted"), MySQL, Trillian, the two tree Jobs, Rekor with Redis,
  * the CT log, Fulcio, the TSA, the TUF server, the trust-roots ConfigMaps and the Ingresses. With
  * `logs.rekor: v2` / `logs.ct: tesseract` the tile-based logs replace Rekor v1 / ct_server (TileLogs),
- * and Trillian, MySQL and the tree Jobs remain only for a log that still runs on them. Key material
+ * and Trillian, MySQL and the tree Jobs remain only for a log that still runs on them, or that a
+ * migration (`rotate rekor-log | ct-log`, lib/lifecycle/log-migrations.ts) keeps beside the
+ * tile-based one: writable until the cut-over, its trees frozen from it, still served. Key material
  * goes to `secrets`, never here.
  */
 export class SigstoreChart extends Chart {

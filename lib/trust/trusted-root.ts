@@ -66,8 +66,9 @@ interface CertificateAuthorityJson {
 /**
  * Builds trusted_root.json: the Fulcio chain (intermediate, root) under certificateAuthorities, the
  * Rekor key under tlogs, the CT log key under ctlogs and the TSA chain (leaf first) under
- * timestampAuthorities. Log ids are SHA-256 of the DER public key. Deterministic: the same material
- * gives the same bytes.
+ * timestampAuthorities. Log ids are SHA-256 of the DER public key (the signed-note key hash for an
+ * Ed25519 Rekor v2). After a log migration both logs are listed, the old one's validFor ending at
+ * the cut-over plus the overlap. Deterministic: the same material gives the same bytes.
  */
 export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
   const { urls, organization } = input;
