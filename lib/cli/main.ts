@@ -202,7 +202,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         result,
         [
           `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
-            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+            `cut-over ${result.activeFrom}, old ${isLogMigrationItem(item) ? 'log' : 'generation'} valid until ${result.previousValidUntil}`,
           result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
           'deploy, in order:',
           ...result.deploy.map((step) => `  ${step}`),

@@ -25,7 +25,7 @@ describe('rotate rekor-log through the CLI', () => {
     const rotate = await runCliProcess(['rotate', 'rekor-log', '--env', 'test', '--at', cutOver, '--overlap', '1d'], { cwd: project, timeoutMs: 120_000 });
     expect(rotate.stderr).not.toMatch(/error \[/);
     expect(rotate.code).toBe(0);
-    expect(rotate.stderr).toContain(`rotated rekor-log: rekor-log g2 (rekor-v2-key); cut-over ${cutOver}`);
+    expect(rotate.stderr).toContain(`rotated rekor-log: rekor-log g2 (rekor-v2-key); cut-over ${cutOver}, old log valid until `);
     expect(rotate.stderr).toMatch(/1\. now, the new log beside the old one: .*in-cluster URL http:\/\/rekor-tiles\.sigstore-system\.svc\).*rollout status deployment\/rekor-tiles; then publish dist\/trust\/tuf\//);
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
     expect(manifest.generations['rekor-log']).toEqual([expect.objectContaining({ generation: 2, itemId: 'rekor-v2-key' })]);

@@ -78,6 +78,9 @@ describe('rotate rekor-log / ct-log on the published fixture state (injected clo
     await expect(migrate(stateRoot, `logs: { ct: tesseract }\n${HOSTS}`, 'ct-log', new Date('2026-05-01T00:00:00Z'))).rejects.toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/--at .* is in the past/) }),
     );
+    // Rekor v2 has no integrated time: with a public Rekor the TSA needs a public hostname too.
+    const noTsaHost = HOSTS.replace('  tsa: { hostname: tsa.example.com }\n', '');
+    expect(() => fixtureConfig(`logs: { rekor: v2 }\n${noTsaHost}`)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('services.tsa.hostname') }));
     expect(manifestOf(stateRoot)).toEqual(before);
   });
 
