@@ -247,6 +247,8 @@ export class SigstoreChart extends Chart {
       redisImage: image(IMAGES.redis),
       redisPassword: passwords.redisPassword,
       redisPersistence: config.backup.redis,
+      // From a migration's cut-over Rekor v1 takes no entries (its tree frozen, createLogEntry off) but serves what it logged.
+      readOnly: migrations.rekor?.cutOverReached ?? false,
     });
     this.rekor = tileLogs.rekor ?? rekorV1!;
 
@@ -265,6 +267,8 @@ export class SigstoreChart extends Chart {
       secretsScope,
       image: image(IMAGES.ctServer),
       shellImage: image(IMAGES.curl),
+      // The same for ct_server: every log config is_readonly from a migration's cut-over.
+      readOnly: migrations.ctlog?.cutOverReached ?? false,
     });
     this.ctlog = tileLogs.ctlog ?? ctServer!;
     this.migratedFrom = { rekor: tileLogs.rekor ? rekorV1 : undefined, ctlog: tileLogs.ctlog ? ctServer : undefined };

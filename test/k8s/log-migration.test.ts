@@ -91,6 +91,23 @@ describe.each(CASES)('log migration manifests: %s', (_name, yaml, logs, cutOverR
     }
   });
 
+  it('turns the old server read-only only from the cut-over: Rekor v1 without createLogEntry, ct_server is_readonly', () => {
+    if (logs.includes('rekor')) {
+      const rekorArgs: string[] = find(cluster.public, 'Deployment', 'rekor').spec.template.spec.containers.find((c: any) => c.name === 'rekor-server').args;
+      const endpoints = rekorArgs.find((arg) => arg.startsWith('--enabled_api_endpoints='));
+      if (cutOverReached) {
+        expect(endpoints).toBe('--enabled_api_endpoints=searchIndex,getLogInfo,getPublicKey,getLogProof,getLogEntryByIndex,getLogEntryByUUID,searchLogQuery');
+        expect(endpoints).not.toContain('createLogEntry');
+      } else {
+        expect(endpoints).toBeUndefined();
+      }
+    }
+    if (logs.includes('ctlog')) {
+      const template: string = find(cluster.public, 'ConfigMap', 'ctlog-config').data['ct_server.cfg.template'];
+      expect((template.match(/is_readonly: true/g) ?? []).length).toBe(cutOverReached ? 1 : 0);
+    }
+  });
+
   it('freezes the old log tree only from the cut-over (it stays deployed, read-only)', () => {
     const freezeJobs = names(cluster.public, 'Job').filter((name) => name.endsWith('-freeze'));
     const expected = cutOverReached ? logs.map((log) => `${log}-freeze`).sort() : [];
