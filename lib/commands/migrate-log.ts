@@ -137,7 +137,8 @@ function migrationDeploySteps(config: SigstoreConfig, item: LogMigrationItem, ac
       `(deployment/${newName} starts beside deployment/${oldName}; ${route}); kubectl -n ${namespace} rollout status deployment/${newName}; ` +
       `then publish dist/trust/tuf/ (trusted_root.json lists both logs${migration.log === 'rekor' ? '; the signing config names Rekor v2 from the cut-over, and sigstore-js signs with the newest-starting Rekor as soon as it fetches it, so Rekor v2 must be up first' : ''})`,
     `2. at ${iso(activeFrom)} or later, the switch: sigstore-cdk synth --env ${env} --at ${iso(activeFrom)}; kubectl apply -f dist/sigstore.secrets.k8s.yaml -f dist/sigstore.k8s.yaml: ` +
-      `Job ${freezeJob} freezes the old log's tree (updatetree --tree_state=FROZEN), so ${oldName} stays deployed read-only, serving what it logged` +
+      `Job ${freezeJob} freezes the old log's tree (updatetree --tree_state=FROZEN) and ${oldName} rolls read-only ` +
+      `(${migration.log === 'rekor' ? 'no createLogEntry' : 'its log configs is_readonly'}), still serving what it logged` +
       (migration.log === 'ctlog'
         ? `; deployment/fulcio rolls and submits to TesseraCT (--ct-log-url .../${migratedCtPrefix(config.services.ctlog.prefix)}): kubectl -n ${namespace} rollout status deployment/fulcio`
         : ''),
