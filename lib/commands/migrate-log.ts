@@ -83,7 +83,7 @@ export async function runLogMigration(options: MigrateLogOptions): Promise<Migra
       published,
       stateWritten,
       deploy: migrationDeploySteps(config, item, activeFrom, previousValidUntil, latestGeneration(snapshot, keyItem).generation),
-      warnings: earlyCutOverWarnings(config, now, activeFrom, 'a client that cached the old signing config until then keeps signing with the old log, whose entries verify only until its validFor ends'),
+      warnings: earlyCutOverWarnings(config, now, activeFrom, 'a client that cached the old signing config until then still signs with the old log, which takes no entries from the cut-over on'),
     };
   });
 }
