@@ -84,6 +84,11 @@ describe('rotate rekor-log / ct-log on the published fixture state (injected clo
     expect(manifestOf(stateRoot)).toEqual(before);
   });
 
+  it('warns when the cut-over comes before every client has fetched the new trust', async () => {
+    const result = await migrate(copyFixtureState(temp()), `logs: { ct: tesseract }\n${HOSTS}`, 'ct-log', new Date('2026-06-02T00:00:00Z'));
+    expect(result.warnings).toEqual([expect.stringMatching(/^the cut-over 2026-06-02T00:00:00Z comes before the current TUF timestamp expires for clients .*still signs with the old log, which takes no entries from the cut-over on$/)]);
+  });
+
   it('refuses a state that runs Rekor v2 from the start: nothing to migrate', async () => {
     const stateRoot = copyFixtureState(temp());
     const store = new StateStore({ root: stateRoot, env: FIXTURE_ENV });
@@ -108,6 +113,7 @@ describe('rotate rekor-log / ct-log on the published fixture state (injected clo
     const result = await migrate(stateRoot, yaml);
     expect(result.generations).toEqual([{ item: 'rekor-log', generation: 2, itemId: 'rekor-v2-key', activeFrom: '2026-06-20T00:00:00.000Z', previousValidUntil: '2026-06-21T00:00:00.000Z' }]);
     expect(result.stateWritten).toBe(true);
+    expect(result.warnings).toEqual([]);
     expect(result.deploy).toHaveLength(3);
     expect(result.deploy[0]).toMatch(/^1\. now, the new log beside the old one: .*deployment\/rekor-tiles starts beside deployment\/rekor.*rollout status deployment\/rekor-tiles; then publish dist\/trust\/tuf\//);
     expect(result.deploy[1]).toMatch(/^2\. at 2026-06-20T00:00:00Z or later, .*synth --env test --at 2026-06-20T00:00:00Z.*Job rekor-freeze freezes the old log's tree/);
