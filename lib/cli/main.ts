@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_OVERLAP, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS, runRotate } from '../commands/rotate';
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
+import { runLogMigration } from '../commands/migrate-log';
+import { isLogMigrationItem, LOG_MIGRATION_ITEMS } from '../lifecycle/log-migrations';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTofu, stackDirectory } from '../commands/cloud-tofu';
@@ -166,7 +168,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       `plan a rotation: mint the next generation of ITEM (${ROTATABLE_ITEMS.join(', ')}), publish it in trusted_root.json and TUF ` +
         'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
     )
-    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
+    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}; or migrate a published log to a tile-based one: ${LOG_MIGRATION_ITEMS.join(', ')} (to what logs.rekor / logs.ct names)`)
     .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
     .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
     .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
@@ -191,14 +193,16 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         );
         return;
       }
-      const result = await runRotate({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
+      const rotation = { config, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() };
+      // rekor-log, ct-log: the migration to a tile-based log (lib/commands/migrate-log.ts).
+      const result = isLogMigrationItem(item) ? await runLogMigration({ ...rotation, item }) : await runRotate({ ...rotation, item });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,
         result,
         [
           `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
-            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+            `cut-over ${result.activeFrom}, old ${isLogMigrationItem(item) ? 'log' : 'generation'} valid until ${result.previousValidUntil}`,
           result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
           'deploy, in order:',
           ...result.deploy.map((step) => `  ${step}`),

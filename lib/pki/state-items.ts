@@ -6,6 +6,7 @@ import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
 import { activeGeneration, generationItem, generationsOf, type GenerationalItem, type Generation } from '../lifecycle/generations';
+import { readLogMigrations, type LogMigration } from '../lifecycle/log-migrations';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
 import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
@@ -115,6 +116,11 @@ export interface PkiMaterial {
   readonly rekor: LogKey;
   /** The keys of the tile-based logs (Rekor v2, TesseraCT), minted only for environments that run them (tile-log-keys.ts). @default - none */
   readonly tileLogs?: TileLogKeys;
+  /**
+   * The migrations from a Trillian-backed log to a tile-based one (`rotate rekor-log | ct-log`), each
+   * with whether its cut-over has come at the chosen time (lib/lifecycle/log-migrations.ts). @default - none
+   */
+  readonly logMigrations?: { readonly rekor?: MaterialLogMigration; readonly ctlog?: MaterialLogMigration };
   /** The generation of each item the fields above hold. */
   readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
   /**
@@ -126,6 +132,9 @@ export interface PkiMaterial {
   readonly inactiveLogKeys: { readonly rekor: readonly (LogKey & { readonly generation: number })[]; readonly ctlog: readonly (LogKey & { readonly generation: number })[] };
   readonly history: TrustHistory;
 }
+
+/** A log migration, and whether its cut-over has come at the time the material was read for. */
+export type MaterialLogMigration = LogMigration & { readonly cutOverReached: boolean };
 
 export function missingItems(snapshot: StateSnapshot): string[] {
   return REQUIRED_ITEMS.filter((item) => !snapshot.item(item.id)).map((item) => item.id);
@@ -219,6 +228,9 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     ctlog: ctlogKeys[activeIndex('ctlog-key')],
     rekor: rekorKeys[activeIndex('rekor-key')],
     tileLogs: readTileLogKeys(snapshot),
+    logMigrations: Object.fromEntries(
+      Object.entries(readLogMigrations(snapshot)).map(([log, migration]) => [log, { ...migration, cutOverReached: migration.activeFrom.getTime() <= at.getTime() }]),
+    ),
     activeGenerations,
     rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
     inactiveLogKeys: { rekor: rekorKeys.slice(0, activeIndex('rekor-key')), ctlog: ctlogKeys.slice(0, activeIndex('ctlog-key')) },
