@@ -1,4 +1,5 @@
 import type { SigstoreConfig } from '../config/schema';
+import { stateKeyAliasOf } from '../config/state-key-alias';
 import { OtcError, StateError } from '../errors';
 import { describeKeyState, KEY_STATE_ENABLED, type KmsClient } from '../otc/kms-client';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
@@ -26,10 +27,7 @@ import type { StateSnapshot } from '../state/store';
 export const STATE_KEY_SPEC = 'AES_256';
 export const STATE_KEY_USAGE = 'ENCRYPT_DECRYPT';
 
-/** `otc.kms.stateKeyAlias`, or its default `sigstore-<env>-state`. */
-export function stateKeyAliasOf(config: SigstoreConfig): string {
-  return config.otc?.kms.stateKeyAlias ?? `sigstore-${config.env}-state`;
-}
+export { stateKeyAliasOf };
 
 export interface StateKeyringProps {
   readonly kms: KmsClient;
