@@ -173,7 +173,13 @@ export class PasswordEnvelope {
  * password file is sealed (none in plaintext). Returns the problems (empty when none).
  */
 export function sealedStateProblems(snapshot: StateSnapshot): string[] {
-  if (!snapshot.passwordsSealed) return [];
+  if (!snapshot.passwordsSealed) {
+    // Sealed passwords without the data key they open under: the data key item was lost (never "plaintext" to seal again).
+    const orphans = snapshot.passwordFiles().filter(({ path }) => looksSealed(snapshot.storedFile(path) ?? Buffer.alloc(0)));
+    return orphans.map(
+      ({ path }) => `${path} is sealed under a KMS data key, but the state has no ${DATA_KEY_ITEM.files.dataKey}: restore the state from a backup (its passwords open only with that file)`,
+    );
+  }
   const problems: string[] = [];
   try {
     snapshot.dataKeyRecord();

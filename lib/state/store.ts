@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { resolveRealPath } from './real-path';
+import { registerSecret } from '../redaction';
 import { StateError } from '../errors';
 import { withFileSystemErrors, type FileSystemContext } from '../fs-errors';
 import {
@@ -313,6 +314,8 @@ export class StateSnapshot {
       );
     }
     const plaintext = this.envelope.open(stored, { env: this.env, itemId, path });
+    // An opened password is a secret of this process: never in a message (lib/redaction.ts).
+    registerSecret(plaintext.toString('utf8'));
     this.openedPasswords.set(path, plaintext);
     return plaintext;
   }

@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import { runStateExport, runStateImport } from '../../lib/commands/state-archive';
 import { runStateUpgrade } from '../../lib/commands/state-upgrade';
+import { runStatePull, runStatePush } from '../../lib/commands/state-remote';
 import { missingFromState } from '../../lib/custody/published-state';
 import { bootstrap } from '../../lib/pki/bootstrap';
 import { decryptPrivateKey } from '../../lib/pki/keys';
@@ -16,7 +17,8 @@ import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
 import { runCliProcess } from '../helpers/cli-process';
 import { openssl, opensslOk } from '../helpers/openssl';
-import { rehashManifest } from '../helpers/state-tampering';
+import { dropItems, rehashManifest } from '../helpers/state-tampering';
+import { startObsTestServer } from '../helpers/obs-server';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { readTree, treeContents } from '../helpers/tree';
 import { configFromYaml } from '../helpers/config';
@@ -164,6 +166,38 @@ describe('an otc-kms state after bootstrap', () => {
     await runStateImport({ config, stateRoot: restored, file: archive, environment });
     expect(treeContents(join(restored, ENV))).toEqual(treeContents(join(mintedRoot, ENV)));
     expect(emulator.calls.filter((call) => call.api === 'decrypt-datakey' || call.api === 'create-datakey')).toEqual([]);
+  });
+
+  it('the remote state carries the sealed state unchanged: push, then pull onto an empty machine, byte for byte, without KMS', async () => {
+    const obs = await startObsTestServer();
+    try {
+      const remote = configFromYaml(
+        kmsEnvironmentYaml(emulator).replace('  endpoints:\n', `  endpoints:\n    obs: ${obs.endpoint}\n`) +
+          `\nstate:\n  backend: obs\n  bucket: ${obs.bucket}\n  kmsKeyId: ${obs.kmsKeyId}\n  lockTtlSeconds: 10\n`,
+        ENV,
+      );
+      const stateRoot = copyMinted(temp());
+      emulator.calls.length = 0;
+      await runStatePush({ config: remote, stateRoot, environment: obs.cliEnvironment() });
+      const fresh = join(temp(), 'fresh', '.sigstore');
+      await runStatePull({ config: remote, stateRoot: fresh, environment: obs.cliEnvironment() });
+      expect(treeContents(join(fresh, ENV))).toEqual(treeContents(join(mintedRoot, ENV)));
+      expect(emulator.calls).toEqual([]);
+    } finally {
+      await obs.stop();
+    }
+  });
+
+  it('sealed passwords without the data key record are refused as corruption, never sealed again', async () => {
+    const stateRoot = copyMinted(temp());
+    dropItems(join(stateRoot, ENV), [DATA_KEY_ITEM.id]);
+    const before = treeContents(stateRoot);
+    for (const run of [() => runVerify({ config, stateRoot, offline: true }), () => runStateUpgrade({ config, stateRoot, rootKeys: rootKeysFor(config, emulatorAccess()) })]) {
+      const error = await run().catch((caught) => caught);
+      expect(error).toMatchObject({ code: 'STATE_CORRUPT' });
+      expect(error.message).toContain(`is sealed under a KMS data key, but the state has no ${DATA_KEY_ITEM.files.dataKey}: restore the state from a backup`);
+    }
+    expect(treeContents(stateRoot)).toEqual(before);
   });
 
   it('KMS failing or another state key: synth fails with the KMS error and writes nothing', async () => {
