@@ -16,6 +16,7 @@ import { mintBeyondPki, rootKeysFor, runBootstrap, synth } from '../../lib/synth
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
 import { runCliProcess } from '../helpers/cli-process';
+import { runCliCaptured } from '../helpers/cli';
 import { openssl, opensslOk } from '../helpers/openssl';
 import { dropItems, rehashManifest } from '../helpers/state-tampering';
 import { startObsTestServer } from '../helpers/obs-server';
@@ -334,6 +335,28 @@ describe('an otc-kms state with plaintext password files (written before the env
     const again = await runStateUpgrade({ config, stateRoot, rootKeys: rootKeysFor(config, emulatorAccess()) });
     expect(again).toMatchObject({ upgraded: false, sealedPasswords: [] });
     expect(treeContents(stateRoot)).toEqual(sealed);
+  });
+
+  it('sigstore-cdk state upgrade says what it sealed; the CLI then synthesizes, and says nothing is left to upgrade', async () => {
+    const directory = temp();
+    const stateRoot = copyPlain(directory);
+    mkdirSync(join(directory, 'envs'));
+    writeFileSync(join(directory, 'envs', `${ENV}.yaml`), kmsEnvironmentYaml(emulator));
+    const cli = (...args: string[]) =>
+      runCliCaptured([...args, '--env', ENV, '--envs-dir', join(directory, 'envs'), '--state-dir', stateRoot], {
+        environment: credentialEnvironment('access-key'),
+        kms: { http: emulatorAccess().http },
+      });
+    const refused = await cli('synth', '--out', join(directory, 'dist'), '--cloud-out', join(directory, 'cdktf.out'));
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('error [STATE_FORMAT_OUTDATED]');
+    const upgrade = await cli('state', 'upgrade');
+    expect(upgrade.code).toBe(0);
+    expect(upgrade.stderr).toContain(`sealed ${plainPasswords.size} password files under a KMS data key (kms/data-key.json, state key "sigstore-kms-state"); no plaintext password is left in the state`);
+    expect((await cli('synth', '--out', join(directory, 'dist'), '--cloud-out', join(directory, 'cdktf.out'))).code).toBe(0);
+    const again = await cli('state', 'upgrade', '--json');
+    expect(JSON.parse(again.stdout)).toMatchObject({ upgraded: false, sealedPasswords: [] });
+    for (const password of plainPasswords.values()) expect(upgrade.stderr + again.stdout + again.stderr).not.toContain(password);
   });
 
   it('an upgrade that KMS stops leaves the state as it was; running it again completes it', async () => {
