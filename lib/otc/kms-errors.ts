@@ -42,7 +42,8 @@ interface KnownCode {
 const BUG = 'this is a bug in sigstore-cdk, please report it';
 const GRANT_PERMISSION =
   'grant the ceremony identity the KMS permissions it needs in this project (the "KMS CMKFullAccess" policy or the "KMS Administrator" ' +
-  'role, or a custom policy with kms:cmk:create, kms:cmk:list, kms:cmk:get and the sign and get-publickey actions)';
+  'role, or a custom policy with kms:cmk:create, kms:cmk:list, kms:cmk:get, the sign and get-publickey actions, and kms:dek:create and ' +
+  'kms:dek:crypto on the state key (otc.kms.stateKeyAlias) for the state\'s data key)';
 const DATA_KEY_REFUSED =
   'KMS will not decrypt the state\'s data key with this key: otc.kms.stateKeyAlias must name the key the state was sealed with ' +
   '(kms/data-key.json names its id), in this project; if it does, the cipher text was changed: restore the state from its backup';

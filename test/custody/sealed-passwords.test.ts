@@ -213,6 +213,15 @@ describe('an otc-kms state after bootstrap', () => {
     const refused = await synth({ config: otherKey, stateRoot: mintedRoot, outDir, cloudOutDir, kms: emulatorAccess() }).catch((error) => error);
     expect(refused).toMatchObject({ code: 'KMS_DATA_KEY_REFUSED', exitCode: 4, details: { serviceCode: 'KMS.2201', operation: 'kms decrypt-datakey' } });
     expect(refused.message).toContain('otc.kms.stateKeyAlias');
+    // The state key disabled: KMS refuses it, with what to do.
+    const stateKeyId = emulator.listKeys().find((key) => key.alias === 'sigstore-kms-state')!.keyId;
+    emulator.setKeyState(stateKeyId, '3');
+    try {
+      const disabled = await synth({ config, stateRoot: mintedRoot, outDir, cloudOutDir, kms: emulatorAccess() }).catch((error) => error);
+      expect(disabled).toMatchObject({ code: 'KMS_KEY_UNUSABLE', details: { serviceCode: 'KMS.0209', operation: 'kms decrypt-datakey' } });
+    } finally {
+      emulator.setKeyState(stateKeyId, '2');
+    }
     expect(existsSync(outDir)).toBe(false);
     expect(existsSync(cloudOutDir)).toBe(false);
   });
