@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import { runStateExport, runStateImport } from '../../lib/commands/state-archive';
 import { runStateUpgrade } from '../../lib/commands/state-upgrade';
+import { runRotate } from '../../lib/commands/rotate';
 import { runStatePull, runStatePush } from '../../lib/commands/state-remote';
 import { missingFromState } from '../../lib/custody/published-state';
 import { bootstrap } from '../../lib/pki/bootstrap';
@@ -247,6 +248,23 @@ describe('an otc-kms state after bootstrap', () => {
     expect(existsSync(join(directory, 'cdktf.out'))).toBe(false);
     expect(treeContents(stateRoot)).toEqual(before);
     for (const password of passwords.values()) expect(run.stderr + run.stdout).not.toContain(password);
+  });
+
+  it('rotate issues with the sealed intermediate key and seals the new leaf\'s password (one decrypt-datakey, no root key)', async () => {
+    const stateRoot = copyMinted(temp());
+    emulator.calls.length = 0;
+    const result = await runRotate({ config, item: 'tsa-leaf', stateRoot, kms: emulatorAccess(), rootKeys: rootKeysFor(config, emulatorAccess()) });
+    expect(emulator.calls.filter((call) => call.service === 'kms').map((call) => call.api)).toEqual(['decrypt-datakey']);
+    const itemId = result.generations[0].itemId;
+    const snapshot = await loadOpenedState(config, stateRoot);
+    const passwordPath = snapshot.passwordFiles().find((file) => file.itemId === itemId)!.path;
+    const sealed = readFileSync(join(stateRoot, ENV, passwordPath), 'utf8');
+    expect(JSON.parse(sealed).format).toBe(SEALED_PASSWORD_FORMAT);
+    const password = readPassword(snapshot, itemId, passwordPath);
+    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const entry of readTree(join(stateRoot, ENV)).values()) if (entry.bytes) expect(entry.bytes.toString('utf8')).not.toContain(password);
+    const keyPath = join(stateRoot, ENV, passwordPath.replace(/\.password$/, '.pem'));
+    expect(openssl(['pkey', '-in', keyPath, '-passin', `pass:${password}`, '-noout']).status).toBe(0);
   });
 
   it('a sealed password moved to another item does not open (synth refuses it); a plaintext one is refused even by verify', async () => {
