@@ -4,6 +4,7 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import { logChoice } from '../config/logs-schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
+import { openPasswordsFor } from '../custody/state-keyring';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
@@ -83,6 +84,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   return store.withLock(async () => {
     const snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
+    await openPasswordsFor(config, snapshot, store.directory, { rootKeys: options.rootKeys, kms: options.kms, environment: options.environment, progress });
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);

@@ -165,6 +165,10 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
       ...(generation.validUntil ? { validUntil: generation.validUntil } : {}),
       ...(generation.issuerGeneration ? { issuerGeneration: generation.issuerGeneration } : {}),
     }));
+  const checkKeys = privateKeysReadable(snapshot);
+  const expectKeyMatches = (key: EncryptedKey, publicKey: KeyObject, path: string) => {
+    if (checkKeys) expectPrivateKeyMatches(key, publicKey, path);
+  };
   const keyOf = (item: GenerationalItem, generation: number) => {
     const { id, files } = generationItem(item, generation);
     return readEncryptedKey(snapshot, { id, files: { privateKey: files.privateKey, password: files.password } });
@@ -270,9 +274,27 @@ export function readStateCertificate(snapshot: StateSnapshot, item: CertificateI
   }
 }
 
-/** The encrypted private key of a state item and its password. */
+/**
+ * The encrypted private key of a state item and its password. The password is read when it is used:
+ * in a state whose passwords are sealed under a KMS data key it opens only once a command that needs
+ * it has opened the data key (lib/custody/state-keyring.ts); commands that only read never touch it.
+ */
 export function readEncryptedKey(snapshot: StateSnapshot, item: KeyItem): EncryptedKey {
-  return { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') };
+  const pem = snapshot.file(item.id, 'privateKey').toString('utf8');
+  return {
+    pem,
+    get password(): string {
+      return snapshot.file(item.id, 'password').toString('utf8');
+    },
+  };
+}
+
+/**
+ * Whether the private keys can be checked against their certificates: not in a state whose passwords
+ * are sealed and not opened (verify, which decrypts nothing; custody checks the sealed files instead).
+ */
+export function privateKeysReadable(snapshot: StateSnapshot): boolean {
+  return !snapshot.passwordsSealed || snapshot.passwordsOpen;
 }
 
 /** Decrypts an encrypted key from the state, naming the file if it cannot. */
@@ -308,7 +330,7 @@ function readLogKey(snapshot: StateSnapshot, generation: Generation): LogKey & {
   };
 }
 
-function expectKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string): void {
+function expectPrivateKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string): void {
   if (!publicKeysEqual(publicKeyOf(decryptStateKey(key, path)), publicKey)) {
     throw new StateError('STATE_CORRUPT', `${path} is not the key of its certificate or public key`);
   }

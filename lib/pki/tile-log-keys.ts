@@ -142,7 +142,16 @@ export function readTileLogKeys(snapshot: StateSnapshot): TileLogKeys {
     } catch (error) {
       throw new StateError('STATE_CORRUPT', `${item.files.publicKey} is not a PEM public key: ${(error as Error).message}`);
     }
-    const privateKey: EncryptedKey = { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') };
+    const pem = snapshot.file(item.id, 'privateKey').toString('utf8');
+    // The password is read when used (sealed under the KMS data key in an otc-kms state, lib/state/password-envelope.ts).
+    const privateKey: EncryptedKey = {
+      pem,
+      get password(): string {
+        return snapshot.file(item.id, 'password').toString('utf8');
+      },
+    };
+    // A sealed state read without opening it (verify): the public key is checked, the private key is not decrypted.
+    if (snapshot.passwordsSealed && !snapshot.passwordsOpen) return { publicKey, publicKeyPem: publicKeyText, privateKey, createdAt: new Date(snapshot.item(item.id)!.mintedAt) };
     let decrypted: KeyObject;
     try {
       decrypted = decryptPrivateKey(privateKey.pem, privateKey.password);
