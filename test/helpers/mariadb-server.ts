@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -88,13 +88,16 @@ export async function startMariaDb(options: MariaDbServerOptions = {}): Promise<
   const datadir = join(directory, 'data');
   const socket = join(directory, 'mysqld.sock');
   const generalLogFile = join(directory, 'general.log');
+  // Its own temp directory: two servers (or two install runs) sharing /tmp collide on temp tables.
+  const tmp = join(directory, 'tmp');
+  mkdirSync(tmp);
   // mariadbd refuses to run as root unless told to; as anyone else it runs as that user.
   const asUser = process.getuid?.() === 0 ? ['--user=root'] : [];
   try {
     // `normal` root authentication: root@localhost without a password over the socket, as the
     // test's administrator (unix_socket would tie it to the OS user root).
     await mustSucceed(
-      runProcess(programs['mariadb-install-db'], ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asUser], {
+      runProcess(programs['mariadb-install-db'], ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asUser], {
         cwd: directory,
         timeoutMs: START_TIMEOUT_MS,
       }),
@@ -109,6 +112,7 @@ export async function startMariaDb(options: MariaDbServerOptions = {}): Promise<
           '--no-defaults',
           ...asUser,
           `--datadir=${datadir}`,
+          `--tmpdir=${tmp}`,
           `--socket=${socket}`,
           `--pid-file=${join(directory, 'mysqld.pid')}`,
           '--bind-address=127.0.0.1',

@@ -116,7 +116,10 @@ export function trillianDatabaseSql(database: string): string {
       heads.push(`(${id}, ${1764547300000000000n + BigInt(revision)}, ${size}, ${hex(sha256(id, 'root', String(size)))}, ${hex(allBytes(revision, 72))}, ${revision})`);
     }
     statements.push(`INSERT INTO TreeHead VALUES ${heads.join(', ')};`);
-    statements.push(`INSERT INTO Subtree VALUES (${id}, X'', ${hex(Buffer.concat([allBytes(0), allBytes(128)]))}, 5), (${id}, X'00', ${hex(allBytes(39))}, 5);`);
+    // One large tile (3072 hashes, 96 KiB; 192 KiB as hex in a dump): the dump is far bigger than a
+    // pipe's buffer, so a reader that stops reading halts mysqldump halfway (the consistency test).
+    const tile = Buffer.concat(Array.from({ length: 3072 }, (_, node) => sha256(id, 'node', String(node))));
+    statements.push(`INSERT INTO Subtree VALUES (${id}, X'', ${hex(tile)}, 5), (${id}, X'00', ${hex(allBytes(39))}, 5), (${id}, X'0001', ${hex(allBytes(200))}, 6);`);
     statements.push(`INSERT INTO Unsequenced VALUES (${id}, 0, ${hex(sha256(id, 'queued'))}, ${hex(sha256('\u0000queued'))}, 1764547400000000000, ${hex(sha256('queue-id', id))});`);
   }
   return statements.join('\n');

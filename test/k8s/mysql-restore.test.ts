@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -166,6 +168,65 @@ describe('the MySQL backup job and the README restore, against real MariaDB serv
     expect(restored).toEqual(original);
     for (const [table, { checksum }] of Object.entries(restored.tables)) expect([table, checksum]).not.toEqual([table, 'NULL']);
   });
+
+  it('the snapshot holds: rows committed while mysqldump is halfway through the tables are not in the dump', async () => {
+    // The dump goes into a pipe this test reads: once the first table's rows arrive (the snapshot is
+    // taken), the test stops reading, so mysqldump blocks on the full pipe with the later tables
+    // (TreeHead, Trees, Unsequenced) still to read; meanwhile a new tree, a head and a queued leaf
+    // are committed; then the rest is read.
+    const consistency = backupJobDirectory(directory, obs);
+    const fifo = join(consistency.scratch, 'dump.sql');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    let finished = false;
+    const dumping = runBackupScript(dumpScript, consistency, obs, { MYSQL_USER: 'trillian', MYSQL_PASSWORD: TRILLIAN_PASSWORD }).then((run) => {
+      finished = true;
+      return run;
+    });
+    const reader = createReadStream(fifo, { highWaterMark: 16 * 1024 });
+    let dump = '';
+    const ended = new Promise<void>((resolve, reject) => {
+      reader.on('end', resolve);
+      reader.on('error', reject);
+    });
+    const newRoot = sha256Hex('a head written during the dump');
+    const queued = sha256Hex('a leaf queued during the dump');
+    try {
+      await new Promise<void>((resolve) => {
+        let paused = false;
+        reader.on('data', (chunk) => {
+          dump += chunk.toString();
+          if (!paused && dump.includes('INSERT INTO `LeafData`')) {
+            paused = true;
+            reader.pause();
+            resolve();
+          }
+        });
+      });
+      expect(dump).not.toContain('INSERT INTO `TreeHead`');
+      await source.query(
+        `START TRANSACTION; INSERT INTO ${DATABASE}.Trees VALUES (42, 'ACTIVE', 'LOG', 'late', 'created during the dump', 1764547500000, X'00', FALSE); ` +
+          `INSERT INTO ${DATABASE}.TreeHead VALUES (${TREES[0].id}, 1764547300000000099, 41, X'${newRoot}', X'00', 99), (42, 1764547500000000000, 0, X'${newRoot}', X'00', 0); ` +
+          `INSERT INTO ${DATABASE}.Unsequenced VALUES (${TREES[0].id}, 0, X'${queued}', X'${queued}', 1764547500000000000, NULL); COMMIT`,
+      );
+      expect(await source.query(`SELECT COUNT(*) FROM ${DATABASE}.TreeHead WHERE TreeRevision = 99`)).toBe('1\n');
+      expect(finished).toBe(false);
+      reader.resume();
+      await ended;
+    } finally {
+      // On a failure, closing the pipe ends the blocked mysqldump (EPIPE) instead of leaving it waiting.
+      reader.destroy();
+    }
+    const run = await dumping;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(dump.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
+    expect(dump).toContain('INSERT INTO `TreeHead`');
+    expect(dump).toContain('INSERT INTO `Unsequenced`');
+    for (const row of original.latestHeads.trim().split('\n')) expect(dump.toUpperCase()).toContain(`0X${row.split('\t')[2]}`);
+    expect(dump.toUpperCase()).not.toContain(newRoot.toUpperCase());
+    expect(dump.toUpperCase()).not.toContain(queued.toUpperCase());
+    expect(dump).not.toContain("'late'");
+  });
 });
 
 it('without MariaDB installed the tests fail, saying .ci/run installs it (they never skip)', () => {
@@ -177,4 +238,8 @@ it('without MariaDB installed the tests fail, saying .ci/run installs it (they n
 
 function sqlText(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
