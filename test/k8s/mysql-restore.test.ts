@@ -72,6 +72,8 @@ afterAll(async () => {
 describe('the MySQL backup job and the README restore, against real MariaDB servers', () => {
   let job: BackupJobDirectory;
   const oldDump = `${PREFIX}/${DATABASE}-20200101T023000Z.sql.gz`;
+  const recentDump = `${PREFIX}/${DATABASE}-${new Date(Date.now() - 2 * 86_400_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sql.gz`;
+  let newestDump = '';
 
   it('the fixture is a Trillian-shaped database with rows in every table', () => {
     expect(Object.keys(original.tables)).toHaveLength(7);
@@ -120,40 +122,33 @@ describe('the MySQL backup job and the README restore, against real MariaDB serv
       credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: oldDump, Body: 'an old dump', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: obs.kmsKeyId }));
+    const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: obs.kmsKeyId }));
+    await put(oldDump, 'an old dump');
+    // A dump of two days ago: kept; older than the new one, so the restore must not take it (it is no gzip).
+    await put(recentDump, 'a dump of two days ago');
     const run = await runBackupScript(uploadScript, job, obs);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`backup: deleted ${oldDump} (older than 14 days)`);
-    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${PREFIX}/` }))).Contents ?? []).map((entry) => entry.Key);
-    expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatch(new RegExp(`^${PREFIX}/${DATABASE}-\\d{8}T\\d{6}Z\\.sql\\.gz$`));
-    expect(run.stdout).toContain(`backup: uploaded ${keys[0]}`);
+    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${PREFIX}/` }))).Contents ?? []).map((entry) => entry.Key!).sort();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(recentDump);
+    expect(keys[1]).toMatch(new RegExp(`^${PREFIX}/${DATABASE}-\\d{8}T\\d{6}Z\\.sql\\.gz$`));
+    expect(run.stdout).toContain(`backup: uploaded ${keys[1]}`);
+    newestDump = keys[1];
   });
 
   it("the README's restore block, run verbatim, loads the newest dump into an empty server: every table equal, the tree heads too", async () => {
-    const blocks = readmeShellBlocks(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).filter((block) => block.skipReason?.startsWith('run verbatim by test/k8s/mysql-restore.test.ts'));
-    expect(blocks).toHaveLength(1);
     expect(await target.query(`SHOW DATABASES LIKE '${DATABASE}'`)).toBe('');
     const workdir = mkdtempSync(join(directory, 'operator-'));
-    const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', blocks[0].script], {
-      cwd: workdir,
-      env: {
-        ...obs.cliEnvironment(),
-        OBS_ENDPOINT: obs.endpoint,
-        OBS_REGION: 'eu-de',
-        BACKUP_BUCKET: BUCKET,
-        BACKUP_PREFIX: PREFIX,
-        MYSQL_HOST: target.host,
-        MYSQL_PORT: String(target.port),
-        MYSQL_DATABASE: DATABASE,
-        MYSQL_ADMIN_USER: 'root',
-        MYSQL_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      },
-    });
+    const requestsBefore = obs.requests.length;
+    const run = await runRestoreBlock(workdir);
+    // The listing pages on with start-after until a page is empty (OBS returns at most 1000 keys a page).
+    const listings = obs.requests.slice(requestsBefore).filter((request) => request.method === 'GET' && request.path.includes('list-type=2'));
+    expect(listings.map((request) => new URL(request.path, 'http://obs').searchParams.get('start-after'))).toEqual([null, newestDump]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^restoring ${PREFIX}/${DATABASE}-\\d{8}T\\d{6}Z\\.sql\\.gz$`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^restoring ${newestDump}$`, 'm'));
     for (const tree of TREES) expect(run.stdout).toMatch(new RegExp(`\\| +${tree.id} \\| ACTIVE +\\| LOG +\\| ${tree.name} +\\|`));
     // The check it prints: each tree's latest head, as the original database has it.
     for (const head of original.latestHeads.trim().split('\n')) {
@@ -167,6 +162,13 @@ describe('the MySQL backup job and the README restore, against real MariaDB serv
     const restored = await databaseFingerprint(target, DATABASE);
     expect(restored).toEqual(original);
     for (const [table, { checksum }] of Object.entries(restored.tables)) expect([table, checksum]).not.toEqual([table, 'NULL']);
+  });
+
+  it('the restore block stops when there is no dump under the prefix, before it touches the database', async () => {
+    const run = await runRestoreBlock(mkdtempSync(join(directory, 'operator-')), { BACKUP_PREFIX: 'mysql-backup/none' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('DUMP: no dump under mysql-backup/none/');
+    expect(run.stdout).not.toContain('restoring');
   });
 
   it('the snapshot holds: rows committed while mysqldump is halfway through the tables are not in the dump', async () => {
@@ -235,6 +237,28 @@ it('without MariaDB installed the tests fail, saying .ci/run installs it (they n
     'MariaDB is not installed (missing: mariadbd, mariadb-install-db, mysqldump, mysql): .ci/run installs it (apt-get install mariadb-server-core mariadb-client); these tests never skip',
   );
 });
+
+/** The README's restore block, as the operator runs it, with the environment its first block sets pointed at the test's servers. */
+function runRestoreBlock(cwd: string, overrides: NodeJS.ProcessEnv = {}) {
+  const blocks = readmeShellBlocks(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).filter((block) => block.skipReason?.startsWith('run verbatim by test/k8s/mysql-restore.test.ts'));
+  expect(blocks).toHaveLength(1);
+  return runProcess('bash', ['-e', '-o', 'pipefail', '-c', blocks[0].script], {
+    cwd,
+    env: {
+      ...obs.cliEnvironment(),
+      OBS_ENDPOINT: obs.endpoint,
+      OBS_REGION: 'eu-de',
+      BACKUP_BUCKET: BUCKET,
+      BACKUP_PREFIX: PREFIX,
+      MYSQL_HOST: target.host,
+      MYSQL_PORT: String(target.port),
+      MYSQL_DATABASE: DATABASE,
+      MYSQL_ADMIN_USER: 'root',
+      MYSQL_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      ...overrides,
+    },
+  });
+}
 
 function sqlText(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
