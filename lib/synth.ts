@@ -18,8 +18,9 @@ import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
 import { readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
+import { outputDirectoryIsCurrent } from './output/current-output';
 import { checkOutputDirectory, OUTPUT_MARKER_FILE, outputMarker, type ProtectedPaths } from './output/output-directory';
-import { completeInterruptedReplace, replaceDirectory } from './state/atomic';
+import { completeInterruptedReplace, removeStaleStaging, replaceDirectory } from './state/atomic';
 import type { LockOptions } from './state/lock';
 import { StateStore, type StateSnapshot } from './state/store';
 import { trustOutputFiles, type OutputFile } from './trust/trust-outputs';
@@ -275,22 +276,31 @@ export interface OutputTarget {
  * checkOutputDirectory allows it (else OutputError, nothing touched): each file with its own mode
  * (default 0644; the Secrets manifest 0600, set when the file is created so it is never readable by
  * others), directories 0755. A symbolic link is written through. A swap that a killed run left
- * half-done is finished first.
+ * half-done is finished first. A directory that already holds exactly these files (bytes and
+ * modes, nothing else) is left as it is.
  */
 export async function writeOutputDirectory(output: OutputTarget, files: readonly OutputFile[]): Promise<void> {
   const target = await checkOutputDirectory({ ...output, kind: 'trust-and-cluster' });
   await completeInterruptedReplace(target);
   const marker: OutputFile = { path: OUTPUT_MARKER_FILE, content: outputMarker('trust-and-cluster', files.map((file) => file.path)) };
+  const expected = [...files, marker].map((file) => ({ path: file.path, content: file.content, mode: file.mode ?? PUBLIC_FILE_MODE }));
+  if (await outputDirectoryIsCurrent(target, expected, PUBLIC_DIR_MODE)) {
+    await removeStaleStaging(target);
+    return;
+  }
   await replaceDirectory(
     target,
     async (staging) => {
-      for (const file of [...files, marker]) {
-        const path = join(staging, file.path);
-        const mode = file.mode ?? PUBLIC_FILE_MODE;
-        await fs.mkdir(dirname(path), { recursive: true, mode: PUBLIC_DIR_MODE });
-        await fs.writeFile(path, file.content, { mode, flag: 'wx' });
-        await fs.chmod(path, mode);
-      }
+      // The directories first, then every file at once: libuv writes them in parallel.
+      const directories = [...new Set(expected.map((file) => dirname(join(staging, file.path))))];
+      for (const directory of directories) await fs.mkdir(directory, { recursive: true, mode: PUBLIC_DIR_MODE });
+      await Promise.all(
+        expected.map(async (file) => {
+          const path = join(staging, file.path);
+          await fs.writeFile(path, file.content, { mode: file.mode, flag: 'wx' });
+          await fs.chmod(path, file.mode);
+        }),
+      );
       await chmodDirectories(staging);
     },
     { mode: PUBLIC_DIR_MODE },

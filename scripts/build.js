@@ -29,6 +29,27 @@ const { join, relative } = require('node:path');
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'bin', 'compiled');
 
+/**
+ * Packages left out of the bundles and loaded from node_modules by `require` when a command needs
+ * them: each is reached only through a lazy require (cloud output, remote state, archives, smoke), so
+ * bundling them made every start read, compile and keep in memory code that synth never runs (they
+ * were 4 of the 7 MB of bin/compiled/sigstore-cdk.js). One copy each stays true: a package is either
+ * bundled or external, never both. `constructs` goes with cdktf so cdk8s (bundled) and cdktf share
+ * the one copy in node_modules.
+ */
+const EXTERNAL_PACKAGES = [
+  '@aws-sdk/*',
+  '@smithy/*',
+  '@cdktf/*',
+  'cdktf',
+  'constructs',
+  'openpgp',
+  '@sigstore/sign',
+  '@sigstore/tuf',
+  '@sigstore/verify',
+  '@sigstore/bundle',
+];
+
 /** Entry points: output name → TypeScript source, relative to the project root. */
 const ENTRY_POINTS = {
   'sigstore-cdk': 'bin/sigstore-cdk.ts',
@@ -49,6 +70,7 @@ async function build({ quiet = false } = {}) {
       entryPoints: ENTRY_POINTS,
       outdir: staging,
       bundle: true,
+      external: EXTERNAL_PACKAGES,
       platform: 'node',
       format: 'cjs',
       target: 'node20',

@@ -4,7 +4,6 @@ import { rotateTufRoot } from '../commands/rotate-tuf-root';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTofu, stackDirectory } from '../commands/cloud-tofu';
-import { runSmoke } from '../commands/smoke';
 import { runStateUpgrade } from '../commands/state-upgrade';
 import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
@@ -245,6 +244,9 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       const identityToken = readIdentityToken(options, environment);
       progress.info(`sigstore-cdk smoke --env ${config.env} (state: ${options.stateDir}/${config.env})`);
+      // Loaded here only: the sigstore-js client (and its HTTP stack) is for this command alone.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runSmoke } = require('../commands/smoke') as typeof import('../commands/smoke');
       const result = await runSmoke({
         config,
         stateRoot: options.stateDir,

@@ -1,10 +1,10 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import { canonicalize } from '@tufjs/canonical-json';
-import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import { StateError } from '../errors';
 import { spkiSha256 } from '../pki/keys';
+import { parsePemCertificate } from '../pki/parsed-certificates';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
 import { generationsOf } from '../lifecycle/generations';
@@ -140,15 +140,22 @@ interface ParsedCertificate {
   readonly publicKey: KeyObject;
 }
 
+/** Parsed once per certificate: an intermediate's issuer is the root parsed just before it. */
+const parsedCertificates = new WeakMap<object, ParsedCertificate>();
+
 function parseCertificate(snapshot: StateSnapshot, item: { id: string; files: { certificate: string } }): ParsedCertificate {
   try {
-    const certificate = new x509.X509Certificate(snapshot.file(item.id, 'certificate').toString('utf8'));
+    const certificate = parsePemCertificate(snapshot, snapshot.file(item.id, 'certificate').toString('utf8'));
+    const known = parsedCertificates.get(certificate);
+    if (known) return known;
     const parsed = pkijs.Certificate.fromBER(certificate.rawData);
-    return {
+    const result: ParsedCertificate = {
       tbs: Buffer.from(parsed.tbsView),
       signature: Buffer.from(parsed.signatureValue.valueBlock.valueHexView),
       publicKey: createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' }),
     };
+    parsedCertificates.set(certificate, result);
+    return result;
   } catch (error) {
     if (error instanceof StateError) throw error;
     throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);

@@ -1,8 +1,8 @@
-import { App, type Chart } from 'cdk8s';
+import { App } from 'cdk8s';
 import { dump } from 'js-yaml';
 import { PRIVATE_FILE_MODE } from '../state/atomic';
 import type { OutputFile } from '../trust/trust-outputs';
-import { annotateInputChecksums } from './input-checksums';
+import { annotateInputChecksums, type Json } from './input-checksums';
 import { SigstoreChart, SigstoreSecretsChart, type SigstoreChartInput } from './sigstore-chart';
 
 /**
@@ -25,27 +25,32 @@ export function buildClusterCharts(input: SigstoreChartInput): ClusterCharts {
   const app = new App({ outdir: 'dist' });
   const secrets = new SigstoreSecretsChart(app, 'sigstore-secrets', { namespace: input.config.cluster.namespace });
   const chart = new SigstoreChart(app, 'sigstore', { ...input, secrets });
-  // Every rolling pod template names the hash of what it reads: a changed ConfigMap or Secret rolls its pods.
-  annotateInputChecksums([chart, secrets]);
   return { app, chart, secrets };
 }
 
-/** One chart as YAML documents, in the order cdk8s synthesizes them. */
-export function chartYaml(chart: Chart): string {
+/**
+ * The documents of both charts, each object rendered once (cdk8s's toJson), with every rolling pod
+ * template annotated with the hash of what it reads: a changed ConfigMap or Secret rolls its pods.
+ */
+export function clusterDocuments(charts: ClusterCharts): { readonly public: Json[]; readonly secrets: Json[] } {
+  const rendered = { public: charts.chart.toJson() as Json[], secrets: charts.secrets.toJson() as Json[] };
+  annotateInputChecksums([...rendered.public, ...rendered.secrets]);
+  return rendered;
+}
+
+/** Rendered documents as one YAML stream, in the order given. */
+export function documentsYaml(documents: readonly Json[]): string {
   // js-yaml, not cdk8s's Yaml.stringify (the yaml package): the same documents in a third of the time
   // of a cold run. Strings that YAML 1.1 readers (kubectl's go-yaml) would take for booleans, numbers
   // or null ("yes", "on", "0777", "~") are quoted; no anchors or aliases; no line folding.
-  return chart
-    .toJson()
-    .map((document) => dump(document, { lineWidth: -1, noRefs: true }))
-    .join('---\n');
+  return documents.map((document) => dump(document, { lineWidth: -1, noRefs: true })).join('---\n');
 }
 
 /** The manifest files: the public one (0644) and the Secrets (0600). */
 export function clusterManifestFiles(input: SigstoreChartInput): OutputFile[] {
-  const { chart, secrets } = buildClusterCharts(input);
+  const documents = clusterDocuments(buildClusterCharts(input));
   return [
-    { path: PUBLIC_MANIFEST_FILE, content: chartYaml(chart) },
-    { path: SECRETS_MANIFEST_FILE, content: chartYaml(secrets), mode: PRIVATE_FILE_MODE },
+    { path: PUBLIC_MANIFEST_FILE, content: documentsYaml(documents.public) },
+    { path: SECRETS_MANIFEST_FILE, content: documentsYaml(documents.secrets), mode: PRIVATE_FILE_MODE },
   ];
 }

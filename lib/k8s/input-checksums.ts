@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ApiObject, JsonPatch, type Chart } from 'cdk8s';
 
 /**
  * The pod template annotation that carries the SHA-256 of the ConfigMaps and Secrets a pod reads.
@@ -22,33 +21,30 @@ const ROLLING_KINDS: Readonly<Record<string, readonly string[]>> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /** `ConfigMap/<name>` or `Secret/<name>` of a namespace. */
 type InputKey = string;
 
 /**
- * Annotates the pod template of every Deployment, StatefulSet, DaemonSet and CronJob in `charts` with
+ * Annotates the pod template of every Deployment, StatefulSet, DaemonSet and CronJob in `documents`
+ * (the rendered manifests, `chart.toJson()` of every chart, changed in place) with
  * INPUT_CHECKSUM_ANNOTATION: the SHA-256 over the names and data of the ConfigMaps and Secrets it
  * mounts or reads into its environment (volumes, projected volumes, `env[].valueFrom`, `envFrom`,
- * init containers included), as the charts render them. Inputs that the charts do not hold (an
+ * init containers included), as the documents hold them. Inputs that the documents do not hold (an
  * operator's database Secret, say) count by name only: their content is not known at synth.
- * Call once, after every object of the charts exists.
+ * Working on the rendered documents renders each object once: cdk8s's toJson (token resolution,
+ * key sorting) was the costliest part of a synth after YAML, and ran twice per object before.
  */
-export function annotateInputChecksums(charts: readonly Chart[]): void {
-  const objects = charts.flatMap((chart) => chart.node.findAll().filter((node): node is ApiObject => node instanceof ApiObject));
+export function annotateInputChecksums(documents: readonly Json[]): void {
   const inputs = new Map<InputKey, unknown>();
-  const rendered = new Map<ApiObject, Json>();
-  for (const object of objects) {
-    if (object.kind !== 'ConfigMap' && object.kind !== 'Secret') continue;
-    const json = object.toJson() as Json;
-    rendered.set(object, json);
-    inputs.set(inputKey(object.kind, namespaceOf(json), String((json.metadata as Json).name)), inputContent(json));
+  for (const json of documents) {
+    if (json.kind !== 'ConfigMap' && json.kind !== 'Secret') continue;
+    inputs.set(inputKey(json.kind, namespaceOf(json), String((json.metadata as Json).name)), inputContent(json));
   }
-  for (const object of objects) {
-    const templatePath = ROLLING_KINDS[object.kind];
+  for (const json of documents) {
+    const templatePath = ROLLING_KINDS[String(json.kind)];
     if (!templatePath) continue;
-    const json = rendered.get(object) ?? (object.toJson() as Json);
     const template = dig(json, templatePath) as Json | undefined;
     if (!template) continue;
     const namespace = namespaceOf(json);
@@ -58,13 +54,10 @@ export function annotateInputChecksums(charts: readonly Chart[]): void {
       digest.update(`${reference}\n`);
       digest.update(`${canonicalJson(inputs.has(reference) ? inputs.get(reference) : null)}\n`);
     }
-    const annotations = (template.metadata as Json | undefined)?.annotations;
-    const pointer = `/${templatePath.join('/')}/metadata/annotations`;
-    const value = digest.digest('hex');
-    // JSON pointer escapes "/" in a key as "~1".
-    object.addJsonPatch(
-      annotations ? JsonPatch.add(`${pointer}/${INPUT_CHECKSUM_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1')}`, value) : JsonPatch.add(pointer, { [INPUT_CHECKSUM_ANNOTATION]: value }),
-    );
+    // Last in the template's annotations (or metadata), where a JSON patch after cdk8s's key sort put it.
+    const metadata = (template.metadata ??= {}) as Json;
+    const annotations = (metadata.annotations ??= {}) as Json;
+    annotations[INPUT_CHECKSUM_ANNOTATION] = digest.digest('hex');
   }
 }
 

@@ -46,8 +46,17 @@ export function publicKeyOf(privateKey: KeyObject): KeyObject {
 }
 
 /** DER SubjectPublicKeyInfo. */
+/** SPKI DER of each key already exported in this process: custody checks compare the same keys many times. */
+const spkiOf = new WeakMap<KeyObject, Buffer>();
+
 export function spkiDer(publicKey: KeyObject): Buffer {
-  return publicKey.export({ type: 'spki', format: 'der' });
+  let der = spkiOf.get(publicKey);
+  if (!der) {
+    der = publicKey.export({ type: 'spki', format: 'der' });
+    spkiOf.set(publicKey, der);
+  }
+  // A copy: a caller may write into the buffer it gets; KeyObjects themselves are immutable.
+  return Buffer.from(der);
 }
 
 /** PEM `PUBLIC KEY` (SubjectPublicKeyInfo), the form Rekor, the CT log and clients read. */

@@ -1,4 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { parsePemCertificate } from './parsed-certificates';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { StateError } from '../errors';
@@ -251,7 +252,7 @@ type KeyItem = { readonly id: string; readonly files: { readonly privateKey: str
 export function readStateCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
   const pem = snapshot.file(item.id, 'certificate').toString('utf8');
   try {
-    return new x509.X509Certificate(pem);
+    return parsePemCertificate(snapshot, pem);
   } catch (error) {
     throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);
   }
@@ -302,7 +303,9 @@ function expectKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string)
 }
 
 async function expectSelfSigned(root: x509.X509Certificate, path: string): Promise<void> {
-  const selfSigned = root.issuer === root.subject && (await root.verify({ publicKey: root.publicKey, signatureOnly: true }));
+  // OpenSSL through node:crypto, in one synchronous call (x509's verify goes through WebCrypto's key import).
+  const certificate = new X509Certificate(Buffer.from(root.rawData));
+  const selfSigned = root.issuer === root.subject && certificate.verify(certificate.publicKey);
   if (!selfSigned) throw new StateError('STATE_CORRUPT', `${path} is not a self-signed root certificate`);
 }
 
