@@ -83,17 +83,24 @@ export class MySqlBackup extends Construct {
     });
     const tlsCa = connection.tlsCa ? kplus.Volume.fromSecret(this, 'TlsCaVolume', connection.tlsCa.secret, { name: 'tls-ca', items: { [connection.tlsCa.key]: { path: 'ca.crt' } } }) : undefined;
 
-    // mysqldump reads the password from a defaults file; printf is a shell builtin (no process, no argv).
+    // mysqldump reads the password from a defaults file; printf is a shell builtin (no process, no
+    // argv), sed reads the value on stdin. In an option file an unquoted `#` starts a comment and
+    // outer spaces are trimmed, so each value is written in double quotes with `\` and `"` escaped
+    // (mysql/mysql-server mysys/my_default.cc: remove_end_comment and the quote and escape handling
+    // of search_default_file_with_ext; MariaDB's mysys/my_default.c does the same). The MySQL image
+    // has sed (docker-library/mysql 8.4/Dockerfile.oracle runs `sed -i` on /etc/my.cnf). The file goes
+    // when the script exits, also on a failure.
     this.dumpScript = [
       'set -eu',
       'umask 077',
-      "printf '[client]\\nuser=%s\\npassword=%s\\n' \"$MYSQL_USER\" \"$MYSQL_PASSWORD\" > /secrets/my.cnf",
+      "trap 'rm -f /secrets/my.cnf' EXIT",
+      "option_value() { printf '%s' \"$1\" | sed 's/[\\\\\"]/\\\\&/g'; }",
+      "printf '[client]\\nuser=\"%s\"\\npassword=\"%s\"\\n' \"$(option_value \"$MYSQL_USER\")\" \"$(option_value \"$MYSQL_PASSWORD\")\" > /secrets/my.cnf",
       'mysqldump --defaults-extra-file=/secrets/my.cnf' +
         ` --host=${connection.host} --port=${connection.port}` +
         (tlsCa ? ' --ssl-mode=VERIFY_IDENTITY --ssl-ca=/tls/ca.crt' : '') +
         ' --single-transaction --quick --no-tablespaces --routines --triggers --hex-blob' +
         ` --databases ${connection.database} > /scratch/dump.sql`,
-      'rm -f /secrets/my.cnf',
     ].join('\n');
     const base = `${props.endpoint}/${props.bucket}`;
     // SigV4 for S3 needs x-amz-content-sha256; an unsigned payload over TLS, as the S3 API allows.
@@ -101,6 +108,7 @@ export class MySqlBackup extends Construct {
     this.uploadScript = [
       'set -eu',
       'umask 077',
+      "trap 'rm -f /secrets/curlrc' EXIT",
       'tail -n 1 /scratch/dump.sql | grep -q "^-- Dump completed" || { echo "backup: the dump is incomplete" >&2; exit 1; }',
       "printf 'user = \"%s:%s\"\\n' \"$(cat /obs/access-key)\" \"$(cat /obs/secret-key)\" > /secrets/curlrc",
       'now=$(date -u +%Y%m%dT%H%M%SZ)',
@@ -115,7 +123,6 @@ export class MySqlBackup extends Construct {
       `    ${curl} -X DELETE "${base}/$old" && echo "backup: deleted $old (older than ${props.retentionDays} days)"`,
       '  fi',
       'done',
-      'rm -f /secrets/curlrc',
     ].join('\n');
 
     this.cronJob = secureCronJob(this, 'CronJob', {

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { PkiMaterial } from '../../lib/pki/state-items';
-import { runProcess } from '../helpers/cli-process';
+import { backupJobDirectory, runBackupScript } from '../helpers/backup-job';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { startObsTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { configError } from '../helpers/config';
@@ -128,36 +127,12 @@ describe('the upload and retention script, run by /bin/sh with curl against a re
     await put(`mysql-backup/test/trillian-${recent}.sql.gz`);
     await put('other/trillian-20200101T023000Z.sql.gz');
 
-    // The script as rendered, with its volumes under a scratch directory and OBS on loopback (plain
-    // http: the bucket's SSE-KMS default applies on OBS; the test server wants the headers, so a
-    // stand-in curl adds them and runs the real one).
+    // The script as rendered, with its volumes under a job directory and OBS on loopback.
     const script: string = podOf(inCluster).containers[0].command[2];
     const run = (dump: string) => {
-      const root = mkdtempSync(join(directory, 'job-'));
-      for (const sub of ['scratch', 'secrets', 'obs', 'bin']) mkdirSync(join(root, sub));
-      writeFileSync(join(root, 'scratch', 'dump.sql'), dump);
-      writeFileSync(join(root, 'obs', 'access-key'), TEST_ACCESS_KEY);
-      writeFileSync(join(root, 'obs', 'secret-key'), TEST_SECRET_KEY);
-      const realCurl = spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
-      writeFileSync(
-        join(root, 'bin', 'curl'),
-        [
-          '#!/bin/sh',
-          'case " $* " in',
-          `  *" -T "*) exec ${realCurl} -H 'x-amz-server-side-encryption: aws:kms' -H 'x-amz-server-side-encryption-aws-kms-key-id: ${server.kmsKeyId}' "$@" ;;`,
-          `  *) exec ${realCurl} "$@" ;;`,
-          'esac',
-          '',
-        ].join('\n'),
-        { mode: 0o755 },
-      );
-      const local = script
-        .replaceAll('/scratch/', `${root}/scratch/`)
-        .replaceAll('/secrets/', `${root}/secrets/`)
-        .replaceAll('/obs/', `${root}/obs/`)
-        .replaceAll('https://obs.eu-de.otc.t-systems.com', server.endpoint);
-      // Asynchronously: the S3 server answers from this very process.
-      return runProcess('/bin/sh', ['-c', local], { cwd: root, env: { PATH: `${root}/bin:${process.env.PATH}` } });
+      const job = backupJobDirectory(directory, server);
+      writeFileSync(join(job.scratch, 'dump.sql'), dump);
+      return runBackupScript(script, job, server);
     };
 
     const incomplete = await run('CREATE TABLE x (y INT);\n');
