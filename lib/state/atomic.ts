@@ -275,10 +275,11 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+/** fsync of every directory under `root` and of `root` itself, all at once. */
 async function syncTree(root: string): Promise<void> {
-  const entries = await fs.readdir(root, { withFileTypes: true });
-  for (const entry of entries) {
-    if (entry.isDirectory()) await syncTree(join(root, entry.name));
+  const directories = [root];
+  for (const entry of await fs.readdir(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isDirectory()) directories.push(join(entry.parentPath, entry.name));
   }
-  await syncDirectory(root);
+  await Promise.all(directories.map((directory) => syncDirectory(directory)));
 }

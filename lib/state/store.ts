@@ -559,7 +559,9 @@ export class StateStore {
       const log = snapshot.ceremonyLogReplacement ?? (await readOptional(join(target, CEREMONY_LOG_FILE)));
       const { manifest, files } = snapshot.entries(log);
       await replaceDirectory(target, async (staging) => {
-        for (const [path, content] of files) await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
+        // Every file at once (each is fsynced: one at a time, a fresh state's 60 files waited on 60
+        // syncs in a row), the manifest after them; the directory becomes visible only by the swap.
+        await Promise.all([...files].map(([path, content]) => writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE)));
         if (log) await writeNewFile(join(staging, CEREMONY_LOG_FILE), log, PRIVATE_FILE_MODE);
         await writeNewFile(join(staging, MANIFEST_FILE), manifest, PRIVATE_FILE_MODE);
         await chmodTree(staging);
