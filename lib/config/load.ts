@@ -12,6 +12,20 @@ import { configSchema, crossFieldProblems, type SigstoreConfig } from './schema'
 // compilation measured 6 of the 18 ms of that first parse. Errors and results are the same.
 z.config({ jitless: true });
 
+/** Configuration objects that passed validation, with their content (as JSON) at that time. */
+const validated = new WeakMap<SigstoreConfig, string>();
+
+/** Records that `config` passed validation as it is now; returns it. */
+export function markValidated(config: SigstoreConfig): SigstoreConfig {
+  validated.set(config, JSON.stringify(config));
+  return config;
+}
+
+/** Whether `config` passed validation and is unchanged since (compared as JSON: a change made in place counts). */
+export function passedValidation(config: SigstoreConfig): boolean {
+  return validated.get(config) === JSON.stringify(config);
+}
+
 /** Environment names: they become file and state directory names. */
 export const ENV_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
@@ -46,7 +60,7 @@ export function loadConfig(options: LoadConfigOptions): SigstoreConfig {
     if (error instanceof ConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       // The embedded default needs no file: envs/dev.yaml only documents it.
-      if (options.env === EMBEDDED_DEFAULT_ENV) return { ...parseConfigText(EMBEDDED_DEFAULT_YAML, EMBEDDED_DEFAULT_SOURCE), env: options.env };
+      if (options.env === EMBEDDED_DEFAULT_ENV) return markValidated({ ...parseConfigText(EMBEDDED_DEFAULT_YAML, EMBEDDED_DEFAULT_SOURCE), env: options.env });
       const available = listEnvironments(envsDir);
       const example = join(envsDir, `${options.env}.example.yaml`);
       throw new ConfigError(
@@ -58,7 +72,7 @@ export function loadConfig(options: LoadConfigOptions): SigstoreConfig {
     }
     throw new ConfigError('CONFIG_UNREADABLE', `cannot read ${displayPath(file)}: ${(error as Error).message}`, [], { cause: error });
   }
-  return { ...parseConfigText(text, displayPath(file)), env: options.env };
+  return markValidated({ ...parseConfigText(text, displayPath(file)), env: options.env });
 }
 
 /** Throws ENV_NAME_INVALID unless `env` is a plain environment name. */

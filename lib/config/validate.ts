@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors';
-import { checkConfig, formatProblems, requireEnvName, toProblems } from './load';
+import { checkConfig, formatProblems, markValidated, passedValidation, requireEnvName, toProblems } from './load';
 import type { SigstoreConfig } from './schema';
 
 /**
@@ -12,10 +12,16 @@ import type { SigstoreConfig } from './schema';
  * on a chart-level check: "validate everything, then write".
  */
 export function validateConfig(config: SigstoreConfig): void {
+  // A run validates the same object at each step; what passed is not parsed again while its content
+  // (compared as JSON, so a change made in place counts) is what passed.
+  if (passedValidation(config)) return;
   const { env, ...fields } = config;
   requireEnvName(env);
   const { issues } = checkConfig(fields);
-  if (issues.length === 0) return;
+  if (issues.length === 0) {
+    markValidated(config);
+    return;
+  }
   const problems = issues.flatMap((issue) => toProblems(issue));
   throw new ConfigError(
     'CONFIG_INVALID',

@@ -48,6 +48,16 @@ describe('validateConfig: the schema, re-applied to a configuration object', () 
     expect((error as ConfigError).message).toContain('environment "hand" has 4 invalid fields');
   });
 
+  it('checks a configuration that passed again once it was changed in place (a run checks each object once while it is unchanged)', () => {
+    const config = devConfig();
+    validateConfig(config);
+    validateConfig(config); // unchanged: passes again
+    (config.services.fulcio as { hostname: string }).hostname = '10.0.0.1';
+    const error = caught(() => validateConfig(config));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((problem) => problem.path)).toEqual(['services.fulcio.hostname']);
+  });
+
   it('refuses an environment name that is not a plain name (it becomes a state path)', () => {
     expect(caught(() => validateConfig({ ...devConfig(), env: '../other' }))).toMatchObject({ code: 'ENV_NAME_INVALID' });
   });
