@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A file an output directory must hold: its path inside the directory, its bytes, its mode. */
@@ -19,35 +19,33 @@ export interface ExpectedFile {
 export async function outputDirectoryIsCurrent(directory: string, files: readonly ExpectedFile[], directoryMode: number): Promise<boolean> {
   const expected = new Map(files.map((file) => [file.path, file]));
   try {
-    const found = await listTree(directory, '', directoryMode);
+    // Synchronously: a few dozen small files, where each asynchronous read was a thread pool round trip.
+    const found = listTree(directory, '', directoryMode);
     if (found === undefined || found.length !== expected.size) return false;
-    const same = await Promise.all(
-      found.map(async (path) => {
-        const file = expected.get(path);
-        if (file === undefined) return false;
-        const absolute = join(directory, path);
-        const [stat, content] = await Promise.all([fs.lstat(absolute), fs.readFile(absolute)]);
-        if (!stat.isFile() || (stat.mode & 0o7777) !== file.mode) return false;
-        return content.equals(typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content);
-      }),
-    );
-    return same.every(Boolean);
+    return found.every((path) => {
+      const file = expected.get(path);
+      if (file === undefined) return false;
+      const absolute = join(directory, path);
+      const stat = lstatSync(absolute);
+      if (!stat.isFile() || (stat.mode & 0o7777) !== file.mode) return false;
+      return readFileSync(absolute).equals(typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content);
+    });
   } catch {
     return false;
   }
 }
 
 /** The files under `root/prefix` (paths with `/`), or undefined when something in it is neither a plain file nor a directory with `directoryMode`. */
-async function listTree(root: string, prefix: string, directoryMode: number): Promise<string[] | undefined> {
+function listTree(root: string, prefix: string, directoryMode: number): string[] | undefined {
   const directory = join(root, prefix);
   // The directory itself may be a symbolic link (an output is written through one); nothing below it may.
-  const stat = prefix ? await fs.lstat(directory) : await fs.stat(directory);
+  const stat = prefix ? lstatSync(directory) : statSync(directory);
   if (!stat.isDirectory() || (stat.mode & 0o7777) !== directoryMode) return undefined;
   const files: string[] = [];
-  for (const entry of await fs.readdir(directory, { withFileTypes: true })) {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
-      const inner = await listTree(root, path, directoryMode);
+      const inner = listTree(root, path, directoryMode);
       if (inner === undefined) return undefined;
       files.push(...inner);
     } else if (entry.isFile()) {
