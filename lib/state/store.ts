@@ -13,7 +13,7 @@ import {
   removeStaleStaging,
   replaceDirectory,
   writeNewFile,
-  writeNewFileSync,
+  writeNewFiles,
 } from './atomic';
 import { acquireLock, type HeldLock, type LockOptions } from './lock';
 import { ceremonyLogHeadOf } from './ceremony-log-file';
@@ -554,12 +554,9 @@ export class StateStore {
       const log = snapshot.ceremonyLogReplacement ?? (await readOptional(join(target, CEREMONY_LOG_FILE)));
       const { manifest, files } = snapshot.entries(log);
       await replaceDirectory(target, async (staging) => {
-        // Synchronously, the manifest last: each file is fsynced, and a fresh state's 60 files as
-        // asynchronous calls were 360 round trips through libuv's thread pool. The directory becomes
-        // visible only by the swap.
-        for (const [path, content] of files) writeNewFileSync(join(staging, path), content, PRIVATE_FILE_MODE);
-        if (log) writeNewFileSync(join(staging, CEREMONY_LOG_FILE), log, PRIVATE_FILE_MODE);
-        writeNewFileSync(join(staging, MANIFEST_FILE), manifest, PRIVATE_FILE_MODE);
+        // Every file durable before the manifest is written; the directory becomes visible only by the swap.
+        await writeNewFiles([...[...files].map(([path, content]) => [join(staging, path), content] as const), ...(log ? [[join(staging, CEREMONY_LOG_FILE), log] as const] : [])], PRIVATE_FILE_MODE);
+        await writeNewFiles([[join(staging, MANIFEST_FILE), manifest]], PRIVATE_FILE_MODE);
         await chmodTree(staging);
         // Last checks before the swap: still this run's lock, and still the state it started from.
         await held.assertHeld();
