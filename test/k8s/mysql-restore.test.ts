@@ -42,7 +42,13 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-restore-'));
-  [source, target, obs] = await Promise.all([startMariaDb({ generalLog: true }), startMariaDb(), startObsTestServer({ bucket: BUCKET })]);
+  // Each assigned as it starts, so that afterAll stops whatever started when another one failed.
+  const started = await Promise.allSettled([
+    startMariaDb({ generalLog: true }).then((server) => (source = server)),
+    startMariaDb().then((server) => (target = server)),
+    startObsTestServer({ bucket: BUCKET }).then((server) => (obs = server)),
+  ]);
+  for (const result of started) if (result.status === 'rejected') throw result.reason;
   const schemaFile = join(directory, 'trillian.sql');
   writeFileSync(schemaFile, trillianDatabaseSql(DATABASE));
   await source.source(schemaFile);
