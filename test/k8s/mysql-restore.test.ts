@@ -122,6 +122,16 @@ describe('the MySQL backup job and the README restore, against real MariaDB serv
     expect(session.filter((line) => /^Query (LOCK TABLES|FLUSH TABLES)/i.test(line))).toEqual([]);
   });
 
+  it('a failed dump (a wrong password) fails the container and still removes the defaults file, printing no password', async () => {
+    const failing = backupJobDirectory(directory, obs);
+    const wrong = 'not-the-password#1';
+    const run = await runBackupScript(dumpScript, failing, obs, { MYSQL_USER: 'trillian', MYSQL_PASSWORD: wrong });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/Access denied for user 'trillian'@'127\.0\.0\.1' \(using password: YES\)/);
+    expect(readdirSync(failing.secrets)).toEqual([]);
+    expect(run.stdout + run.stderr).not.toContain(wrong);
+  });
+
   it('the upload script stores it gzipped under the prefix and prunes the dumps older than the retention', async () => {
     const s3 = new S3Client({
       endpoint: obs.endpoint,
