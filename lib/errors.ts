@@ -201,7 +201,9 @@ export type OtcErrorCode =
   /** The alias is taken (possibly by a key pending deletion). */
   | 'KMS_ALIAS_TAKEN'
   /** The project's key quota is used up. */
-  | 'KMS_QUOTA_EXCEEDED';
+  | 'KMS_QUOTA_EXCEEDED'
+  /** KMS would not decrypt the state's data key: another key, or a cipher text that was changed (the passwords stay sealed). */
+  | 'KMS_DATA_KEY_REFUSED';
 
 /** OTC errors that are configuration errors found by talking to OTC (exit code 2, not 4). */
 const OTC_CONFIGURATION_ERRORS: ReadonlySet<OtcErrorCode> = new Set(['OTC_ENDPOINT_REDIRECTED']);

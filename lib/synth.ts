@@ -13,6 +13,7 @@ import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
 import { mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
+import { openPasswordsFor, stateKeyringFor, type StateKeyring } from './custody/state-keyring';
 import { bootstrap, type BootstrapContext } from './pki/bootstrap';
 import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
@@ -46,6 +47,11 @@ export interface StateLocation {
   readonly lock?: LockOptions;
   /** Where OBS credentials are read when the state lives in OBS (`state.backend: obs`). @default process.env */
   readonly environment?: NodeJS.ProcessEnv;
+  /**
+   * How KMS is reached to open the state's sealed passwords (otc-kms: one decrypt-datakey per run),
+   * when no root key provider brings its connection. @default - credentials from `environment`
+   */
+  readonly kms?: KmsConnectionOptions;
 }
 
 export interface SynthOptions extends StateLocation {
@@ -100,14 +106,17 @@ export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOpt
 /**
  * `sigstore-cdk bootstrap`: mints whatever the state lacks with the configured signer.
  */
-export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider }) {
+export async function runBootstrap(options: StateLocation & { config: SigstoreConfig; rootKeys?: RootKeyProvider; keyring?: StateKeyring; materialAt?: Date }) {
   validateConfig(options.config);
   const store = new StateStore({ root: options.stateRoot, env: options.config.env, lock: options.lock });
+  const rootKeys = options.rootKeys ?? rootKeysFor(options.config, { ...options.kms, environment: options.kms?.environment ?? options.environment });
   return bootstrap({
     config: options.config,
     store,
-    rootKeys: options.rootKeys ?? rootKeysFor(options.config),
+    rootKeys,
+    keyring: options.keyring ?? stateKeyringFor(options.config, { rootKeys, kms: options.kms, environment: options.environment, progress: options.progress }),
     clock: options.clock,
+    ...(options.materialAt ? { materialAt: options.materialAt } : {}),
     progress: options.progress,
     extend: mintBeyondPki(options.config),
     complete: (snapshot) => missingFromState(snapshot, options.config).length === 0,
@@ -158,18 +167,20 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
   const targets = [await checkOutputDirectory(outputs.out), await checkOutputDirectory(outputs.cloudOut)];
   // Then the leftovers of killed runs beside them go (an interrupted swap of dist/ is finished).
   for (const target of targets) await completeInterruptedReplace(target);
-  // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
-  const cloud = await synthCloudStack(config, outputs.cloudOut, progress);
   let material: PkiMaterial;
   let snapshot: StateSnapshot;
   let minted: readonly string[] = [];
   let stateWritten = false;
+  let cloud: SynthResult['cloud'];
   const at = options.at ?? (options.clock ?? (() => new Date()))();
   if (config.signer === 'local') {
-    ({ snapshot, minted, written: stateWritten } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys() }));
-    material = await readPkiMaterial(snapshot, { at });
+    // The cloud stack needs no trust material (the bucket comes before the ceremony): write it first.
+    cloud = await synthCloudStack(config, outputs.cloudOut, progress);
+    // Bootstrap verified the PKI (custody, chains, keys) and read it at `at`: its material is this run's.
+    ({ snapshot, minted, written: stateWritten, material } = await runBootstrap({ ...options, rootKeys: new LocalRootKeys(), materialAt: at }));
   } else {
-    // synth writes nothing into a KMS-rooted state: it reads it, without the lock.
+    // synth writes nothing into a KMS-rooted state: it reads it, without the lock, and opens its
+    // passwords (one KMS decrypt-datakey) before writing any output, so a KMS failure writes nothing.
     const store = new StateStore({ root: options.stateRoot, env: config.env });
     snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
@@ -181,7 +192,9 @@ export async function synth(options: SynthOptions): Promise<SynthResult> {
           `explicit ceremony, not by synth: run "sigstore-cdk bootstrap --env ${config.env}" first`,
       );
     }
+    await openPasswordsFor(config, snapshot, store.directory, { kms: options.kms, environment: options.environment, progress });
     material = await readPkiMaterial(snapshot, { at });
+    cloud = await synthCloudStack(config, outputs.cloudOut, progress);
   }
   let repository = readTufRepository(snapshot);
   const stateDirectory = join(options.stateRoot ?? '.sigstore', config.env);
@@ -349,7 +362,7 @@ export async function synthFromState(options: SynthFromStateOptions): Promise<Om
  * The files of `dist/` from a state that is only read (what synthFromState writes, and what the cdk8s
  * app prints for `cdk8s synth --stdout`). A missing or incomplete state is a StateError.
  */
-export async function buildFromState(options: Pick<SynthFromStateOptions, 'config' | 'stateRoot'>): Promise<OutputFile[]> {
+export async function buildFromState(options: Pick<SynthFromStateOptions, 'config' | 'stateRoot'> & Pick<StateLocation, 'kms' | 'environment'>): Promise<OutputFile[]> {
   const { config } = options;
   const store = new StateStore({ root: options.stateRoot, env: config.env });
   const snapshot = await store.load();
@@ -363,6 +376,8 @@ export async function buildFromState(options: Pick<SynthFromStateOptions, 'confi
         `cdk8s synth only reads the state: run ${how} first`,
     );
   }
+  // The Secrets need the passwords: an otc-kms state's open only through KMS (one decrypt-datakey).
+  await openPasswordsFor(config, snapshot, store.directory, { kms: options.kms, environment: options.environment });
   const material = await readPkiMaterial(snapshot);
   const repository = readTufRepository(snapshot);
   expectPublishedTrustKept(repository.targets.signed, buildTufTargets(material, config), store.directory);

@@ -1,6 +1,7 @@
 import type { SigstoreConfig } from './config/schema';
 import { validateConfig } from './config/validate';
 import { checkCustody } from './custody/check-custody';
+import { openPasswordsFor } from './custody/state-keyring';
 import { expectPublishedTrustKept } from './custody/published-trust';
 import { ceremonySigners } from './pki/ceremony-log';
 import { keyRefSigner, type RootKeyProvider } from './pki/root-keys';
@@ -43,6 +44,8 @@ export async function runTufRefresh(options: StateLocation & { config: SigstoreC
     // Nothing is published from a state whose custody fails: a lost item, a root that is not its
     // pinned key, a ceremony log that is not the record, or keys other than those already published.
     await checkCustody(snapshot, store.directory);
+    // The online roles' keys are in the state; an otc-kms state's passwords open through KMS (decrypt-datakey).
+    await openPasswordsFor(config, snapshot, store.directory, { rootKeys: options.rootKeys, kms: options.kms, environment: options.environment, progress: options.progress });
     const material = await readPkiMaterial(snapshot);
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(material, config), store.directory);
     const now = clock();

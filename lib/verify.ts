@@ -62,6 +62,12 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyResult> {
   await checkCustody(snapshot, store.directory);
   const material = await readPkiMaterial(snapshot, { at: now });
   const warnings: string[] = [];
+  if (config.signer === 'otc-kms' && !snapshot.passwordsSealed && snapshot.passwordFiles().length > 0) {
+    warnings.push(
+      `the state keeps ${snapshot.passwordFiles().length} password files in plaintext beside the private keys; synth, bootstrap, tuf refresh and rotate refuse it: ` +
+        `run "sigstore-cdk state upgrade --env ${config.env}" to seal them under a KMS data key`,
+    );
+  }
   let rootKeys: RootKeyProvider | undefined;
   if (options.offline) {
     warnings.push(`the pinned root keys were not compared with the signer (--offline): the state was checked only against itself`);

@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_OVERLAP, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS, runRotate } from '../commands/rotate';
 import { rotateTufRoot } from '../commands/rotate-tuf-root';
+import { runLogMigration } from '../commands/migrate-log';
+import { isLogMigrationItem, LOG_MIGRATION_ITEMS } from '../lifecycle/log-migrations';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTofu, stackDirectory } from '../commands/cloud-tofu';
 import { runStateUpgrade } from '../commands/state-upgrade';
+import { STATE_KEY_SPEC, STATE_KEY_USAGE, StateKeyring, stateKeyAliasOf } from '../custody/state-keyring';
 import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
@@ -79,7 +82,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       const at = options.at === undefined ? undefined : parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment });
+      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment, kms: kmsOptions });
       printResult(
         options,
         result,
@@ -99,7 +102,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         const { connection } = rootKeys;
         progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
       }
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment });
+      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment, kms: kmsOptions });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },
@@ -119,6 +122,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         progress,
         rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer),
         lock: lock(),
+        kms: kmsOptions,
       });
       printResult(
         options,
@@ -166,7 +170,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       `plan a rotation: mint the next generation of ITEM (${ROTATABLE_ITEMS.join(', ')}), publish it in trusted_root.json and TUF ` +
         'now, switch the servers at --at; old generations stay, their validFor ends at --at plus --overlap',
     )
-    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}`)
+    .argument('<item>', `what to rotate: ${ROTATABLE_ITEMS.join(', ')}; or migrate a published log to a tile-based one: ${LOG_MIGRATION_ITEMS.join(', ')} (to what logs.rekor / logs.ct names)`)
     .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
     .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
     .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
@@ -176,7 +180,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       if (item === 'tuf-root') {
         // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
         if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
-        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
+        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock(), kms: kmsOptions });
         const { from, to } = result.rotation;
         printResult(
           options,
@@ -191,14 +195,16 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         );
         return;
       }
-      const result = await runRotate({ config, item, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock() });
+      const rotation = { config, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock(), kms: kmsOptions };
+      // rekor-log, ct-log: the migration to a tile-based log (lib/commands/migrate-log.ts).
+      const result = isLogMigrationItem(item) ? await runLogMigration({ ...rotation, item }) : await runRotate({ ...rotation, item });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,
         result,
         [
           `rotated ${item}: ${result.generations.map((generation) => `${generation.item} g${generation.generation} (${generation.itemId})`).join(', ')}; ` +
-            `cut-over ${result.activeFrom}, old generation valid until ${result.previousValidUntil}`,
+            `cut-over ${result.activeFrom}, old ${isLogMigrationItem(item) ? 'log' : 'generation'} valid until ${result.previousValidUntil}`,
           result.published.length ? `published ${result.published.map((entry) => `${entry.role} v${entry.version}`).join(', ')}` : 'TUF unchanged',
           'deploy, in order:',
           ...result.deploy.map((step) => `  ${step}`),
@@ -215,15 +221,22 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk state upgrade --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await runStateUpgrade({ config, stateRoot: options.stateDir, progress, rootKeys: rootKeysFor(config, kmsOptions) });
+      const result = await runStateUpgrade({ config, stateRoot: options.stateDir, progress, rootKeys: rootKeysFor(config, kmsOptions), kms: kmsOptions });
       printResult(
         options,
         result,
         result.upgraded
           ? [
-              `upgraded ${result.from} to ${result.to}; pinned:`,
-              ...result.pinned.map((pin) => `  ${pin.root} root key ${pin.keyRef} (SPKI SHA-256 ${pin.spkiSha256}), checked by ${pin.evidence}`),
-              result.legacyCeremonyLog ? `the old ceremony log is kept as ${result.legacyCeremonyLog}` : 'the state had no ceremony log',
+              ...(result.from !== result.to
+                ? [
+                    `upgraded ${result.from} to ${result.to}; pinned:`,
+                    ...result.pinned.map((pin) => `  ${pin.root} root key ${pin.keyRef} (SPKI SHA-256 ${pin.spkiSha256}), checked by ${pin.evidence}`),
+                    result.legacyCeremonyLog ? `the old ceremony log is kept as ${result.legacyCeremonyLog}` : 'the state had no ceremony log',
+                  ]
+                : []),
+              ...(result.sealedPasswords.length
+                ? [`sealed ${result.sealedPasswords.length} password files under a KMS data key (kms/data-key.json, state key "${stateKeyAliasOf(config)}"); no plaintext password is left in the state`]
+                : []),
             ].join('\n')
           : `state is in the current format (${result.to}): nothing to upgrade, nothing written`,
       );
@@ -402,7 +415,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .command('ensure')
     .description(
       'create the three asymmetric root keys (Fulcio, TSA, TUF root; by the aliases otc.kms.fulcioRootKeyAlias, tsaRootKeyAlias, tufRootKeyAlias; idempotently) ' +
-        'and print their ids; refuses a key with the wrong spec, usage or state. Also every later Fulcio or TSA root key generation the state records, ' +
+        'and the symmetric state key (otc.kms.stateKeyAlias, which seals the state\'s passwords), and print their ids; refuses a key with the wrong spec, usage or state. Also every later Fulcio or TSA root key generation the state records, ' +
         'and with --next the next one (before "rotate fulcio-root|tsa-root")',
     )
     .addOption(new Option('--env <name>', 'environment: reads envs/<name>.yaml').default('dev'))
@@ -427,15 +440,18 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
           (tufRootKeyAliases.length ? `; further TUF root keys: ${tufRootKeyAliases.map((alias) => `"${alias}"`).join(', ')}` : ''),
       );
       const statuses = await ensureRootKeyGenerations({ kms: connection.kms, roots, tufRootKeyAliases, snapshot, next, env: config.env, progress });
+      // The symmetric key that wraps the state's data key (the sealed passwords).
+      const stateKey = await new StateKeyring({ kms: connection.kms, keyAlias: stateKeyAliasOf(config), env: config.env, progress }).ensureStateKey();
       printResult(
         options,
-        { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses },
-        statuses
-          .map(
+        { env: config.env, region: connection.region, projectId: connection.projectId, keys: statuses, stateKey },
+        [
+          ...statuses.map(
             (key) =>
               `${key.root} root key${key.generation > 1 ? ` g${key.generation}` : ''}: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, ${key.keyUsage}, enabled)${key.created ? ' created' : ' exists'}`,
-          )
-          .join('\n'),
+          ),
+          `state key: ${stateKey.keyId} (alias ${stateKey.alias}, ${STATE_KEY_SPEC}, ${STATE_KEY_USAGE}, enabled)${stateKey.created ? ' created' : ' exists'}`,
+        ].join('\n'),
       );
     });
 

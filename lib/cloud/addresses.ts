@@ -16,6 +16,8 @@ export const LOGICAL_IDS = {
   tsaRootKey: 'tsa_root',
   /** `data.opentelekomcloud_kms_key_v1`: the TUF root key, looked up by alias (when `otc.kms.tufRootKeyAlias` is set). */
   tufRootKey: 'tuf_root',
+  /** `data.opentelekomcloud_kms_key_v1`: the state key (AES_256) that wraps the data key of the state's sealed passwords, looked up by alias. */
+  stateKey: 'state_key',
   /** `opentelekomcloud_cts_tracker_v3` (`_v1` in eu-nl). */
   auditTracker: 'sigstore_audit',
   /** `opentelekomcloud_cts_event_notification_v3`. */
@@ -54,6 +56,7 @@ export const OUTPUT_IDS = {
   fulcioRootKeyId: 'fulcio_root_key_id',
   tsaRootKeyId: 'tsa_root_key_id',
   tufRootKeyId: 'tuf_root_key_id',
+  stateKeyId: 'state_key_id',
   alarmTopicUrn: 'alarm_topic_urn',
   mirrorOrganization: 'mirror_organization',
   refreshGroup: 'tuf_refresh_group',

@@ -15,6 +15,11 @@ export interface RefreshIdentityProps {
   readonly statePrefix: string;
   /** Id of the bucket's SSE-KMS key (a token of the stack). */
   readonly bucketKeyId: string;
+  /**
+   * Id of the state key (a token of the stack): the refresh opens the state's sealed passwords (the
+   * online TUF keys') with one decrypt-datakey under it. @default - no state key (a local-signer state keeps plaintext passwords)
+   */
+  readonly stateKeyId?: string;
 }
 
 /** One statement of an OTC IAM custom policy (policy language version 1.1). */
@@ -34,6 +39,10 @@ export interface IamStatement {
  * - KMS (project-level role): the data-key operations SSE-KMS performs on the bucket's own key
  *   (reference: OBS least-privilege SSE-KMS, kms:cmk:list/get, and on the key kms:cmk:generate,
  *   kms:dek:create, kms:cmk:crypto, kms:dek:crypto).
+ *
+ * - KMS, the state key (otc-kms environments): `kms:dek:crypto` on the key that wraps the state's data
+ *   key, for the one decrypt-datakey that opens the online TUF keys' sealed passwords. Not create: the
+ *   data key exists from the ceremony on.
  *
  * No root key: a refresh re-signs the timestamp, snapshot and targets roles with the online TUF keys,
  * which live in the state; only a due TUF root needs the TUF root key's KMS sign, and that is a
@@ -72,6 +81,7 @@ export class RefreshIdentity extends Construct {
         action: ['kms:cmk:generate', 'kms:dek:create', 'kms:cmk:crypto', 'kms:dek:crypto'],
         resource: [`KMS:*:*:KeyId:${props.bucketKeyId}`],
       },
+      ...(props.stateKeyId ? [{ effect: 'Allow' as const, action: ['kms:dek:crypto'], resource: [`KMS:*:*:KeyId:${props.stateKeyId}`] }] : []),
     ];
     const role = (roleId: string, layer: 'domain' | 'project', what: string, statements: readonly IamStatement[]) =>
       withLogicalId(
@@ -84,7 +94,7 @@ export class RefreshIdentity extends Construct {
         roleId,
       );
     const obsRole = role(LOGICAL_IDS.refreshObs, 'domain', `the remote state under ${props.bucketName}/${props.statePrefix}`, this.obsStatements);
-    const kmsRole = role(LOGICAL_IDS.refreshKms, 'project', 'SSE-KMS data keys of the bootstrap bucket key only', this.kmsStatements);
+    const kmsRole = role(LOGICAL_IDS.refreshKms, 'project', props.stateKeyId ? 'SSE-KMS data keys of the bootstrap bucket key, and decrypting the state\'s data key' : 'SSE-KMS data keys of the bootstrap bucket key only', this.kmsStatements);
     withLogicalId(new IdentityRoleAssignmentV3(this, 'ObsAssignment', { groupId: this.group.id, roleId: obsRole.id, domainId: scopeData.projectDomainId }), LOGICAL_IDS.refreshObs);
     withLogicalId(new IdentityRoleAssignmentV3(this, 'KmsAssignment', { groupId: this.group.id, roleId: kmsRole.id, projectId: scopeData.projectId }), LOGICAL_IDS.refreshKms);
   }

@@ -19,6 +19,12 @@ export interface RootKeyLookupProps {
    * `data.opentelekomcloud_kms_key_v1.tuf_root_<n>` (1, 2, … in order). @default - none
    */
   readonly additionalTufRootKeyAliases?: readonly string[];
+  /**
+   * Alias of the state key: the symmetric AES_256 key that wraps the data key of the state's sealed
+   * passwords (`keys ensure` creates it), looked up as `data.opentelekomcloud_kms_key_v1.state_key`
+   * so that the weekly refresh identity may decrypt that data key and nothing else. @default - no lookup
+   */
+  readonly stateKeyAlias?: string;
 }
 
 /**
@@ -35,6 +41,8 @@ export class RootKeyLookup extends Construct {
   readonly tufRootKey?: DataOpentelekomcloudKmsKeyV1;
   /** The further TUF root keys, in the order of `additionalTufRootKeyAliases`. */
   readonly additionalTufRootKeys: readonly DataOpentelekomcloudKmsKeyV1[];
+  /** The state key, when `stateKeyAlias` is set. */
+  readonly stateKey?: DataOpentelekomcloudKmsKeyV1;
 
   constructor(scope: Construct, id: string, props: RootKeyLookupProps) {
     super(scope, id);
@@ -72,6 +80,14 @@ export class RootKeyLookup extends Construct {
         invalidProps(this, `additionalTufRootKeyAliases[${index}]`, alias, 'a different alias from the Fulcio and TSA root keys: each root has its own key');
       }
     });
+    if (props.stateKeyAlias !== undefined) {
+      const problem = kmsAliasProblem(props.stateKeyAlias);
+      if (problem) invalidProps(this, 'stateKeyAlias', props.stateKeyAlias, `a KMS alias that ${problem}`);
+      if ([props.fulcioRootKeyAlias, props.tsaRootKeyAlias, props.tufRootKeyAlias, ...additional].includes(props.stateKeyAlias)) {
+        invalidProps(this, 'stateKeyAlias', props.stateKeyAlias, 'a key of its own (symmetric), not one of the root keys');
+      }
+      this.stateKey = withLogicalId(new DataOpentelekomcloudKmsKeyV1(this, 'StateKey', { keyAlias: props.stateKeyAlias, keyState: KEY_STATE_ENABLED }), LOGICAL_IDS.stateKey);
+    }
     this.additionalTufRootKeys = additional.map((alias, index) =>
       withLogicalId(new DataOpentelekomcloudKmsKeyV1(this, `TufRoot${index + 1}`, { keyAlias: alias, keyState: KEY_STATE_ENABLED }), `${LOGICAL_IDS.tufRootKey}_${index + 1}`),
     );

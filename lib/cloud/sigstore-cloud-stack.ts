@@ -14,6 +14,7 @@ import { swrRegionOfRegistry } from './naming';
 import { defaultIamEndpoint, iamAuthUrl } from '../otc/endpoints';
 import { RefreshIdentity } from './refresh-identity';
 import { RootKeyLookup } from './root-key-lookup';
+import { stateKeyAliasOf } from '../config/state-key-alias';
 import { addStateBackend } from './state-backend';
 
 /** A configuration that has what a cloud stack needs. */
@@ -88,6 +89,7 @@ export class SigstoreCloudStack extends TerraformStack {
       tsaRootKeyAlias: otc.kms.tsaRootKeyAlias,
       tufRootKeyAlias: otc.kms.tufRootKeyAlias,
       additionalTufRootKeyAliases: (config.tuf.root.keys ?? []).flatMap((key) => (key.kmsAlias === undefined ? [] : [key.kmsAlias])),
+      ...(config.signer === 'otc-kms' ? { stateKeyAlias: stateKeyAliasOf(config) } : {}),
     });
 
     const alarms = cloud.alarms;
@@ -125,6 +127,7 @@ export class SigstoreCloudStack extends TerraformStack {
         bucketName: config.state.bucket ?? cloud.bootstrapBucket.name,
         statePrefix: `${config.state.prefix}/${env}/`,
         bucketKeyId: this.bootstrapBucket.key.id,
+        ...(this.rootKeys.stateKey ? { stateKeyId: this.rootKeys.stateKey.id } : {}),
       });
     }
     const output = (id: string, value: string, description: string) =>
@@ -135,6 +138,7 @@ export class SigstoreCloudStack extends TerraformStack {
     output(OUTPUT_IDS.tsaRootKeyId, this.rootKeys.tsaRootKey.id, 'Id of the TSA root key (looked up by alias)');
     if (this.refreshIdentity) output(OUTPUT_IDS.refreshGroup, this.refreshIdentity.group.name, 'IAM group of the weekly tuf refresh identity (add its user)');
     if (this.rootKeys.tufRootKey) output(OUTPUT_IDS.tufRootKeyId, this.rootKeys.tufRootKey.id, 'Id of the TUF root key (looked up by alias)');
+    if (this.rootKeys.stateKey) output(OUTPUT_IDS.stateKeyId, this.rootKeys.stateKey.id, 'Id of the state key, which wraps the data key of the state (looked up by alias)');
     output(OUTPUT_IDS.alarmTopicUrn, this.alarms.topic.topicUrn, 'URN of the SMN topic the alarms notify');
     if (this.imageMirrors) output(OUTPUT_IDS.mirrorOrganization, this.imageMirrors.organization.name, 'SWR organization of the image mirrors');
   }

@@ -1,6 +1,7 @@
 import type { SigstoreConfig } from '../config/schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
+import { openPasswordsFor } from '../custody/state-keyring';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import type { RootKeyProvider } from '../pki/root-keys';
 import { readPkiMaterial } from '../pki/state-items';
@@ -56,6 +57,7 @@ export async function rotateTufRoot(options: RotateTufRootOptions): Promise<Rota
   return store.withLock(async () => {
     const snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
+    await openPasswordsFor(config, snapshot, store.directory, { rootKeys, kms: options.kms, environment: options.environment, progress });
     const material = await readPkiMaterial(snapshot);
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(material, config), store.directory);
     const now = options.at ?? clock();

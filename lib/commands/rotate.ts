@@ -4,11 +4,13 @@ import { SERVICE_NAMES } from '../config/service-urls';
 import { logChoice } from '../config/logs-schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
+import { openPasswordsFor } from '../custody/state-keyring';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
 import { renewIntermediate, renewLogKey, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
 import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
+import { isLogMigrationItem, LOG_MIGRATION_ITEMS, type LogMigrationItem } from '../lifecycle/log-migrations';
 import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
 import type { Signer } from '../pki/signer';
 import type { RootKeyProvider } from '../pki/root-keys';
@@ -77,16 +79,12 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   const clock = options.clock ?? (() => new Date());
   const progress = options.progress ?? silentProgress;
   const now = clock();
-  const activeFrom = options.at ?? addDuration(now, config.tuf.expiry.timestamp);
-  if (activeFrom.getTime() < now.getTime()) {
-    throw new ConfigError('CONFIG_INVALID', `--at ${activeFrom.toISOString()} is in the past; the cut-over must be now (${now.toISOString()}) or later`);
-  }
-  const overlap = options.overlap ?? parseDuration(DEFAULT_OVERLAP)!;
-  const previousValidUntil = addDuration(activeFrom, overlap);
+  const { activeFrom, previousValidUntil } = cutOverTimes(config, now, options);
   const store = new StateStore({ root: options.stateRoot, env: config.env, lock: options.lock });
   return store.withLock(async () => {
     const snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
+    await openPasswordsFor(config, snapshot, store.directory, { rootKeys: options.rootKeys, kms: options.kms, environment: options.environment, progress });
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
@@ -121,14 +119,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const material = await readPkiMaterial(snapshot, { at: now });
     const published = await refreshTufRepository(snapshot, { config, material, rootSigner: () => ceremonySigner('tuf'), now, progress });
     const stateWritten = await store.commit(snapshot);
-    const warnings: string[] = [];
-    const clientsRefreshBy = addDuration(now, config.tuf.expiry.timestamp);
-    if (activeFrom.getTime() < clientsRefreshBy.getTime()) {
-      warnings.push(
-        `the cut-over ${iso(activeFrom)} comes before the current TUF timestamp expires for clients (${iso(clientsRefreshBy)}, tuf.expiry.timestamp ${formatDuration(config.tuf.expiry.timestamp)}): ` +
-          'a client that cached the old trust until then refuses what the new generation signs',
-      );
-    }
+    const warnings = earlyCutOverWarnings(config, now, activeFrom, 'a client that cached the old trust until then refuses what the new generation signs');
     return {
       env: config.env,
       item,
@@ -143,10 +134,29 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
   });
 }
 
+/** The cut-over (`at`, default now plus tuf.expiry.timestamp; never in the past) and the end of the old validFor (cut-over plus `overlap`, default 1d). */
+export function cutOverTimes(config: SigstoreConfig, now: Date, options: { readonly at?: Date; readonly overlap?: Duration }): { activeFrom: Date; previousValidUntil: Date } {
+  const activeFrom = options.at ?? addDuration(now, config.tuf.expiry.timestamp);
+  if (activeFrom.getTime() < now.getTime()) {
+    throw new ConfigError('CONFIG_INVALID', `--at ${activeFrom.toISOString()} is in the past; the cut-over must be now (${now.toISOString()}) or later`);
+  }
+  const overlap = options.overlap ?? parseDuration(DEFAULT_OVERLAP)!;
+  return { activeFrom, previousValidUntil: addDuration(activeFrom, overlap) };
+}
+
+/** A warning when the cut-over comes before every client has fetched the new trust (the current TUF timestamp's expiry). */
+export function earlyCutOverWarnings(config: SigstoreConfig, now: Date, activeFrom: Date, consequence: string): string[] {
+  const clientsRefreshBy = addDuration(now, config.tuf.expiry.timestamp);
+  if (activeFrom.getTime() >= clientsRefreshBy.getTime()) return [];
+  return [
+    `the cut-over ${iso(activeFrom)} comes before the current TUF timestamp expires for clients (${iso(clientsRefreshBy)}, tuf.expiry.timestamp ${formatDuration(config.tuf.expiry.timestamp)}): ${consequence}`,
+  ];
+}
+
 /** Parses `rotate`'s arguments (item, `--at`, `--overlap`), naming the bad one, the value and what is accepted. */
-export function parseRotateArguments(item: string, at: string | undefined, overlap: string | undefined): { item: RotatableItem; at?: Date; overlap?: Duration } {
-  if (!isRotatableItem(item)) {
-    throw new ConfigError('CONFIG_INVALID', `rotate: unknown item ${JSON.stringify(item)}; expected one of ${ROTATABLE_ITEMS.join(', ')}`);
+export function parseRotateArguments(item: string, at: string | undefined, overlap: string | undefined): { item: RotatableItem | LogMigrationItem; at?: Date; overlap?: Duration } {
+  if (!isRotatableItem(item) && !isLogMigrationItem(item)) {
+    throw new ConfigError('CONFIG_INVALID', `rotate: unknown item ${JSON.stringify(item)}; expected one of ${[...ROTATABLE_ITEMS, ...LOG_MIGRATION_ITEMS].join(', ')}`);
   }
   const cutOver = at === undefined ? undefined : parseCutOver(at);
   let parsedOverlap: Duration | undefined;
@@ -202,7 +212,7 @@ function affectedItems(item: RotatableItem): GenerationalItem[] {
 }
 
 /** One planned rotation at a time: a generation whose cut-over is still ahead must take effect first. */
-function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Date): void {
+export function refusePending(snapshot: StateSnapshot, item: GenerationalItem, now: Date): void {
   const latest = latestGeneration(snapshot, item);
   if (latest.activeFrom && latest.activeFrom.getTime() > now.getTime()) {
     throw new StateError(
@@ -230,7 +240,7 @@ function refuseTileBasedLog(config: SigstoreConfig, item: RotatableItem): void {
  * log configs name their trees, so their ids must be pinned (services.trillian.treeIds) before the
  * rotation, never guessed.
  */
-function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number): void {
+export function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', latest: number, command = `rotate ${log}-key`): void {
   const treeIds = config.services.trillian.treeIds;
   const namespace = config.cluster.namespace;
   const missing: string[] = [];
@@ -244,7 +254,7 @@ function requirePinnedTrees(config: SigstoreConfig, log: 'rekor' | 'ctlog', late
   if (missing.length > 0) {
     throw new ConfigError(
       'CONFIG_INVALID',
-      `rotate ${log}-key: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
+      `${command}: the current ${log === 'rekor' ? 'Rekor' : 'CT log'} shards become inactive and the servers need their tree ids; pin them first (nothing was changed): ${missing.join(', ')}`,
     );
   }
 }
@@ -288,6 +298,6 @@ function deploySteps(config: SigstoreConfig, generations: readonly AddedGenerati
   ];
 }
 
-function iso(date: Date): string {
+export function iso(date: Date): string {
   return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

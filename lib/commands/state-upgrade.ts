@@ -3,13 +3,15 @@ import type { SigstoreConfig } from '../config/schema';
 import { missingFromState } from '../custody/published-state';
 import { rootPinProblems } from '../custody/root-pins';
 import { rootSignedArtifacts } from '../custody/root-signed';
+import { stateKeyringFor, type StateKeyring } from '../custody/state-keyring';
 import { StateError } from '../errors';
 import { ceremonyOperator, chainedCeremonyLog, type NewCeremonyRecord } from '../pki/ceremony-log';
 import { spkiSha256 } from '../pki/keys';
 import { rootPublicKey, type RootKeyProvider, type RootName } from '../pki/root-keys';
 import { readPkiMaterial } from '../pki/state-items';
 import { LEGACY_MANIFEST_FORMAT, MANIFEST_FORMAT } from '../state/manifest';
-import { StateStore } from '../state/store';
+import { StateStore, type StateSnapshot } from '../state/store';
+import { checkCustody } from '../custody/check-custody';
 import { rootKeysFor, type StateLocation } from '../synth';
 import { readTufRepository } from '../trust/tuf/repository';
 import { versionedMetadataItem } from '../trust/tuf/tuf-state';
@@ -23,6 +25,8 @@ export interface StateUpgradeOptions extends StateLocation {
   readonly rootKeys?: RootKeyProvider;
   /** Recorded in the new ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER, else the OS account name */
   readonly operator?: string;
+  /** Seals plaintext password files of an otc-kms state. @default - through the root keys' KMS connection */
+  readonly keyring?: StateKeyring;
 }
 
 export interface PinnedRootKey {
@@ -42,6 +46,11 @@ export interface StateUpgradeResult {
   readonly pinned: readonly PinnedRootKey[];
   /** Where the v1 ceremony log is kept, if the state had one. */
   readonly legacyCeremonyLog?: string;
+  /**
+   * The password files this run sealed under a new KMS data key (an otc-kms state that kept them in
+   * plaintext); empty when there were none to seal.
+   */
+  readonly sealedPasswords: readonly string[];
 }
 
 const ROOTS: readonly RootName[] = ['fulcio', 'tsa', 'tuf'];
@@ -63,8 +72,14 @@ export async function runStateUpgrade(options: StateUpgradeOptions): Promise<Sta
   const now = (options.clock ?? (() => new Date()))();
   return store.withLock(async () => {
     const snapshot = await store.load({ legacyFormat: 'accept' });
+    const needsSealing = config.signer === 'otc-kms' && !snapshot.passwordsSealed && snapshot.passwordFiles().length > 0;
     if (!snapshot.legacyFormat) {
-      return { env: config.env, upgraded: false, from: MANIFEST_FORMAT, to: MANIFEST_FORMAT, pinned: [] };
+      if (!needsSealing) return { env: config.env, upgraded: false, from: MANIFEST_FORMAT, to: MANIFEST_FORMAT, pinned: [], sealedPasswords: [] };
+      // A current state whose passwords are plaintext files: checked as every command checks it, then sealed.
+      await checkCustody(snapshot, store.directory);
+      const sealedPasswords = await sealPlaintextPasswords(snapshot, options, now);
+      await store.commit(snapshot);
+      return { env: config.env, upgraded: true, from: MANIFEST_FORMAT, to: MANIFEST_FORMAT, pinned: [], sealedPasswords };
     }
     const missing = missingFromState(snapshot);
     if (missing.length > 0) {
@@ -128,6 +143,7 @@ export async function runStateUpgrade(options: StateUpgradeOptions): Promise<Sta
     // Published since its TUF repository was first signed (a v1 state only exists complete).
     snapshot.markPublished(new Date(snapshot.item(versionedMetadataItem('root', 1).id)!.mintedAt));
     snapshot.upgradeFormat(chainedCeremonyLog(records));
+    const sealedPasswords = needsSealing ? await sealPlaintextPasswords(snapshot, { ...options, rootKeys }, now) : [];
     await store.commit(snapshot);
     return {
       env: config.env,
@@ -136,6 +152,25 @@ export async function runStateUpgrade(options: StateUpgradeOptions): Promise<Sta
       to: MANIFEST_FORMAT,
       pinned,
       ...(legacyLog ? { legacyCeremonyLog: LEGACY_CEREMONY_LOG_ITEM.files.log } : {}),
+      sealedPasswords,
     };
   });
+}
+
+/**
+ * Seals every plaintext password file of an otc-kms state under a new data key from KMS
+ * (create-datakey under otc.kms.stateKeyAlias; the key is created when missing). The keys are first
+ * checked to decrypt with their passwords and match their certificates, and each sealed file is
+ * checked to open back: the commit that follows writes the sealed state in one directory swap (the
+ * old state stays whole until then), so a failed or interrupted upgrade changes nothing and running
+ * it again is safe.
+ */
+async function sealPlaintextPasswords(snapshot: StateSnapshot, options: StateUpgradeOptions, now: Date): Promise<string[]> {
+  await readPkiMaterial(snapshot); // every key opens with its plaintext password before it is sealed
+  const keyring = options.keyring ?? stateKeyringFor(options.config, { rootKeys: options.rootKeys, kms: options.kms, environment: options.environment, progress: options.progress });
+  if (!keyring) return [];
+  const { content, envelope } = await keyring.create(now);
+  const sealed = snapshot.sealPasswords({ mintedAt: now, content }, envelope);
+  await readPkiMaterial(snapshot); // and opens with its sealed one
+  return sealed;
 }

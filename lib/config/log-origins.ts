@@ -1,3 +1,4 @@
+import { MIGRATED_LOG_NAMES, migratedCtPrefix } from '../lifecycle/log-migrations';
 import type { SigstoreConfig } from './schema';
 import { SERVICE_NAMES } from './service-urls';
 
@@ -12,13 +13,31 @@ import { SERVICE_NAMES } from './service-urls';
 
 type OriginConfig = Pick<SigstoreConfig, 'services' | 'cluster'>;
 
-/** Rekor v2's `--hostname`: the public hostname, else the in-cluster Service name (`rekor.<ns>.svc`). */
-export function rekorV2Origin(config: OriginConfig): string {
-  return config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${config.cluster.namespace}.svc`;
+/**
+ * Rekor v2's `--hostname`: the public hostname, else the in-cluster Service name (`rekor.<ns>.svc`;
+ * `rekor-tiles.<ns>.svc` for a Rekor v2 that replaced Rekor v1, which keeps the Service `rekor`:
+ * lib/lifecycle/log-migrations.ts). A public Rekor v2 beside Rekor v1 shares the hostname: the
+ * Ingress sends `/api/v2` to it.
+ */
+export function rekorV2Origin(config: OriginConfig, migrated = false): string {
+  return config.services.rekor.hostname ?? `${migrated ? MIGRATED_LOG_NAMES.rekor : SERVICE_NAMES.rekor}.${config.cluster.namespace}.svc`;
 }
 
-/** TesseraCT's `--origin`: `<public hostname or ctlog.<ns>.svc>/<prefix>`, the log URL without scheme. */
-export function tesseractOrigin(config: OriginConfig): string {
-  const host = config.services.ctlog.hostname ?? `${SERVICE_NAMES.ctlog}.${config.cluster.namespace}.svc`;
-  return `${host}/${config.services.ctlog.prefix}`;
+/** TesseraCT's URL prefix: the configured one, `<prefix>-tiles` for a TesseraCT that replaced ct_server. */
+export function tesseractPrefix(config: OriginConfig, migrated = false): string {
+  return migrated ? migratedCtPrefix(config.services.ctlog.prefix) : config.services.ctlog.prefix;
+}
+
+/**
+ * TesseraCT's `--origin`: `<public hostname or ctlog.<ns>.svc>/<prefix>`, the log URL without scheme
+ * (a migrated TesseraCT: `ctlog-tiles.<ns>.svc` and `<prefix>-tiles`).
+ */
+export function tesseractOrigin(config: OriginConfig, migrated = false): string {
+  const host = config.services.ctlog.hostname ?? `${migrated ? MIGRATED_LOG_NAMES.ctlog : SERVICE_NAMES.ctlog}.${config.cluster.namespace}.svc`;
+  return `${host}/${tesseractPrefix(config, migrated)}`;
+}
+
+/** The URL of a tile-based log: `https://<origin>` with a public hostname, else `http://<origin>` (the Service's port 80). */
+export function tileLogBaseUrl(config: OriginConfig, log: 'rekor' | 'ctlog', origin: string): string {
+  return `${config.services[log].hostname ? 'https' : 'http'}://${origin}`;
 }

@@ -72,7 +72,7 @@ type Problem = { path: (string | number)[]; message: string; input: unknown };
  *   (sigstore-js `timestampThreshold` 1): the TSA is mandatory. It is always deployed; when Rekor
  *   has a public hostname, clients outside the cluster sign through it, so the TSA needs one too.
  * - The POSIX backends are single writers on a ReadWriteOnce volume: one replica.
- * - `services.trillian.treeIds` names trees that do not exist when no log uses Trillian.
+ * - With both logs on tiles no log writes to Trillian: one log signer at most.
  */
 export function logsCrossFieldProblems(raw: unknown): Problem[] {
   const problems: Problem[] = [];
@@ -104,13 +104,14 @@ export function logsCrossFieldProblems(raw: unknown): Problem[] {
   };
   if (rekorV2) singleWriter('rekor', 'logs.rekor is "v2"', 'Rekor v2');
   if (tesseract) singleWriter('ctlog', 'logs.ct is "tesseract"', 'TesseraCT');
+  // `treeIds` stay allowed: an environment that migrated both logs (rotate rekor-log, ct-log) keeps
+  // its Trillian-backed logs read-only, their trees pinned; without a migration they are unused.
   if (rekorV2 && tesseract) {
-    for (const field of ['treeIds', 'logSignerReplicas'] as const) {
-      const value = services?.trillian?.[field];
-      if (value === undefined || (field === 'logSignerReplicas' && value === 1)) continue;
+    const value = services?.trillian?.logSignerReplicas;
+    if (value !== undefined && value !== 1) {
       problems.push({
-        path: ['services', 'trillian', field],
-        message: 'expected no Trillian settings: with logs.rekor "v2" and logs.ct "tesseract" no Trillian is deployed',
+        path: ['services', 'trillian', 'logSignerReplicas'],
+        message: 'expected 1: with logs.rekor "v2" and logs.ct "tesseract" no log writes to Trillian (at most the read-only logs a migration kept)',
         input: value,
       });
     }

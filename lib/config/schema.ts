@@ -345,6 +345,14 @@ export const configSchema = z
           tufRootKeyAlias: kmsAlias.optional(),
           /** Key spec of the root keys. @default EC_P384 */
           keySpec: z.enum(['EC_P256', 'EC_P384']).default('EC_P384'),
+          /**
+           * Alias of the symmetric key (AES_256, ENCRYPT_DECRYPT) that wraps the state's data key: the
+           * private keys' passwords in the state are sealed under a data key from KMS create-datakey,
+           * which only this key decrypts (lib/state/password-envelope.ts). `keys ensure` creates it, and
+           * so does the first bootstrap or `state upgrade` that seals a state when it does not exist yet.
+           * @default sigstore-<env>-state
+           */
+          stateKeyAlias: kmsAlias.optional(),
         }),
       })
       .optional(),
@@ -649,6 +657,14 @@ export function crossFieldProblems(raw: unknown): { path: (string | number)[]; m
       path: ['otc', 'kms', 'tufRootKeyAlias'],
       message: 'expected the alias of the TUF root key (an EC_P256 key) because signer is "otc-kms"',
       input: undefined,
+    });
+  }
+  const stateKeyAlias = (kms as { stateKeyAlias?: unknown } | undefined)?.stateKeyAlias;
+  if (kms && typeof stateKeyAlias === 'string' && [kms.fulcioRootKeyAlias, kms.tsaRootKeyAlias, kms.tufRootKeyAlias].includes(stateKeyAlias)) {
+    problems.push({
+      path: ['otc', 'kms', 'stateKeyAlias'],
+      message: 'expected a key of its own (a symmetric AES_256 key), not one of the root keys fulcioRootKeyAlias, tsaRootKeyAlias or tufRootKeyAlias',
+      input: stateKeyAlias,
     });
   }
   if (kms && typeof kms.tufRootKeyAlias === 'string' && (kms.tufRootKeyAlias === kms.fulcioRootKeyAlias || kms.tufRootKeyAlias === kms.tsaRootKeyAlias)) {

@@ -1,3 +1,5 @@
+import { StateError } from '../errors';
+import { sealedStateProblems } from '../state/password-envelope';
 import type { StateSnapshot } from '../state/store';
 import { expectCeremonyLogCovers } from './ceremony-coverage';
 import { refuseIncompletePublishedState } from './published-state';
@@ -12,6 +14,8 @@ import { rootSignedArtifacts } from './root-signed';
  *    `signedBy` names it (STATE_ROOT_KEY_MISMATCH);
  * 3. the ceremony log is the hash chain the manifest recorded and holds every root-key signature the
  *    state contains (STATE_CEREMONY_LOG_INVALID).
+ * 4. a state whose passwords are sealed under a KMS data key holds no plaintext password and a
+ *    readable data key record (STATE_CORRUPT), checked without opening anything.
  * Partial, unpublished states are checked for what they hold. These checks need no signer; comparing
  * the pins with the signer itself (KMS) is `expectSignerHoldsPinnedKeys`.
  */
@@ -20,4 +24,8 @@ export async function checkCustody(snapshot: StateSnapshot, directory: string): 
   const artifacts = rootSignedArtifacts(snapshot);
   expectPinnedRoots(snapshot, artifacts, directory);
   expectCeremonyLogCovers(snapshot, artifacts, directory);
+  const sealing = sealedStateProblems(snapshot);
+  if (sealing.length > 0) {
+    throw new StateError('STATE_CORRUPT', `state ${directory} is inconsistent; nothing was changed:\n${sealing.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
 }

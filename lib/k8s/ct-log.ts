@@ -50,6 +50,11 @@ export interface CtLogProps {
    * its own prefix with its old key and pinned tree. @default - none (one log)
    */
   readonly inactiveShards?: readonly CtLogShard[];
+  /**
+   * Serve reads only: the active log config is `is_readonly` too, like a retired shard's (a ct_server
+   * that a migration to TesseraCT retired at its cut-over; its tree is frozen too). @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 /** A retired CT log shard: its Trillian tree (pinned), URL prefix and signing key (secret). */
@@ -110,6 +115,7 @@ export class CtLog extends Construct {
       prefix: props.prefix,
       rootsFile: `${TEMPLATE_DIRECTORY}/roots.pem`,
       keyFile: `${KEY_DIRECTORY}/private.pem`,
+      readOnly: props.readOnly,
       readOnlyShards: shards.map((shard) => ({
         treeId: shard.treeId,
         prefix: shard.prefix,
@@ -239,6 +245,8 @@ export function renderConfigTemplate(options: {
   rootsFile: string;
   keyFile: string;
   readOnlyShards?: readonly { treeId: string; prefix: string; keyFile: string; passwordPlaceholder: string }[];
+  /** The active log config is read-only too. @default false */
+  readOnly?: boolean;
 }): string {
   const logConfig = (logId: string, prefix: string, keyFile: string, password: string, readOnly: boolean) => [
     '  config {',
@@ -264,7 +272,7 @@ export function renderConfigTemplate(options: {
     '  }',
     '}',
     'log_configs {',
-    ...logConfig(CT_TEMPLATE_TREE_ID, options.prefix, options.keyFile, CT_TEMPLATE_KEY_PASSWORD, false),
+    ...logConfig(CT_TEMPLATE_TREE_ID, options.prefix, options.keyFile, CT_TEMPLATE_KEY_PASSWORD, options.readOnly ?? false),
     ...(options.readOnlyShards ?? []).flatMap((shard) => logConfig(shard.treeId, shard.prefix, shard.keyFile, shard.passwordPlaceholder, true)),
     '}',
     '',

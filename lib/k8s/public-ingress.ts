@@ -17,6 +17,12 @@ export interface PublicIngressProps {
   readonly servicePortName?: string;
   /** Annotations of the Ingress (cert-manager issuer, body size, backend protocol). @default {} */
   readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Path prefixes that go to another Service (its port 80) on the same host: a tile-based log beside
+   * the Trillian-backed log it replaces (`/api/v2` to Rekor v2). The longest matching prefix wins
+   * (Kubernetes Ingress, pathType Prefix). @default - none
+   */
+  readonly extraPaths?: readonly { readonly path: string; readonly service: kplus.Service }[];
 }
 
 /** An Ingress for one public hostname: every path to the Service's port 80, TLS when a Secret is named. */
@@ -32,6 +38,13 @@ export class PublicIngress extends Construct {
     requireProp(this, target?.name !== undefined, 'service', props.service.name, props.servicePortName === undefined ? 'a component Service with a named port 80' : `a Service with a port named "${props.servicePortName}"`);
     for (const [key, value] of Object.entries(props.annotations ?? {})) requireRule(this, `annotations.${key}`, value, () => annotationProblem(key, value));
     NetworkWiring.of(this).admitIngressController(serviceEndpoint(props.service, target!.name!), props.hostname);
+    const extraPaths = (props.extraPaths ?? []).map((extra, index) => {
+      requireProp(this, /^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(extra.path), `extraPaths[${index}].path`, extra.path, 'an absolute URL path such as "/api/v2"');
+      const port = extra.service.ports.find((candidate) => candidate.port === 80);
+      requireProp(this, port?.name !== undefined, `extraPaths[${index}].service`, extra.service.name, 'a component Service with a named port 80');
+      NetworkWiring.of(this).admitIngressController(serviceEndpoint(extra.service, port!.name!), props.hostname);
+      return { host: props.hostname, path: extra.path, pathType: kplus.HttpIngressPathType.PREFIX, backend: kplus.IngressBackend.fromService(extra.service, { port: 80 }) };
+    });
     const annotations = props.annotations && Object.keys(props.annotations).length > 0 ? { ...props.annotations } : undefined;
     new kplus.Ingress(this, 'Ingress', {
       metadata: { name: props.name, ...(annotations ? { annotations } : {}) },
@@ -43,6 +56,7 @@ export class PublicIngress extends Construct {
           pathType: kplus.HttpIngressPathType.PREFIX,
           backend: kplus.IngressBackend.fromService(props.service, { port: target!.port }),
         },
+        ...extraPaths,
       ],
       tls: props.tlsSecretName
         ? [{ hosts: [props.hostname], secret: kplus.Secret.fromSecretName(this, 'TlsSecret', props.tlsSecretName) }]

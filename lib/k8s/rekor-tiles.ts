@@ -31,6 +31,11 @@ export const REKOR_TILES_FLAGS = {
 
 export interface RekorTilesProps {
   readonly namespace: string;
+  /**
+   * The Deployment and Service name. `rekor-tiles` beside the Rekor v1 it replaces (a migration:
+   * lib/lifecycle/log-migrations.ts), which keeps `rekor`. @default rekor
+   */
+  readonly name?: string;
   /** The checkpoint origin (`--hostname`): the public hostname, or `rekor.<namespace>.svc` (lib/config/log-origins.ts). */
   readonly origin: string;
   /** The Ed25519 (or ECDSA) signing key, unencrypted PKCS#8 PEM (secret): the server takes no password off its command line. */
@@ -67,11 +72,12 @@ export class RekorTiles extends Construct {
     requireRule(this, 'origin', props.origin, publicHostnameProblem);
     this.origin = props.origin;
 
-    const name = SERVICE_NAMES.rekor;
+    const name = props.name ?? SERVICE_NAMES.rekor;
+    requireName(this, 'name', name);
     const signer = unencryptedKeySecret(this, {
       secretsScope: props.secretsScope,
       secretId: 'RekorTilesSigner',
-      secretName: `${name}-tiles-signer`,
+      secretName: 'rekor-tiles-signer',
       fileName: SIGNER_FILE,
       prop: 'signingKeyPem',
       pem: props.signingKeyPem,

@@ -47,7 +47,19 @@ export interface RekorProps {
   readonly inactiveShards?: readonly RekorShard[];
   /** Where Redis keeps its index (RekorRedisProps.persistence). @default - an emptyDir, rebuilt with backfill-redis */
   readonly redisPersistence?: RedisPersistence;
+  /**
+   * Serve reads only: every API endpoint but `createLogEntry` (a Rekor v1 that a migration to Rekor
+   * v2 retired at its cut-over; its tree is frozen too). @default false
+   */
+  readonly readOnly?: boolean;
 }
+
+/**
+ * The API endpoints of a read-only Rekor v1: every operationId rekor-server v1.5.4 knows but
+ * `createLogEntry` (the flag `--enabled_api_endpoints`, cmd/rekor-server/app/root.go; an endpoint
+ * not listed answers 501 Not Implemented, pkg/generated/restapi/configure_rekor_server.go).
+ */
+export const REKOR_READ_ONLY_ENDPOINTS = ['searchIndex', 'getLogInfo', 'getPublicKey', 'getLogProof', 'getLogEntryByIndex', 'getLogEntryByUUID', 'searchLogQuery'] as const;
 
 /** A retired Rekor shard: its Trillian tree and its signing key (secret). */
 export interface RekorShard {
@@ -165,6 +177,7 @@ export class Rekor extends Construct {
             `--redis_server.port=${redis.port}`,
             `--rekor_server.signer=${SIGNER_DIRECTORY}/signing-key.pem`,
             '--log_type=prod',
+            ...(props.readOnly ? [`--enabled_api_endpoints=${REKOR_READ_ONLY_ENDPOINTS.join(',')}`] : []),
           ],
           ports: [
             { number: REKOR_PORT, name: 'http' },

@@ -70,7 +70,9 @@ export class SigstoreSecretsChart extends Chart {
  * the namespace (Pod Security "restricted"), MySQL, Trillian, the two tree Jobs, Rekor with Redis,
  * the CT log, Fulcio, the TSA, the TUF server, the trust-roots ConfigMaps and the Ingresses. With
  * `logs.rekor: v2` / `logs.ct: tesseract` the tile-based logs replace Rekor v1 / ct_server (TileLogs),
- * and Trillian, MySQL and the tree Jobs remain only for a log that still runs on them. Key material
+ * and Trillian, MySQL and the tree Jobs remain only for a log that still runs on them, or that a
+ * migration (`rotate rekor-log | ct-log`, lib/lifecycle/log-migrations.ts) keeps beside the
+ * tile-based one: writable until the cut-over, its trees frozen from it, still served. Key material
  * goes to `secrets`, never here.
  */
 export class SigstoreChart extends Chart {
@@ -84,6 +86,11 @@ export class SigstoreChart extends Chart {
   readonly rekor: Rekor | RekorTiles;
   /** ct_server, or TesseraCT with `logs.ct: tesseract`. */
   readonly ctlog: CtLog | TesseraCt;
+  /**
+   * The Trillian-backed log a migration replaced (`rotate rekor-log | ct-log`), deployed beside the
+   * tile-based one: writable until the cut-over, then its trees frozen (read-only). @default - none
+   */
+  readonly migratedFrom: { readonly rekor?: Rekor; readonly ctlog?: CtLog };
   readonly fulcio: Fulcio;
   readonly tsa: TimestampAuthority;
   readonly tuf: TufServer;
@@ -143,7 +150,11 @@ export class SigstoreChart extends Chart {
     // Trillian and its MySQL only for the logs that run on it (logs-schema.ts); the tile-based ones
     // are built by TileLogs.
     const tileLogs = new TileLogs(this, 'TileLogs', { config, material, secretsScope, image });
-    const trillianNeeded = tileLogs.rekor === undefined || tileLogs.ctlog === undefined;
+    // A migrated log (lib/lifecycle/log-migrations.ts) keeps its Trillian-backed server beside the tile-based one.
+    const migrations = material.logMigrations ?? {};
+    const rekorV1Needed = tileLogs.rekor === undefined || migrations.rekor !== undefined;
+    const ctServerNeeded = tileLogs.ctlog === undefined || migrations.ctlog !== undefined;
+    const trillianNeeded = rekorV1Needed || ctServerNeeded;
     const mysql = trillianNeeded ? new MySql(this, 'MySql', { database, namespace, secretsScope, createdbImage: image(IMAGES.createdb) }) : undefined;
     const mysqlBackup = config.backup.mysql;
     // The dump is of Trillian's database: there is none when both logs are tile-based.
@@ -181,8 +192,8 @@ export class SigstoreChart extends Chart {
     }));
     const treeJob = (id: string, name: string, displayName: string, pinnedTreeId?: string) =>
       new TreeJob(this, id, { name, namespace, adminServer: trillian!.logServerAddress, displayName, image: image(IMAGES.createtree), pinnedTreeId });
-    this.rekorTree = tileLogs.rekor ? undefined : treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor);
-    this.ctlogTree = tileLogs.ctlog ? undefined : treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog);
+    this.rekorTree = rekorV1Needed ? treeJob('RekorTree', SERVICE_NAMES.rekor, 'rekor', treeIds?.rekor) : undefined;
+    this.ctlogTree = ctServerNeeded ? treeJob('CtLogTree', SERVICE_NAMES.ctlog, 'ctlog', treeIds?.ctlog) : undefined;
     // Log shards of the Trillian-backed logs (rotate rekor-key | ctlog-key): every later generation's
     // tree is created as soon as the generation is in the state (before its cut-over); the log writes
     // to the active one, serves the older ones read-only, and each older tree is frozen once inactive.
@@ -207,7 +218,10 @@ export class SigstoreChart extends Chart {
         return pinned;
       };
       const inactive = material.inactiveLogKeys[log].map((key) => ({ generation: key.generation, treeId: pinnedTreeId(key.generation), signingKey: key.privateKey }));
-      for (const shard of inactive) {
+      const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
+      // From a migration's cut-over the log takes no new entries: its active tree is frozen too (the server stays, read-only).
+      const frozen = migrations[log]?.cutOverReached ? [...inactive, { generation: active, treeId: pinnedTreeId(active) }] : inactive;
+      for (const shard of frozen) {
         new TreeFreezeJob(this, `${log === 'rekor' ? 'Rekor' : 'CtLog'}TreeFreezeG${shard.generation}`, {
           name: `${logShardName(log, shard.generation)}-freeze`,
           adminServer: trillian!.logServerAddress,
@@ -215,13 +229,12 @@ export class SigstoreChart extends Chart {
           image: image(IMAGES.updatetree),
         });
       }
-      const active = material.activeGenerations[log === 'rekor' ? 'rekor-key' : 'ctlog-key'];
       return { activeTree: trees.get(active)!, active, inactive };
     };
     const rekorShards = this.rekorTree && shardsOf('rekor', this.rekorTree);
     const ctlogShards = this.ctlogTree && shardsOf('ctlog', this.ctlogTree);
 
-    this.rekor = tileLogs.rekor ?? new Rekor(this, 'Rekor', {
+    const rekorV1 = rekorShards && new Rekor(this, 'Rekor', {
       namespace,
       replicas: config.services.rekor.replicas,
       hostname: config.services.rekor.hostname ?? `${SERVICE_NAMES.rekor}.${namespace}.svc`,
@@ -234,10 +247,13 @@ export class SigstoreChart extends Chart {
       redisImage: image(IMAGES.redis),
       redisPassword: passwords.redisPassword,
       redisPersistence: config.backup.redis,
+      // From a migration's cut-over Rekor v1 takes no entries (its tree frozen, createLogEntry off) but serves what it logged.
+      readOnly: migrations.rekor?.cutOverReached ?? false,
     });
+    this.rekor = tileLogs.rekor ?? rekorV1!;
 
     const pem = (certificates: { toString(format: 'pem'): string }[]) => certificates.map((certificate) => `${certificate.toString('pem')}\n`).join('');
-    this.ctlog = tileLogs.ctlog ?? new CtLog(this, 'CtLog', {
+    const ctServer = ctlogShards && new CtLog(this, 'CtLog', {
       namespace,
       replicas: config.services.ctlog.replicas,
       // Each shard has its own prefix (`<prefix>-g<N>`); Fulcio submits to the active one.
@@ -251,7 +267,15 @@ export class SigstoreChart extends Chart {
       secretsScope,
       image: image(IMAGES.ctServer),
       shellImage: image(IMAGES.curl),
+      // The same for ct_server: every log config is_readonly from a migration's cut-over.
+      readOnly: migrations.ctlog?.cutOverReached ?? false,
     });
+    this.ctlog = tileLogs.ctlog ?? ctServer!;
+    this.migratedFrom = { rekor: tileLogs.rekor ? rekorV1 : undefined, ctlog: tileLogs.ctlog ? ctServer : undefined };
+    // Fulcio has one CT log: sigstore/fulcio v1.8.8 cmd/app/serve.go reads the single flag
+    // --ct-log-url once at start-up (ctclient.New). So it submits to ct_server until a migration's
+    // cut-over and to TesseraCT from it: `synth --at` changes the flag and the pods roll.
+    const fulcioCtLog = this.migratedFrom.ctlog && !migrations.ctlog?.cutOverReached ? this.migratedFrom.ctlog : this.ctlog;
 
     this.fulcio = new Fulcio(this, 'Fulcio', {
       namespace,
@@ -260,7 +284,7 @@ export class SigstoreChart extends Chart {
       caKey: material.fulcio.intermediateKey,
       issuers: trustedIssuers(config.oidc),
       oidcExtras: { metaIssuers: config.oidc.metaIssuers, ciProviders: config.oidc.ciProviders },
-      ctLog: { endpoint: this.ctlog.endpoint, prefix: this.ctlog.prefix },
+      ctLog: { endpoint: fulcioCtLog.endpoint, prefix: fulcioCtLog.prefix },
       issuerCidrs: network.externalCidrs,
       secretsScope,
       image: image(IMAGES.fulcio),
@@ -301,17 +325,25 @@ export class SigstoreChart extends Chart {
       trustedRootJson: trustFile('trusted_root.json'),
     });
 
+    // During and after a migration the host serves both logs: `/` the old one, the tile-based one by its path.
     const services: Record<PublicService, kplus.Service> = {
       fulcio: this.fulcio.service,
-      rekor: this.rekor.service,
-      ctlog: this.ctlog.service,
+      rekor: (this.migratedFrom.rekor ?? this.rekor).service,
+      ctlog: (this.migratedFrom.ctlog ?? this.ctlog).service,
       tsa: this.tsa.service,
       tuf: this.tuf.service,
     };
+    const extraPaths: Partial<Record<PublicService, { path: string; service: kplus.Service }[]>> = {
+      // rekor-tiles serves its whole API under /api/v2 (entries, checkpoint, tiles); Rekor v1 under /api/v1.
+      ...(this.migratedFrom.rekor ? { rekor: [{ path: '/api/v2', service: this.rekor.service }] } : {}),
+      ...(this.migratedFrom.ctlog ? { ctlog: [{ path: `/${this.ctlog.prefix}`, service: this.ctlog.service }] } : {}),
+    };
     for (const [service, kubeService] of Object.entries(services) as [PublicService, kplus.Service][]) {
       // The configured in-cluster clients reach every port of a public Service but its metrics.
-      for (const port of kubeService.ports) {
-        if (port.name && port.name !== METRICS_PORT_NAME) this.wiring.exposeToPublicClients(serviceEndpoint(kubeService, port.name));
+      for (const exposed of [kubeService, ...(extraPaths[service] ?? []).map((extra) => extra.service)]) {
+        for (const port of exposed.ports) {
+          if (port.name && port.name !== METRICS_PORT_NAME) this.wiring.exposeToPublicClients(serviceEndpoint(exposed, port.name));
+        }
       }
       const settings = config.services[service];
       if (!settings.hostname) continue;
@@ -319,6 +351,7 @@ export class SigstoreChart extends Chart {
         name: SERVICE_NAMES[service],
         hostname: settings.hostname,
         service: kubeService,
+        extraPaths: extraPaths[service],
         ingressClassName: config.cluster.ingressClassName,
         tlsSecretName: settings.tlsSecret ?? config.cluster.ingressTlsSecret,
         annotations: { ...config.cluster.ingressAnnotations, ...settings.ingressAnnotations },

@@ -32,6 +32,12 @@ export const TESSERACT_FLAGS = {
 
 export interface TesseraCtProps {
   readonly namespace: string;
+  /**
+   * The Deployment and Service name (and of its roots ConfigMap, `<name>-roots`). `ctlog-tiles`
+   * beside the ct_server it replaces (a migration: lib/lifecycle/log-migrations.ts), which keeps
+   * `ctlog`. @default ctlog
+   */
+  readonly name?: string;
   /** URL path prefix: the log's endpoints are `/<prefix>/ct/v1/…`, as with ct_server. */
   readonly prefix: string;
   /** The checkpoint origin: the log's URL without the scheme, prefix included (lib/config/log-origins.ts). */
@@ -75,13 +81,14 @@ export class TesseraCt extends Construct {
     this.prefix = props.prefix;
     this.origin = props.origin;
 
-    const name = SERVICE_NAMES.ctlog;
+    const name = props.name ?? SERVICE_NAMES.ctlog;
+    requireName(this, 'name', name);
     const roots = new kplus.ConfigMap(this, 'Roots', { metadata: { name: `${name}-roots` }, data: { 'roots.pem': props.rootsPem } });
     const rootsVolume = kplus.Volume.fromConfigMap(this, 'RootsVolume', roots, { name: 'roots' });
     const signer = unencryptedKeySecret(this, {
       secretsScope: props.secretsScope,
       secretId: 'TesseraCtSigner',
-      secretName: `${name}-tesseract-signer`,
+      secretName: 'ctlog-tesseract-signer',
       fileName: SIGNER_FILE,
       prop: 'signingKeyPem',
       pem: props.signingKeyPem,

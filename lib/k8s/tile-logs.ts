@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { IMAGES, type PinnedImage } from '../config/images';
-import { rekorV2Origin, tesseractOrigin } from '../config/log-origins';
+import { rekorV2Origin, tesseractOrigin, tesseractPrefix } from '../config/log-origins';
+import { MIGRATED_LOG_NAMES } from '../lifecycle/log-migrations';
 import { logChoice } from '../config/logs-schema';
 import type { SigstoreConfig } from '../config/schema';
 import { StateError } from '../errors';
@@ -36,10 +37,13 @@ export class TileLogs extends Construct {
       throw new StateError('STATE_INCOMPLETE', `the state lacks ${item}, the key of the log that ${field} selects; run "sigstore-cdk bootstrap" (or synth with the local signer)`);
     };
     const namespace = config.cluster.namespace;
+    // A tile-based log that replaced a Trillian-backed one runs beside it under its own name and URL.
+    const migrated = { rekor: material.logMigrations?.rekor !== undefined, ctlog: material.logMigrations?.ctlog !== undefined };
     if (logs.rekor === 'v2') {
       this.rekor = new RekorTiles(this, 'RekorTiles', {
         namespace,
-        origin: rekorV2Origin(config),
+        ...(migrated.rekor ? { name: MIGRATED_LOG_NAMES.rekor } : {}),
+        origin: rekorV2Origin(config, migrated.rekor),
         signingKeyPem: serverKeyPem(key(material.tileLogs?.rekorV2, 'rekor-v2-key', 'logs.rekor "v2"'), 'pkcs8'),
         storage: config.logs.rekorStorage,
         secretsScope: props.secretsScope,
@@ -49,8 +53,9 @@ export class TileLogs extends Construct {
     if (logs.ct === 'tesseract') {
       this.ctlog = new TesseraCt(this, 'TesseraCt', {
         namespace,
-        prefix: config.services.ctlog.prefix,
-        origin: tesseractOrigin(config),
+        ...(migrated.ctlog ? { name: MIGRATED_LOG_NAMES.ctlog } : {}),
+        prefix: tesseractPrefix(config, migrated.ctlog),
+        origin: tesseractOrigin(config, migrated.ctlog),
         // Every Fulcio root still valid: during a fulcio-root rotation the log accepts chains to both.
         rootsPem: material.rootsInUse.fulcio.map((root) => `${root.toString('pem')}\n`).join(''),
         signingKeyPem: serverKeyPem(key(material.tileLogs?.tesseract, 'tesseract-key', 'logs.ct "tesseract"'), 'sec1'),

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OtcError } from '../errors';
-import { redactServerText } from '../redaction';
+import { redactServerText, registerSecret } from '../redaction';
 import type { OtcHttpClient, OtcResponse, RequestAuthorizer } from './http-client';
 
 /*
  * The DEW KMS calls the key ceremony needs (OTC KMS API reference, "CMK Management"): create-key,
- * list-keys, describe-key, get-publickey and sign. All are `POST /v1.0/{project_id}/kms/<action>` with
+ * list-keys, describe-key, get-publickey and sign, and for the state's password envelope
+ * create-datakey and decrypt-datakey (lib/custody/password-envelope.ts). All are `POST /v1.0/{project_id}/kms/<action>` with
  * a JSON body, even the reads. Each carries a fresh `sequence` (the documented 36-character request
  * serial number), which is recorded with every signature as a correlator.
  */
@@ -83,6 +84,29 @@ const listKeysResponse = z.looseObject({
 });
 const publicKeyResponse = z.looseObject({ key_id: z.string(), public_key: z.string().min(1) });
 const signResponse = z.looseObject({ key_id: z.string(), signature: z.string().min(1) });
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const createDataKeyResponse = z.looseObject({ key_id: z.string().regex(KEY_ID), plain_text: z.string().regex(HEX), cipher_text: z.string().regex(HEX) });
+const decryptDataKeyResponse = z.looseObject({ data_key: z.string().regex(HEX), datakey_length: z.string(), datakey_dgst: z.string().regex(HEX) });
+
+/**
+ * The data key length DEW KMS creates and decrypts: create-datakey takes `datakey_length` "512"
+ * (bits), decrypt-datakey `datakey_cipher_length` "64" (bytes), the only values the API reference
+ * documents ("Creating a DEK", kms_02_0020; "Decrypting a DEK", kms_02_0023;
+ * https://docs.otc.t-systems.com/key-management-service/api-ref/apis/key_management_service/cmk_management/,
+ * source opentelekomcloud-docs/key-management-service api-ref/source/apis/key_management_service/
+ * cmk_management/creating_a_dek.rst and decrypting_a_dek.rst, snapshot 2026-04-22).
+ */
+export const DATA_KEY_BYTES = 64;
+
+/** A data key as create-datakey returns it. */
+export interface KmsDataKey {
+  /** The id of the key (CMK) that encrypted it, as KMS answered (a UUID even when asked by alias). */
+  readonly keyId: string;
+  /** The plaintext data key (64 bytes). Secret: keep it in memory only. */
+  readonly plaintext: Buffer;
+  /** The encrypted data key and KMS's metadata, hex, as KMS returned it: what decrypt-datakey takes back. */
+  readonly cipherText: string;
+}
 
 /** list-keys pages of this size; the page loop stops after MAX_PAGES (10 000 keys, far above the quota). */
 const PAGE_SIZE = 100;
@@ -155,6 +179,47 @@ export class KmsClient {
     return { signature: Buffer.from(body.signature, 'base64'), sequence, requestId: response.requestId };
   }
 
+  /**
+   * Creates a data key under `keyId` (a key id or `alias/<alias>`; a symmetric ENCRYPT_DECRYPT key):
+   * KMS answers with its plaintext and its cipher text. `encryptionContext`, when given, must be given
+   * again to decrypt it.
+   */
+  async createDataKey(request: { keyId: string; encryptionContext?: Readonly<Record<string, string>> }): Promise<KmsDataKey> {
+    const response = await this.call('create-datakey', {
+      key_id: request.keyId,
+      datakey_length: String(DATA_KEY_BYTES * 8),
+      ...(request.encryptionContext ? { encryption_context: request.encryptionContext } : {}),
+    });
+    const body = this.parse('create-datakey', createDataKeyResponse, response);
+    if (!request.keyId.startsWith('alias/')) this.expectKey('create-datakey', request.keyId, body.key_id, response);
+    registerDataKey(body.plain_text);
+    const plaintext = Buffer.from(body.plain_text, 'hex');
+    if (plaintext.length !== DATA_KEY_BYTES) throw this.invalid('create-datakey', `the data key has ${plaintext.length} bytes, not ${DATA_KEY_BYTES}`, response);
+    return { keyId: body.key_id, plaintext, cipherText: body.cipher_text };
+  }
+
+  /**
+   * Decrypts a data key (the `cipherText` create-datakey returned) with `keyId` (a key id or
+   * `alias/<alias>`); the answer's SHA-256 digest of the plaintext is checked. Returns the plaintext
+   * (64 bytes; secret, in memory only).
+   */
+  async decryptDataKey(request: { keyId: string; cipherText: string; encryptionContext?: Readonly<Record<string, string>> }): Promise<Buffer> {
+    const response = await this.call('decrypt-datakey', {
+      key_id: request.keyId,
+      cipher_text: request.cipherText,
+      datakey_cipher_length: String(DATA_KEY_BYTES),
+      ...(request.encryptionContext ? { encryption_context: request.encryptionContext } : {}),
+    });
+    const body = this.parse('decrypt-datakey', decryptDataKeyResponse, response);
+    registerDataKey(body.data_key);
+    const plaintext = Buffer.from(body.data_key, 'hex');
+    if (plaintext.length !== DATA_KEY_BYTES) throw this.invalid('decrypt-datakey', `the data key has ${plaintext.length} bytes, not ${DATA_KEY_BYTES}`, response);
+    if (createHash('sha256').update(plaintext).digest('hex') !== body.datakey_dgst.toLowerCase()) {
+      throw this.invalid('decrypt-datakey', 'datakey_dgst is not the SHA-256 of data_key', response);
+    }
+    return plaintext;
+  }
+
   private call(action: string, body: Record<string, unknown>): Promise<OtcResponse> {
     const url = new URL(`/v1.0/${this.projectId}/kms/${action}`, this.endpoint);
     return this.props.http.send(
@@ -182,6 +247,11 @@ export class KmsClient {
       { operation: `kms ${action}`, httpStatus: response.status, requestId: response.requestId },
     );
   }
+}
+
+/** A plaintext data key (hex) never appears in a message, in whichever case it is written. */
+function registerDataKey(hex: string): void {
+  for (const form of [hex, hex.toLowerCase(), hex.toUpperCase()]) registerSecret(form);
 }
 
 function toKeyInfo(raw: z.output<typeof keyInfoSchema>): KmsKeyInfo {

@@ -42,7 +42,11 @@ interface KnownCode {
 const BUG = 'this is a bug in sigstore-cdk, please report it';
 const GRANT_PERMISSION =
   'grant the ceremony identity the KMS permissions it needs in this project (the "KMS CMKFullAccess" policy or the "KMS Administrator" ' +
-  'role, or a custom policy with kms:cmk:create, kms:cmk:list, kms:cmk:get and the sign and get-publickey actions)';
+  'role, or a custom policy with kms:cmk:create, kms:cmk:list, kms:cmk:get, the sign and get-publickey actions, and kms:dek:create and ' +
+  'kms:dek:crypto on the state key (otc.kms.stateKeyAlias) for the state\'s data key)';
+const DATA_KEY_REFUSED =
+  'KMS will not decrypt the state\'s data key with this key: otc.kms.stateKeyAlias must name the key the state was sealed with ' +
+  '(kms/data-key.json names its id), in this project; if it does, the cipher text was changed: restore the state from its backup';
 const TOKEN_REFUSED = (call: FailedCall) =>
   call.renewed
     ? 'KMS refused the IAM token (X-Auth-Token) as invalid, even a freshly issued one: check that otc.endpoints.iam is the IAM of the cloud and region of otc.endpoints.kms'
@@ -84,6 +88,16 @@ const KMS_CODES: Readonly<Record<string, KnownCode>> = {
   'KMS.0334': { code: 'KMS_KEY_UNUSABLE', hint: 'the key is an ENCRYPT_DECRYPT key; root keys need usage SIGN_VERIFY: create a new key under a new alias' },
   'KMS.0335': { code: 'KMS_KEY_UNUSABLE', hint: 'the key is a SIGN_VERIFY key used for encryption' },
   'KMS.1115': { code: 'KMS_KEY_UNUSABLE', hint: 'the key is symmetric and cannot sign; root keys must be EC_P256 or EC_P384 with usage SIGN_VERIFY' },
+  'KMS.1114': { code: 'KMS_KEY_UNUSABLE', hint: 'the key is an EC key, which cannot encrypt: the state key (otc.kms.stateKeyAlias) must be an AES_256 ENCRYPT_DECRYPT key' },
+  // 400, data keys (the state's password envelope; API reference "Creating a DEK" / "Decrypting a DEK").
+  'KMS.0208': { code: 'KMS_REQUEST_REJECTED', hint: `KMS refused the encryption_context; ${BUG}` },
+  'KMS.1901': { code: 'KMS_REQUEST_REJECTED', hint: `KMS refused the data key length; ${BUG}` },
+  'KMS.1903': { code: 'KMS_REQUEST_REJECTED', hint: `KMS refused the data key length; ${BUG}` },
+  'KMS.2001': { code: 'KMS_REQUEST_REJECTED', hint: `KMS refused the data key length (it creates 512-bit data keys only); ${BUG}` },
+  'KMS.2202': { code: 'KMS_REQUEST_REJECTED', hint: `KMS refused datakey_cipher_length (it must be 64); ${BUG}` },
+  'KMS.2201': { code: 'KMS_DATA_KEY_REFUSED', hint: DATA_KEY_REFUSED },
+  'KMS.2203': { code: 'KMS_DATA_KEY_REFUSED', hint: DATA_KEY_REFUSED },
+  'KMS.2204': { code: 'KMS_DATA_KEY_REFUSED', hint: DATA_KEY_REFUSED },
   'KMS.1104': {
     code: 'KMS_ALIAS_TAKEN',
     hint: 'another key already has this alias, possibly one pending deletion (it keeps its alias until deleted): choose a new alias, e.g. with the next generation number',

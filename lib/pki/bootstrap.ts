@@ -7,6 +7,7 @@ import { checkCustody } from '../custody/check-custody';
 import { publishedLogKeys } from '../custody/published-log-keys';
 import { missingFromState } from '../custody/published-state';
 import { expectSignerHoldsPinnedKeys } from '../custody/signer-keys';
+import { openStatePasswords, sealNewState, unsealedStateError, type StateKeyring } from '../custody/state-keyring';
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
@@ -45,6 +46,11 @@ export interface BootstrapOptions {
   readonly rootKeys: RootKeyProvider;
   /** The time written into certificates and the manifest. @default - the system clock */
   readonly clock?: () => Date;
+  /**
+   * The time whose active generations the returned `material` holds (synth passes its cut-over time,
+   * so it uses this material instead of reading the PKI a second time). @default - the clock
+   */
+  readonly materialAt?: Date;
   /** Recorded in the ceremony log. @default - $SIGSTORE_CDK_OPERATOR, else $USER, else the OS account name */
   readonly operator?: string;
   /** @default - silent */
@@ -67,6 +73,12 @@ export interface BootstrapOptions {
    * @default - nothing
    */
   readonly beforeMint?: (snapshot: StateSnapshot) => Promise<void>;
+  /**
+   * Seals the state's passwords under a KMS data key (the otc-kms signer): opens the data key of a
+   * sealed state, creates one before the first password is minted into a new state, and refuses a
+   * state with plaintext password files (run `state upgrade`). @default - none: plaintext password files (the local signer)
+   */
+  readonly keyring?: StateKeyring;
 }
 
 /** What `extend` gets: the state being minted, the verified PKI, and the root keys. */
@@ -115,8 +127,10 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
   const current = await store.load();
   if (complete(current)) {
     await checkCustody(current, store.directory);
+    // Nothing to mint, so nothing to decrypt: a sealed state's passwords stay closed (an unsealed otc-kms state is refused).
+    if (options.keyring && !current.passwordsSealed && current.passwordFiles().length > 0) throw unsealedStateError(current, store.directory);
     await expectSignerHoldsPinnedKeys(current, options.rootKeys, store.directory);
-    return { minted: [], written: false, material: await readPkiMaterial(current), snapshot: current };
+    return { minted: [], written: false, material: await readPkiMaterial(current, { at: options.materialAt ?? clock() }), snapshot: current };
   }
   return store.withLock(async () => {
     const snapshot = await store.load();
@@ -125,13 +139,16 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     await checkCustody(snapshot, store.directory);
     await expectSignerHoldsPinnedKeys(snapshot, options.rootKeys, store.directory);
     await options.beforeMint?.(snapshot);
+    // Before any password is minted: the data key of a sealed state is opened, a new state gets one.
+    await openStatePasswords(snapshot, options.keyring, store.directory);
+    await sealNewState(snapshot, options.keyring, clock(), store.directory);
     const ceremonySigner = ceremonySigners({ rootKeys: options.rootKeys, snapshot, store, clock, operator: options.operator });
     await mintMissing(snapshot, options, ceremonySigner, clock, progress);
     // The tile-based logs' keys, for the logs the configuration runs; never into a published state.
     refuseTileLogKeysForPublishedState(snapshot, options.config, publishedLogKeys(snapshot), store.directory);
     const tileLogKeys = missingTileLogKeys(snapshot, options.config);
     if (tileLogKeys.length > 0) await progress.step(`mint ${tileLogKeys.join(', ')}`, async () => void mintTileLogKeys(snapshot, options.config, clock()));
-    const material = await readPkiMaterial(snapshot);
+    const material = await readPkiMaterial(snapshot, { at: options.materialAt ?? clock() });
     const tufRootSigners = ceremonyTufRootSigners({ rootKeys: options.rootKeys, snapshot, store, clock, now: clock(), config: options.config, operator: options.operator });
     await options.extend?.({ snapshot, material, rootSigner: ceremonySigner, tufRootSigners: tufRootSigners.configured, clock, progress });
     // The commit that first makes the state complete marks it published: from then on a missing item

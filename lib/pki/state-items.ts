@@ -6,6 +6,7 @@ import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
 import { activeGeneration, generationItem, generationsOf, type GenerationalItem, type Generation } from '../lifecycle/generations';
+import { readLogMigrations, type LogMigration } from '../lifecycle/log-migrations';
 import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
 import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
@@ -115,6 +116,11 @@ export interface PkiMaterial {
   readonly rekor: LogKey;
   /** The keys of the tile-based logs (Rekor v2, TesseraCT), minted only for environments that run them (tile-log-keys.ts). @default - none */
   readonly tileLogs?: TileLogKeys;
+  /**
+   * The migrations from a Trillian-backed log to a tile-based one (`rotate rekor-log | ct-log`), each
+   * with whether its cut-over has come at the chosen time (lib/lifecycle/log-migrations.ts). @default - none
+   */
+  readonly logMigrations?: { readonly rekor?: MaterialLogMigration; readonly ctlog?: MaterialLogMigration };
   /** The generation of each item the fields above hold. */
   readonly activeGenerations: Readonly<Record<GenerationalItem, number>>;
   /**
@@ -126,6 +132,9 @@ export interface PkiMaterial {
   readonly inactiveLogKeys: { readonly rekor: readonly (LogKey & { readonly generation: number })[]; readonly ctlog: readonly (LogKey & { readonly generation: number })[] };
   readonly history: TrustHistory;
 }
+
+/** A log migration, and whether its cut-over has come at the time the material was read for. */
+export type MaterialLogMigration = LogMigration & { readonly cutOverReached: boolean };
 
 export function missingItems(snapshot: StateSnapshot): string[] {
   return REQUIRED_ITEMS.filter((item) => !snapshot.item(item.id)).map((item) => item.id);
@@ -156,6 +165,10 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
       ...(generation.validUntil ? { validUntil: generation.validUntil } : {}),
       ...(generation.issuerGeneration ? { issuerGeneration: generation.issuerGeneration } : {}),
     }));
+  const checkKeys = privateKeysReadable(snapshot);
+  const expectKeyMatches = (key: EncryptedKey, publicKey: KeyObject, path: string) => {
+    if (checkKeys) expectPrivateKeyMatches(key, publicKey, path);
+  };
   const keyOf = (item: GenerationalItem, generation: number) => {
     const { id, files } = generationItem(item, generation);
     return readEncryptedKey(snapshot, { id, files: { privateKey: files.privateKey, password: files.password } });
@@ -219,6 +232,9 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
     ctlog: ctlogKeys[activeIndex('ctlog-key')],
     rekor: rekorKeys[activeIndex('rekor-key')],
     tileLogs: readTileLogKeys(snapshot),
+    logMigrations: Object.fromEntries(
+      Object.entries(readLogMigrations(snapshot)).map(([log, migration]) => [log, { ...migration, cutOverReached: migration.activeFrom.getTime() <= at.getTime() }]),
+    ),
     activeGenerations,
     rootsInUse: { fulcio: rootsInUse(history.fulcioRoots, at), tsa: rootsInUse(history.tsaRoots, at) },
     inactiveLogKeys: { rekor: rekorKeys.slice(0, activeIndex('rekor-key')), ctlog: ctlogKeys.slice(0, activeIndex('ctlog-key')) },
@@ -258,9 +274,27 @@ export function readStateCertificate(snapshot: StateSnapshot, item: CertificateI
   }
 }
 
-/** The encrypted private key of a state item and its password. */
+/**
+ * The encrypted private key of a state item and its password. The password is read when it is used:
+ * in a state whose passwords are sealed under a KMS data key it opens only once a command that needs
+ * it has opened the data key (lib/custody/state-keyring.ts); commands that only read never touch it.
+ */
 export function readEncryptedKey(snapshot: StateSnapshot, item: KeyItem): EncryptedKey {
-  return { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') };
+  const pem = snapshot.file(item.id, 'privateKey').toString('utf8');
+  return {
+    pem,
+    get password(): string {
+      return snapshot.file(item.id, 'password').toString('utf8');
+    },
+  };
+}
+
+/**
+ * Whether the private keys can be checked against their certificates: not in a state whose passwords
+ * are sealed and not opened (verify, which decrypts nothing; custody checks the sealed files instead).
+ */
+export function privateKeysReadable(snapshot: StateSnapshot): boolean {
+  return !snapshot.passwordsSealed || snapshot.passwordsOpen;
 }
 
 /** Decrypts an encrypted key from the state, naming the file if it cannot. */
@@ -296,7 +330,7 @@ function readLogKey(snapshot: StateSnapshot, generation: Generation): LogKey & {
   };
 }
 
-function expectKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string): void {
+function expectPrivateKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string): void {
   if (!publicKeysEqual(publicKeyOf(decryptStateKey(key, path)), publicKey)) {
     throw new StateError('STATE_CORRUPT', `${path} is not the key of its certificate or public key`);
   }

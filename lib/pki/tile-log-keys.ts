@@ -30,7 +30,7 @@ export const TILE_LOG_KEY_ITEMS = {
   tesseract: { id: 'tesseract-key', files: { publicKey: 'tesseract/public.pem', privateKey: 'tesseract/private.key.pem', password: 'tesseract/private.key.password' } },
 } as const;
 
-type TileLogKeyItem = (typeof TILE_LOG_KEY_ITEMS)[keyof typeof TILE_LOG_KEY_ITEMS];
+export type TileLogKeyItem = (typeof TILE_LOG_KEY_ITEMS)[keyof typeof TILE_LOG_KEY_ITEMS];
 
 /** The keys of the tile-based logs a state holds. */
 export interface TileLogKeys {
@@ -64,8 +64,9 @@ export type PublishedLogKeys = { readonly rekor?: string; readonly ctfe?: string
 /**
  * Refuses to mint a tile-log key into a published state. When the published `rekor.pub` (`ctfe.pub`)
  * is the Trillian-backed log's key, the environment was switched to a tile-based log after its trust
- * was published: a migration (a new log beside the old one, the old one kept with `validFor.end`)
- * that sigstore-cdk does not do yet (STATE_LOG_SWITCH_UNSUPPORTED). Otherwise the key was lost:
+ * was published: a migration (a new log beside the old one, the old one kept with `validFor.end`),
+ * which only `rotate rekor-log | ct-log` plans (lib/commands/migrate-log.ts); synth and bootstrap
+ * refuse it (STATE_LOG_SWITCH_UNSUPPORTED). Otherwise the key was lost:
  * corruption, never minted again (STATE_PUBLISHED_ITEMS_MISSING). Either way nothing is minted.
  */
 export function refuseTileLogKeysForPublishedState(
@@ -87,8 +88,9 @@ export function refuseTileLogKeysForPublishedState(
     throw new StateError(
       'STATE_LOG_SWITCH_UNSUPPORTED',
       `state ${directory} published ${switched.map((id) => (id === TILE_LOG_KEY_ITEMS.rekorV2.id ? 'Rekor v1' : 'ct_server')).join(' and ')}, but ${fields.join(' and ')} selects a tile-based log. ` +
-        'Moving a published environment to a tile-based log is a migration (a new log beside the old one, which stays trusted until its validFor ends) ' +
-        'that sigstore-cdk does not do yet. Nothing was changed; set logs back to what was published.',
+        'Moving a published environment to a tile-based log is a planned migration (the new log beside the old one, which stays trusted until its validFor ends), ' +
+        `which synth and bootstrap do not do: nothing was changed. Run ${switched.map((id) => `"sigstore-cdk rotate ${id === TILE_LOG_KEY_ITEMS.rekorV2.id ? 'rekor-log' : 'ct-log'} --env ${snapshot.env} --at TIME"`).join(' and ')} ` +
+        '(README "Migrating a published environment"), or set logs back to what was published.',
     );
   }
   throw new StateError(
@@ -103,19 +105,24 @@ export function mintTileLogKeys(snapshot: StateSnapshot, config: LogSelection, n
   const minted: string[] = [];
   for (const item of tileLogKeyItemsFor(config)) {
     if (snapshot.item(item.id)) continue;
-    const password = newKeyPassword();
-    const { privateKey, publicKey } = item === TILE_LOG_KEY_ITEMS.rekorV2 ? generateKeyPairSync('ed25519') : generateEcKeyPair('P-256');
-    snapshot.addItem(item.id, {
-      mintedAt: now,
-      files: {
-        publicKey: { path: item.files.publicKey, content: publicKeyPem(publicKey) },
-        privateKey: { path: item.files.privateKey, content: encryptStateKey(privateKey, password) },
-        password: { path: item.files.password, content: password },
-      },
-    });
+    mintTileLogKey(snapshot, item, now);
     minted.push(item.id);
   }
   return minted;
+}
+
+/** Mints one tile-log key into the state (Ed25519 for Rekor v2, P-256 for TesseraCT), encrypted with a new password. */
+export function mintTileLogKey(snapshot: StateSnapshot, item: TileLogKeyItem, now: Date): void {
+  const password = newKeyPassword();
+  const { privateKey, publicKey } = item.id === TILE_LOG_KEY_ITEMS.rekorV2.id ? generateKeyPairSync('ed25519') : generateEcKeyPair('P-256');
+  snapshot.addItem(item.id, {
+    mintedAt: now,
+    files: {
+      publicKey: { path: item.files.publicKey, content: publicKeyPem(publicKey) },
+      privateKey: { path: item.files.privateKey, content: encryptStateKey(privateKey, password) },
+      password: { path: item.files.password, content: password },
+    },
+  });
 }
 
 /** A tile-log key at rest: Ed25519 as encrypted PKCS#8, EC as legacy-encrypted SEC1 (like every other EC key). */
@@ -135,7 +142,16 @@ export function readTileLogKeys(snapshot: StateSnapshot): TileLogKeys {
     } catch (error) {
       throw new StateError('STATE_CORRUPT', `${item.files.publicKey} is not a PEM public key: ${(error as Error).message}`);
     }
-    const privateKey: EncryptedKey = { pem: snapshot.file(item.id, 'privateKey').toString('utf8'), password: snapshot.file(item.id, 'password').toString('utf8') };
+    const pem = snapshot.file(item.id, 'privateKey').toString('utf8');
+    // The password is read when used (sealed under the KMS data key in an otc-kms state, lib/state/password-envelope.ts).
+    const privateKey: EncryptedKey = {
+      pem,
+      get password(): string {
+        return snapshot.file(item.id, 'password').toString('utf8');
+      },
+    };
+    // A sealed state read without opening it (verify): the public key is checked, the private key is not decrypted.
+    if (snapshot.passwordsSealed && !snapshot.passwordsOpen) return { publicKey, publicKeyPem: publicKeyText, privateKey, createdAt: new Date(snapshot.item(item.id)!.mintedAt) };
     let decrypted: KeyObject;
     try {
       decrypted = decryptPrivateKey(privateKey.pem, privateKey.password);

@@ -20,7 +20,13 @@ const item = z.strictObject({
    * for a TUF root version signed by several keys, their references joined by `,`, in signing order.
    */
   signedBy: z.string().optional(),
-  /** Files that make up the item, by role (`certificate`, `privateKey`, `password`, `publicKey`). */
+  /**
+   * Files that make up the item, by role (`certificate`, `privateKey`, `password`, `publicKey`;
+   * `dataKey` for `kms-data-key`). In an otc-kms state every `*.password` file is sealed under the
+   * KMS data key of `kms/data-key.json` (lib/state/password-envelope.ts); the hashes below cover the
+   * sealed bytes, so the format needs no change: an older reader fails to decrypt a key (refusing the
+   * state) before it could write anything.
+   */
   files: z.record(z.string(), statePath),
 });
 

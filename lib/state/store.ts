@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { resolveRealPath } from './real-path';
+import { registerSecret } from '../redaction';
 import { StateError } from '../errors';
 import { withFileSystemErrors, type FileSystemContext } from '../fs-errors';
 import {
@@ -15,6 +16,7 @@ import {
 } from './atomic';
 import { acquireLock, type HeldLock, type LockOptions } from './lock';
 import { ceremonyLogHeadOf } from './ceremony-log-file';
+import { DATA_KEY_ITEM, isPasswordPath, parseDataKeyRecord, type DataKeyRecord, type PasswordEnvelope } from './password-envelope';
 import {
   LEGACY_MANIFEST_FORMAT,
   MANIFEST_FILE,
@@ -67,6 +69,10 @@ export class StateSnapshot {
   private metadataChanged = false;
   private legacy: boolean;
   private replacementCeremonyLog?: Buffer;
+  /** The data key's envelope, once a command that needs passwords opened it (lib/custody/state-keyring.ts). */
+  private envelope?: PasswordEnvelope;
+  /** Passwords opened (or minted) in this run, by path: memory only, never written. */
+  private readonly openedPasswords = new Map<string, Buffer>();
 
   constructor(
     readonly env: string,
@@ -230,7 +236,88 @@ export class StateSnapshot {
     if (path === undefined || content === undefined) {
       throw new StateError('STATE_INCOMPLETE', `state item "${id}" has no ${role} file`);
     }
+    if (this.passwordsSealed && isPasswordPath(path)) return this.openPassword(id, path, content);
     return content;
+  }
+
+  /**
+   * True when the state's passwords are sealed under a KMS data key (the state has `kms/data-key.json`,
+   * lib/state/password-envelope.ts): `file()` of a password then opens it with the attached envelope.
+   */
+  get passwordsSealed(): boolean {
+    return DATA_KEY_ITEM.files.dataKey in this.manifest.files;
+  }
+
+  /** True when an envelope is attached: sealed passwords can be read (and new ones are sealed). */
+  get passwordsOpen(): boolean {
+    return this.envelope !== undefined;
+  }
+
+  /** The record of the state's data key (undefined when the passwords are not sealed). */
+  dataKeyRecord(): DataKeyRecord | undefined {
+    const bytes = this.contents.get(DATA_KEY_ITEM.files.dataKey);
+    return this.passwordsSealed && bytes ? parseDataKeyRecord(bytes) : undefined;
+  }
+
+  /** The password files of the state, by path, with the item each belongs to. */
+  passwordFiles(): { itemId: string; path: string }[] {
+    return Object.entries(this.manifest.items).flatMap(([itemId, item]) =>
+      Object.values(item.files)
+        .filter(isPasswordPath)
+        .map((path) => ({ itemId, path })),
+    );
+  }
+
+  /** The bytes of a state file as stored (a sealed password stays sealed). */
+  storedFile(path: string): Buffer | undefined {
+    return this.contents.get(path);
+  }
+
+  /**
+   * Attaches the opened data key: sealed passwords can be read, and passwords minted from now on are
+   * stored sealed. Only for a state whose passwords are sealed (or about to be: see sealPasswords).
+   */
+  attachEnvelope(envelope: PasswordEnvelope): void {
+    if (!this.passwordsSealed) throw new Error('attachEnvelope: the state has no data key; add it first (sealPasswords)');
+    this.envelope = envelope;
+  }
+
+  /**
+   * Seals every plaintext password of the state under a new data key: adds the data key item, then
+   * replaces each `*.password` file with its sealed form (bound to its item and path) and checks that
+   * it opens back. What `state upgrade` does to an otc-kms state with plaintext password files, and
+   * what bootstrap does before minting into an empty one. Returns the paths sealed.
+   */
+  sealPasswords(record: { mintedAt: Date; content: string }, envelope: PasswordEnvelope): string[] {
+    if (this.passwordsSealed) throw new Error('sealPasswords: the passwords are sealed already');
+    const files = this.passwordFiles();
+    this.addItem(DATA_KEY_ITEM.id, { mintedAt: record.mintedAt, files: { dataKey: { path: DATA_KEY_ITEM.files.dataKey, content: record.content } } });
+    this.envelope = envelope;
+    for (const { itemId, path } of files) {
+      const plaintext = this.contents.get(path)!;
+      const sealed = envelope.seal(plaintext, { env: this.env, itemId, path });
+      if (!envelope.open(sealed, { env: this.env, itemId, path }).equals(plaintext)) throw new Error(`sealing ${path} did not round-trip`);
+      this.contents.set(path, sealed);
+      this.manifest.files[path] = sha256(sealed);
+      this.openedPasswords.set(path, plaintext);
+    }
+    if (files.length > 0) this.metadataChanged = true;
+    return files.map((file) => file.path);
+  }
+
+  private openPassword(itemId: string, path: string, stored: Buffer): Buffer {
+    const opened = this.openedPasswords.get(path);
+    if (opened) return opened;
+    if (!this.envelope) {
+      throw new Error(
+        `${path} is sealed under the state's KMS data key and this command did not open it (only commands that render or use keys decrypt-datakey); this is a bug`,
+      );
+    }
+    const plaintext = this.envelope.open(stored, { env: this.env, itemId, path });
+    // An opened password is a secret of this process: never in a message (lib/redaction.ts).
+    registerSecret(plaintext.toString('utf8'));
+    this.openedPasswords.set(path, plaintext);
+    return plaintext;
   }
 
   addItem(id: string, item: NewItem): void {
@@ -258,6 +345,7 @@ export class StateSnapshot {
     }
     for (const path of freed) {
       this.contents.delete(path);
+      this.openedPasswords.delete(path);
       delete this.manifest.files[path];
     }
     delete this.manifest.items[id];
@@ -271,7 +359,13 @@ export class StateSnapshot {
     }
     const files: Record<string, string> = {};
     for (const [role, { path, content }] of Object.entries(item.files)) {
-      const bytes = Buffer.from(content);
+      let bytes: Buffer = Buffer.from(content);
+      if (this.passwordsSealed && isPasswordPath(path)) {
+        // Never stored in plaintext: sealed under the data key, kept opened in memory for this run.
+        if (!this.envelope) throw new Error(`${path}: a password minted into a sealed state needs the opened data key; this is a bug`);
+        this.openedPasswords.set(path, bytes);
+        bytes = this.envelope.seal(bytes, { env: this.env, itemId: id, path });
+      }
       this.contents.set(path, bytes);
       this.manifest.files[path] = sha256(bytes);
       files[role] = path;
@@ -403,20 +497,30 @@ export class StateStore {
       }
     }
     const contents = new Map<string, Buffer>();
-    for (const [path, expected] of Object.entries(manifest.files)) {
-      const full = join(this.directory, path);
-      let bytes: Buffer;
-      try {
-        bytes = await fs.readFile(full);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    // Every file at once (libuv reads them in parallel), then judged in the manifest's order, so the
+    // problems and the first error are the same as one file at a time.
+    const reads = await Promise.all(
+      Object.entries(manifest.files).map(async ([path, expected]) => {
+        const full = join(this.directory, path);
+        try {
+          const [bytes, stat] = await Promise.all([fs.readFile(full), fs.stat(full)]);
+          return { path, expected, full, bytes, mode: stat.mode & 0o777, error: undefined };
+        } catch (error) {
+          return { path, expected, full, bytes: undefined, mode: 0, error: error as NodeJS.ErrnoException };
+        }
+      }),
+    );
+    for (const read of reads) {
+      const { path, expected, full } = read;
+      if (read.error !== undefined || read.bytes === undefined) {
+        if (read.error?.code === 'ENOENT') {
           problems.push(`${path} is listed in the manifest but missing`);
           continue;
         }
-        throw error;
+        throw read.error;
       }
+      const { bytes, mode } = read;
       if (sha256(bytes) !== expected) problems.push(`${path} does not match its SHA-256 in the manifest (edited or damaged)`);
-      const mode = (await fs.stat(full)).mode & 0o777;
       // Private: no access for group or others (0600, or 0400 for a state made read-only).
       if ((mode & 0o077) !== 0) problems.push(`${path} has mode ${mode.toString(8).padStart(4, '0')}; expected 0600 (chmod 600 ${full})`);
       contents.set(path, bytes);

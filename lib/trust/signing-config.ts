@@ -12,7 +12,7 @@ const MAJOR_API_VERSION = 1;
 interface ServiceJson {
   url: string;
   majorApiVersion: number;
-  validFor: { start: string };
+  validFor: { start: string; end?: string };
   operator: string;
 }
 
@@ -37,11 +37,12 @@ export interface SigningConfigJson {
 export function buildSigningConfig(material: PublicTrustMaterial, config: SigstoreConfig): SigningConfigJson {
   const urls = serviceUrls(config);
   const operator = config.organization;
-  const rekor = transparencyLogs(material, config).rekor;
-  const service = (url: string, start: Date, majorApiVersion = MAJOR_API_VERSION): ServiceJson => ({
+  const logs = transparencyLogs(material, config);
+  const rekor = logs.rekor;
+  const service = (url: string, start: Date, majorApiVersion = MAJOR_API_VERSION, end?: Date): ServiceJson => ({
     url,
     majorApiVersion,
-    validFor: { start: timestamp(start) },
+    validFor: { start: timestamp(start), ...(end ? { end: timestamp(end) } : {}) },
     operator,
   });
   const history = trustHistoryOf(material);
@@ -52,7 +53,13 @@ export function buildSigningConfig(material: PublicTrustMaterial, config: Sigsto
     caUrls: [service(urls.fulcio, fulcioStart)],
     oidcUrls: [...new Set(issuers)].map((url) => service(url, fulcioStart)),
     // Rekor v2 (rekor-tiles) is `majorApiVersion: 2`: clients then sign through /api/v2 and need the TSA.
-    rekorTlogUrls: [rekor.origin ? service(rekor.baseUrl, rekor.createdAt, rekor.majorApiVersion) : service(urls.rekor, history.rekorKeys[0].createdAt)],
+    // After `rotate rekor-log` both: Rekor v1 until the cut-over, Rekor v2 from it (clients pick by validFor).
+    rekorTlogUrls: logs.migrated.rekor
+      ? [
+          service(urls.rekor, history.rekorKeys[0].createdAt, MAJOR_API_VERSION, logs.migrated.rekor.activeFrom),
+          service(rekor.baseUrl, logs.migrated.rekor.activeFrom, rekor.majorApiVersion),
+        ]
+      : [rekor.origin ? service(rekor.baseUrl, rekor.createdAt, rekor.majorApiVersion) : service(urls.rekor, history.rekorKeys[0].createdAt)],
     tsaUrls: [service(urls.tsa, history.tsaLeaves[0].certificate.notBefore)],
     rekorTlogConfig: { selector: 'ANY' },
     tsaConfig: { selector: 'ANY' },

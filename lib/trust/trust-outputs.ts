@@ -1,4 +1,5 @@
 import type { SigstoreConfig } from '../config/schema';
+import { memoizedByMaterialAndConfig } from './memo';
 import { serviceUrls } from '../config/service-urls';
 import { publicKeyPem } from '../pki/keys';
 import { transparencyLogs } from './transparency-logs';
@@ -33,6 +34,6 @@ export function trustOutputFiles(material: PublicTrustMaterial, config: Sigstore
 }
 
 /** The bytes of `trusted_root.json`, the same in `dist/trust/` and as the TUF target. */
-export function trustedRootContent(material: PublicTrustMaterial, config: SigstoreConfig): string {
-  return serializeTrustedRoot(buildTrustedRoot({ material, urls: serviceUrls(config), organization: config.organization, logs: transparencyLogs(material, config) }));
-}
+export const trustedRootContent: (material: PublicTrustMaterial, config: SigstoreConfig) => string = memoizedByMaterialAndConfig((material, config) =>
+  serializeTrustedRoot(buildTrustedRoot({ material, urls: serviceUrls(config), organization: config.organization, logs: transparencyLogs(material, config) })),
+);

@@ -4,7 +4,8 @@ import type * as x509 from '@peculiar/x509';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
 import type { CertificateGeneration, PkiMaterial, TrustHistory } from '../pki/state-items';
-import type { PublicLogKey, TransparencyLog } from './transparency-logs';
+import type { LogMigrations } from '../lifecycle/log-migrations';
+import type { EnvironmentLogs, PublicLogKey } from './transparency-logs';
 
 /** The media type scaffolding and current clients emit and accept (sigstore/protobuf-specs TrustedRoot v0.1). */
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
@@ -17,6 +18,8 @@ export type PublicTrustMaterial = {
   readonly rekor: Pick<PkiMaterial['rekor'], 'publicKey' | 'createdAt'>;
   /** The tile-based logs' keys, when minted (lib/pki/tile-log-keys.ts). */
   readonly tileLogs?: { readonly rekorV2?: PublicLogKey; readonly tesseract?: PublicLogKey };
+  /** The log migrations the state records (lib/lifecycle/log-migrations.ts). @default - none */
+  readonly logMigrations?: LogMigrations;
   /** Every generation (lib/lifecycle/generations.ts); trusted_root.json lists them all. @default - only the generation above */
   readonly history?: TrustHistory;
 };
@@ -29,7 +32,7 @@ export interface TrustedRootInput {
    * The Rekor and CT logs the environment runs (transparency-logs.ts `transparencyLogs`).
    * @default - Rekor v1 and ct_server with the material's keys at `urls`
    */
-  readonly logs?: { readonly rekor: TransparencyLog; readonly ctlog: TransparencyLog };
+  readonly logs?: EnvironmentLogs;
 }
 
 interface TimeRange {
@@ -63,8 +66,9 @@ interface CertificateAuthorityJson {
 /**
  * Builds trusted_root.json: the Fulcio chain (intermediate, root) under certificateAuthorities, the
  * Rekor key under tlogs, the CT log key under ctlogs and the TSA chain (leaf first) under
- * timestampAuthorities. Log ids are SHA-256 of the DER public key. Deterministic: the same material
- * gives the same bytes.
+ * timestampAuthorities. Log ids are SHA-256 of the DER public key (the signed-note key hash for an
+ * Ed25519 Rekor v2). After a log migration both logs are listed, the old one's validFor ending at
+ * the cut-over plus the overlap. Deterministic: the same material gives the same bytes.
  */
 export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
   const { urls, organization } = input;
@@ -72,14 +76,24 @@ export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
   const issuerOf = (list: readonly CertificateGeneration[], entry: CertificateGeneration) =>
     list.find((candidate) => candidate.generation === (entry.issuerGeneration ?? 1)) ?? list[0];
   // A Trillian-backed log lists every generation of its key (each a log shard, with its validFor); a
-  // tile-based log (Rekor v2, TesseraCT: it has an origin) has one key and is listed as given.
-  const trillianLogs = (baseUrlOf: (generation: number) => string, keys: TrustHistory['rekorKeys']): TrustedLogEntry[] =>
-    keys.map((key) => ({ baseUrl: baseUrlOf(key.generation), publicKey: key.publicKey, createdAt: key.createdAt, logId: logIdOf(key.publicKey), validUntil: key.validUntil }));
-  const tlogs = input.logs?.rekor.origin ? [input.logs.rekor] : trillianLogs(() => urls.rekor, history.rekorKeys);
+  // tile-based log (Rekor v2, TesseraCT: it has an origin) has one key and is listed as given. A
+  // migration (lib/lifecycle/log-migrations.ts) keeps the Trillian-backed log, its newest shard's
+  // validFor ending at the cut-over plus the overlap, and adds the tile-based one after it.
+  const trillianLogs = (baseUrlOf: (generation: number) => string, keys: TrustHistory['rekorKeys'], endOfLast?: Date): TrustedLogEntry[] =>
+    keys.map((key, index) => ({
+      baseUrl: baseUrlOf(key.generation),
+      publicKey: key.publicKey,
+      createdAt: key.createdAt,
+      logId: logIdOf(key.publicKey),
+      validUntil: index === keys.length - 1 && endOfLast ? endOfLast : key.validUntil,
+    }));
+  const migrated = input.logs?.migrated ?? {};
+  const tlogTrillian = () => trillianLogs(() => urls.rekor, history.rekorKeys, migrated.rekor?.previousValidUntil);
+  const tlogs = input.logs?.rekor.origin ? [...(migrated.rekor ? tlogTrillian() : []), input.logs.rekor] : tlogTrillian();
   // Each CT log shard has its own prefix: the configured one, then `<prefix>-g<N>` (lib/k8s/sigstore-chart.ts).
-  const ctlogs = input.logs?.ctlog.origin
-    ? [input.logs.ctlog]
-    : trillianLogs((generation) => (generation === 1 ? urls.ctlog : `${urls.ctlog}-g${generation}`), history.ctlogKeys);
+  const ctlogTrillian = () =>
+    trillianLogs((generation) => (generation === 1 ? urls.ctlog : `${urls.ctlog}-g${generation}`), history.ctlogKeys, migrated.ctlog?.previousValidUntil);
+  const ctlogs = input.logs?.ctlog.origin ? [...(migrated.ctlog ? ctlogTrillian() : []), input.logs.ctlog] : ctlogTrillian();
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: tlogs.map(transparencyLog),
@@ -114,7 +128,7 @@ export function serializeTrustedRoot(trustedRoot: TrustedRootJson): string {
 }
 
 /** One tlog or ctlog entry, before it is JSON. */
-type TrustedLogEntry = Pick<TransparencyLog, 'baseUrl' | 'publicKey' | 'createdAt' | 'logId'> & { readonly validUntil?: Date };
+type TrustedLogEntry = Pick<EnvironmentLogs['rekor'], 'baseUrl' | 'publicKey' | 'createdAt' | 'logId'> & { readonly validUntil?: Date };
 
 /**
  * A tlog or ctlog entry. The log id is given: SHA-256 of the SubjectPublicKeyInfo for Rekor v1 and

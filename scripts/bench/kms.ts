@@ -6,7 +6,7 @@ import { runCliAsync, timeRuns, type BenchCase, type Measurement } from './harne
 
 /**
  * The KMS ceremony through the loopback KMS emulator (test/otc/kms-emulator.ts), as processes:
- * `keys ensure` creating the root keys, then a cold `bootstrap` (keys exist, no state) minting
+ * `keys ensure` creating the root keys and the state key, then a cold `bootstrap` (keys exist, no state) minting
  * everything, with AK/SK and with an IAM token. Reports wall times and the calls KMS and IAM saw,
  * by API, for one bootstrap. The emulator signs in-process, so the times are the client's cost plus
  * loopback HTTP, not OTC latency (multiply the call count by a real round trip for that).
@@ -34,7 +34,7 @@ export const kmsBench: BenchCase = async ({ root, runs, tempDirectory }) => {
 
   const results: Measurement[] = [];
   try {
-    const ensure = await timeRuns('kms keys ensure (creates the 3 root keys, AK/SK)', runs, () => cli(['keys', 'ensure'], 'access-key'), fresh);
+    const ensure = await timeRuns('kms keys ensure (creates the 3 root keys and the state key, AK/SK)', runs, () => cli(['keys', 'ensure'], 'access-key'), fresh);
     results.push({ ...ensure, notes: callsOfOneRun() });
     for (const auth of ['access-key', 'password'] as const) {
       const prepare = async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -42,7 +42,14 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     const second = await cli(['keys', 'ensure', '--env', 'kms'], credentialEnvironment('password'));
     expect(second.code).toBe(0);
     for (const key of result.keys) expect(second.stderr).toContain(`${key.root} root key: ${key.keyId} (alias ${key.alias}, ${key.keySpec}, SIGN_VERIFY, enabled) exists`);
-    expect(emulator.listKeys()).toHaveLength(3);
+    // The three root keys and the state key that seals the state's passwords.
+    expect(emulator.listKeys().map((key) => [key.alias, key.keySpec, key.keyUsage])).toEqual([
+      ['sigstore-fulcio-root-g1', 'EC_P384', 'SIGN_VERIFY'],
+      ['sigstore-tsa-root-g1', 'EC_P384', 'SIGN_VERIFY'],
+      ['sigstore-tuf-root-g1', 'EC_P256', 'SIGN_VERIFY'],
+      ['sigstore-kms-state', 'AES_256', 'ENCRYPT_DECRYPT'],
+    ]);
+    expect(second.stderr).toMatch(/state key: [0-9a-f-]{36} \(alias sigstore-kms-state, AES_256, ENCRYPT_DECRYPT, enabled\) exists/);
   });
 
   it('keys ensure --next fulcio-root also creates the next generation of the Fulcio root key; --next with another value is exit 2', async () => {
@@ -60,7 +67,7 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     const bad = await cli(['keys', 'ensure', '--env', 'kms', '--state-dir', stateDir, '--next', 'tuf-root'], credentialEnvironment('access-key'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--next "tuf-root": expected fulcio-root or tsa-root');
-    expect(emulator.listKeys()).toHaveLength(4);
+    expect(emulator.listKeys()).toHaveLength(5); // with the state key
   });
 
   it('keys ensure names the three aliases it needs before it calls KMS', async () => {
@@ -103,13 +110,21 @@ describe('sigstore-cdk keys ensure / bootstrap with otc-kms', () => {
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ env: 'kms', stateWritten: true });
-    expect(result.minted.slice(0, 7)).toEqual(['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key']);
+    expect(result.minted.slice(0, 8)).toEqual(['kms-data-key', 'fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key']);
     expect(result.minted).toContain('tuf-root-v1');
     expect(run.stderr).toMatch(/root keys: OTC KMS \(eu-de, project [0-9a-f]{32}\) at http:\/\/127\.0\.0\.1:\d+, as AK\/SK from OS_ACCESS_KEY/);
     expect(run.stderr).toMatch(/warning: KMS sign: HTTP 429; retrying in \d+\.\d s \(attempt 2 of 4\)/);
     expect(run.stderr).toContain('✓ mint fulcio-root');
-    const synthRun = await cli(['synth', '--env', 'kms', '--state-dir', stateDir, '--out', join(temp(), 'dist')], {});
-    expect(synthRun.code).toBe(0); // synth needs no credentials once the state is complete
+    // synth signs nothing, but the Secrets need the keys' passwords, which open only through KMS (decrypt-datakey).
+    const withoutCredentials = await cli(['synth', '--env', 'kms', '--state-dir', stateDir, '--out', join(temp(), 'dist')], {});
+    expect(withoutCredentials.code).toBe(4);
+    expect(withoutCredentials.stderr).toContain('error [OTC_CREDENTIALS_MISSING]');
+    expect(existsSync(join(temp(), 'dist'))).toBe(false);
+    const signsBefore = emulator.callCounts()['kms sign'];
+    const synthRun = await cli(['synth', '--env', 'kms', '--state-dir', stateDir, '--out', join(temp(), 'dist')], credentialEnvironment('access-key'));
+    expect(synthRun.code).toBe(0);
+    expect(emulator.callCounts()['kms sign']).toBe(signsBefore);
+    expect(emulator.callCounts()['kms decrypt-datakey']).toBe(1);
   });
 
   it('bootstrap without KMS credentials fails clearly (exit 4) and writes nothing: no state, no dist', async () => {

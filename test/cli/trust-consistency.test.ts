@@ -109,18 +109,20 @@ describe('with the KMS signer synth never signs: stale targets exit 3 with the c
     writeKmsEnvironment(temp(), emulator, 'kms', 'services:\n  tsa: { hostname: tsa.example.com }\n');
     const dist = join(temp(), 'dist');
 
-    const stale = await cli(['synth', '--out', dist, '--json']);
+    // synth signs nothing; it opens the state's sealed passwords (decrypt-datakey), so it needs credentials.
+    const stale = await cli(['synth', '--out', dist, '--json'], credentialEnvironment('access-key'));
     expect(stale.code).toBe(3);
     const { error } = JSON.parse(stale.stdout);
     expect(error.code).toBe('TUF_TARGETS_STALE');
     expect(error.message).toContain('run "sigstore-cdk tuf refresh --env kms", then "sigstore-cdk synth --env kms"');
     expect(existsSync(dist)).toBe(false);
 
-    // The targets key is an online key in the state: the refresh needs no KMS call (the root is not due).
+    // The targets key is an online key in the state: the refresh signs nothing in KMS (the root is not due);
+    // it only decrypts the state's data key, which its sealed password opens under.
     const callsBefore = emulator.calls.length;
-    expect((await cli(['tuf', 'refresh'])).code).toBe(0);
-    expect(emulator.calls.length).toBe(callsBefore);
-    expect((await cli(['synth', '--out', dist])).code).toBe(0);
+    expect((await cli(['tuf', 'refresh'], credentialEnvironment('access-key'))).code).toBe(0);
+    expect(emulator.calls.slice(callsBefore).map((call) => call.api)).toEqual(['decrypt-datakey']);
+    expect((await cli(['synth', '--out', dist], credentialEnvironment('access-key'))).code).toBe(0);
     expect(await trustedRootThroughTuf(dist, join(temp(), 'cache'))).toEqual(readFileSync(join(dist, 'trust', 'trusted_root.json')));
   });
 });

@@ -27,6 +27,7 @@ describe('SigstoreCloudStack (production example)', () => {
     expect(addressesOf(json)).toEqual(
       [
         'data.opentelekomcloud_kms_key_v1.fulcio_root',
+        'data.opentelekomcloud_kms_key_v1.state_key',
         'data.opentelekomcloud_kms_key_v1.tsa_root',
         'data.opentelekomcloud_kms_key_v1.tuf_root',
         'data.opentelekomcloud_identity_auth_scope_v3.current',
@@ -49,7 +50,7 @@ describe('SigstoreCloudStack (production example)', () => {
       ].sort(),
     );
     expect(Object.keys(json.output).sort()).toEqual(
-      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'tsa_root_key_id', 'tuf_refresh_group', 'tuf_root_key_id'],
+      ['alarm_topic_urn', 'bootstrap_bucket', 'bootstrap_key_id', 'fulcio_root_key_id', 'mirror_organization', 'state_key_id', 'tsa_root_key_id', 'tuf_refresh_group', 'tuf_root_key_id'],
     );
   });
 
@@ -67,6 +68,9 @@ describe('SigstoreCloudStack (production example)', () => {
       expect(actions).not.toContain('kms:cmk:sign');
       expect(actions.some((action: string) => /sign|create$|\*/.test(action) && action !== 'kms:dek:create')).toBe(false);
       expect(kms.statement[1].resource).toEqual(['KMS:*:*:KeyId:${opentelekomcloud_kms_key_v1.sigstore_bootstrap.id}']);
+      // decrypt-datakey under the state key only (the online TUF keys' passwords are sealed under its data key).
+      expect(kms.statement[2]).toEqual({ effect: 'Allow', action: ['kms:dek:crypto'], resource: ['KMS:*:*:KeyId:${data.opentelekomcloud_kms_key_v1.state_key.id}'] });
+      expect(kms.statement).toHaveLength(3);
       expect(JSON.stringify(kms)).not.toMatch(/fulcio_root|tsa_root|tuf_root/);
       expect(resource('opentelekomcloud_identity_role_assignment_v3', 'sigstore_tuf_refresh_obs')).toMatchObject({
         group_id: '${opentelekomcloud_identity_group_v3.sigstore_tuf_refresh.id}',
@@ -146,6 +150,8 @@ describe('SigstoreCloudStack (production example)', () => {
       fulcio_root: expect.objectContaining({ key_alias: 'sigstore-fulcio-root-g1', key_state: '2' }),
       tsa_root: expect.objectContaining({ key_alias: 'sigstore-tsa-root-g1', key_state: '2' }),
       tuf_root: expect.objectContaining({ key_alias: 'sigstore-tuf-root-g1', key_state: '2' }),
+      // The symmetric key that wraps the state's data key (sealed passwords), for the refresh identity's grant.
+      state_key: { key_alias: 'sigstore-prd-state', key_state: '2' },
     });
     expect(json.output.tuf_root_key_id.value).toBe('${data.opentelekomcloud_kms_key_v1.tuf_root.id}');
     expect(text).not.toMatch(/key_spec|key_usage/);
@@ -170,7 +176,7 @@ describe('SigstoreCloudStack (production example)', () => {
       'stg',
     );
     const lookups = synthStack(config).json.data.opentelekomcloud_kms_key_v1;
-    expect(Object.keys(lookups).sort()).toEqual(['fulcio_root', 'tsa_root', 'tuf_root', 'tuf_root_1', 'tuf_root_2']);
+    expect(Object.keys(lookups).sort()).toEqual(['fulcio_root', 'state_key', 'tsa_root', 'tuf_root', 'tuf_root_1', 'tuf_root_2']);
     expect(lookups.tuf_root_1).toEqual(expect.objectContaining({ key_alias: 'u-a-g2', key_state: '2' }));
     expect(lookups.tuf_root_2).toEqual(expect.objectContaining({ key_alias: 'u-c-g2', key_state: '2' }));
   });

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       fulcioRootKeyAlias: 'sigstore-fulcio-root-g1',
       tsaRootKeyAlias: 'sigstore-tsa-root-g1',
       tufRootKeyAlias: 'sigstore-tuf-root-g1',
+      stateKeyAlias: 'sigstore-prd-state',
       keySpec: 'EC_P384',
     });
     expect(config.otc?.endpoints.kms).toBe('https://kms.eu-de.otc.t-systems.com');

@@ -49,10 +49,10 @@ describe('logs: which server runs each transparency log', () => {
     expect(found['services.ctlog.replicas'].message).toMatch(/expected 1 because logs\.ct is "tesseract"/);
   });
 
-  it('refuses Trillian settings when no Trillian is deployed', () => {
+  it('refuses more than one Trillian log signer when no log writes to Trillian, but keeps tree ids (a migrated environment needs them)', () => {
     const found = problems('logs: { rekor: v2, ct: tesseract }\nservices: { trillian: { logSignerReplicas: 2, treeIds: { rekor: "1", ctlog: "2" } } }\n');
-    expect(found['services.trillian.treeIds'].message).toMatch(/no Trillian is deployed/);
-    expect(found['services.trillian.logSignerReplicas'].message).toMatch(/no Trillian is deployed/);
+    expect(found['services.trillian.treeIds']).toBeUndefined();
+    expect(found['services.trillian.logSignerReplicas'].message).toMatch(/expected 1: with logs.rekor "v2" and logs.ct "tesseract" no log writes to Trillian/);
   });
 
   it('envs/tiles.example.yaml is valid and uses tiles for both logs', () => {

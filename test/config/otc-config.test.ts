@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseConfigText } from '../../lib/config/load';
 import { ConfigError } from '../../lib/errors';
 import { defaultIamEndpoint, defaultKmsEndpoint } from '../../lib/otc/endpoints';
+import { stateKeyAliasOf } from '../../lib/config/state-key-alias';
 
 const KMS_SECTION = (extra: string) =>
   [
@@ -62,6 +63,19 @@ describe('otc configuration', () => {
       expect.objectContaining({ path: expect.stringContaining('otc.requests.timeoutSeconds'), value: '0', message: 'expected a whole number of seconds from 1 to 300' }),
       expect.objectContaining({ path: expect.stringContaining('otc.requests.maxRetries'), value: '11', message: 'expected a whole number of retries from 0 to 10' }),
       expect.objectContaining({ path: expect.stringContaining('otc.requests.retries'), message: expect.stringContaining('unknown field; accepted here: timeoutSeconds, maxRetries') }),
+    ]);
+  });
+
+  it('names the state key: its default per environment, a bad alias with its value, and a root key alias named twice', () => {
+    const config = { ...parseConfigText(KMS_SECTION(''), 'envs/x.yaml'), env: 'prd' };
+    expect(config.otc?.kms.stateKeyAlias).toBeUndefined();
+    expect(stateKeyAliasOf(config)).toBe('sigstore-prd-state');
+    expect(stateKeyAliasOf({ ...parseConfigText(KMS_SECTION('    stateKeyAlias: state-g1'), 'envs/x.yaml'), env: 'prd' })).toBe('state-g1');
+    expect(problems(KMS_SECTION('    stateKeyAlias: "bad alias!"'))).toEqual([
+      expect.objectContaining({ path: expect.stringContaining('otc.kms.stateKeyAlias'), value: '"bad alias!"', message: expect.stringContaining('expected a KMS key alias of 1-255 letters') }),
+    ]);
+    expect(problems(KMS_SECTION('    stateKeyAlias: tuf-g1'))).toEqual([
+      expect.objectContaining({ path: expect.stringContaining('otc.kms.stateKeyAlias'), value: '"tuf-g1"', message: expect.stringContaining('expected a key of its own (a symmetric AES_256 key)') }),
     ]);
   });
 });

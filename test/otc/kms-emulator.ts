@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyAkSk } from './emulator/aksk-verifier';
@@ -6,7 +6,7 @@ import { rawToDer, signDigest, type EmulatedCurve } from './emulator/digest-ecds
 
 /*
  * A loopback emulator of OTC IAM (token issue) and DEW KMS (create-key, list-keys, describe-key,
- * get-publickey, sign), for tests and the bench. A test fixture, not product.
+ * get-publickey, sign, create-datakey, decrypt-datakey), for tests and the bench. A test fixture, not product.
  *
  * What it implements, from the OTC API references (reference/otc-cdktf.md §3):
  * - IAM `POST /v3/auth/tokens` (password method, project scope) → 201 and X-Subject-Token.
@@ -17,6 +17,24 @@ import { rawToDer, signDigest, type EmulatedCurve } from './emulator/digest-ecds
  *   expiry) or an SDK-HMAC-SHA256 AK/SK signature verified independently of the client's signer,
  *   with X-Project-Id and the 15-minute clock-skew window.
  * - Sign checks: key usage and state, algorithm against the key spec, digest length (KMS.0329).
+ * - Data keys (API reference "Creating a DEK" kms_02_0020 and "Decrypting a DEK" kms_02_0023,
+ *   opentelekomcloud-docs/key-management-service api-ref/source/apis/key_management_service/
+ *   cmk_management/creating_a_dek.rst and decrypting_a_dek.rst): create-datakey takes key_id (id or
+ *   alias/<name>), datakey_length "512" (KMS.1901/1903/2001 otherwise), optional encryption_context
+ *   (KMS.0208 when it is not string pairs of at most 8192 characters), and answers key_id,
+ *   plain_text and cipher_text in hex; decrypt-datakey takes key_id, cipher_text,
+ *   datakey_cipher_length "64" (KMS.2202 otherwise) and the same encryption_context, and answers
+ *   data_key, datakey_length and datakey_dgst (SHA-256 of the plaintext, hex). Only enabled
+ *   AES_256 ENCRYPT_DECRYPT keys take part (KMS.1114 for EC keys, KMS.0335 for SIGN_VERIFY keys).
+ *   Each symmetric key holds real AES-256 material that never leaves the emulator. The cipher text
+ *   follows the layout of the documented example (188 bytes: a 4-byte header [02 00][length 0x98
+ *   LE], 112 bytes of sealed key, the CMK id in ASCII, 4 zero bytes, and a SHA-256 of all before it,
+ *   which is what the example's last 32 bytes are); the 112 bytes are this emulator's own AES-256-GCM
+ *   sealing (32-byte IV, the 64-byte key, 16-byte tag; AAD = the key id and the encryption context).
+ *   A cipher text whose digest does not match answers KMS.2203 ("Failed to verify the DEK hash"), one
+ *   of another key (or a context that differs) KMS.2201 ("Invalid cipher_text"), a wrong length
+ *   KMS.2204. Which code DEW gives for a cipher text of another key is not documented: KMS.2201 is
+ *   our reading.
  * - Faults on demand: HTTP 429/5xx for the next N calls of an API, slow answers, expired tokens,
  *   signatures that do not verify, raw r‖s instead of DER, any documented error code, error bodies
  *   (JSON or plain text) that echo the request's credentials, and 3xx redirects.
@@ -24,7 +42,7 @@ import { rawToDer, signDigest, type EmulatedCurve } from './emulator/digest-ecds
  * Out of scope: RSA/SM2 signing, verify, MAC, grants, tags, rotation, key material import.
  */
 
-export type KmsAction = 'create-key' | 'list-keys' | 'describe-key' | 'get-publickey' | 'sign';
+export type KmsAction = 'create-key' | 'list-keys' | 'describe-key' | 'get-publickey' | 'sign' | 'create-datakey' | 'decrypt-datakey';
 export type EmulatedApi = KmsAction | 'auth/tokens';
 
 export interface EmulatorUser {
@@ -121,6 +139,8 @@ const DOCUMENTED_MESSAGES: Record<string, string> = {
   'KMS.0328': 'KMS has been frozen. Renew it and try again.',
   'KMS.1103': 'Invalid key_description.',
   'KMS.1301': 'The key is not enabled.',
+  'KMS.2201': 'Invalid cipher_text.',
+  'KMS.2203': 'Failed to verify the DEK hash.',
 };
 
 interface EmulatedKey {
@@ -134,6 +154,8 @@ interface EmulatedKey {
   readonly creationDate: string;
   readonly privateKey?: KeyObject;
   readonly publicKey?: KeyObject;
+  /** AES-256 key material of a symmetric key (origin kms). */
+  readonly material?: Buffer;
 }
 
 interface IssuedToken {
@@ -433,6 +455,10 @@ export class KmsEmulator {
         return this.getPublicKey(params);
       case 'sign':
         return this.sign(params);
+      case 'create-datakey':
+        return this.createDataKey(params);
+      case 'decrypt-datakey':
+        return this.decryptDataKey(params);
       default:
         throw new KmsFailure(404, 'KMS.0201', 'Invalid request URL.');
     }
@@ -519,6 +545,71 @@ export class KmsEmulator {
     return { key_id: key.keyId, signature: signature.toString('base64') };
   }
 
+  private createDataKey(params: Record<string, unknown>): unknown {
+    if (params.key_id === undefined || params.datakey_length === undefined) throw new KmsFailure(400, 'KMS.0204', 'Parameters missing in the request message.');
+    const key = this.dataKeyEncryptionKey(params.key_id);
+    const context = encryptionContextOf(params.encryption_context);
+    if (typeof params.datakey_length !== 'string' || !/^[0-9]{1,5}$/.test(params.datakey_length)) throw new KmsFailure(400, 'KMS.0308', 'Invalid parameter.');
+    const bits = Number(params.datakey_length);
+    if (bits < 8 || bits > 8192) throw new KmsFailure(400, 'KMS.1901', 'datakey_length must be in the range 8 bits to 8,192 bits.');
+    if (bits % 8 !== 0) throw new KmsFailure(400, 'KMS.1903', 'datakey_length must be a multiple of 8.');
+    if (bits !== DATA_KEY_BYTES * 8) throw new KmsFailure(400, 'KMS.2001', 'datakey_length must be 512 bits.');
+    const plaintext = randomBytes(DATA_KEY_BYTES);
+    const iv = randomBytes(32);
+    const cipher = createCipheriv('aes-256-gcm', key.material!, iv);
+    cipher.setAAD(dataKeyAad(key.keyId, context));
+    const sealed = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    const header = Buffer.alloc(4);
+    header.writeUInt16LE(2, 0);
+    header.writeUInt16LE(4 + sealed.length + key.keyId.length, 2);
+    const body = Buffer.concat([header, sealed, Buffer.from(key.keyId, 'ascii'), Buffer.alloc(4)]);
+    const cipherText = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    return { key_id: key.keyId, plain_text: plaintext.toString('hex').toUpperCase(), cipher_text: cipherText.toString('hex').toUpperCase() };
+  }
+
+  private decryptDataKey(params: Record<string, unknown>): unknown {
+    if (params.key_id === undefined || params.cipher_text === undefined || params.datakey_cipher_length === undefined) {
+      throw new KmsFailure(400, 'KMS.0204', 'Parameters missing in the request message.');
+    }
+    const key = this.dataKeyEncryptionKey(params.key_id);
+    const context = encryptionContextOf(params.encryption_context);
+    if (params.datakey_cipher_length !== String(DATA_KEY_BYTES)) throw new KmsFailure(400, 'KMS.2202', 'datakey_cipher_length must be 64 bytes.');
+    if (typeof params.cipher_text !== 'string' || !/^(?:[0-9a-fA-F]{2})+$/.test(params.cipher_text)) throw new KmsFailure(400, 'KMS.2201', 'Invalid cipher_text.');
+    const bytes = Buffer.from(params.cipher_text, 'hex');
+    if (bytes.length !== CIPHER_TEXT_BYTES) throw new KmsFailure(400, 'KMS.2204', 'The length of cipher_text does not match datakey_cipher_length.');
+    const body = bytes.subarray(0, CIPHER_TEXT_BYTES - 32);
+    if (!createHash('sha256').update(body).digest().equals(bytes.subarray(CIPHER_TEXT_BYTES - 32))) {
+      throw new KmsFailure(400, 'KMS.2203', 'Failed to verify the DEK hash.');
+    }
+    const sealed = body.subarray(4, 4 + SEALED_BYTES);
+    const sealedFor = body.subarray(4 + SEALED_BYTES, 4 + SEALED_BYTES + 36).toString('ascii');
+    if (body.readUInt16LE(0) !== 2 || sealedFor !== key.keyId) throw new KmsFailure(400, 'KMS.2201', 'Invalid cipher_text.');
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key.material!, sealed.subarray(0, 32));
+      decipher.setAAD(dataKeyAad(key.keyId, context));
+      decipher.setAuthTag(sealed.subarray(32 + DATA_KEY_BYTES));
+      plaintext = Buffer.concat([decipher.update(sealed.subarray(32, 32 + DATA_KEY_BYTES)), decipher.final()]);
+    } catch {
+      throw new KmsFailure(400, 'KMS.2201', 'Invalid cipher_text.');
+    }
+    return {
+      data_key: plaintext.toString('hex').toUpperCase(),
+      datakey_length: String(DATA_KEY_BYTES),
+      datakey_dgst: createHash('sha256').update(plaintext).digest('hex').toUpperCase(),
+    };
+  }
+
+  /** The key a data key call names: enabled, symmetric, ENCRYPT_DECRYPT. */
+  private dataKeyEncryptionKey(reference: unknown): EmulatedKey {
+    const key = this.resolve(reference);
+    if (key.keySpec.startsWith('EC_')) throw new KmsFailure(400, 'KMS.1114', 'EC keys do not support to encrypt/decrypt.');
+    if (key.keyUsage === 'SIGN_VERIFY') throw new KmsFailure(400, 'KMS.0335', 'The cmk is used to sign and verify.');
+    if (!key.material) throw new KmsFailure(400, 'KMS.0308', 'Invalid parameter.');
+    usableOrThrow(key);
+    return key;
+  }
+
   /** A key by id or `alias/<name>`; KMS.0205 for a malformed id, KMS.0207 for an unknown one. */
   private resolve(reference: unknown): EmulatedKey {
     if (reference === undefined) throw new KmsFailure(400, 'KMS.0204', 'Parameters missing in the request message.');
@@ -539,6 +630,7 @@ export class KmsEmulator {
     let pair: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
     if (EC_CURVES[keySpec] && origin === 'kms') pair = generateKeyPairSync('ec', { namedCurve: EC_CURVES[keySpec].nodeCurve });
     if (keySpec.startsWith('RSA_') && origin === 'kms') pair = generateKeyPairSync('rsa', { modulusLength: Number(keySpec.slice(4)) });
+    const material = keySpec === 'AES_256' && keyUsage === 'ENCRYPT_DECRYPT' && origin === 'kms' ? randomBytes(32) : undefined;
     const key: EmulatedKey = {
       keyId: randomUUID(),
       alias,
@@ -549,10 +641,31 @@ export class KmsEmulator {
       origin,
       creationDate: String(this.clock().getTime()),
       ...(pair ? { privateKey: pair.privateKey, publicKey: pair.publicKey } : {}),
+      ...(material ? { material } : {}),
     };
     this.keys.set(key.keyId, key);
     return key;
   }
+}
+
+/** The data key length DEW documents (bytes), the emulator's sealed block (IV, key, tag) and the whole cipher text. */
+const DATA_KEY_BYTES = 64;
+const SEALED_BYTES = 32 + DATA_KEY_BYTES + 16;
+const CIPHER_TEXT_BYTES = 4 + SEALED_BYTES + 36 + 4 + 32;
+
+/** An encryption_context as documented: an object of string pairs, at most 8192 characters; KMS.0208 otherwise. */
+function encryptionContextOf(value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  const invalid = () => new KmsFailure(400, 'KMS.0208', 'Invalid value of value encryption_context.');
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid();
+  if (Object.values(value).some((entry) => typeof entry !== 'string') || JSON.stringify(value).length > 8192) throw invalid();
+  return value as Record<string, string>;
+}
+
+/** What the sealed data key is bound to: the CMK and the encryption context (keys sorted). */
+function dataKeyAad(keyId: string, context: Record<string, string>): Buffer {
+  const sorted = Object.keys(context).sort().map((name) => [name, context[name]]);
+  return Buffer.from(JSON.stringify([keyId, sorted]), 'utf8');
 }
 
 function defaultUsage(keySpec: string): string {

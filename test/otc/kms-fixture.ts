@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import type { KmsClient } from '../../lib/otc/kms-client';
 import { connectKms, type KmsConnection, type KmsConnectionOptions } from '../../lib/otc/kms-connection';
+import { openPasswordsFor } from '../../lib/custody/state-keyring';
+import { StateStore, type StateSnapshot } from '../../lib/state/store';
 import { configFromYaml } from '../helpers/config';
 import { KmsEmulator, type KmsEmulatorOptions } from './kms-emulator';
 
@@ -134,4 +136,17 @@ export function useKmsEmulator(options: Partial<KmsEmulatorOptions> = {}): { rea
       return get().kms;
     },
   };
+}
+
+/** How a command reaches the emulator (AK/SK, retries without waiting): the `kms` option of synth, tuf refresh, rotate. */
+export function emulatorAccess(auth: Parameters<typeof credentialEnvironment>[0] = 'access-key'): KmsConnectionOptions {
+  return { environment: credentialEnvironment(auth), http: instantRetries().options };
+}
+
+/** The state of an otc-kms environment, loaded and with its sealed passwords opened through the emulator (as synth does). */
+export async function loadOpenedState(config: SigstoreConfig, stateRoot: string): Promise<StateSnapshot> {
+  const store = new StateStore({ root: stateRoot, env: config.env });
+  const snapshot = await store.load();
+  await openPasswordsFor(config, snapshot, store.directory, { kms: emulatorAccess() });
+  return snapshot;
 }

@@ -20,19 +20,22 @@ import { serveDirectory } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
 import { TufTestClient } from '../helpers/tuf-client';
-import { connectTo, credentialEnvironment, instantRetries, kmsConfig, startEmulator } from '../otc/kms-fixture';
+import { connectTo, credentialEnvironment, instantRetries, kmsConfig, loadOpenedState, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
 const ENV = 'kms';
 /** What a first bootstrap mints before the TUF repository (which follows, signed by the TUF root key). */
 const PKI_ITEMS = ['fulcio-root', 'fulcio-intermediate', 'tsa-root', 'tsa-intermediate', 'tsa-leaf', 'ctlog-key', 'rekor-key'];
-/** The whole state: the PKI, then the TUF repository (root v1 signed through KMS). */
+/** The whole state: the data key that seals the passwords, the PKI, then the TUF repository (root v1 signed through KMS). */
 const expectComplete = (minted: readonly string[]) => {
-  expect(minted.slice(0, PKI_ITEMS.length)).toEqual(PKI_ITEMS);
+  expect(minted[0]).toBe('kms-data-key');
+  expect(minted.slice(1, PKI_ITEMS.length + 1)).toEqual(PKI_ITEMS);
   expect(minted).toEqual(expect.arrayContaining(['tuf-root-v1', 'tuf-targets-v1', 'tuf-snapshot-v1', 'tuf-timestamp']));
 };
 /** A minute in the past, so that wall-clock timestamps (openssl ts) fall inside every validity window. */
 const mintClock = () => new Date(Date.now() - 60_000);
+/** How synth reaches the emulator to open the sealed passwords. */
+const kmsAccess = () => ({ environment: credentialEnvironment('access-key'), http: instantRetries().options });
 
 describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   const temp = useTempDirectory();
@@ -91,7 +94,8 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       // Five signatures: each certificate root self-signs and signs its intermediate, the TUF root key signs
       // root metadata v1; one lookup for the three aliases and one public key fetch per root.
       const kmsCalls = Object.fromEntries(Object.entries(emulator.callCounts()).filter(([api]) => api.startsWith('kms')));
-      expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3, 'kms get-publickey': 3, 'kms sign': 5 });
+      // Plus the state key (looked up, created) and the data key the passwords are sealed under.
+      expect(kmsCalls).toEqual({ 'kms list-keys': 2, 'kms create-key': 1, 'kms create-datakey': 1, 'kms describe-key': 3, 'kms get-publickey': 3, 'kms sign': 5 });
       expect(emulator.calls.filter((call) => call.service === 'kms').every((call) => call.auth === (auth === 'access-key' ? 'aksk' : 'token'))).toBe(true);
     });
   });
@@ -126,9 +130,10 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   it('yields trust outputs that @sigstore/verify accepts for a Fulcio-style bundle with a TSA timestamp', async () => {
     await bootstrapWith();
     const outDir = join(temp(), 'dist');
-    await synth({ config, stateRoot, outDir }); // otc-kms: synth reads the complete state, mints nothing
+    await synth({ config, stateRoot, outDir, kms: kmsAccess() }); // otc-kms: synth reads the complete state, mints nothing
     const trustedRoot = JSON.parse(readFileSync(join(outDir, 'trust', 'trusted_root.json'), 'utf8'));
-    const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: ENV }).load());
+    // The keys' passwords open only through KMS (the state holds them sealed).
+    const material = await readPkiMaterial(await loadOpenedState(config, stateRoot));
     const signed = await signArtifact(material, { artifact: Buffer.from('signed with a KMS-rooted PKI\n'), workDir: join(temp(), 'tsa') });
     expect(() => verifyWithSigstore(trustedRoot, signed)).not.toThrow();
     expect(() => verifyWithSigstore(trustedRoot, { ...signed, artifact: Buffer.from('tampered\n') })).toThrow(
@@ -177,7 +182,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   it('signs the TUF root metadata with the KMS TUF key, and tuf-js accepts the published repository', async () => {
     await bootstrapWith();
     const outDir = join(temp(), 'dist');
-    await synth({ config, stateRoot, outDir });
+    await synth({ config, stateRoot, outDir, kms: kmsAccess() });
     const tufDir = join(outDir, 'trust', 'tuf');
     const root = JSON.parse(readFileSync(join(tufDir, '1.root.json'), 'utf8'));
     const [rootKeyId] = root.signed.roles.root.keyids;
@@ -192,7 +197,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
     }
   });
 
-  it('tuf refresh re-signs a due TUF root through KMS, and needs no KMS while only the online roles are due', async () => {
+  it('tuf refresh re-signs a due TUF root through KMS, and needs only the data key (decrypt-datakey) while only the online roles are due', async () => {
     await bootstrapWith();
     emulator.calls.length = 0;
     const refresh = (days: number) =>
@@ -204,10 +209,11 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       });
     const online = await refresh(20); // timestamp due (14d expiry), root far from due
     expect(online.published.map((entry) => entry.role)).not.toContain('root');
-    expect(emulator.calls).toEqual([]);
+    // The online keys' passwords are sealed: one decrypt-datakey opens them; no root key is used.
+    expect(Object.keys(emulator.callCounts()).filter((api) => api.startsWith('kms'))).toEqual(['kms decrypt-datakey']);
     const rootDue = await refresh(300); // inside the root's 90-day window before its 1-year expiry
     expect(rootDue.published.find((entry) => entry.role === 'root')).toMatchObject({ version: 2 });
-    expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 1, 'kms sign': 1 });
+    expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 2, 'kms sign': 1, 'kms decrypt-datakey': 2 });
     expect(intents().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
     expect(results().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, outcome: 'signed' });
   });

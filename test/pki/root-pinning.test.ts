@@ -1,10 +1,12 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { bootstrap } from '../../lib/pki/bootstrap';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
+import { StateKeyring, stateKeyAliasOf } from '../../lib/custody/state-keyring';
+import { DATA_KEY_ITEM, parseDataKeyRecord } from '../../lib/state/password-envelope';
 import { mintBeyondPki, rootKeysFor, runBootstrap } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runCliCaptured } from '../helpers/cli';
@@ -81,6 +83,11 @@ describe('a substituted root in a KMS-rooted state (through the emulator)', () =
     await mintLocalState(stateRoot, 'other');
     const stateDir = join(stateRoot, 'kms');
     copyStateDirectory(join(stateRoot, 'other'), stateDir, 'fulcio');
+    // The copied intermediate's password is plaintext: sealed with the state's data key, as someone with KMS access could.
+    const keyring = new StateKeyring({ kms: kmsTest.kms, keyAlias: stateKeyAliasOf(config), env: 'kms' });
+    const envelope = await keyring.open(parseDataKeyRecord(readFileSync(join(stateDir, DATA_KEY_ITEM.files.dataKey))));
+    const passwordPath = 'fulcio/intermediate.key.password';
+    writeFileSync(join(stateDir, passwordPath), envelope.seal(readFileSync(join(stateDir, passwordPath)), { env: 'kms', itemId: 'fulcio-intermediate', path: passwordPath }), { mode: 0o600 });
     expect(readManifest(stateDir).items['fulcio-root'].signedBy).toBe(`otc-kms:${keys[0].keyId}`);
 
     // Only re-hashed: refused without KMS (the pin is the KMS key's, the certificate carries another key).

@@ -7,6 +7,8 @@ import { parseAllDocuments } from 'yaml';
 import { startUpGates } from '../../lib/k8s/start-up-gates';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
+import { loadConfig } from '../../lib/config/load';
+import { openPasswordsFor } from '../../lib/custody/state-keyring';
 import { runProcess, REPO_ROOT } from '../helpers/cli-process';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { makeTempProject } from '../helpers/temp-project';
@@ -84,7 +86,14 @@ describe('the README command blocks', () => {
       writeFileSync(join(project, 'envs', 'prd.yaml'), edited);
 
       standIns = await startStandIns({
-        material: async () => readPkiMaterial(await new StateStore({ root: join(project, '.sigstore'), env: 'prd' }).load()),
+        // The keys' passwords are sealed under the state's KMS data key: opened through the emulator, as synth does.
+        material: async () => {
+          const store = new StateStore({ root: join(project, '.sigstore'), env: 'prd' });
+          const snapshot = await store.load();
+          const config = loadConfig({ env: 'prd', envsDir: join(project, 'envs') });
+          await openPasswordsFor(config, snapshot, store.directory, { kms: { environment: { OS_ACCESS_KEY: TEST_ACCESS_KEY, OS_SECRET_KEY: TEST_SECRET_KEY } } });
+          return readPkiMaterial(snapshot);
+        },
         tufDirectory: join(project, 'dist', 'trust', 'tuf'),
         rekorOrigin: 'rekor.example.com',
       });
@@ -112,7 +121,7 @@ describe('the README command blocks', () => {
       expect(ran.length).toBeGreaterThanOrEqual(15);
       // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
       // (the Fulcio root's generation 2 from the yearly runbook of "Rotation and renewal": keys ensure --next fulcio-root)
-      expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-fulcio-root-g2', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
+      expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-fulcio-root-g2', 'sigstore-prd-state', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
       expect(readFileSync(join(temp(), 'tofu.log'), 'utf8')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd apply -target=opentelekomcloud_kms_key_v1.sigstore_bootstrap');
       expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries']));
     }, 900_000);

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { readPkiMaterial, type PkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { configFromYaml } from '../helpers/config';
-import { inclusionPath, leafHash, treeHash } from '../helpers/merkle';
+import { signedNoteKeyHash, withRekorV2Entry } from '../helpers/rekor-entries';
 import { signArtifact, type SignedArtifact } from '../helpers/sigstore-bundle';
 import { TILES_PUBLIC_YAML } from '../helpers/tile-log-fixture';
 
@@ -25,65 +25,6 @@ import { TILES_PUBLIC_YAML } from '../helpers/tile-log-fixture';
 
 const REKOR_ORIGIN = 'rekor.example.com';
 const config = configFromYaml(`organization: Test Org\nsigner: local\n${TILES_PUBLIC_YAML}`, 'tiles');
-
-/** The C2SP signed-note key id of an Ed25519 key, computed here from the spec (c2sp.org/signed-note), not by lib/. */
-function signedNoteKeyHash(origin: string, publicKey: KeyObject): Buffer {
-  const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
-  return createHash('sha256').update(Buffer.concat([Buffer.from(`${origin}\n`), Buffer.from([0x01]), raw])).digest();
-}
-
-/** A Rekor v2 hashedrekord v0.0.2 entry body for the signed artifact (sigstore/protobuf-specs rekor/v2). */
-function hashedRekordV002(signed: SignedArtifact): Buffer {
-  const bundle = signed.bundle as any;
-  return Buffer.from(
-    JSON.stringify({
-      apiVersion: '0.0.2',
-      kind: 'hashedrekord',
-      spec: {
-        hashedRekordV002: {
-          data: { algorithm: 'SHA2_256', digest: bundle.messageSignature.messageDigest.digest },
-          signature: {
-            content: bundle.messageSignature.signature,
-            verifier: { x509Certificate: { rawBytes: bundle.verificationMaterial.certificate.rawBytes }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
-          },
-        },
-      },
-    }),
-  );
-}
-
-/**
- * The bundle with a Rekor v2 tlog entry: the entry at index 3 of a 6-entry log, its RFC 6962 inclusion
- * proof, and a checkpoint `origin\nsize\nroot\n` signed as a C2SP signed note (key hint ‖ Ed25519
- * signature) under `origin` with `logKey`.
- */
-function withRekorV2Entry(signed: SignedArtifact, options: { logKey: KeyObject; logId: Buffer; origin: string; keyHint: Buffer }) {
-  const body = hashedRekordV002(signed);
-  const other = (i: number): Buffer => Buffer.from(`other entry ${i}`);
-  const entries: Buffer[] = [other(0), other(1), other(2), body, other(4), other(5)];
-  const index = 3;
-  const root = treeHash(entries);
-  const note = `${options.origin}\n${entries.length}\n${root.toString('base64')}\n`;
-  const signature = nodeSign(null, Buffer.from(note), options.logKey);
-  const envelope = `${note}\n\u2014 ${options.origin} ${Buffer.concat([options.keyHint, signature]).toString('base64')}\n`;
-  const bundle = signed.bundle as any;
-  const tlogEntry = {
-    logIndex: String(index),
-    logId: { keyId: options.logId.toString('base64') },
-    kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
-    integratedTime: '0',
-    inclusionProof: {
-      logIndex: String(index),
-      rootHash: root.toString('base64'),
-      treeSize: String(entries.length),
-      hashes: inclusionPath(index, entries).map((hash) => hash.toString('base64')),
-      checkpoint: { envelope },
-    },
-    canonicalizedBody: body.toString('base64'),
-  };
-  expect(leafHash(body)).toHaveLength(32);
-  return { ...signed, bundle: { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [tlogEntry] } } };
-}
 
 function verify(trustedRoot: unknown, signed: SignedArtifact): void {
   const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustedRoot)), { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 });

@@ -4,6 +4,7 @@ import { publicKeyPem } from '../../pki/keys';
 import { buildSigningConfig, serializeSigningConfig } from '../signing-config';
 import { trustedRootContent } from '../trust-outputs';
 import { transparencyLogs } from '../transparency-logs';
+import { memoizedByMaterialAndConfig } from '../memo';
 import { trustHistoryOf, type PublicTrustMaterial } from '../trusted-root';
 
 /** The `usage` values sigstore clients (cosign's legacy TUF path) select targets by. */
@@ -36,6 +37,11 @@ export const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
  * signed. Deterministic, so `tuf refresh` publishes new targets only when the material or the URLs changed.
  */
 export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreConfig): TufTarget[] {
+  // A fresh array each call; the targets in it are readonly and shared.
+  return [...tufTargetsOf(material, config)];
+}
+
+const tufTargetsOf = memoizedByMaterialAndConfig((material: PublicTrustMaterial, config: SigstoreConfig): readonly TufTarget[] => {
   const urls = serviceUrls(config);
   const legacy = (name: string, content: string, usage: SigstoreTargetUsage, uri: string): TufTarget => ({
     name,
@@ -46,8 +52,15 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
   const history = trustHistoryOf(material);
   const logs = transparencyLogs(material, config);
   // A tile-based log (it has an origin) has one key; a Trillian-backed log one per generation (shard).
-  const logTargets = (log: typeof logs.rekor, keys: typeof history.rekorKeys, name: string, usage: SigstoreTargetUsage, uri: string) =>
-    log.origin ? [legacy(name, publicKeyPem(log.publicKey), usage, uri)] : each(keys, name, (entry) => publicKeyPem(entry.publicKey), usage, uri);
+  // After a migration the Trillian-backed log keeps its published targets and the tile-based one is
+  // added as `<name>_<server>.pub` (`rekor_v2.pub`, `ctfe_tesseract.pub`): published targets only grow.
+  const logTargets = (log: typeof logs.rekor, keys: typeof history.rekorKeys, name: string, usage: SigstoreTargetUsage, uri: string, migration?: { suffix: string; uri: string }) => {
+    const trillian = () => each(keys, name, (entry) => publicKeyPem(entry.publicKey), usage, uri);
+    if (!log.origin) return trillian();
+    if (!migration) return [legacy(name, publicKeyPem(log.publicKey), usage, uri)];
+    const dot = name.indexOf('.');
+    return [...trillian(), legacy(`${name.slice(0, dot)}_${migration.suffix}${name.slice(dot)}`, publicKeyPem(log.publicKey), usage, migration.uri)];
+  };
   const each = <T extends { generation: number }>(list: readonly T[], name: string, content: (entry: T) => string, usage: SigstoreTargetUsage, uri: string) =>
     list.map((entry) => legacy(generationTargetName(name, entry.generation), content(entry), usage, uri));
   return [
@@ -55,13 +68,13 @@ export function buildTufTargets(material: PublicTrustMaterial, config: SigstoreC
     { name: SIGNING_CONFIG_TARGET, content: serializeSigningConfig(buildSigningConfig(material, config)) },
     ...each(history.fulcioRoots, 'fulcio_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
     ...each(history.fulcioIntermediates, 'fulcio_intermediate_v1.crt.pem', (entry) => pem(entry.certificate), 'Fulcio', urls.fulcio),
-    ...logTargets(logs.ctlog, history.ctlogKeys, 'ctfe.pub', 'CTFE', urls.ctlog),
-    ...logTargets(logs.rekor, history.rekorKeys, 'rekor.pub', 'Rekor', urls.rekor),
+    ...logTargets(logs.ctlog, history.ctlogKeys, 'ctfe.pub', 'CTFE', urls.ctlog, logs.migrated.ctlog && { suffix: 'tesseract', uri: logs.ctlog.baseUrl }),
+    ...logTargets(logs.rekor, history.rekorKeys, 'rekor.pub', 'Rekor', urls.rekor, logs.migrated.rekor && { suffix: 'v2', uri: logs.rekor.baseUrl }),
     ...each(history.tsaLeaves, 'tsa_leaf.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
     ...each(history.tsaIntermediates, 'tsa_intermediate_0.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
     ...each(history.tsaRoots, 'tsa_root.crt.pem', (entry) => pem(entry.certificate), 'TSA', urls.tsa),
   ];
-}
+});
 
 /**
  * The legacy target name of generation `generation`: generation 1 keeps the name it was published
