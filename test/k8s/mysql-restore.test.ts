@@ -247,6 +247,17 @@ describe('the MySQL backup job and the README restore, against real MariaDB serv
     expect(dump.toUpperCase()).not.toContain(queued.toUpperCase());
     expect(dump).not.toContain("'late'");
   });
+
+  it('restored onto the old server, over rows written after the dump, the named dump (DUMP) gives the state of the dump back', async () => {
+    // After the snapshot test the source holds a tree, a head and a queued leaf the dump has not.
+    expect(await databaseFingerprint(source, DATABASE)).not.toEqual(original);
+    await source.query(`ALTER USER root@'127.0.0.1' IDENTIFIED BY ${sqlText(ADMIN_PASSWORD)}`);
+    const run = await runRestoreBlock(mkdtempSync(join(directory, 'operator-')), { MYSQL_PORT: String(source.port), DUMP: newestDump });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`restoring ${newestDump}\n`);
+    expect(await databaseFingerprint(source, DATABASE)).toEqual(original);
+  });
 });
 
 it('without MariaDB installed the tests fail, saying .ci/run installs it (they never skip)', () => {
