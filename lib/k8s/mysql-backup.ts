@@ -90,6 +90,13 @@ export class MySqlBackup extends Construct {
     // of search_default_file_with_ext; MariaDB's mysys/my_default.c does the same). The MySQL image
     // has sed (docker-library/mysql 8.4/Dockerfile.oracle runs `sed -i` on /etc/my.cnf). The file goes
     // when the script exits, also on a failure.
+    // --set-gtid-purged=OFF: on a server with GTIDs (OTC RDS for MySQL) the default AUTO writes
+    // `SET @@GLOBAL.GTID_PURGED` and `SET @@SESSION.SQL_LOG_BIN=0` into the dump
+    // (mysql/mysql-server client/mysqldump.cc: process_set_gtid_purged), which a restore onto a
+    // server with its own GTIDs, or by an account without SUPER, refuses; and since MySQL 8.0.32 it
+    // makes --single-transaction take FLUSH TABLES WITH READ LOCK, which needs RELOAD, a privilege
+    // Trillian's user does not have (MySQL bug #105761). `loose-`: a client without the option
+    // (MariaDB's mysqldump, in the tests) warns and goes on.
     this.dumpScript = [
       'set -eu',
       'umask 077',
@@ -99,7 +106,7 @@ export class MySqlBackup extends Construct {
       'mysqldump --defaults-extra-file=/secrets/my.cnf' +
         ` --host=${connection.host} --port=${connection.port}` +
         (tlsCa ? ' --ssl-mode=VERIFY_IDENTITY --ssl-ca=/tls/ca.crt' : '') +
-        ' --single-transaction --quick --no-tablespaces --routines --triggers --hex-blob' +
+        ' --single-transaction --quick --no-tablespaces --routines --triggers --hex-blob --loose-set-gtid-purged=OFF' +
         ` --databases ${connection.database} > /scratch/dump.sql`,
     ].join('\n');
     const base = `${props.endpoint}/${props.bucket}`;

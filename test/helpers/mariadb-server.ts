@@ -19,6 +19,12 @@ const CLIENT_PROGRAMS = ['mariadb-install-db', 'mysqldump', 'mysql'] as const;
 const SERVER_DIRECTORIES = ['/usr/sbin', '/usr/libexec', '/usr/local/sbin'];
 const READY = /ready for connections/;
 const START_TIMEOUT_MS = 30_000;
+/**
+ * For install and server alike: a small buffer pool and redo log (4 MiB instead of 96), and no host
+ * name lookups, so accounts match by address alone (127.0.0.1 is not also "localhost"), as in the
+ * MySQL image. Measured here: the install 1.2 s -> 0.6 s, its data directory 113 MB -> 21 MB.
+ */
+const SMALL_AND_LOCAL = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=4M', '--skip-name-resolve'];
 
 export interface MariaDbServerOptions {
   /** Log every statement to `generalLogFile` (to assert what a client sent). @default false */
@@ -97,7 +103,7 @@ export async function startMariaDb(options: MariaDbServerOptions = {}): Promise<
     // `normal` root authentication: root@localhost without a password over the socket, as the
     // test's administrator (unix_socket would tie it to the OS user root).
     await mustSucceed(
-      runProcess(programs['mariadb-install-db'], ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asUser], {
+      runProcess(programs['mariadb-install-db'], ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmp}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...SMALL_AND_LOCAL, ...asUser], {
         cwd: directory,
         timeoutMs: START_TIMEOUT_MS,
       }),
@@ -117,10 +123,8 @@ export async function startMariaDb(options: MariaDbServerOptions = {}): Promise<
           `--pid-file=${join(directory, 'mysqld.pid')}`,
           '--bind-address=127.0.0.1',
           `--port=${port}`,
-          '--innodb-buffer-pool-size=16M',
+          ...SMALL_AND_LOCAL,
           '--skip-log-bin',
-          // Accounts match by address alone (127.0.0.1 is not also "localhost"), as in the MySQL image.
-          '--skip-name-resolve',
           ...(options.generalLog ? ['--general-log=1', `--general-log-file=${generalLogFile}`] : []),
         ],
         { cwd: directory, stdio: ['ignore', 'ignore', 'pipe'] },
