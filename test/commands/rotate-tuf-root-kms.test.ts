@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCliProcess } from '../helpers/cli-process';
+import { runCliCaptured } from '../helpers/cli';
 import { setWallClock } from '../helpers/fake-date';
 import { serveDirectory } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -8,8 +8,8 @@ import { TufTestClient } from '../helpers/tuf-client';
 import { credentialEnvironment, FAKE_SECRETS, TUF_ALIAS, useKmsEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 
 /*
- * A KMS-held TUF root rotated as an operator does it, every step the real CLI as a process against
- * the KMS emulator: the next generation's alias in the environment file, `keys ensure` creates it,
+ * A KMS-held TUF root rotated as an operator does it, every step the CLI's own entry point (in-process:
+ * what a process adds, exit codes and crashes, is tested in test/cli/) against the KMS emulator: the next generation's alias in the environment file, `keys ensure` creates it,
  * `rotate tuf-root` signs root v2 with the g1 key (found by the key id the state recorded) and the
  * g2 key, then a second rotation to two keys with threshold 2. tuf-js, initialized with v1, follows.
  */
@@ -23,8 +23,12 @@ describe('rotate tuf-root with the TUF root key in KMS (emulator)', () => {
     const emulator = kmsTest.emulator;
     const stateRoot = join(temp(), '.sigstore');
     const envsDir = writeKmsEnvironment(temp(), emulator);
+    // synth writes where an operator's would, in the project directory (temp()), not in this test's working directory.
+    const outputs = (args: readonly string[]) => (args[0] === 'synth' && !args.includes('--out') ? ['--out', join(temp(), 'dist'), '--cloud-out', join(temp(), 'cdktf.out')] : []);
     const cli = (...args: string[]) =>
-      runCliProcess([...args, '--env', 'kms', '--envs-dir', envsDir, ...(args[0] === 'keys' ? [] : ['--state-dir', stateRoot])], { cwd: temp(), env: credentialEnvironment('access-key') });
+      runCliCaptured([...args, ...outputs(args), '--env', 'kms', '--envs-dir', envsDir, ...(args[0] === 'keys' ? [] : ['--state-dir', stateRoot])], {
+        environment: credentialEnvironment('access-key'),
+      });
     const ok = async (...args: string[]) => {
       const run = await cli(...args);
       if (run.code !== 0) throw new Error(`${args.join(' ')} exited ${run.code}: ${run.stderr}`);

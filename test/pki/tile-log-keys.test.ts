@@ -7,18 +7,27 @@ import { readTileLogKeys, serverKeyPem, TILE_LOG_KEY_ITEMS } from '../../lib/pki
 import { StateSnapshot, StateStore } from '../../lib/state/store';
 import { configFromYaml, fixedClock } from '../helpers/config';
 import { useTempDirectory } from '../helpers/temp-directory';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 describe('the tile-based logs\' keys in the state', () => {
   const temp = useTempDirectory();
-  const run = (yaml: string) =>
+  const run = (yaml: string, root = join(temp(), '.sigstore')) =>
     bootstrap({
       config: configFromYaml(`organization: Test Org\nsigner: local\n${yaml}`, 'keys'),
-      store: new StateStore({ root: join(temp(), '.sigstore'), env: 'keys' }),
+      store: new StateStore({ root, env: 'keys' }),
       rootKeys: new LocalRootKeys(),
       clock: fixedClock(),
       operator: 'test',
     });
+  // One state with both tile logs for the tests that only read it (minted once per file).
+  let shared: string;
+  let both: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    shared = mkdtempSync(join(tmpdir(), 'tile-log-keys-'));
+    both = await run('logs: { rekor: v2, ct: tesseract }\n', join(shared, '.sigstore'));
+  });
+  afterAll(() => rmSync(shared, { recursive: true, force: true }));
 
   it('are minted only for the logs the configuration runs', async () => {
     expect((await run('')).minted).not.toEqual(expect.arrayContaining([expect.stringMatching(/rekor-v2|tesseract/)]));
@@ -31,9 +40,9 @@ describe('the tile-based logs\' keys in the state', () => {
   });
 
   it('are kept encrypted with their own password, Ed25519 for Rekor v2 and P-256 for TesseraCT, and given to the servers unencrypted', async () => {
-    const { snapshot } = await run('logs: { rekor: v2, ct: tesseract }\n');
+    const { snapshot } = both;
     const keys = readTileLogKeys(snapshot);
-    const state = join(temp(), '.sigstore', 'keys');
+    const state = join(shared, '.sigstore', 'keys');
     expect(readFileSync(join(state, 'rekor-v2/private.key.pem'), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
     expect(readFileSync(join(state, 'tesseract/private.key.pem'), 'utf8')).toMatch(/^-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED/);
     expect(() => createPrivateKey(readFileSync(join(state, 'rekor-v2/private.key.pem'), 'utf8'))).toThrow();
@@ -45,7 +54,7 @@ describe('the tile-based logs\' keys in the state', () => {
   });
 
   it('a key that is not its public key is corruption', async () => {
-    const { snapshot } = await run('logs: { rekor: v2, ct: tesseract }\n');
+    const { snapshot } = both;
     const swapped = StateSnapshot.empty('swapped');
     const rekor = TILE_LOG_KEY_ITEMS.rekorV2;
     swapped.addItem(rekor.id, {

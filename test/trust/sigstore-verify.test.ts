@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { devConfig } from '../helpers/config';
 import { signArtifact, verifyWithSigstore, type SignedArtifact } from '../helpers/sigstore-bundle';
-import { useTempDirectory } from '../helpers/temp-directory';
 
 /** Mints a fresh state with the local signer and synthesizes its outputs; returns the trusted root and material. */
 async function mintAndSynth(directory: string) {
@@ -20,21 +20,24 @@ async function mintAndSynth(directory: string) {
 }
 
 describe('@sigstore/verify against the generated trusted_root.json', () => {
-  const temp = useTempDirectory();
+  // One mint and one signed bundle for the whole file: every test only reads them (each variant is a copy).
+  let directory: string;
   let first: Awaited<ReturnType<typeof mintAndSynth>>;
   let signed: SignedArtifact;
 
-  beforeEach(async () => {
-    first = await mintAndSynth(join(temp(), 'first'));
-    signed = await signArtifact(first.material, { artifact: Buffer.from('hello sigstore-cdk\n'), workDir: join(temp(), 'tsa') });
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'sigstore-verify-'));
+    first = await mintAndSynth(join(directory, 'first'));
+    signed = await signArtifact(first.material, { artifact: Buffer.from('hello sigstore-cdk\n'), workDir: join(directory, 'tsa') });
   });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
   it('verifies a bundle with a Fulcio-style certificate and an RFC 3161 timestamp from the minted TSA', () => {
     expect(() => verifyWithSigstore(first.trustedRoot, signed)).not.toThrow();
   });
 
   it('rejects the same bundle against the trusted root of another mint', async () => {
-    const other = await mintAndSynth(join(temp(), 'other'));
+    const other = await mintAndSynth(join(directory, 'other'));
     // The timestamp is checked first: the other mint's TSA did not sign it.
     expect(() => verifyWithSigstore(other.trustedRoot, signed)).toThrow(expect.objectContaining({ code: 'TIMESTAMP_ERROR' }));
     // With this mint's TSA but the other mint's Fulcio CA, the certificate chain is what fails.
