@@ -2,6 +2,7 @@ import { logChoice, type CtLogKind, type RekorApiVersion } from '../config/logs-
 import type { SigstoreConfig } from '../config/schema';
 import { validateConfig } from '../config/validate';
 import { checkCustody } from '../custody/check-custody';
+import { openPasswordsFor } from '../custody/state-keyring';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { isPublished } from '../custody/published-state';
 import { ConfigError, StateError } from '../errors';
@@ -57,6 +58,9 @@ export async function runLogMigration(options: MigrateLogOptions): Promise<Migra
     const snapshot = await store.load();
     await checkCustody(snapshot, store.directory);
     refuseNothingToMigrate(snapshot, item, now, store.directory);
+    // An otc-kms state's passwords are sealed: the new log key's password is sealed with the data
+    // key, and the TUF targets are re-signed with the online key (one decrypt-datakey, as rotate does).
+    await openPasswordsFor(config, snapshot, store.directory, { rootKeys: options.rootKeys, kms: options.kms, environment: options.environment, progress });
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, asStateRuns(config, snapshot)), store.directory);
     const keyItem = migration.log === 'rekor' ? 'rekor-key' : 'ctlog-key';
