@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRotate } from '../../lib/commands/rotate';
 import { parseDuration } from '../../lib/config/duration';
@@ -14,6 +14,12 @@ import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture
 import { opensslOk } from '../helpers/openssl';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { parseAllDocuments } from 'yaml';
+import * as x509 from '@peculiar/x509';
+import { chartInput, find, synthesizeCluster } from '../k8s/cluster-fixture';
+import { withTileLogKeys } from '../helpers/tile-log-fixture';
+
+/** The certificates of a PEM bundle, each as base64 DER, in order. */
+const rootsOf = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((block) => new x509.X509Certificate(block).toString('base64'));
 
 /* The fixture state was minted on 2026-01-01; every rotation below runs at an injected time. */
 const ROTATED_AT = '2026-06-01T00:00:00Z';
@@ -238,11 +244,22 @@ describe('rotate: a new root (local signer)', () => {
       await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
       const documents = parseAllDocuments(readFileSync(join(outDir, 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJSON());
       const ctConfig = documents.find((document) => document?.kind === 'ConfigMap' && document.metadata.name === 'ctlog-config');
-      return { roots: (ctConfig.data['roots.pem'] as string).match(/BEGIN CERTIFICATE/g)!.length, trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
+      return { roots: rootsOf(ctConfig.data['roots.pem']), trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
     };
+    const [oldRoot, newRoot] = ['fulcio/root.crt.pem', 'fulcio/g2/root.crt.pem'].map((path) => new x509.X509Certificate(readFileSync(join(dir(), path), 'utf8')).toString('base64'));
     const during = await ctRootsAt('2026-06-22T00:00:00Z', 'during');
-    expect(during.roots).toBe(2);
-    expect((await ctRootsAt('2026-06-28T00:00:00Z', 'after')).roots).toBe(1);
+    // The two Fulcio roots themselves (not, say, a root and an intermediate).
+    expect(during.roots).toEqual([oldRoot, newRoot]);
+    expect((await ctRootsAt('2026-06-28T00:00:00Z', 'after')).roots).toEqual([newRoot]);
+    // TesseraCT (logs.ct: tesseract) takes its roots_pem_file from the same roots: both during the overlap, then the new one.
+    const tesseractRootsAt = async (at: string) => {
+      const material = withTileLogKeys(await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load(), { at: new Date(at) }));
+      const cluster = synthesizeCluster(chartInput(material, 'logs: { ct: tesseract }\n'));
+      expect(find(cluster.public, 'Deployment', 'ctlog').spec.template.spec.containers[0].args).toContain('--roots_pem_file=/etc/ctlog-roots/roots.pem');
+      return rootsOf(find(cluster.public, 'ConfigMap', 'ctlog-roots').data['roots.pem']);
+    };
+    expect(await tesseractRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
+    expect(await tesseractRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
     const authorities = during.trustedRoot.certificateAuthorities;
     expect(authorities).toHaveLength(2);
     expect(authorities[0].validFor.end).toBe('2026-06-27T00:00:00Z');
@@ -264,5 +281,43 @@ describe('rotate: a new root (local signer)', () => {
     expect(
       opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'tsa/g2/root.crt.pem'), '-untrusted', join(temp(), 'tsa-g2-untrusted.pem'), join(dir(), 'tsa/g2/leaf.crt.pem')]),
     ).toContain(': OK');
+
+    // Every chain trusted_root.json publishes (three Fulcio generations under two roots, two TSA generations), each checked by openssl at a time inside its validFor.
+    const snapshot = await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load();
+    const repository = readTufRepository(snapshot);
+    const target = repository.targets.signed.targets['trusted_root.json'];
+    const published = JSON.parse(repository.files.get(`targets/${target.hashes.sha256}.trusted_root.json`)!.toString('utf8'));
+    expect(published.certificateAuthorities).toHaveLength(3);
+    expect(published.timestampAuthorities).toHaveLength(2);
+    const verified = [...published.certificateAuthorities, ...published.timestampAuthorities].map((authority, index) =>
+      opensslVerifyPublishedChain(authority, join(temp(), `chain-${index}`)),
+    );
+    expect(verified).toEqual(Array(5).fill(true));
+    // The chains are distinct generations: five different leaves, and both TSA roots.
+    expect(new Set([...published.certificateAuthorities, ...published.timestampAuthorities].map((authority) => authority.certChain.certificates[0].rawBytes)).size).toBe(5);
+    expect(new Set(published.timestampAuthorities.map((authority: { certChain: { certificates: { rawBytes: string }[] } }) => authority.certChain.certificates.at(-1)!.rawBytes)).size).toBe(2);
   });
 });
+
+/**
+ * `openssl verify` of one trusted_root.json certificate authority (its certChain: leaf first, root last) at a time inside its
+ * validFor: the root alone as the trust anchor, the certificates between as untrusted. True when openssl says OK; throws otherwise.
+ */
+function opensslVerifyPublishedChain(authority: { certChain: { certificates: { rawBytes: string }[] }; validFor: { start: string; end?: string } }, directory: string): boolean {
+  mkdirSync(directory, { recursive: true });
+  const pem = (rawBytes: string) => new x509.X509Certificate(Buffer.from(rawBytes, 'base64')).toString('pem') + '\n';
+  const certificates = authority.certChain.certificates.map((certificate) => certificate.rawBytes);
+  expect(certificates.length).toBeGreaterThanOrEqual(2);
+  writeFileSync(join(directory, 'leaf.pem'), pem(certificates[0]));
+  writeFileSync(join(directory, 'root.pem'), pem(certificates.at(-1)!));
+  const between = certificates.slice(1, -1);
+  if (between.length > 0) writeFileSync(join(directory, 'untrusted.pem'), between.map(pem).join(''));
+  const start = Date.parse(authority.validFor.start);
+  const attime = String(Math.floor((authority.validFor.end ? (start + Date.parse(authority.validFor.end)) / 2 : start + 86_400_000) / 1000));
+  const output = opensslOk([
+    'verify', '-x509_strict', '-attime', attime, '-CAfile', join(directory, 'root.pem'),
+    ...(between.length > 0 ? ['-untrusted', join(directory, 'untrusted.pem')] : []),
+    join(directory, 'leaf.pem'),
+  ]);
+  return output.includes(': OK');
+}
