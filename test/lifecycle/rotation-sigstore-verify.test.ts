@@ -31,6 +31,8 @@ describe('@sigstore/verify across a fulcio-intermediate, fulcio-root and tsa-lea
     const store = new StateStore({ root: stateRoot, env: config.env });
     const oldMaterial = await readPkiMaterial(await store.load());
     const trustedRootBefore = JSON.parse(readFileSync(join(outDir('dist-before'), 'trust', 'trusted_root.json'), 'utf8'));
+    // A bundle made (and timestamped) under generation 1 before any rotation ran.
+    const madeBefore = await signArtifact(oldMaterial, { artifact: Buffer.from('made before the rotations\n'), workDir: join(temp(), name, 'tsa-before') });
     const at = new Date(Date.now() - rotatedAgoMs);
     for (const item of ['fulcio-intermediate', 'fulcio-root', 'tsa-leaf'] as const) {
       await runRotate({ config, item, stateRoot, clock: () => at, at, overlap: parseDuration('1h'), rootKeys: new LocalRootKeys() });
@@ -38,7 +40,7 @@ describe('@sigstore/verify across a fulcio-intermediate, fulcio-root and tsa-lea
     await synth({ config, stateRoot, outDir: outDir('dist-after'), cloudOutDir: outDir('cloud'), clock: clock(0), projectRoot: join(temp(), name) });
     const newMaterial = await readPkiMaterial(await store.load());
     const trustedRootAfter = JSON.parse(readFileSync(join(outDir('dist-after'), 'trust', 'trusted_root.json'), 'utf8'));
-    return { oldMaterial, newMaterial, trustedRootBefore, trustedRootAfter };
+    return { oldMaterial, newMaterial, trustedRootBefore, trustedRootAfter, madeBefore };
   }
 
   it('old-generation bundles verify within the old validFor, new-generation bundles verify after the cut-over', async () => {
@@ -48,6 +50,8 @@ describe('@sigstore/verify across a fulcio-intermediate, fulcio-root and tsa-lea
     expect(state.newMaterial.activeGenerations).toMatchObject({ 'fulcio-root': 2, 'fulcio-intermediate': 3, 'tsa-leaf': 2 });
     expect(state.trustedRootAfter.certificateAuthorities).toHaveLength(3);
     expect(state.trustedRootAfter.timestampAuthorities).toHaveLength(2);
+    expect(() => verifyWithSigstore(state.trustedRootBefore, state.madeBefore)).not.toThrow();
+    expect(() => verifyWithSigstore(state.trustedRootAfter, state.madeBefore)).not.toThrow();
     const artifact = Buffer.from('continuity\n');
     const made = await signArtifact(state.oldMaterial, { artifact, workDir: join(temp(), 'tsa-old') });
     expect(() => verifyWithSigstore(state.trustedRootBefore, made)).not.toThrow();
@@ -69,7 +73,12 @@ describe('@sigstore/verify across a fulcio-intermediate, fulcio-root and tsa-lea
     // The same bundle verifies against the trust before the rotation: only validFor.end makes it fail.
     expect(() => verifyWithSigstore(state.trustedRootBefore, late)).not.toThrow();
     expect(() => verifyWithSigstore(state.trustedRootAfter, late)).toThrow(expect.objectContaining({ code: expect.stringMatching(/TIMESTAMP_ERROR|CERTIFICATE_ERROR/) }));
-    // Old TSA, new Fulcio intermediate: the timestamp alone is outside the old TSA's validFor.
+    // Each validFor.end on its own: the old Fulcio chain with the new TSA fails on the certificate, the new Fulcio chain with the old TSA on the timestamp.
+    const oldFulcio = await signArtifact({ ...state.newMaterial, fulcio: state.oldMaterial.fulcio }, { artifact, workDir: join(temp(), 'tsa-old-fulcio') });
+    expect(() => verifyWithSigstore(state.trustedRootBefore, oldFulcio)).toThrow();
+    expect(() => verifyWithSigstore(state.trustedRootAfter, oldFulcio)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR' }));
+    const oldTsa = await signArtifact({ ...state.newMaterial, tsa: state.oldMaterial.tsa }, { artifact, workDir: join(temp(), 'tsa-old-tsa') });
+    expect(() => verifyWithSigstore(state.trustedRootAfter, oldTsa)).toThrow(expect.objectContaining({ code: 'TIMESTAMP_ERROR' }));
     const fresh = await signArtifact(state.newMaterial, { artifact, workDir: join(temp(), 'tsa-fresh') });
     expect(() => verifyWithSigstore(state.trustedRootAfter, fresh)).not.toThrow();
   });
