@@ -5,7 +5,9 @@ import { stateCertificates } from '../../lib/lifecycle/generations';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
-import { configFromYaml } from '../helpers/config';
+import { configError, configFromYaml } from '../helpers/config';
+import { runBootstrap } from '../../lib/synth';
+import { runVerify } from '../../lib/verify';
 import { setWallClock } from '../helpers/fake-date';
 import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -107,6 +109,33 @@ describe('expiry of the state items and trusted_root.json validFor', () => {
       [1, 'superseded', false],
       [2, 'valid', true],
     ]);
+  });
+});
+
+describe('the issue\'s reproduction: a state minted with a 1-hour TSA leaf', () => {
+  const temp = useTempDirectory();
+
+  it('verify fails (exit 5) instead of "ok": true, because the leaf expires before the TUF timestamp does', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\npki:\n  tsa: { leafValidity: 1h }\n', 'short');
+    const stateRoot = join(temp(), '.sigstore');
+    const minted = new Date('2026-03-01T00:00:00Z');
+    await runBootstrap({ config, stateRoot, clock: () => minted });
+    const result = await runVerify({ config, stateRoot, offline: true, clock: () => new Date('2026-03-01T00:10:00Z') });
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      'tsa-leaf g1 (certificate tsa/leaf.crt.pem) expires 2026-03-01T01:00:00Z, before the TUF timestamp does (2026-03-15T00:00:00Z): clients holding it would trust an expired item; run "sigstore-cdk rotate tsa-leaf --env short"',
+      'tsa-leaf g1 (trusted_root.json timestampAuthorities[0].validFor) expires 2026-03-01T01:00:00Z, before the TUF timestamp does (2026-03-15T00:00:00Z): clients holding it would trust an expired item; run "sigstore-cdk rotate tsa-leaf --env short"',
+    ]);
+    expect(result.expiry.find((entry) => entry.source === 'certificate tsa/leaf.crt.pem')).toMatchObject({ notAfter: '2026-03-01T01:00:00Z', daysLeft: 0, status: 'expires-before-tuf-timestamp' });
+    // The CLI turns a result that is not ok into exit 5 (VERIFY_FAILED): the tests below run it.
+  });
+
+  it('refuses a bad renewal window before anything is written, naming the field, the value and what is accepted', () => {
+    const error = configError('organization: Test Org\nsigner: local\npki:\n  renewBefore: { tsaLeaf: 90 days }\n');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('pki.renewBefore.tsaLeaf');
+    expect(error.message).toContain('90 days');
+    expect(error.message).toContain('expected a duration such as "10y", "90d" or "12h"');
   });
 });
 
