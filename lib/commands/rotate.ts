@@ -14,7 +14,7 @@ import { isLogMigrationItem, LOG_MIGRATION_ITEMS, type LogMigrationItem } from '
 import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
 import type { Signer } from '../pki/signer';
 import type { RootKeyProvider } from '../pki/root-keys';
-import { readPkiMaterial } from '../pki/state-items';
+import { readPkiMaterial, type PkiMaterial } from '../pki/state-items';
 import { silentProgress } from '../progress';
 import { StateStore, type StateSnapshot } from '../state/store';
 import { rootKeysFor, type StateLocation } from '../synth';
@@ -88,6 +88,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
+    refuseCutOverAfterExpiry(before, item, activeFrom, options.at === undefined ? `the default: now plus tuf.expiry.timestamp ${formatDuration(config.tuf.expiry.timestamp)}` : '--at');
     if (item === 'rekor-key' || item === 'ctlog-key') requirePinnedTrees(config, item === 'rekor-key' ? 'rekor' : 'ctlog', latestGeneration(snapshot, item).generation);
 
     const rootKeys = options.rootKeys ?? rootKeysFor(config);
@@ -219,6 +220,36 @@ export function refusePending(snapshot: StateSnapshot, item: GenerationalItem, n
       'STATE_ROTATION_PENDING',
       `${item} generation ${latest.generation} (${latest.itemId}) takes over at ${iso(latest.activeFrom)}; nothing was changed. ` +
         'Rotate again after that cut-over (deploy it first: see the steps "rotate" printed)',
+    );
+  }
+}
+
+/** The history of each certificate item (log keys have no notAfter). */
+const CERTIFICATE_HISTORY = {
+  'fulcio-root': 'fulcioRoots',
+  'fulcio-intermediate': 'fulcioIntermediates',
+  'tsa-root': 'tsaRoots',
+  'tsa-intermediate': 'tsaIntermediates',
+  'tsa-leaf': 'tsaLeaves',
+} as const satisfies Partial<Record<GenerationalItem, keyof PkiMaterial['history']>>;
+
+/**
+ * Servers keep the generation in use until the cut-over: a cut-over after that generation's
+ * certificate expires would leave them signing with an expired certificate (timestamps and leaf
+ * certificates no client accepts) in between. Refused (CONFIG_INVALID), naming the latest cut-over
+ * that works, before anything is minted or written.
+ */
+export function refuseCutOverAfterExpiry(material: PkiMaterial, item: RotatableItem, activeFrom: Date, atSource: string): void {
+  for (const affected of affectedItems(item)) {
+    if (!(affected in CERTIFICATE_HISTORY)) continue;
+    const history = material.history[CERTIFICATE_HISTORY[affected as keyof typeof CERTIFICATE_HISTORY]];
+    const inUse = history.find((entry) => entry.generation === material.activeGenerations[affected]);
+    if (!inUse || inUse.certificate.notAfter.getTime() >= activeFrom.getTime()) continue;
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `rotate ${item}: servers use ${affected} g${inUse.generation} (${inUse.path}) until the cut-over ${iso(activeFrom)} (${atSource}), ` +
+        `but it expires ${iso(inUse.certificate.notAfter)}: they would sign with an expired certificate in between; ` +
+        `choose --at ${iso(inUse.certificate.notAfter)} or earlier (nothing was changed)`,
     );
   }
 }

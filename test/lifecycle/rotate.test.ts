@@ -205,6 +205,36 @@ describe('rotate: renewal under the same root', () => {
   });
 });
 
+describe('rotate: a cut-over after the generation in use expires', () => {
+  const temp = useTempDirectory();
+  const config = fixtureConfig();
+
+  it('is refused before anything is written (servers would sign with an expired certificate until then); a cut-over before the expiry is taken, with the early cut-over warning', async () => {
+    // (The TUF root is due by then: rotate re-signs it, hence the local root keys.) The fixture's TSA leaf expires 2028-01-01; the default cut-over (now plus the TUF timestamp's 14 days) would be 2028-01-08.
+    const stateRoot = copyFixtureState(temp());
+    const manifest = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
+    const late = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), rootKeys: new LocalRootKeys() }).catch((error: Error) => error);
+    expect(late).toBeInstanceOf(ConfigError);
+    expect(late).toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message:
+        'rotate tsa-leaf: servers use tsa-leaf g1 (tsa/leaf.crt.pem) until the cut-over 2028-01-08T00:00:00Z (the default: now plus tuf.expiry.timestamp 14d), ' +
+        'but it expires 2028-01-01T00:00:00Z: they would sign with an expired certificate in between; choose --at 2028-01-01T00:00:00Z or earlier (nothing was changed)',
+    });
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
+    // A TSA intermediate rotation also replaces the leaf: the same check, on the leaf (the intermediate lives until 2031).
+    await expect(
+      runRotate({ config, item: 'tsa-intermediate', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), at: new Date('2028-01-02T00:00:00Z'), rootKeys: new LocalRootKeys() }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('servers use tsa-leaf g1 (tsa/leaf.crt.pem) until the cut-over 2028-01-02T00:00:00Z (--at)') }));
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
+
+    const inTime = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), at: new Date('2027-12-31T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(inTime.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2 })]);
+    expect(inTime.warnings).toEqual([expect.stringContaining('the cut-over 2027-12-31T00:00:00Z comes before the current TUF timestamp expires for clients')]);
+  });
+});
+
 describe('rotate: a new root (local signer)', () => {
   const temp = useTempDirectory();
   let stateRoot: string;
