@@ -233,6 +233,17 @@ describe('rotate: a cut-over after the generation in use expires', () => {
     expect(inTime.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2 })]);
     expect(inTime.warnings).toEqual([expect.stringContaining('the cut-over 2027-12-31T00:00:00Z comes before the current TUF timestamp expires for clients')]);
   });
+
+  it('a generation that has already expired is the recovery case: the rotation is taken, with a warning to cut over at once', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const late = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2028-01-02T00:00:00Z'), at: new Date('2028-01-02T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(late.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2 })]);
+    expect(late.warnings).toEqual(
+      expect.arrayContaining([
+        'tsa-leaf g1 (tsa/leaf.crt.pem) expired 2028-01-01T00:00:00Z and servers use it until the cut-over 2028-01-02T00:00:00Z: deploy the cut-over (step 2) as soon as the trust is published',
+      ]),
+    );
+  });
 });
 
 describe('rotate: a new root (local signer)', () => {
