@@ -301,6 +301,14 @@ describe('rotate: a new root (local signer)', () => {
     };
     expect(await tesseractRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
     expect(await tesseractRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
+    // The sigstore-trust-roots ConfigMap (for verifiers that pin the roots out of band): both roots during the overlap, then the new one.
+    const trustRootsAt = async (at: string) => {
+      const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load(), { at: new Date(at) });
+      const cluster = synthesizeCluster(chartInput(material, 'cluster:\n  trustRootNamespaces: [forge]\n'));
+      return rootsOf(find(cluster.public, 'ConfigMap', 'sigstore-trust-roots', 'forge').data['fulcio-root.pem']);
+    };
+    expect(await trustRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
+    expect(await trustRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
     const authorities = during.trustedRoot.certificateAuthorities;
     expect(authorities).toHaveLength(2);
     expect(authorities[0].validFor.end).toBe('2026-06-27T00:00:00Z');
