@@ -126,6 +126,7 @@ describe('rotate: renewal under the same root', () => {
         // Parsed, not matched as text: YAML quotes a password that starts with "-" (1 in 64 random ones).
         passwords: parseAllDocuments(secretsText).flatMap((document) => Object.entries((document.toJSON()?.stringData ?? {}) as Record<string, string>)).filter(([key]) => key === 'password').map(([, value]) => value),
         trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8'),
+        tsaChain: rootsOf(readFileSync(join(outDir, 'trust/tsa-chain.pem'), 'utf8')),
         checksums: { tsa: annotations('tsa')['sigstore-cdk/inputs-sha256'], fulcio: annotations('fulcio')['sigstore-cdk/inputs-sha256'] },
       };
     };
@@ -138,6 +139,11 @@ describe('rotate: renewal under the same root', () => {
     expect(before.secrets).not.toContain(newKey);
     expect(after.passwords).toContain(newKey);
     expect(after.secrets).not.toContain(oldKey);
+    // The TSA chain the server loads (dist/trust/tsa-chain.pem) is the active generation's: the old leaf before the cut-over, the new one from it.
+    const leafOf = (path: string) => new x509.X509Certificate(readFileSync(join(stateRoot, FIXTURE_ENV, path), 'utf8')).toString('base64');
+    expect(before.tsaChain[0]).toBe(leafOf('tsa/leaf.crt.pem'));
+    expect(after.tsaChain[0]).toBe(leafOf('tsa/g2/leaf.crt.pem'));
+    expect(after.tsaChain.slice(1)).toEqual(before.tsaChain.slice(1));
     // The trust outputs do not depend on the time: both list both generations.
     expect(after.trustedRoot).toBe(before.trustedRoot);
     expect(snapshot.generationRecords('tsa-leaf')).toHaveLength(1);
