@@ -294,6 +294,8 @@ describe('rotate: a new root (local signer)', () => {
       return { roots: rootsOf(ctConfig.data['roots.pem']), trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
     };
     const [oldRoot, newRoot] = ['fulcio/root.crt.pem', 'fulcio/g2/root.crt.pem'].map((path) => new x509.X509Certificate(readFileSync(join(dir(), path), 'utf8')).toString('base64'));
+    // Already before the cut-over (what "synth" deploys now): the CT log must accept the new root before Fulcio switches to it.
+    expect((await ctRootsAt('2026-06-02T00:00:00Z', 'ahead')).roots).toEqual([oldRoot, newRoot]);
     const during = await ctRootsAt('2026-06-22T00:00:00Z', 'during');
     // The two Fulcio roots themselves (not, say, a root and an intermediate).
     expect(during.roots).toEqual([oldRoot, newRoot]);
@@ -305,6 +307,7 @@ describe('rotate: a new root (local signer)', () => {
       expect(find(cluster.public, 'Deployment', 'ctlog').spec.template.spec.containers[0].args).toContain('--roots_pem_file=/etc/ctlog-roots/roots.pem');
       return rootsOf(find(cluster.public, 'ConfigMap', 'ctlog-roots').data['roots.pem']);
     };
+    expect(await tesseractRootsAt('2026-06-02T00:00:00Z')).toEqual([oldRoot, newRoot]);
     expect(await tesseractRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
     expect(await tesseractRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
     // The sigstore-trust-roots ConfigMap (for verifiers that pin the roots out of band): both roots during the overlap, then the new one.
