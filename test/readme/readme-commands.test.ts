@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parseDocument, parse as parseYaml } from 'yaml';
 import { startUpGates } from '../../lib/k8s/start-up-gates';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
@@ -16,7 +16,8 @@ import { useTempDirectory } from '../helpers/temp-directory';
 import { startObsTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { PROJECT_ID, startEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
-import { readmeShellBlocks, type ReadmeBlock } from './readme-blocks';
+import { changedPodTemplates } from '../helpers/pod-templates';
+import { readmeCodeBlocks, readmeShellBlocks, type ReadmeBlock } from './readme-blocks';
 
 /*
  * The README is the runbook, so its commands are run: every ```sh block, in order, in one temp copy
@@ -117,7 +118,7 @@ describe('the README command blocks', () => {
       };
       mkdirSync(environment.HOME!);
 
-      const ran = await runBlocks(readmeShellBlocks(README), project, environment);
+      const ran = await runBlocks(readmeShellBlocks(README), project, environment, proseEdits(project, join(temp(), 'tofu.log')));
       expect(ran.length).toBeGreaterThanOrEqual(15);
       // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
       // (the Fulcio root's generation 2 from the yearly runbook of "Rotation and renewal": keys ensure --next fulcio-root)
@@ -128,19 +129,113 @@ describe('the README command blocks', () => {
   });
 });
 
-/** Runs the blocks that are not skipped, in order, each with `bash -e -o pipefail`; the first failure throws with its README line. */
-async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+/**
+ * A step whose prose asks the operator to edit `envs/prd.yaml` by hand, before the command block that
+ * follows it: the walk makes that edit, taken from the README's own text, and checks after the block
+ * that the commands did what the prose says. Keyed by the README line of that block.
+ */
+interface ProseEdit {
+  readonly name: string;
+  before(): void;
+  after(): void;
+}
+
+/** The README line of the first ```sh block after the text `marker` (which must be in the README once). */
+function shellBlockAfter(marker: string): { line: number; prose: string } {
+  const at = README.indexOf(marker);
+  if (at === -1 || README.indexOf(marker, at + 1) !== -1) throw new Error(`the README no longer has the text "${marker}" once: update the walk's prose edits`);
+  const markerLine = README.slice(0, at).split('\n').length;
+  const block = readmeShellBlocks(README).find((candidate) => candidate.line > markerLine);
+  if (!block) throw new Error(`no command block after "${marker}"`);
+  return { line: block.line, prose: README.split('\n').slice(markerLine - 1, block.line - 1).join('\n') };
+}
+
+function editEnvironment(project: string, edit: (document: ReturnType<typeof parseDocument>) => void): void {
+  const path = join(project, 'envs', 'prd.yaml');
+  const document = parseDocument(readFileSync(path, 'utf8'));
+  edit(document);
+  writeFileSync(path, String(document));
+}
+
+/** The runbook's hand edits: step 4 moves the Terraform state into the bucket, step 13 onboards a tenant. */
+function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
+  const edits = new Map<number, ProseEdit>();
+  const stack = join(project, 'cdktf.out', 'stacks', 'sigstore-prd');
+
+  // Step 4: "set `cloud.stateBackend: { … }` in envs/prd.yaml", then the block with init -migrate-state.
+  const migrate = shellBlockAfter('Then move the state into the bucket');
+  let bucket = '';
+  edits.set(migrate.line, {
+    name: 'step 4: the Terraform state into the bootstrap bucket',
+    before() {
+      const written = /set `cloud\.stateBackend: (\{[^`]*\})`/.exec(migrate.prose);
+      if (!written) throw new Error(`README line ${migrate.line}: the prose before the block no longer says which cloud.stateBackend to set`);
+      editEnvironment(project, (document) => {
+        bucket = String(document.getIn(['cloud', 'bootstrapBucket', 'name']));
+        const yaml = written[1].replace(/\s+/g, ' ').replace('<the bootstrap bucket>', bucket);
+        document.setIn(['cloud', 'stateBackend'], document.createNode(parseYaml(yaml)));
+      });
+    },
+    after() {
+      const backend = JSON.parse(readFileSync(join(stack, 'cdk.tf.json'), 'utf8')).terraform.backend;
+      expect(Object.keys(backend)).toEqual(['s3']);
+      expect(backend.s3).toMatchObject({ bucket, key: 'sigstore/prd/terraform.tfstate' });
+      expect(readFileSync(tofuLog, 'utf8').split('\n')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd init -migrate-state');
+    },
+  });
+
+  // Step 13: the tenant of the README's yaml block, appended to oidc.tenants; then refresh and synth.
+  const onboarding = shellBlockAfter('**13. Tenant onboarding.**');
+  const manifest = () => readFileSync(join(project, 'dist', 'sigstore.k8s.yaml'), 'utf8');
+  let before = '';
+  let tenants: { issuers: { url: string }[] }[] = [];
+  edits.set(onboarding.line, {
+    name: 'step 13: a tenant onboarded',
+    before() {
+      const [entry] = readmeCodeBlocks(onboarding.prose, 'yaml');
+      if (!entry) throw new Error(`README line ${onboarding.line}: step 13 no longer shows the tenant entry it adds`);
+      tenants = parseYaml(entry.script);
+      editEnvironment(project, (document) => {
+        for (const tenant of tenants) document.addIn(['oidc', 'tenants'], document.createNode(tenant));
+      });
+      before = manifest();
+    },
+    after() {
+      const fulcio = parseAllDocuments(manifest()).map((document) => document.toJS()).find((object) => object?.kind === 'ConfigMap' && object.metadata.name === 'fulcio-config');
+      const issuers = Object.keys(JSON.parse(fulcio.data['config.json']).OIDCIssuers);
+      for (const issuer of tenants.flatMap((tenant) => tenant.issuers)) expect(issuers).toContain(issuer.url);
+      // What the prose says restarts, and nothing else.
+      expect(changedPodTemplates(before, manifest())).toEqual(['Deployment/fulcio', 'Deployment/tuf']);
+    },
+  });
+  return edits;
+}
+
+/**
+ * Runs the blocks that are not skipped, in order, each with `bash -e -o pipefail`; the first failure
+ * throws with its README line. A prose edit keyed by a block's line runs around it.
+ */
+async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJS.ProcessEnv, edits: ReadonlyMap<number, ProseEdit> = new Map()): Promise<string[]> {
   const ran: string[] = [];
+  const applied: string[] = [];
   for (const block of blocks) {
     if (block.skipReason) continue;
+    const edit = edits.get(block.line);
+    edit?.before();
     const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', block.script], { cwd, env, timeoutMs: 180_000 });
     if (run.code !== 0) {
       throw new Error(
         `README line ${block.line} (${block.section}) failed with exit ${run.code}:\n${block.script}\n--- stdout (tail)\n${run.stdout.slice(-1500)}\n--- stderr (tail)\n${run.stderr.slice(-3000)}`,
       );
     }
+    if (edit) {
+      edit.after();
+      applied.push(edit.name);
+    }
     ran.push(`${block.line} ${block.section}`);
   }
+  const missed = [...edits.values()].map((edit) => edit.name).filter((name) => !applied.includes(name));
+  if (missed.length > 0) throw new Error(`the walk never reached the block of ${missed.join(', ')}`);
   return ran;
 }
 
