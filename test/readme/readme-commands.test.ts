@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, parseDocument, parse as parseYaml } from 'yaml';
 import { startUpGates } from '../../lib/k8s/start-up-gates';
+import { GRANT_PERMISSION } from '../../lib/otc/kms-errors';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { loadConfig } from '../../lib/config/load';
@@ -54,6 +55,14 @@ describe('the README command blocks', () => {
     const rows = startUpGates(parseAllDocuments(manifest).map((document) => document.toJS())).map((gate) => `| \`${gate.workload}\` | \`${gate.waitsFor}\` | \`${gate.writtenBy}\` |`);
     const table = README.split('\n').filter((line) => /^\| `(Deployment|Job)\//.test(line));
     expect(table).toEqual(rows);
+  });
+
+  it('the prerequisites name every KMS permission the ceremony identity needs (what a refusal tells it to grant)', () => {
+    const step = README.slice(README.indexOf('**1. Prerequisites.**'), README.indexOf('**2. The environment file.**'));
+    const needed = [...GRANT_PERMISSION.matchAll(/kms:[a-z]+:[a-zA-Z]+/g)].map((match) => match[0]);
+    expect(needed).toEqual(expect.arrayContaining(['kms:cmk:create', 'kms:dek:create', 'kms:dek:crypto']));
+    for (const action of needed) expect({ action, named: step.includes(`\`${action}\``) }).toEqual({ action, named: true });
+    for (const role of ['KMS Administrator', 'KMS CMKFullAccess']) expect({ role, named: step.includes(`"${role}"`) }).toEqual({ role, named: true });
   });
 
   describe('run in order against loopback stand-ins', () => {
