@@ -166,7 +166,7 @@ function editEnvironment(project: string, edit: (document: ReturnType<typeof par
   writeFileSync(path, String(document));
 }
 
-/** The runbook's hand edits: step 4 moves the Terraform state into the bucket, step 13 onboards a tenant. */
+/** The runbook's hand edits: step 4 moves the Terraform state into the bucket, step 8 pins the trees for HA signers, step 13 onboards a tenant. */
 function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
   const edits = new Map<number, ProseEdit>();
   const stack = join(project, 'cdktf.out', 'stacks', 'sigstore-prd');
@@ -190,6 +190,31 @@ function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
       expect(Object.keys(backend)).toEqual(['s3']);
       expect(backend.s3).toMatchObject({ bucket, key: 'sigstore/prd/terraform.tfstate' });
       expect(readFileSync(tofuLog, 'utf8').split('\n')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd init -migrate-state');
+    },
+  });
+
+  // Step 8, HA log signers: the replicas and the tree ids of the README's yaml block under services.trillian; then synth.
+  const highAvailability = shellBlockAfter('**HA log signers.**');
+  let trillian: { logSignerReplicas: number; treeIds: Record<string, string> } = { logSignerReplicas: 0, treeIds: {} };
+  edits.set(highAvailability.line, {
+    name: 'step 8: HA log signers',
+    before() {
+      const [block] = readmeCodeBlocks(highAvailability.prose, 'yaml');
+      if (!block) throw new Error(`README line ${highAvailability.line}: the HA paragraph no longer shows the fields it sets`);
+      trillian = parseYaml(block.script);
+      // The example deploys first with one signer and no pinned trees (they do not exist before the first deployment).
+      editEnvironment(project, (document) => {
+        expect(document.getIn(['services', 'trillian', 'logSignerReplicas'])).toBe(1);
+        expect(document.hasIn(['services', 'trillian', 'treeIds'])).toBe(false);
+        for (const [field, value] of Object.entries(trillian)) document.setIn(['services', 'trillian', field], document.createNode(value));
+      });
+    },
+    after() {
+      const objects = parseAllDocuments(readFileSync(join(project, 'dist', 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJS());
+      const signer = objects.find((object) => object?.kind === 'Deployment' && object.metadata.name === 'trillian-log-signer');
+      expect(signer.spec.replicas).toBe(trillian.logSignerReplicas);
+      const leases = objects.filter((object) => object?.kind === 'Lease').map((object) => object.metadata.name);
+      expect(leases.sort()).toEqual(Object.values(trillian.treeIds).sort());
     },
   });
 
