@@ -159,6 +159,23 @@ function shellBlockAfter(marker: string): { line: number; prose: string } {
   return { line: block.line, prose: README.split('\n').slice(markerLine - 1, block.line - 1).join('\n') };
 }
 
+const RUNBOOK_SECTION = 'The way to production (runbook)';
+
+/**
+ * The objects a kubectl command line names (`job/x`, `get configmap a b`, `rollout status deployment x`),
+ * as `kind/name`; what it creates (`create secret …`) is not a reference.
+ */
+function kubectlReferences(script: string): string[] {
+  const references: string[] = [];
+  for (const line of script.split('\n').map((text) => text.replace(/#.*$/, ''))) {
+    if (!/\bkubectl\b/.test(line) || /\bkubectl\b.*\screate\s/.test(line)) continue;
+    for (const match of line.matchAll(/\b(job|deployment|configmap|secret|statefulset|cronjob)\/([a-z0-9-]+)/g)) references.push(`${match[1]}/${match[2]}`);
+    const listed = /\s(?:get|status)\s+(configmap|deployment|job|secret)((?:\s+[a-z0-9][a-z0-9-]*)+)/.exec(line);
+    if (listed) for (const name of listed[2].trim().split(/\s+/)) references.push(`${listed[1]}/${name}`);
+  }
+  return references;
+}
+
 function editEnvironment(project: string, edit: (document: ReturnType<typeof parseDocument>) => void): void {
   const path = join(project, 'envs', 'prd.yaml');
   const document = parseDocument(readFileSync(path, 'utf8'));
@@ -215,6 +232,13 @@ function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
       expect(signer.spec.replicas).toBe(trillian.logSignerReplicas);
       const leases = objects.filter((object) => object?.kind === 'Lease').map((object) => object.metadata.name);
       expect(leases.sort()).toEqual(Object.values(trillian.treeIds).sort());
+      // The runbook's cluster commands (skipped: no cluster here) name only objects the manifest it applies holds.
+      const held = new Set(objects.filter(Boolean).map((object) => `${String(object.kind).toLowerCase()}/${object.metadata.name}`));
+      const clusterBlocks = readmeShellBlocks(README).filter((block) => block.section === RUNBOOK_SECTION && block.skipReason && /\bkubectl\b/.test(block.script));
+      expect(clusterBlocks.length).toBeGreaterThanOrEqual(2);
+      for (const block of clusterBlocks) {
+        for (const reference of kubectlReferences(block.script)) expect({ line: block.line, reference, held: held.has(reference) }).toEqual({ line: block.line, reference, held: true });
+      }
     },
   });
 
