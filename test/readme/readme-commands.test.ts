@@ -65,6 +65,13 @@ describe('the README command blocks', () => {
     for (const role of ['KMS Administrator', 'KMS CMKFullAccess']) expect({ role, named: step.includes(`"${role}"`) }).toEqual({ role, named: true });
   });
 
+  it('its kubectl commands use the namespace of the example they run against (cluster.namespace of envs/prd.example.yaml)', () => {
+    const namespace = parseYaml(readFileSync(join(REPO_ROOT, 'envs', 'prd.example.yaml'), 'utf8')).cluster.namespace;
+    const used = readmeShellBlocks(README).flatMap((block) => [...block.script.matchAll(/\bkubectl\s+(?:-n|--namespace)[\s=]+(\S+)/g)].map((match) => `${block.line}: ${match[1]}`));
+    expect(used.length).toBeGreaterThanOrEqual(5);
+    expect(used.filter((entry) => !entry.endsWith(`: ${namespace}`))).toEqual([]);
+  });
+
   describe('run in order against loopback stand-ins', () => {
     const temp = useTempDirectory();
     let emulator: KmsEmulator;
