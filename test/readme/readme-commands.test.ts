@@ -139,7 +139,16 @@ describe('the README command blocks', () => {
       // The walk did what the runbook says: keys in KMS, the cloud stack through tofu, a smoke test that signed.
       // (the Fulcio root's generation 2 from the yearly runbook of "Rotation and renewal": keys ensure --next fulcio-root)
       expect(emulator.listKeys().map((key) => key.alias).sort()).toEqual(['sigstore-fulcio-root-g1', 'sigstore-fulcio-root-g2', 'sigstore-prd-state', 'sigstore-tsa-root-g1', 'sigstore-tuf-root-g1']);
-      expect(readFileSync(join(temp(), 'tofu.log'), 'utf8')).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd apply -target=opentelekomcloud_kms_key_v1.sigstore_bootstrap');
+      const tofuLog = readFileSync(join(temp(), 'tofu.log'), 'utf8');
+      expect(tofuLog).toContain('tofu -chdir=cdktf.out/stacks/sigstore-prd apply -target=opentelekomcloud_kms_key_v1.sigstore_bootstrap');
+      // Every resource the runbook targets is one of the stack (tofu only warns about a target that matches nothing).
+      const resources = JSON.parse(readFileSync(join(project, 'cdktf.out', 'stacks', 'sigstore-prd', 'cdk.tf.json'), 'utf8')).resource;
+      const targets = [...tofuLog.matchAll(/-target=(\S+)/g)].map((match) => match[1]);
+      expect(targets.length).toBeGreaterThanOrEqual(3);
+      for (const target of targets) {
+        const [type, name] = target.split('.');
+        expect({ target, exists: resources[type]?.[name] !== undefined }).toEqual({ target, exists: true });
+      }
       expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries']));
     }, 900_000);
   });
