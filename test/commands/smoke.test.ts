@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
@@ -28,6 +29,10 @@ oidc:
   issuers: [{ url: https://issuer.example.com }]
 `;
 
+/** The same environment with both logs on tiles (envs/tiles.example.yaml): Rekor v2 and TesseraCT. */
+const TILES_ENV_YAML = `${ENV_YAML}logs: { rekor: v2, ct: tesseract }
+`;
+
 describe('sigstore-cdk smoke', () => {
   const temp = useTempDirectory();
   let standIns: StandIns | undefined;
@@ -36,17 +41,25 @@ describe('sigstore-cdk smoke', () => {
     standIns = undefined;
   });
 
-  async function deploy(): Promise<{ args: (...extra: string[]) => string[]; standIns: StandIns }> {
-    const envsDir = join(temp(), 'envs');
+  /** Writes the environment, synthesizes it (minting the state when `copyFixture` is false) and returns where it went. */
+  async function synthesize(root: string, envYaml: string, copyFixture: boolean): Promise<{ envsDir: string; stateRoot: string; dist: string }> {
+    const envsDir = join(root, 'envs');
     mkdirSync(envsDir);
-    writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), ENV_YAML);
-    const stateRoot = copyFixtureState(temp());
-    const dist = join(temp(), 'dist');
+    writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), envYaml);
+    const stateRoot = copyFixture ? copyFixtureState(root) : join(root, '.sigstore');
+    const dist = join(root, 'dist');
     // synth publishes the TUF targets for these hostnames (and re-signs the expired fixture roles).
     const synth = await runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', dist]);
+    expect(synth.stderr).not.toContain('error');
     expect(synth.code).toBe(0);
+    return { envsDir, stateRoot, dist };
+  }
+
+  /** Stand-ins signing with the state's keys, and the smoke arguments that point at them. */
+  async function standInsFor(deployed: { envsDir: string; stateRoot: string; dist: string }, ctLog: 'ct_server' | 'tesseract' = 'ct_server') {
+    const { envsDir, stateRoot, dist } = deployed;
     const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load());
-    standIns = await startStandIns({ material, tufDirectory: join(dist, 'trust', 'tuf'), rekorOrigin: 'rekor.example.com' });
+    standIns = await startStandIns({ material, tufDirectory: join(dist, 'trust', 'tuf'), rekorOrigin: 'rekor.example.com', ctLog });
     const tokenFile = join(temp(), 'token');
     writeFileSync(tokenFile, `${fakeIdentityToken('smoke@example.com')}\n`, { mode: 0o600 });
     const { urls } = standIns;
@@ -55,6 +68,11 @@ describe('sigstore-cdk smoke', () => {
       '--fulcio-url', urls.fulcio, '--tsa-url', urls.tsa, '--rekor-url', urls.rekor, '--tuf-url', urls.tuf, ...extra,
     ];
     return { args, standIns };
+  }
+
+  /** The fixture state (Rekor v1, ct_server), synthesized for ENV_YAML, with stand-ins. */
+  async function deploy(): Promise<{ args: (...extra: string[]) => string[]; standIns: StandIns }> {
+    return standInsFor(await synthesize(temp(), ENV_YAML, true));
   }
 
   it('bootstraps trust from TUF, signs with Fulcio, the TSA and Rekor, and verifies with @sigstore/verify; each step timed', async () => {
@@ -70,8 +88,46 @@ describe('sigstore-cdk smoke', () => {
     expect(run.stderr).toMatch(/✓ tuf: bootstrap trust from 1\.root\.json of the state[^\n]*\(\d+ ms\)/);
     expect(run.stderr).toMatch(/✓ verify: verify the bundle[^\n]*\(\d+ ms\)/);
     expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries', 'GET /tuf/timestamp.json']));
+    expect(standIns.requests).not.toContain('POST /rekor/api/v2/log/entries');
+    expect(result.steps.find((step: { component: string }) => step.component === 'rekor').step).toBe('hashedrekord entry in the log through API v1');
     // The token is a secret: never printed.
     expect(run.stdout + run.stderr).not.toContain(fakeIdentityToken('smoke@example.com').split('.')[1]);
+  });
+
+  describe('an environment on tiles (logs.rekor v2, logs.ct tesseract)', () => {
+    // One state minted for the describe (a published Rekor v1 state cannot switch by configuration); smoke writes nothing.
+    let root: string;
+    let tiles: { envsDir: string; stateRoot: string; dist: string };
+    beforeAll(async () => {
+      root = mkdtempSync(join(tmpdir(), 'sigstore-cdk-smoke-tiles-'));
+      tiles = await synthesize(root, TILES_ENV_YAML, false);
+    });
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    it('logs.rekor v2 (rekor-tiles, with TesseraCT): writes through API v2 and verifies the entry (checkpoint by the Rekor v2 key) with the timestamp', async () => {
+      const { args, standIns } = await standInsFor(tiles, 'tesseract');
+      const run = await runCliCaptured(args('--json'));
+      expect(run.stderr).not.toContain('error');
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result.ok).toBe(true);
+      expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+      expect(result.steps.find((step: { component: string }) => step.component === 'rekor')).toMatchObject({ step: 'hashedrekord entry in the log through API v2', url: standIns.urls.rekor });
+      expect(result.identity).toEqual({ subjectAlternativeName: 'smoke@example.com', issuer: 'https://issuer.example.com' });
+      expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v2/log/entries']));
+      expect(standIns.requests).not.toContain('POST /rekor/api/v1/log/entries');
+    });
+
+    it('logs.rekor v2: a failing Rekor v2 is exit 6, SMOKE_REKOR_FAILED, naming API v2 and the URL', async () => {
+      const { args, standIns } = await standInsFor(tiles, 'tesseract');
+      standIns.fail('rekor');
+      const run = await runCliCaptured(args('--json'));
+      expect(run.code).toBe(6);
+      const { error } = JSON.parse(run.stdout);
+      expect(error.code).toBe('SMOKE_REKOR_FAILED');
+      expect(error.message).toContain(`rekor failed: hashedrekord entry in the log through API v2 at ${standIns.urls.rekor}`);
+      expect(standIns.requests).toContain('POST /rekor/api/v2/log/entries');
+    });
   });
 
   it.each([
@@ -117,6 +173,6 @@ describe('sigstore-cdk smoke', () => {
     standIns.fail('rekor');
     const run = await runCliProcess(args(), { cwd: temp() });
     expect(run.code).toBe(6);
-    expect(run.stderr).toMatch(/error \[SMOKE_REKOR_FAILED\]: rekor failed: hashedrekord entry in the log at http:\/\/127\.0\.0\.1:\d+\/rekor/);
+    expect(run.stderr).toMatch(/error \[SMOKE_REKOR_FAILED\]: rekor failed: hashedrekord entry in the log through API v1 at http:\/\/127\.0\.0\.1:\d+\/rekor/);
   });
 });
