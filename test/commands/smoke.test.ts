@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runSmoke } from '../../lib/commands/smoke';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
+import { configFromYaml } from '../helpers/config';
 import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -29,6 +31,10 @@ oidc:
   issuers: [{ url: https://issuer.example.com }]
 `;
 
+/** The fixture's environment on its way from Rekor v1 to Rekor v2 (`rotate rekor-log` needs the tree ids pinned). */
+const MIGRATING_ENV_YAML = `${ENV_YAML.replace('  tuf: { hostname: tuf.example.com }\n', '  tuf: { hostname: tuf.example.com }\n  trillian: { treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } }\n')}logs: { rekor: v2 }
+`;
+
 /** The same environment with both logs on tiles (envs/tiles.example.yaml): Rekor v2 and TesseraCT. */
 const TILES_ENV_YAML = `${ENV_YAML}logs: { rekor: v2, ct: tesseract }
 `;
@@ -42,12 +48,18 @@ describe('sigstore-cdk smoke', () => {
   });
 
   /** Writes the environment, synthesizes it (minting the state when `copyFixture` is false) and returns where it went. */
-  async function synthesize(root: string, envYaml: string, copyFixture: boolean): Promise<{ envsDir: string; stateRoot: string; dist: string }> {
+  async function synthesize(
+    root: string,
+    envYaml: string,
+    copyFixture: boolean,
+    beforeSynth?: (envsDir: string, stateRoot: string) => Promise<void>,
+  ): Promise<{ envsDir: string; stateRoot: string; dist: string }> {
     const envsDir = join(root, 'envs');
     mkdirSync(envsDir);
     writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), envYaml);
     const stateRoot = copyFixture ? copyFixtureState(root) : join(root, '.sigstore');
     const dist = join(root, 'dist');
+    await beforeSynth?.(envsDir, stateRoot);
     // synth publishes the TUF targets for these hostnames (and re-signs the expired fixture roles).
     const synth = await runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', dist]);
     expect(synth.stderr).not.toContain('error');
@@ -128,6 +140,38 @@ describe('sigstore-cdk smoke', () => {
       expect(error.message).toContain(`rekor failed: hashedrekord entry in the log through API v2 at ${standIns.urls.rekor}`);
       expect(standIns.requests).toContain('POST /rekor/api/v2/log/entries');
     });
+  });
+
+  it('after rotate rekor-log: Rekor v1 until the cut-over, Rekor v2 (API v2) from it, each entry verified against the published trust', async () => {
+    const cutOver = new Date(Date.now() + 24 * 60 * 60 * 1000);
+    const deployed = await synthesize(temp(), MIGRATING_ENV_YAML, true, async (envsDir, stateRoot) => {
+      const rotate = await runCliCaptured(['rotate', 'rekor-log', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--at', cutOver.toISOString(), '--overlap', '1d']);
+      expect(rotate.stderr).not.toMatch(/error \[/);
+      expect(rotate.code).toBe(0);
+    });
+    const { args, standIns } = await standInsFor(deployed);
+    const before = await runCliCaptured(args('--json'));
+    expect(before.stderr).not.toContain('error');
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).steps.find((step: { component: string }) => step.component === 'rekor').step).toBe('hashedrekord entry in the log through API v1');
+    expect(standIns.requests).toContain('POST /rekor/api/v1/log/entries');
+    expect(standIns.requests).not.toContain('POST /rekor/api/v2/log/entries');
+
+    // From the cut-over on (an injected "now"; certificates and timestamps keep the wall clock).
+    standIns.requests.length = 0;
+    const { urls } = standIns;
+    const after = await runSmoke({
+      config: configFromYaml(MIGRATING_ENV_YAML, FIXTURE_ENV),
+      stateRoot: deployed.stateRoot,
+      identityToken: fakeIdentityToken('smoke@example.com'),
+      urls: { fulcio: urls.fulcio, tsa: urls.tsa, rekor: urls.rekor, tuf: urls.tuf },
+      clock: () => new Date(cutOver.getTime() + 60 * 60 * 1000),
+    });
+    expect(after.ok).toBe(true);
+    expect(after.steps.map((step) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+    expect(after.steps.find((step) => step.component === 'rekor')?.step).toBe('hashedrekord entry in the log through API v2');
+    expect(standIns.requests).toContain('POST /rekor/api/v2/log/entries');
+    expect(standIns.requests).not.toContain('POST /rekor/api/v1/log/entries');
   });
 
   it.each([
