@@ -101,7 +101,8 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const firstRoot = readTufRepository(snapshot).files.get('1.root.json');
   const now = (options.clock ?? (() => new Date()))();
   // The Rekor clients are told to sign with now (Rekor v2 for logs.rekor v2; after `rotate rekor-log`
-  // Rekor v1 until the cut-over, then Rekor v2), from the signing config TUF publishes.
+  // Rekor v1 until the cut-over, then Rekor v2): from the signing config synth publishes in TUF,
+  // built from the same state and configuration (buildSigningConfig), not decided again here.
   const rekorService = rekorPublic ? rekorServiceAt(buildSigningConfig(await readPkiMaterial(snapshot, { at: now }), config), now) : undefined;
   // A --rekor-url (a port-forward) replaces the URL, not the API version.
   const rekorUrl = rekorPublic ? (options.urls?.rekor ?? rekorService?.url) : undefined;
