@@ -14,7 +14,8 @@ import { spkiDer, subjectKeyIdentifier } from '../../lib/pki/keys';
 import { LocalSigner } from '../../lib/pki/local-signer';
 import { EKU } from '../../lib/pki/profiles';
 import type { Signer } from '../../lib/pki/signer';
-import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
+import { certificateKey, decryptStateKey, type LogKey, type PkiMaterial } from '../../lib/pki/state-items';
+import { hashedRekordV002OfRequest, rekorV2LogEntry, signedNoteKeyHash } from './rekor-entries';
 import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundle';
 
 /*
@@ -26,6 +27,9 @@ import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundl
  *   POST /tsa/api/v1/timestamp        an RFC 3161 response from `openssl ts -reply` with the TSA leaf
  *   POST /rekor/api/v1/log/entries    a hashedrekord entry with a SET and an inclusion proof (a tree
  *                                     of one) whose checkpoint is signed by the Rekor key
+ *   POST /rekor/api/v2/log/entries    Rekor v2 (rekor-tiles): a hashedrekord 0.0.2 entry appended to an
+ *                                     in-memory log, with an inclusion proof and a checkpoint signed
+ *                                     as a signed note by the state's Rekor v2 (Ed25519) key
  * The OIDC token is not verified (there is no issuer here): its `sub`/`email` becomes the SAN.
  */
 
@@ -48,6 +52,8 @@ export interface StandInOptions {
   readonly rekorOrigin: string;
   /** The OIDC issuer written into certificates. @default https://issuer.example.com */
   readonly oidcIssuer?: string;
+  /** The CT log whose key signs the SCTs: ct_server's (`ctlog-key`) or TesseraCT's (`tesseract-key`, `logs.ct: tesseract`). @default 'ct_server' */
+  readonly ctLog?: 'ct_server' | 'tesseract';
 }
 
 /** A fake OIDC identity token (unsigned JWT) with `sub` and `email`. */
@@ -61,13 +67,17 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   const failing = new Set<string>();
   const requests: string[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sigstore-cdk-standins-'));
+  // Rekor v2's log: a few earlier entries, so that an inclusion proof has hashes to check.
+  const rekorV2Entries: Buffer[] = [0, 1, 2, 3, 4].map((i) => Buffer.from(`earlier stand-in entry ${i}`));
   const handlers: Record<string, (body: Buffer) => Promise<{ type: string; body: Buffer | string; status?: number }>> = {
     'POST /fulcio/api/v2/signingCert': async (body) => {
       const request = JSON.parse(body.toString('utf8'));
       const token = String(request.credentials.oidcIdentityToken);
       const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
       const material = await materialOf();
-      const leaf = await fulcioLeafWithSct(material, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
+      const ctKey = options.ctLog === 'tesseract' ? material.tileLogs?.tesseract : material.ctlog;
+      if (!ctKey) throw new Error('the state has no tesseract-key');
+      const leaf = await fulcioLeafWithSct(material, ctKey, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
       const pems = [leaf, material.fulcio.intermediate, material.fulcio.root].map((certificate) => certificate.toString('pem'));
       return { type: 'application/json', status: 201, body: JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: pems } } }) };
     },
@@ -78,6 +88,20 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     'POST /rekor/api/v1/log/entries': async (body) => {
       const entry = rekorEntry(await materialOf(), JSON.parse(body.toString('utf8')), options.rekorOrigin);
       return { type: 'application/json', status: 201, body: JSON.stringify(entry) };
+    },
+    'POST /rekor/api/v2/log/entries': async (body) => {
+      // rekor-tiles v2.2.1 internal/server/service.go CreateEntry: 400 for a request without digest,
+      // signature or verifier (pkg/types/hashedrekord/hashedrekord.go validate), else 201 and the entry.
+      const request = JSON.parse(body.toString('utf8')).hashedRekordRequestV002;
+      if (!request?.digest || !request.signature?.content || !request.signature.verifier) {
+        return { type: 'application/json', status: 400, body: JSON.stringify({ code: 3, message: 'invalid hashedrekord request' }) };
+      }
+      const key = (await materialOf()).tileLogs?.rekorV2;
+      if (!key) throw new Error('the state has no rekor-v2-key');
+      const keyHash = signedNoteKeyHash(options.rekorOrigin, key.publicKey);
+      rekorV2Entries.push(hashedRekordV002OfRequest(request));
+      const log = { logKey: decryptStateKey(key.privateKey, 'rekor v2'), logId: keyHash, origin: options.rekorOrigin, keyHint: keyHash.subarray(0, 4) };
+      return { type: 'application/json', status: 201, body: JSON.stringify(rekorV2LogEntry(rekorV2Entries, rekorV2Entries.length - 1, log)) };
     },
   };
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -135,7 +159,7 @@ const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
  * log key: the SCT signs the precert entry (issuer key hash, the TBS without the SCT extension), and
  * the certificate is then issued with the same serial, validity and extensions plus the SCT list.
  */
-async function fulcioLeafWithSct(material: PkiMaterial, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
+async function fulcioLeafWithSct(material: PkiMaterial, ctKey: LogKey, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
   const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
   const intermediateSigner = new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem');
@@ -160,15 +184,15 @@ async function fulcioLeafWithSct(material: PkiMaterial, publicKey: KeyObject, em
     },
   } as Signer;
   await buildCertificate(template, { signer: capturing, issuer: material.fulcio.intermediate, purpose: 'stand-in precertificate' });
-  const sct = signedCertificateTimestamp(material, precertTbs!, Buffer.from(material.fulcio.intermediate.publicKey.rawData));
+  const sct = signedCertificateTimestamp(ctKey, precertTbs!, Buffer.from(material.fulcio.intermediate.publicKey.rawData));
   const list = Buffer.concat([uint16(sct.length + 2), uint16(sct.length), sct]);
   const sctExtension = new x509.Extension(SCT_LIST_OID, false, derOctetString(list));
   return buildCertificate({ ...template, extensions: [...extensions, sctExtension] }, { signer: intermediateSigner, issuer: material.fulcio.intermediate, purpose: 'stand-in leaf' });
 }
 
 /** One SCT v1 (RFC 6962 §3.2) over a precert entry, signed with the CT log key (ECDSA, SHA-256). */
-function signedCertificateTimestamp(material: PkiMaterial, tbs: Buffer, issuerSpki: Buffer): Buffer {
-  const logId = createHash('sha256').update(spkiDer(material.ctlog.publicKey)).digest();
+function signedCertificateTimestamp(ctKey: LogKey, tbs: Buffer, issuerSpki: Buffer): Buffer {
+  const logId = createHash('sha256').update(spkiDer(ctKey.publicKey)).digest();
   const timestamp = Buffer.alloc(8);
   timestamp.writeBigUInt64BE(BigInt(Date.now()));
   const signed = Buffer.concat([
@@ -180,7 +204,7 @@ function signedCertificateTimestamp(material: PkiMaterial, tbs: Buffer, issuerSp
     tbs,
     uint16(0), // no extensions
   ]);
-  const signature = nodeSign('sha256', signed, { key: decryptStateKey(material.ctlog.privateKey, 'ctlog'), dsaEncoding: 'der' });
+  const signature = nodeSign('sha256', signed, { key: decryptStateKey(ctKey.privateKey, 'ctlog'), dsaEncoding: 'der' });
   return Buffer.concat([Buffer.from([0]), logId, timestamp, uint16(0), Buffer.from([4, 3]), uint16(signature.length), signature]);
 }
 
