@@ -27,12 +27,25 @@ export interface ProcessOptions {
   readonly wrapper?: readonly string[];
 }
 
+/**
+ * The variables that put a process under libfaketime (`faketime -f '+400d' npx jest …`), when the
+ * test runs under it; else none. The minimal environments given to child processes keep them, so a
+ * CLI, openssl or curl started by a test reads the same faked clock as the test: that is how the
+ * suite is run at a future date to find tests that depend on the wall-clock year (see
+ * test/fixtures/fixture-expiry.test.ts). Use a relative offset (`+400d`): with an absolute start
+ * (`@2027-12-20 00:00:00`) every new process starts that clock again, behind its parent's.
+ */
+export function fakedClockEnvironment(): NodeJS.ProcessEnv {
+  if (process.env.FAKETIME === undefined) return {};
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name === 'LD_PRELOAD' || name.startsWith('FAKETIME')));
+}
+
 /** Runs any command as a child process, without blocking the event loop (so several can run at once). */
 export function runProcess(command: string, args: readonly string[], options: ProcessOptions): Promise<ProcessRun> {
   const [file, ...rest] = options.wrapper ? [...options.wrapper, command, ...args] : [command, ...args];
   const child = spawn(file, rest, {
     cwd: options.cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...options.env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...fakedClockEnvironment(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
   });
@@ -111,7 +124,7 @@ export interface RunningProcess {
 export function holdStateLock(cwd: string, stateRoot: string, env: string): RunningProcess {
   const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), join(__dirname, 'hold-state-lock.ts'), stateRoot, env], {
     cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...fakedClockEnvironment() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const done = collect(child, 120_000);
