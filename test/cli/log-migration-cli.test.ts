@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { mintAgedFixtureState } from '../helpers/aged-state';
 import { runCliProcess } from '../helpers/cli-process';
 import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -10,14 +11,16 @@ import { useTempDirectory } from '../helpers/temp-directory';
 /*
  * The README's "Migrating a published environment" commands, run as a user runs them: the CLI as a
  * process in a copy of the project whose `test` environment has published Rekor v1 and ct_server
- * (the fixture state), with logs.rekor switched to v2 and the tree ids pinned.
+ * (the fixture state), with logs.rekor switched to v2 and the tree ids pinned. The processes read the
+ * wall clock, so the fixture state is minted relative to now (see mintAgedFixtureState).
  */
 describe('rotate rekor-log through the CLI', () => {
   const temp = useTempDirectory('sigstore-cdk-migration-cli-');
   const TREE_IDS = 'services: { trillian: { treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } } }\n';
 
   it('rotate rekor-log --at; synth; synth --at the cut-over; verify; a second migration is pending; ct-log needs logs.ct', async () => {
-    const project = makeTempProject(temp(), { fixtureState: true, testEnvYaml: `logs: { rekor: v2 }\n${TREE_IDS}` });
+    const project = makeTempProject(temp(), { testEnvYaml: `logs: { rekor: v2 }\n${TREE_IDS}` });
+    await mintAgedFixtureState(project);
     const manifestFile = join(project, '.sigstore', 'test', 'manifest.json');
     // CUT_OVER=$(date -u -d '+15 days' +%Y-%m-%dT%H:%M:%SZ), as the README computes it.
     const cutOver = new Date(Date.now() + 15 * 24 * 60 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mintAgedFixtureState } from '../helpers/aged-state';
 import { runCliProcess } from '../helpers/cli-process';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { makeTempProject } from '../helpers/temp-project';
@@ -8,6 +9,8 @@ import { makeTempProject } from '../helpers/temp-project';
 /*
  * `rotate` as an operator runs it: the real CLI as a process in a copy of the project with the
  * fixture state (environment `test`), then `synth --at` and `verify`, as the README's runbook does.
+ * The process reads the wall clock, so the state is the fixture's minted relative to now (the
+ * committed one's TSA leaf expires 2028-01-01: rotating it 15 days ahead fails from mid-December 2027).
  */
 describe('sigstore-cdk rotate (process)', () => {
   const temp = useTempDirectory();
@@ -15,7 +18,8 @@ describe('sigstore-cdk rotate (process)', () => {
   const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
   it('rotates the TSA leaf with a planned cut-over, prints the deploy steps in order, and synth --at renders the new generation', async () => {
-    const project = makeTempProject(temp(), { fixtureState: true });
+    const project = makeTempProject(temp());
+    await mintAgedFixtureState(project);
     const cli = (...args: string[]) => runCliProcess([...args, '--env', 'test'], { cwd: project, timeoutMs: 120_000 });
     const at = iso(new Date(Math.ceil((Date.now() + 15 * DAY) / 1000) * 1000));
 

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliProcess } from '../helpers/cli-process';
+import { mintAgedFixtureState } from '../helpers/aged-state';
 import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
@@ -43,8 +44,11 @@ describe('sigstore-cdk rotate tuf-root (CLI)', () => {
   });
 
   it('rotates to a new local key, prints the deploy steps in order, and verify accepts the rotated state', async () => {
+    // The processes read the wall clock: the fixture state minted relative to now, not the committed
+    // one (whose TSA leaf, 2028-01-01, would fail verify from mid-December 2027).
+    stateRoot = await mintAgedFixtureState(join(temp(), 'aged'));
     writeEnv('tuf:\n  root:\n    keys: [{ local: tuf-root-g2 }]\n');
-    // Signed now (the fixture's online roles, signed 2026-01-01, have expired by the wall clock: the rotation re-signs them too).
+    // Signed now (the fixture's online roles have expired by the wall clock: the rotation re-signs them too).
     const rotated = await cli('rotate', 'tuf-root', '--json');
     expect(rotated.code).toBe(0);
     const result = JSON.parse(rotated.stdout);

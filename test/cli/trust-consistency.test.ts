@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
 import { changedPodTemplates } from '../helpers/pod-templates';
 import { synthFromState } from '../../lib/synth';
-import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
+import { setWallClock } from '../helpers/fake-date';
+import { copyFixtureState, FIXTURE_ENV, FIXTURE_WALL_TIME, fixtureConfig } from '../helpers/fixture-state';
 import { serveDirectory } from '../helpers/static-server';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { TufTestClient } from '../helpers/tuf-client';
@@ -33,9 +34,13 @@ describe('synth keeps dist/trust and the TUF targets consistent (local signer: i
     runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', join(temp(), 'envs'), '--state-dir', join(temp(), '.sigstore'), '--out', join(temp(), 'dist'), ...extra]);
 
   beforeEach(() => {
+    // synth, verify and the TUF client read the wall clock: a time in the fixture's life, not the year
+    // the suite runs in (verify fails on the fixture from mid-December 2027, when its TSA leaf nears expiry).
+    setWallClock(FIXTURE_WALL_TIME);
     mkdirSync(join(temp(), 'envs'));
     copyFixtureState(temp());
   });
+  afterEach(() => jest.useRealTimers());
 
   it.each([
     ['a new hostname', 'services:\n  rekor: { hostname: rekor.example.com }\n'],

@@ -5,13 +5,16 @@ import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { runCliCaptured } from '../helpers/cli';
-import { copyFixtureState, FIXTURE_CLOCK, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
+import { setWallClock } from '../helpers/fake-date';
+import { copyFixtureState, FIXTURE_CLOCK, FIXTURE_ENV, FIXTURE_WALL_TIME, fixtureConfig } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { readTree } from '../helpers/tree';
 
 /*
  * The operator commands, in process. The fixture repository was signed on 2026-01-01, so at any wall
  * time after 2026-01-15 its timestamp has expired: `verify` must fail until `tuf refresh` re-signs.
+ * The commands read the wall clock: it is set to FIXTURE_WALL_TIME, not left to the year the suite
+ * runs in (from mid-December 2027 the fixture's TSA leaf would expire before a new timestamp does).
  */
 describe('sigstore-cdk tuf refresh / verify', () => {
   const temp = useTempDirectory();
@@ -19,11 +22,14 @@ describe('sigstore-cdk tuf refresh / verify', () => {
   let stateRoot: string;
 
   beforeEach(() => {
+    setWallClock(FIXTURE_WALL_TIME);
     envsDir = join(temp(), 'envs');
     mkdirSync(envsDir);
     writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), 'organization: Test Org\nsigner: local\n');
     stateRoot = copyFixtureState(temp());
   });
+
+  afterEach(() => jest.useRealTimers());
 
   const cli = (...args: string[]) => runCliCaptured([...args, '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot]);
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { mintAgedFixtureState } from '../helpers/aged-state';
 import { REPO_ROOT, runCliProcess } from '../helpers/cli-process';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { makeTempProject } from '../helpers/temp-project';
@@ -37,8 +38,10 @@ it('pull, refresh, push, synth and verify, as the README job runs them', async (
   expect(script[0]).toBe('npm ci');
   const env = { ...server.cliEnvironment() };
   const yaml = server.environmentYaml('  prefix: weekly\n');
-  // An operator pushed the state once (the fixture's TUF roles are due by now).
-  const laptop = makeTempProject(join(workspace, 'laptop'), { fixtureState: true, testEnvYaml: yaml });
+  // An operator pushed the state once (the fixture's TUF roles are due by now). The processes read the
+  // wall clock: the fixture state minted relative to now, so that verify never meets its certificates' expiry.
+  const laptop = makeTempProject(join(workspace, 'laptop'), { testEnvYaml: yaml });
+  await mintAgedFixtureState(laptop);
   expect((await runCliProcess(['state', 'push', '--env', 'test'], { cwd: laptop, env })).code).toBe(0);
 
   const runner = makeTempProject(join(workspace, 'ci-runner'), { testEnvYaml: yaml });

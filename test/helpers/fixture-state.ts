@@ -9,6 +9,14 @@ import { configFromYaml, fixedClock } from './config';
 export const FIXTURE_ENV = 'test';
 /** The clock the fixture state was minted with. */
 export const FIXTURE_CLOCK = fixedClock('2026-01-01T00:00:00Z');
+/**
+ * A wall time for in-process tests that run commands reading the wall clock on the fixture state
+ * (set it with setWallClock, test/helpers/fake-date.ts): half a year after the mint, when the TUF
+ * timestamp, snapshot and targets v1 have expired (14, 60, 180 days) and the root v1 (1 year) has
+ * not, and every certificate is far from its notAfter (the TSA leaf, 2028-01-01, the earliest).
+ * Tests that use the real wall clock on the fixture fail once it nears those dates.
+ */
+export const FIXTURE_WALL_TIME = '2026-07-01T00:00:00Z';
 
 const FIXTURE_ROOT = join(__dirname, '..', 'fixtures', 'state');
 
