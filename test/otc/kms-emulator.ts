@@ -206,6 +206,8 @@ export class KmsEmulator {
   private readonly keys = new Map<string, EmulatedKey>();
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly faults: { fault: Fault; remaining: number; skip: number }[] = [];
+  /** The timers of injected delays still running: stop() clears them (a pending timer would keep the test process alive). */
+  private readonly delays = new Set<NodeJS.Timeout>();
   private readonly clock: () => Date;
   private iamServer?: Server;
   private kmsServer?: Server;
@@ -228,11 +230,25 @@ export class KmsEmulator {
   }
 
   async stop(): Promise<void> {
+    // A delayed answer whose client is gone (e.g. a killed CLI) never goes out: its handler stays parked, its timer cleared.
+    for (const timer of this.delays) clearTimeout(timer);
+    this.delays.clear();
     for (const server of [this.iamServer, this.kmsServer]) {
       if (!server) continue;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** Waits `ms` on a timer that stop() clears. */
+  private delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.delays.delete(timer);
+        resolve();
+      }, ms);
+      this.delays.add(timer);
+    });
   }
 
   /** Queues a fault for the next `times` calls of `api`. */
@@ -296,7 +312,7 @@ export class KmsEmulator {
     };
 
     const fault = this.takeFault(api as EmulatedApi);
-    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.delayMs) await this.delay(fault.delayMs);
     if (fault?.expireTokens) this.expireTokens();
     const sendFault = (status: number) => {
       const headers: Record<string, string> = fault?.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
