@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
-import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
+import { mintAgedFixtureState } from '../helpers/aged-state';
+import { FIXTURE_ENV } from '../helpers/fixture-state';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 
 /*
  * Where `smoke` takes its OIDC identity token from (issue 12: `--identity-token TOKEN | --token-file F`):
  * --token-file, else --identity-token, else SIGSTORE_ID_TOKEN. Which one was used is visible in the
  * certificate's SAN, which the stand-in Fulcio takes from the token's email. One deployment (a synth
- * of the fixture state, the stand-ins) for the whole file.
+ * of the fixture state, the stand-ins) for the whole file. The stand-ins sign at the wall clock: the
+ * fixture state is minted relative to now (the committed one's TSA leaf expires 2028-01-01).
  */
 const ENV_YAML = `organization: Test Org
 signer: local
@@ -35,7 +37,7 @@ beforeAll(async () => {
   const envsDir = join(directory, 'envs');
   mkdirSync(envsDir);
   writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), ENV_YAML);
-  const stateRoot = copyFixtureState(directory);
+  const stateRoot = await mintAgedFixtureState(directory);
   const dist = join(directory, 'dist');
   const synth = await runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', dist]);
   expect(synth.code).toBe(0);

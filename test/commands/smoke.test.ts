@@ -8,7 +8,8 @@ import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
 import { configFromYaml } from '../helpers/config';
-import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
+import { mintAgedFixtureState } from '../helpers/aged-state';
+import { FIXTURE_ENV } from '../helpers/fixture-state';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -47,7 +48,11 @@ describe('sigstore-cdk smoke', () => {
     standIns = undefined;
   });
 
-  /** Writes the environment, synthesizes it (minting the state when `copyFixture` is false) and returns where it went. */
+  /**
+   * Writes the environment, synthesizes it (minting the state when `copyFixture` is false) and returns where it went.
+   * `copyFixture`: the fixture state, minted relative to now (the stand-ins sign at the wall clock, so the
+   * committed fixture's TSA leaf, which expires 2028-01-01, would fail the timestamp then).
+   */
   async function synthesize(
     root: string,
     envYaml: string,
@@ -57,7 +62,7 @@ describe('sigstore-cdk smoke', () => {
     const envsDir = join(root, 'envs');
     mkdirSync(envsDir);
     writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), envYaml);
-    const stateRoot = copyFixture ? copyFixtureState(root) : join(root, '.sigstore');
+    const stateRoot = copyFixture ? await mintAgedFixtureState(root) : join(root, '.sigstore');
     const dist = join(root, 'dist');
     await beforeSynth?.(envsDir, stateRoot);
     // synth publishes the TUF targets for these hostnames (and re-signs the expired fixture roles).
