@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { spkiDer } from '../../lib/pki/keys';
+import { logIdOf } from '../../lib/pki/keys';
 import { decryptStateKey, type LogKey } from '../../lib/pki/state-items';
 
 /*
@@ -25,12 +25,12 @@ export interface SctSigner {
 
 /** The CT log of a private key: its log id is the hash of the matching public key. */
 export function sctSignerOfKey(logKey: KeyObject): SctSigner {
-  return { logKey, logId: createHash('sha256').update(spkiDer(createPublicKey(logKey))).digest() };
+  return { logKey, logId: logIdOf(createPublicKey(logKey)) };
 }
 
 /** The CT log of a state log key (`ctlog-key`, `tesseract-key`): decrypts its private key. */
 export function sctSignerOf(key: LogKey): SctSigner {
-  return { logKey: decryptStateKey(key.privateKey, 'ct log'), logId: createHash('sha256').update(spkiDer(key.publicKey)).digest() };
+  return { logKey: decryptStateKey(key.privateKey, 'ct log'), logId: logIdOf(key.publicKey) };
 }
 
 /**
