@@ -6,17 +6,12 @@ import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { AsnSerializer } from '@peculiar/asn1-schema';
-import { DirectoryString } from '@peculiar/asn1-x509';
 import { json as sigstoreJson } from '@sigstore/core';
-import { buildCertificate, randomSerialNumber } from '../../lib/pki/certificate-builder';
-import { spkiDer, subjectKeyIdentifier } from '../../lib/pki/keys';
-import { LocalSigner } from '../../lib/pki/local-signer';
-import { EKU } from '../../lib/pki/profiles';
-import type { Signer } from '../../lib/pki/signer';
-import { certificateKey, decryptStateKey, type LogKey, type PkiMaterial } from '../../lib/pki/state-items';
+import { spkiDer } from '../../lib/pki/keys';
+import { decryptStateKey, type LogKey, type PkiMaterial } from '../../lib/pki/state-items';
 import { hashedRekordV002OfRequest, rekorV2LogEntry, signedNoteKeyHash } from './rekor-entries';
-import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundle';
+import { sctSignerOf } from './sct';
+import { issueFulcioLeafFor, opensslTimestampOfDigest } from './sigstore-bundle';
 
 /*
  * Loopback stand-ins for the deployed HTTP APIs, signing with the state's own keys, so that what a
@@ -151,61 +146,13 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   };
 }
 
-/** The SCT list extension (RFC 6962 §3.3). */
-const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
-
 /**
  * A Fulcio-style leaf for `publicKey` from the minted intermediate, with one embedded SCT from the CT
- * log key: the SCT signs the precert entry (issuer key hash, the TBS without the SCT extension), and
- * the certificate is then issued with the same serial, validity and extensions plus the SCT list.
+ * log key over the precertificate (test/helpers/sct.ts).
  */
-async function fulcioLeafWithSct(material: PkiMaterial, ctKey: LogKey, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
+function fulcioLeafWithSct(material: PkiMaterial, ctKey: LogKey, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
-  const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
-  const intermediateSigner = new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem');
-  const serialNumber = randomSerialNumber();
-  const extensions = [
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([EKU.codeSigning], false),
-    new x509.SubjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey).toString('hex')),
-    new x509.AuthorityKeyIdentifierExtension(subjectKeyIdentifier(certificateKey(material.fulcio.intermediate)).toString('hex')),
-    new x509.SubjectAlternativeNameExtension([{ type: 'email', value: email }], true),
-    new x509.Extension(FULCIO_ISSUER_V2_OID, false, AsnSerializer.serialize(new DirectoryString({ utf8String: oidcIssuer }))),
-  ];
-  const template = { subject: {}, serialNumber, notBefore: now, notAfter: new Date(now.getTime() + 10 * 60 * 1000), publicKey, extensions };
-  // The precertificate's TBS: what the certificate's TBS is once the SCT extension is removed.
-  let precertTbs: Buffer | undefined;
-  const capturing: Signer = {
-    keyRef: intermediateSigner.keyRef,
-    publicKey: () => intermediateSigner.publicKey(),
-    sign: (data: Buffer, purpose: string) => {
-      precertTbs = Buffer.from(data);
-      return intermediateSigner.sign(data, purpose);
-    },
-  } as Signer;
-  await buildCertificate(template, { signer: capturing, issuer: material.fulcio.intermediate, purpose: 'stand-in precertificate' });
-  const sct = signedCertificateTimestamp(ctKey, precertTbs!, Buffer.from(material.fulcio.intermediate.publicKey.rawData));
-  const list = Buffer.concat([uint16(sct.length + 2), uint16(sct.length), sct]);
-  const sctExtension = new x509.Extension(SCT_LIST_OID, false, derOctetString(list));
-  return buildCertificate({ ...template, extensions: [...extensions, sctExtension] }, { signer: intermediateSigner, issuer: material.fulcio.intermediate, purpose: 'stand-in leaf' });
-}
-
-/** One SCT v1 (RFC 6962 §3.2) over a precert entry, signed with the CT log key (ECDSA, SHA-256). */
-function signedCertificateTimestamp(ctKey: LogKey, tbs: Buffer, issuerSpki: Buffer): Buffer {
-  const logId = createHash('sha256').update(spkiDer(ctKey.publicKey)).digest();
-  const timestamp = Buffer.alloc(8);
-  timestamp.writeBigUInt64BE(BigInt(Date.now()));
-  const signed = Buffer.concat([
-    Buffer.from([0, 0]), // v1, certificate_timestamp
-    timestamp,
-    uint16(1), // precert_entry
-    createHash('sha256').update(issuerSpki).digest(),
-    uint24(tbs.length),
-    tbs,
-    uint16(0), // no extensions
-  ]);
-  const signature = nodeSign('sha256', signed, { key: decryptStateKey(ctKey.privateKey, 'ctlog'), dsaEncoding: 'der' });
-  return Buffer.concat([Buffer.from([0]), logId, timestamp, uint16(0), Buffer.from([4, 3]), uint16(signature.length), signature]);
+  return issueFulcioLeafFor(material, publicKey, { email, oidcIssuer, now, sct: sctSignerOf(ctKey) });
 }
 
 /** A Rekor v1 answer for a proposed entry: log index 0 of a tree of one, with its SET and checkpoint. */
@@ -232,20 +179,4 @@ function rekorEntry(material: PkiMaterial, proposed: unknown, origin: string): R
       },
     },
   };
-}
-
-function uint16(value: number): Buffer {
-  const buffer = Buffer.alloc(2);
-  buffer.writeUInt16BE(value);
-  return buffer;
-}
-
-function uint24(value: number): Buffer {
-  return Buffer.from([(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff]);
-}
-
-/** DER OCTET STRING (short or long form length). */
-function derOctetString(content: Buffer): ArrayBuffer {
-  const length = content.length < 0x80 ? Buffer.from([content.length]) : content.length < 0x100 ? Buffer.from([0x81, content.length]) : Buffer.from([0x82, content.length >> 8, content.length & 0xff]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x04]), length, content])).buffer;
 }
