@@ -5,10 +5,8 @@ const { TEST_ROOT, suiteFiles } = require('./groups') as { TEST_ROOT: string; su
 /** Registers the test files of one group (see groups.js), each inside a describe block named after its path. */
 export function runGroup(directory: string, index = 0): void {
   const files = suiteFiles(directory, index);
-  if (files.length === 0) {
-    it('has no file (every file of this directory runs alone)', () => expect(files).toEqual([]));
-    return;
-  }
+  // jest.suites.config.js leaves out the suite of an empty group; one that still runs here has lost its files.
+  if (files.length === 0) throw new Error(`test/suites: the group ${directory} ${index + 1} has no test file (see groups.js)`);
   for (const file of files) {
     describe(relative(TEST_ROOT, file), () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
