@@ -14,7 +14,7 @@ import { isLogMigrationItem, LOG_MIGRATION_ITEMS, type LogMigrationItem } from '
 import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
 import type { Signer } from '../pki/signer';
 import type { RootKeyProvider } from '../pki/root-keys';
-import { readPkiMaterial } from '../pki/state-items';
+import { readPkiMaterial, type PkiMaterial } from '../pki/state-items';
 import { silentProgress } from '../progress';
 import { StateStore, type StateSnapshot } from '../state/store';
 import { rootKeysFor, type StateLocation } from '../synth';
@@ -88,6 +88,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const before = await readPkiMaterial(snapshot, { at: now });
     expectPublishedTrustKept(readTufRepository(snapshot).targets.signed, buildTufTargets(before, config), store.directory);
     for (const affected of affectedItems(item)) refusePending(snapshot, affected, now);
+    const expiredInUse = checkCutOverAgainstExpiry(before, item, now, activeFrom, options.at === undefined ? `the default: now plus tuf.expiry.timestamp ${formatDuration(config.tuf.expiry.timestamp)}` : '--at');
     if (item === 'rekor-key' || item === 'ctlog-key') requirePinnedTrees(config, item === 'rekor-key' ? 'rekor' : 'ctlog', latestGeneration(snapshot, item).generation);
 
     const rootKeys = options.rootKeys ?? rootKeysFor(config);
@@ -119,7 +120,7 @@ export async function runRotate(options: RotateOptions): Promise<RotateResult> {
     const material = await readPkiMaterial(snapshot, { at: now });
     const published = await refreshTufRepository(snapshot, { config, material, rootSigner: () => ceremonySigner('tuf'), now, progress });
     const stateWritten = await store.commit(snapshot);
-    const warnings = earlyCutOverWarnings(config, now, activeFrom, 'a client that cached the old trust until then refuses what the new generation signs');
+    const warnings = [...expiredInUse, ...earlyCutOverWarnings(config, now, activeFrom, 'a client that cached the old trust until then refuses what the new generation signs')];
     return {
       env: config.env,
       item,
@@ -221,6 +222,47 @@ export function refusePending(snapshot: StateSnapshot, item: GenerationalItem, n
         'Rotate again after that cut-over (deploy it first: see the steps "rotate" printed)',
     );
   }
+}
+
+/** The history of each certificate item (log keys have no notAfter). */
+const CERTIFICATE_HISTORY = {
+  'fulcio-root': 'fulcioRoots',
+  'fulcio-intermediate': 'fulcioIntermediates',
+  'tsa-root': 'tsaRoots',
+  'tsa-intermediate': 'tsaIntermediates',
+  'tsa-leaf': 'tsaLeaves',
+} as const satisfies Partial<Record<GenerationalItem, keyof PkiMaterial['history']>>;
+
+/**
+ * Servers keep the generation in use until the cut-over: a cut-over after that generation's
+ * certificate expires would leave them signing with an expired certificate (timestamps and leaf
+ * certificates no client accepts) in between. Refused (CONFIG_INVALID), naming the latest cut-over
+ * that works, before anything is minted or written. A generation that has already expired is the
+ * recovery case: the rotation goes ahead, and the returned warnings say to cut over at once.
+ */
+export function checkCutOverAgainstExpiry(material: PkiMaterial, item: RotatableItem, now: Date, activeFrom: Date, atSource: string): string[] {
+  const warnings: string[] = [];
+  for (const affected of affectedItems(item)) {
+    if (!(affected in CERTIFICATE_HISTORY)) continue;
+    const history = material.history[CERTIFICATE_HISTORY[affected as keyof typeof CERTIFICATE_HISTORY]];
+    const inUse = history.find((entry) => entry.generation === material.activeGenerations[affected]);
+    const notAfter = inUse?.certificate.notAfter;
+    if (!inUse || !notAfter || notAfter.getTime() >= activeFrom.getTime()) continue;
+    if (notAfter.getTime() < now.getTime()) {
+      warnings.push(
+        `${affected} g${inUse.generation} (${inUse.path}) expired ${iso(notAfter)} and servers use it until the cut-over ${iso(activeFrom)}: ` +
+          'deploy the cut-over (step 2) as soon as the trust is published',
+      );
+      continue;
+    }
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `rotate ${item}: servers use ${affected} g${inUse.generation} (${inUse.path}) until the cut-over ${iso(activeFrom)} (${atSource}), ` +
+        `but it expires ${iso(notAfter)}: they would sign with an expired certificate in between; ` +
+        `choose --at ${iso(notAfter)} or earlier (nothing was changed)`,
+    );
+  }
+  return warnings;
 }
 
 /** Log shards are for the Trillian-backed logs; a tile-based log (Rekor v2, TesseraCT) has its one key. */

@@ -10,8 +10,10 @@ import { serviceBaseUrl } from '../config/service-urls';
 import { checkCustody } from '../custody/check-custody';
 import { ConfigError, SmokeError, type SmokeErrorCode } from '../errors';
 import { silentProgress, type Progress } from '../progress';
+import { readPkiMaterial } from '../pki/state-items';
 import { registerSecret } from '../redaction';
 import { StateStore } from '../state/store';
+import { buildSigningConfig, rekorServiceAt } from '../trust/signing-config';
 import { readTufRepository } from '../trust/tuf/repository';
 
 /** The public services the smoke test talks to. */
@@ -52,6 +54,8 @@ export interface SmokeOptions {
   readonly blob?: Buffer;
   /** @default - silent */
   readonly progress?: Progress;
+  /** "Now": picks the Rekor the signing config names at that time (v1 or v2 around a migration's cut-over). @default - the system clock */
+  readonly clock?: () => Date;
 }
 
 const FAILURE_CODE: Record<SmokeComponent, SmokeErrorCode> = {
@@ -66,7 +70,8 @@ const FAILURE_CODE: Record<SmokeComponent, SmokeErrorCode> = {
  * `sigstore-cdk smoke`: the deployed stack, end to end, as a client sees it. Bootstraps trust from the
  * TUF repository with the state's `1.root.json` (@sigstore/tuf, the client sigstore-js uses), signs
  * a blob with sigstore-js's signer (@sigstore/sign: a Fulcio certificate for the identity token, an
- * RFC 3161 timestamp from the TSA, a Rekor entry when Rekor is public), then verifies the bundle with
+ * RFC 3161 timestamp from the TSA, a Rekor entry when Rekor is public: through API v1 or v2, as the
+ * environment's signing config names the Rekor valid now), then verifies the bundle with
  * @sigstore/verify against the trusted root TUF delivered: the chain to the Fulcio root, the CT log's
  * SCT, the timestamp, the Rekor entry. Each step is timed; the first failure stops the run with the
  * component's error code (exit 6). Reads the state, writes nothing.
@@ -86,7 +91,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
         'or pass --tuf-url and --fulcio-url (e.g. through kubectl port-forward)',
     );
   }
-  const rekorUrl = url('rekor');
+  const rekorPublic = Boolean(options.urls?.rekor ?? config.services.rekor.hostname);
   const tsaUrl = url('tsa');
   const timeout = options.timeoutMs ?? 10_000;
 
@@ -94,6 +99,13 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const snapshot = await store.load();
   await checkCustody(snapshot, store.directory);
   const firstRoot = readTufRepository(snapshot).files.get('1.root.json');
+  const now = (options.clock ?? (() => new Date()))();
+  // The Rekor clients are told to sign with now (Rekor v2 for logs.rekor v2; after `rotate rekor-log`
+  // Rekor v1 until the cut-over, then Rekor v2): from the signing config synth publishes in TUF,
+  // built from the same state and configuration (buildSigningConfig), not decided again here.
+  const rekorService = rekorPublic ? rekorServiceAt(buildSigningConfig(await readPkiMaterial(snapshot, { at: now }), config), now) : undefined;
+  // A --rekor-url (a port-forward) replaces the URL, not the API version.
+  const rekorUrl = rekorPublic ? (options.urls?.rekor ?? rekorService?.url) : undefined;
 
   const steps: SmokeStep[] = [];
   const result = (ok: boolean, identity?: SmokeResult['identity']): SmokeResult => ({ env: config.env, ok, steps: [...steps], identity });
@@ -127,11 +139,18 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
       const tsa = new TSAWitness({ tsaBaseURL: `${tsaUrl.replace(/\/+$/, '')}/api/v1/timestamp`, retry: 0, timeout });
       witnesses.push({ testify: (content) => step('tsa', 'RFC 3161 timestamp of the signature', tsaUrl, () => tsa.testify(content)) });
     }
-    if (rekorUrl) {
-      const rekor = new RekorWitness({ rekorBaseURL: rekorUrl, fetchOnConflict: false, retry: 0, timeout });
-      witnesses.push({ testify: (content, key) => step('rekor', 'hashedrekord entry in the log', rekorUrl, () => rekor.testify(content, key)) });
+    if (rekorPublic) {
+      const api = rekorService?.majorApiVersion ?? 1;
+      const rekor = new RekorWitness({ rekorBaseURL: rekorUrl, majorApiVersion: api, fetchOnConflict: false, retry: 0, timeout });
+      witnesses.push({
+        testify: (content, key) =>
+          step('rekor', `hashedrekord entry in the log through API v${api}`, rekorUrl, async () => {
+            if (!rekorService) throw new Error(`the signing config names no Rekor valid at ${now.toISOString()}`);
+            return rekor.testify(content, key);
+          }),
+      });
     }
-    const blob = options.blob ?? Buffer.from(`sigstore-cdk smoke test of environment "${config.env}" at ${new Date().toISOString()}\n`);
+    const blob = options.blob ?? Buffer.from(`sigstore-cdk smoke test of environment "${config.env}" at ${now.toISOString()}\n`);
     const bundle = await new MessageSignatureBundleBuilder({ signer: timedSigner, witnesses }).create({ data: blob });
 
     const identity = await step('verify', 'verify the bundle with @sigstore/verify against the trusted root from TUF', undefined, async () => {
@@ -139,7 +158,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
         // Fulcio embeds the CT log's SCT in every certificate; the TSA and Rekor count when they were used.
         ctlogThreshold: 1,
         timestampThreshold: tsaUrl ? 1 : 0,
-        tlogThreshold: rekorUrl ? 1 : 0,
+        tlogThreshold: rekorPublic ? 1 : 0,
       });
       // Through the serialized form, as a client that receives the bundle file would read it.
       const signerIdentity = verifier.verify(toSignedEntity(bundleFromJSON(bundleToJSON(bundle)), blob));

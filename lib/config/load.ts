@@ -179,7 +179,7 @@ export function parseConfigText(text: string, source: string): z.output<typeof c
   }
   const { config, issues } = checkConfig(data);
   if (config) return config;
-  const problems = issues.flatMap((issue) => toProblems(issue, { document, lineCounter }));
+  const problems = issues.flatMap((issue) => toProblems(issue, { document, lineCounter }, data));
   throw new ConfigError('CONFIG_INVALID', formatProblems(source, `has ${problems.length} invalid field${problems.length === 1 ? '' : 's'}`, problems), problems);
 }
 
@@ -265,14 +265,18 @@ export interface ConfigSourceMap {
   readonly lineCounter: LineCounter;
 }
 
-/** One issue as the problems an operator reads: the field path (with its line when known), message, value. */
-export function toProblems(issue: z.core.$ZodIssue, source?: ConfigSourceMap): ConfigProblem[] {
+/**
+ * One issue as the problems an operator reads: the field path (with its line when known), message, value.
+ * `data` is the whole checked input: an unknown field lists the fields accepted beside it, and in a
+ * discriminated union (state.backend) those of the variant the input chose. @default - no input (every variant's)
+ */
+export function toProblems(issue: z.core.$ZodIssue, source?: ConfigSourceMap, data?: unknown): ConfigProblem[] {
   const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    const accepted = knownKeysAt(path);
+    const { keys: accepted, variant } = knownKeysAt(path, valueAt(data, path));
     return issue.keys.map((key) => ({
       path: locate([...path, key], source),
-      message: `unknown field${accepted.length ? `; accepted here: ${accepted.join(', ')}` : ''}`,
+      message: `unknown field${accepted.length ? `; accepted here${variant ? ` (with ${variant})` : ''}: ${accepted.join(', ')}` : ''}`,
     }));
   }
   // A union reports the whole object; show the offending field's own value.
@@ -328,7 +332,15 @@ export function formatProblems(source: string, summary: string, problems: readon
 }
 
 /** The field names the schema accepts at a path, for "unknown field" messages. */
-function knownKeysAt(path: (string | number)[]): string[] {
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  return path.reduce<unknown>((node, part) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[part] : undefined), data);
+}
+
+/**
+ * The fields the schema accepts at `path`; of a discriminated union, those of the variant `value`
+ * chose (`variant`: e.g. "backend: local"), or of every variant when it chose none.
+ */
+function knownKeysAt(path: (string | number)[], value?: unknown): { keys: string[]; variant?: string } {
   let schema: unknown = configSchema;
   const unwrap = (node: unknown): unknown => {
     let current = node as { _zod?: { def: Record<string, unknown> } };
@@ -343,17 +355,23 @@ function knownKeysAt(path: (string | number)[]): string[] {
   for (const part of path) {
     const node = unwrap(schema) as { _zod: { def: Record<string, unknown> } };
     const def = node?._zod?.def;
-    if (!def) return [];
+    if (!def) return { keys: [] };
     if (def.type === 'object' && typeof part === 'string') schema = (def.shape as Record<string, unknown>)[part];
     else if (def.type === 'array' && typeof part === 'number') schema = def.element;
-    else return [];
+    else return { keys: [] };
   }
   const def = (unwrap(schema) as { _zod?: { def: Record<string, unknown> } })?._zod?.def;
-  if (def?.type === 'object') return Object.keys(def.shape as object);
+  if (def?.type === 'object') return { keys: Object.keys(def.shape as object) };
   if (def?.type === 'union') {
-    return [...new Set((def.options as { _zod: { def: { shape: object } } }[]).flatMap((option) => Object.keys(option._zod.def.shape ?? {})))];
+    type Option = { _zod: { def: { shape?: Record<string, { _zod?: { def?: { values?: unknown[] } } }> } } };
+    const options = def.options as Option[];
+    const discriminator = def.discriminator as string | undefined;
+    const chosen = discriminator !== undefined && value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[discriminator] : undefined;
+    const variant = options.filter((option) => option._zod.def.shape?.[discriminator ?? '']?._zod?.def?.values?.includes(chosen));
+    const keys = [...new Set((variant.length > 0 ? variant : options).flatMap((option) => Object.keys(option._zod.def.shape ?? {})))];
+    return variant.length > 0 ? { keys, variant: `${discriminator}: ${String(chosen)}` } : { keys };
   }
-  return [];
+  return { keys: [] };
 }
 
 function displayPath(path: string): string {

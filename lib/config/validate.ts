@@ -22,7 +22,7 @@ export function validateConfig(config: SigstoreConfig): void {
     markValidated(config);
     return;
   }
-  const problems = issues.flatMap((issue) => toProblems(issue));
+  const problems = issues.flatMap((issue) => toProblems(issue, undefined, fields));
   throw new ConfigError(
     'CONFIG_INVALID',
     formatProblems(`environment "${env}"`, `has ${problems.length} invalid field${problems.length === 1 ? '' : 's'}`, problems),

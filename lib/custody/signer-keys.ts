@@ -21,7 +21,7 @@ export async function expectSignerHoldsPinnedKeys(snapshot: StateSnapshot, rootK
     const held = await rootPublicKey(rootKeys, root, snapshot);
     const heldSpki = spkiSha256(held.publicKey);
     if (held.keyRef !== pin.keyRef) {
-      problems.push(`the ${root} root is pinned to ${pin.keyRef}, but ${rootKeys.description} holds it as ${held.keyRef} (${held.evidence})`);
+      problems.push(`the ${root} root is pinned to ${pin.keyRef}, but ${rootKeys.description} holds it as ${held.keyRef} (${held.evidence}); ${rotationHint(root, pin.keyRef, snapshot.env)}`);
     } else if (heldSpki !== pin.spkiSha256) {
       problems.push(`the ${root} root key ${pin.keyRef} is pinned with SPKI SHA-256 ${pin.spkiSha256}, but ${held.evidence} gives ${heldSpki}`);
     }
@@ -83,4 +83,20 @@ async function tufRootKeyProblems(snapshot: StateSnapshot, rootKeys: RootKeyProv
     );
   }
   return problems;
+}
+
+/**
+ * What to do instead of configuring a new root key (the KMS runbook's yearly key rotation): the state
+ * keeps generation 1's key configured, and a new key is the next generation (lib/lifecycle/renewal.ts).
+ */
+function rotationHint(root: RootName, pinnedKeyRef: string, env: string): string {
+  if (root === 'tuf') return `a new TUF root key is a rotation: name it in tuf.root.keys and run "sigstore-cdk rotate tuf-root --env ${env}"`;
+  const rotate = `"sigstore-cdk rotate ${root}-root --env ${env}"`;
+  if (pinnedKeyRef.startsWith('otc-kms:')) {
+    return (
+      `a new ${root} root key is a rotation: keep the configured key that minted generation 1 (otc.kms.${root}RootKeyAlias) and run ` +
+      `"sigstore-cdk keys ensure --env ${env} --next ${root}-root", then ${rotate}`
+    );
+  }
+  return `a new ${root} root key is a rotation: keep ${pinnedKeyRef.replace(/^local:/, '')} and run ${rotate}`;
 }

@@ -7,9 +7,11 @@ import { RENEW_BEFORE_FIELD, type RenewableItem } from './rotatable-items';
 /**
  * `valid`; `due` (inside the item's `pki.renewBefore` window: rotate it); `expires-before-tuf-timestamp`
  * (clients holding the current TUF timestamp would see it expire before they look again); `expired`;
- * `superseded` (a later generation took over: kept only to verify what it signed, never a problem).
+ * `cut-over-planned` (still in use, but a rotation planned its successor's cut-over no later than its
+ * notAfter: renewed, neither due nor a problem); `superseded` (a later generation took over: kept only
+ * to verify what it signed, never a problem).
  */
-export type ItemExpiryStatus = 'valid' | 'due' | 'expires-before-tuf-timestamp' | 'expired' | 'superseded';
+export type ItemExpiryStatus = 'valid' | 'due' | 'expires-before-tuf-timestamp' | 'expired' | 'cut-over-planned' | 'superseded';
 
 /** One certificate, key or trusted_root.json entry with an end, as `verify --json` lists it. */
 export interface ItemExpiry {
@@ -38,6 +40,8 @@ export interface StateCertificate {
   readonly certificate: x509.X509Certificate;
   /** False when a later generation of the item took over. */
   readonly inUse: boolean;
+  /** The cut-over of the next generation, when a rotation planned one that has not come yet. @default - none */
+  readonly successorFrom?: Date;
 }
 
 interface TimeRangeJson {
@@ -71,7 +75,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export function expiryReport(input: ExpiryInput): ItemExpiry[] {
   const { config, now } = input;
-  const judge = (item: RenewableItem, generation: number, source: string, notAfter: Date | undefined, inUse: boolean): ItemExpiry => {
+  const judge = (item: RenewableItem, generation: number, source: string, notAfter: Date | undefined, inUse: boolean, successorFrom?: Date): ItemExpiry => {
     const renewBefore = config.pki.renewBefore[RENEW_BEFORE_FIELD[item]];
     return {
       item,
@@ -81,10 +85,12 @@ export function expiryReport(input: ExpiryInput): ItemExpiry[] {
       daysLeft: notAfter ? Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS) : null,
       renewBefore: formatDuration(renewBefore),
       inUse,
-      status: statusOf(notAfter, inUse, now, input.tufTimestampExpires, addDuration(now, renewBefore)),
+      status: statusOf(notAfter, inUse, now, input.tufTimestampExpires, addDuration(now, renewBefore), successorFrom),
     };
   };
-  const report = input.certificates.map((entry) => judge(entry.item, entry.generation, `certificate ${entry.path}`, entry.certificate.notAfter, entry.inUse));
+  const report = input.certificates.map((entry) =>
+    judge(entry.item, entry.generation, `certificate ${entry.path}`, entry.certificate.notAfter, entry.inUse, entry.successorFrom),
+  );
   const lists: { name: keyof TrustedRootValidity; item: RenewableItem; ranges: (TimeRangeJson | undefined)[] }[] = [
     { name: 'certificateAuthorities', item: 'fulcio-intermediate', ranges: (input.trustedRoot.certificateAuthorities ?? []).map((entry) => entry.validFor) },
     { name: 'timestampAuthorities', item: 'tsa-leaf', ranges: (input.trustedRoot.timestampAuthorities ?? []).map((entry) => entry.validFor) },
@@ -103,10 +109,12 @@ export function expiryReport(input: ExpiryInput): ItemExpiry[] {
   return report;
 }
 
-function statusOf(notAfter: Date | undefined, inUse: boolean, now: Date, tufTimestampExpires: Date, windowEnd: Date): ItemExpiryStatus {
+function statusOf(notAfter: Date | undefined, inUse: boolean, now: Date, tufTimestampExpires: Date, windowEnd: Date, successorFrom?: Date): ItemExpiryStatus {
   if (!inUse) return 'superseded';
   if (!notAfter) return 'valid';
   if (now.getTime() >= notAfter.getTime()) return 'expired';
+  // Servers switch to the next generation before this one ends: renewed (what rotate checks for a cut-over).
+  if (successorFrom && successorFrom.getTime() <= notAfter.getTime()) return 'cut-over-planned';
   if (notAfter.getTime() <= tufTimestampExpires.getTime()) return 'expires-before-tuf-timestamp';
   if (windowEnd.getTime() >= notAfter.getTime()) return 'due';
   return 'valid';
@@ -124,8 +132,10 @@ export function expiryFindings(report: readonly ItemExpiry[], env: string, tufTi
         problems.push(`${what} expired ${entry.notAfter}: clients refuse what it signs now; ${rotate(entry.item)}`);
         break;
       case 'expires-before-tuf-timestamp':
+        // The default cut-over (now plus the TUF timestamp's expiry) would come after the expiry, which rotate refuses: name the latest one.
         problems.push(
-          `${what} expires ${entry.notAfter}, before the TUF timestamp does (${wholeSeconds(tufTimestampExpires)}): clients holding it would trust an expired item; ${rotate(entry.item)}`,
+          `${what} expires ${entry.notAfter}, before the TUF timestamp does (${wholeSeconds(tufTimestampExpires)}): clients holding it would trust an expired item; ` +
+            `run "sigstore-cdk rotate ${entry.item} --env ${env} --at ${entry.notAfter}" (or an earlier cut-over)`,
         );
         break;
       case 'due':

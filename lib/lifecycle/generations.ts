@@ -104,7 +104,10 @@ export function latestGeneration(snapshot: StateSnapshot, item: GenerationalItem
   return generationsOf(snapshot, item).at(-1)!;
 }
 
-/** Every certificate of the state, with its item and generation; in use unless a generation active at `now` superseded it. */
+/**
+ * Every certificate of the state, with its item and generation; in use unless a generation active at
+ * `now` superseded it; with the next generation's cut-over while that is still ahead.
+ */
 export function stateCertificates(snapshot: StateSnapshot, material: PkiMaterial, now: Date = new Date()): StateCertificate[] {
   const certificates: StateCertificate[] = [];
   const items = [
@@ -115,9 +118,19 @@ export function stateCertificates(snapshot: StateSnapshot, material: PkiMaterial
     ['tsa-leaf', material.history.tsaLeaves],
   ] as const;
   for (const [item, history] of items) {
-    const active = activeGeneration(generationsOf(snapshot, item), now).generation;
+    const generations = generationsOf(snapshot, item);
+    const active = activeGeneration(generations, now).generation;
     for (const entry of history) {
-      certificates.push({ item, generation: entry.generation, path: entry.path, certificate: entry.certificate, inUse: entry.generation >= active });
+      // The next generation's cut-over, while it is still ahead (a planned rotation).
+      const successorFrom = generations.find((generation) => generation.generation === entry.generation + 1)?.activeFrom;
+      certificates.push({
+        item,
+        generation: entry.generation,
+        path: entry.path,
+        certificate: entry.certificate,
+        inUse: entry.generation >= active,
+        ...(successorFrom && successorFrom.getTime() > now.getTime() ? { successorFrom } : {}),
+      });
     }
   }
   return certificates;

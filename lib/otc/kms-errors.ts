@@ -40,7 +40,8 @@ interface KnownCode {
 }
 
 const BUG = 'this is a bug in sigstore-cdk, please report it';
-const GRANT_PERMISSION =
+/** What the ceremony identity needs in KMS (the README's prerequisites name the same). */
+export const GRANT_PERMISSION =
   'grant the ceremony identity the KMS permissions it needs in this project (the "KMS CMKFullAccess" policy or the "KMS Administrator" ' +
   'role, or a custom policy with kms:cmk:create, kms:cmk:list, kms:cmk:get, the sign and get-publickey actions, and kms:dek:create and ' +
   'kms:dek:crypto on the state key (otc.kms.stateKeyAlias) for the state\'s data key)';

@@ -177,7 +177,7 @@ async function mintMissing(
       throw new StateError(
         'STATE_SIGNER_MISMATCH',
         `the ${root} root in the state was signed by ${snapshot.item(rootItem.id)?.signedBy ?? 'an unknown key'}, but the configured signer ` +
-          `(${options.rootKeys.description}, ${signer.keyRef}) holds a different key; use the signer that minted the root, or mint a new state`,
+          `(${options.rootKeys.description}, ${signer.keyRef}) holds a different key; use the signer that minted the root (a new root key is a rotation of this state: "sigstore-cdk rotate ${root}-root --env ${config.env}")`,
       );
     }
     return signer;

@@ -69,3 +69,24 @@ export function buildSigningConfig(material: PublicTrustMaterial, config: Sigsto
 export function serializeSigningConfig(signingConfig: SigningConfigJson): string {
   return `${JSON.stringify(signingConfig, null, 2)}\n`;
 }
+
+/** A Rekor a client signs with: its base URL and major API version (1: Rekor v1, 2: rekor-tiles). */
+export interface RekorService {
+  readonly url: string;
+  readonly majorApiVersion: number;
+}
+
+/**
+ * The Rekor of `signingConfig` valid at `at` (validFor start ≤ at < end), the latest-starting one when
+ * several are: after `rotate rekor-log`, Rekor v1 until the cut-over and Rekor v2 from it. Undefined
+ * when none is valid at `at` (a clock before every start). Stricter than sigstore-js 4.1.1, which
+ * drops only ended services and then takes the latest start, even one still in the future
+ * (@sigstore/sign dist/config.js `sortServicesByStartDate`).
+ */
+export function rekorServiceAt(signingConfig: Pick<SigningConfigJson, 'rekorTlogUrls'>, at: Date): RekorService | undefined {
+  const valid = signingConfig.rekorTlogUrls.filter(
+    (service) => Date.parse(service.validFor.start) <= at.getTime() && (service.validFor.end === undefined || at.getTime() < Date.parse(service.validFor.end)),
+  );
+  const latest = valid.sort((a, b) => Date.parse(b.validFor.start) - Date.parse(a.validFor.start))[0];
+  return latest && { url: latest.url, majorApiVersion: latest.majorApiVersion };
+}

@@ -28,9 +28,19 @@ describe('sigstore-cdk rotate (process)', () => {
     expect(result.deploy[0]).toMatch(/^1\. now, the trust/);
     expect(result.deploy[1]).toMatch(new RegExp(`^2\\. at ${at} or later, the server switch: sigstore-cdk synth --env test --at ${at}`));
 
-    const human = await cli('rotate', 'tsa-leaf', '--at', at);
-    expect(human.code).toBe(3);
-    expect(human.stderr).toContain('error [STATE_ROTATION_PENDING]');
+    const pending = await cli('rotate', 'tsa-leaf', '--at', at);
+    expect(pending.code).toBe(3);
+    expect(pending.stderr).toContain('error [STATE_ROTATION_PENDING]');
+
+    // Without --json, as an operator reads it (on stderr, the human channel): what to deploy, in order (the trust first, then the server switch).
+    const human = await cli('rotate', 'fulcio-intermediate', '--at', at);
+    expect(human.code).toBe(0);
+    const lines = human.stderr.split('\n');
+    const step = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    expect(lines[step(/^rotated fulcio-intermediate: /)]).toContain(`fulcio-intermediate g2 (fulcio-intermediate-g2); cut-over ${at}`);
+    const order = [/^deploy, in order:$/, /^ {2}1\. now, the trust: sigstore-cdk synth --env test; publish dist\/trust\/tuf\//, new RegExp(`^ {2}2\\. at ${at} or later, the server switch: .*rolls deployment/fulcio`), /^ {2}3\. from /].map(step);
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
 
     expect((await cli('synth')).code).toBe(0);
     const before = readFileSync(join(project, 'dist', 'sigstore.secrets.k8s.yaml'), 'utf8');

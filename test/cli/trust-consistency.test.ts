@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
+import { changedPodTemplates } from '../helpers/pod-templates';
 import { synthFromState } from '../../lib/synth';
 import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { serveDirectory } from '../helpers/static-server';
@@ -52,6 +53,18 @@ describe('synth keeps dist/trust and the TUF targets consistent (local signer: i
     // The state agrees too: verify finds current targets.
     const verify = await runCliCaptured(['verify', '--env', FIXTURE_ENV, '--envs-dir', join(temp(), 'envs'), '--state-dir', join(temp(), '.sigstore'), '--json']);
     expect(JSON.parse(verify.stdout).tuf.targetsCurrent).toBe(true);
+  });
+
+  it('onboarding a tenant (one new issuer): the new manifests roll Fulcio (its config) and the TUF server (the new targets), no other pod', async () => {
+    env('oidc:\n  tenants:\n    - name: acme\n      issuers: [{ url: https://login.acme.example }]\n');
+    expect((await synth()).code).toBe(0);
+    const manifest = () => readFileSync(join(temp(), 'dist', 'sigstore.k8s.yaml'), 'utf8');
+    const before = manifest();
+    env('oidc:\n  tenants:\n    - name: acme\n      issuers: [{ url: https://login.acme.example }]\n    - name: initech\n      issuers: [{ url: https://login.initech.example }]\n');
+    expect((await synth()).code).toBe(0);
+    expect(manifest()).toContain('https://login.initech.example');
+    // Not Fulcio alone: the issuers are in the signing config, a TUF target, so the TUF server's repository changes too.
+    expect(changedPodTemplates(before, manifest())).toEqual(['Deployment/fulcio', 'Deployment/tuf']);
   });
 
   it('the cdk8s app, which only reads the state, refuses stale targets and names the synth that refreshes them (exit 3)', async () => {

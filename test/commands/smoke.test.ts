@@ -1,10 +1,13 @@
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runSmoke } from '../../lib/commands/smoke';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
+import { configFromYaml } from '../helpers/config';
 import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -28,6 +31,14 @@ oidc:
   issuers: [{ url: https://issuer.example.com }]
 `;
 
+/** The fixture's environment on its way from Rekor v1 to Rekor v2 (`rotate rekor-log` needs the tree ids pinned). */
+const MIGRATING_ENV_YAML = `${ENV_YAML.replace('  tuf: { hostname: tuf.example.com }\n', '  tuf: { hostname: tuf.example.com }\n  trillian: { treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } }\n')}logs: { rekor: v2 }
+`;
+
+/** The same environment with both logs on tiles (envs/tiles.example.yaml): Rekor v2 and TesseraCT. */
+const TILES_ENV_YAML = `${ENV_YAML}logs: { rekor: v2, ct: tesseract }
+`;
+
 describe('sigstore-cdk smoke', () => {
   const temp = useTempDirectory();
   let standIns: StandIns | undefined;
@@ -36,17 +47,31 @@ describe('sigstore-cdk smoke', () => {
     standIns = undefined;
   });
 
-  async function deploy(): Promise<{ args: (...extra: string[]) => string[]; standIns: StandIns }> {
-    const envsDir = join(temp(), 'envs');
+  /** Writes the environment, synthesizes it (minting the state when `copyFixture` is false) and returns where it went. */
+  async function synthesize(
+    root: string,
+    envYaml: string,
+    copyFixture: boolean,
+    beforeSynth?: (envsDir: string, stateRoot: string) => Promise<void>,
+  ): Promise<{ envsDir: string; stateRoot: string; dist: string }> {
+    const envsDir = join(root, 'envs');
     mkdirSync(envsDir);
-    writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), ENV_YAML);
-    const stateRoot = copyFixtureState(temp());
-    const dist = join(temp(), 'dist');
+    writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), envYaml);
+    const stateRoot = copyFixture ? copyFixtureState(root) : join(root, '.sigstore');
+    const dist = join(root, 'dist');
+    await beforeSynth?.(envsDir, stateRoot);
     // synth publishes the TUF targets for these hostnames (and re-signs the expired fixture roles).
     const synth = await runCliCaptured(['synth', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--out', dist]);
+    expect(synth.stderr).not.toContain('error');
     expect(synth.code).toBe(0);
+    return { envsDir, stateRoot, dist };
+  }
+
+  /** Stand-ins signing with the state's keys, and the smoke arguments that point at them. */
+  async function standInsFor(deployed: { envsDir: string; stateRoot: string; dist: string }, ctLog: 'ct_server' | 'tesseract' = 'ct_server') {
+    const { envsDir, stateRoot, dist } = deployed;
     const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load());
-    standIns = await startStandIns({ material, tufDirectory: join(dist, 'trust', 'tuf'), rekorOrigin: 'rekor.example.com' });
+    standIns = await startStandIns({ material, tufDirectory: join(dist, 'trust', 'tuf'), rekorOrigin: 'rekor.example.com', ctLog });
     const tokenFile = join(temp(), 'token');
     writeFileSync(tokenFile, `${fakeIdentityToken('smoke@example.com')}\n`, { mode: 0o600 });
     const { urls } = standIns;
@@ -55,6 +80,11 @@ describe('sigstore-cdk smoke', () => {
       '--fulcio-url', urls.fulcio, '--tsa-url', urls.tsa, '--rekor-url', urls.rekor, '--tuf-url', urls.tuf, ...extra,
     ];
     return { args, standIns };
+  }
+
+  /** The fixture state (Rekor v1, ct_server), synthesized for ENV_YAML, with stand-ins. */
+  async function deploy(): Promise<{ args: (...extra: string[]) => string[]; standIns: StandIns }> {
+    return standInsFor(await synthesize(temp(), ENV_YAML, true));
   }
 
   it('bootstraps trust from TUF, signs with Fulcio, the TSA and Rekor, and verifies with @sigstore/verify; each step timed', async () => {
@@ -70,8 +100,78 @@ describe('sigstore-cdk smoke', () => {
     expect(run.stderr).toMatch(/✓ tuf: bootstrap trust from 1\.root\.json of the state[^\n]*\(\d+ ms\)/);
     expect(run.stderr).toMatch(/✓ verify: verify the bundle[^\n]*\(\d+ ms\)/);
     expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v1/log/entries', 'GET /tuf/timestamp.json']));
+    expect(standIns.requests).not.toContain('POST /rekor/api/v2/log/entries');
+    expect(result.steps.find((step: { component: string }) => step.component === 'rekor').step).toBe('hashedrekord entry in the log through API v1');
     // The token is a secret: never printed.
     expect(run.stdout + run.stderr).not.toContain(fakeIdentityToken('smoke@example.com').split('.')[1]);
+  });
+
+  describe('an environment on tiles (logs.rekor v2, logs.ct tesseract)', () => {
+    // One state minted for the describe (a published Rekor v1 state cannot switch by configuration); smoke writes nothing.
+    let root: string;
+    let tiles: { envsDir: string; stateRoot: string; dist: string };
+    beforeAll(async () => {
+      root = mkdtempSync(join(tmpdir(), 'sigstore-cdk-smoke-tiles-'));
+      tiles = await synthesize(root, TILES_ENV_YAML, false);
+    });
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+    it('logs.rekor v2 (rekor-tiles, with TesseraCT): writes through API v2 and verifies the entry (checkpoint by the Rekor v2 key) with the timestamp', async () => {
+      const { args, standIns } = await standInsFor(tiles, 'tesseract');
+      const run = await runCliCaptured(args('--json'));
+      expect(run.stderr).not.toContain('error');
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result.ok).toBe(true);
+      expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+      expect(result.steps.find((step: { component: string }) => step.component === 'rekor')).toMatchObject({ step: 'hashedrekord entry in the log through API v2', url: standIns.urls.rekor });
+      expect(result.identity).toEqual({ subjectAlternativeName: 'smoke@example.com', issuer: 'https://issuer.example.com' });
+      expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v2/log/entries']));
+      expect(standIns.requests).not.toContain('POST /rekor/api/v1/log/entries');
+    });
+
+    it('logs.rekor v2: a failing Rekor v2 is exit 6, SMOKE_REKOR_FAILED, naming API v2 and the URL', async () => {
+      const { args, standIns } = await standInsFor(tiles, 'tesseract');
+      standIns.fail('rekor');
+      const run = await runCliCaptured(args('--json'));
+      expect(run.code).toBe(6);
+      const { error } = JSON.parse(run.stdout);
+      expect(error.code).toBe('SMOKE_REKOR_FAILED');
+      expect(error.message).toContain(`rekor failed: hashedrekord entry in the log through API v2 at ${standIns.urls.rekor}`);
+      expect(standIns.requests).toContain('POST /rekor/api/v2/log/entries');
+    });
+  });
+
+  it('after rotate rekor-log: Rekor v1 until the cut-over, Rekor v2 (API v2) from it, each entry verified against the published trust', async () => {
+    const cutOver = new Date(Date.now() + 24 * 60 * 60 * 1000);
+    const deployed = await synthesize(temp(), MIGRATING_ENV_YAML, true, async (envsDir, stateRoot) => {
+      const rotate = await runCliCaptured(['rotate', 'rekor-log', '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot, '--at', cutOver.toISOString(), '--overlap', '1d']);
+      expect(rotate.stderr).not.toMatch(/error \[/);
+      expect(rotate.code).toBe(0);
+    });
+    const { args, standIns } = await standInsFor(deployed);
+    const before = await runCliCaptured(args('--json'));
+    expect(before.stderr).not.toContain('error');
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).steps.find((step: { component: string }) => step.component === 'rekor').step).toBe('hashedrekord entry in the log through API v1');
+    expect(standIns.requests).toContain('POST /rekor/api/v1/log/entries');
+    expect(standIns.requests).not.toContain('POST /rekor/api/v2/log/entries');
+
+    // From the cut-over on (an injected "now"; certificates and timestamps keep the wall clock).
+    standIns.requests.length = 0;
+    const { urls } = standIns;
+    const after = await runSmoke({
+      config: configFromYaml(MIGRATING_ENV_YAML, FIXTURE_ENV),
+      stateRoot: deployed.stateRoot,
+      identityToken: fakeIdentityToken('smoke@example.com'),
+      urls: { fulcio: urls.fulcio, tsa: urls.tsa, rekor: urls.rekor, tuf: urls.tuf },
+      clock: () => new Date(cutOver.getTime() + 60 * 60 * 1000),
+    });
+    expect(after.ok).toBe(true);
+    expect(after.steps.map((step) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+    expect(after.steps.find((step) => step.component === 'rekor')?.step).toBe('hashedrekord entry in the log through API v2');
+    expect(standIns.requests).toContain('POST /rekor/api/v2/log/entries');
+    expect(standIns.requests).not.toContain('POST /rekor/api/v1/log/entries');
   });
 
   it.each([
@@ -117,6 +217,6 @@ describe('sigstore-cdk smoke', () => {
     standIns.fail('rekor');
     const run = await runCliProcess(args(), { cwd: temp() });
     expect(run.code).toBe(6);
-    expect(run.stderr).toMatch(/error \[SMOKE_REKOR_FAILED\]: rekor failed: hashedrekord entry in the log at http:\/\/127\.0\.0\.1:\d+\/rekor/);
+    expect(run.stderr).toMatch(/error \[SMOKE_REKOR_FAILED\]: rekor failed: hashedrekord entry in the log through API v1 at http:\/\/127\.0\.0\.1:\d+\/rekor/);
   });
 });

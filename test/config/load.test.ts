@@ -35,7 +35,9 @@ describe('loadConfig', () => {
     });
     expect(config.otc?.endpoints.kms).toBe('https://kms.eu-de.otc.t-systems.com');
     expect(config.services.fulcio).toEqual({ replicas: 2, hostname: 'fulcio.example.com', grpcHostname: 'fulcio-grpc.example.com' });
-    expect(config.services.trillian.logSignerReplicas).toBe(2);
+    // One signer and no pinned trees: the example's first deployment creates the trees (README step 8 pins them for HA).
+    expect(config.services.trillian.logSignerReplicas).toBe(1);
+    expect(config.services.trillian.treeIds).toBeUndefined();
     expect(config.database.kind).toBe('external');
     expect(config.images.mirror).toEqual({ registry: 'swr.eu-de.otc.t-systems.com', organization: 'example-forge-prd' });
     expect(config.oidc.tenants.map((tenant) => tenant.name)).toEqual(['acme-corp', 'globex']);

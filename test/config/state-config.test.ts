@@ -37,6 +37,13 @@ describe('state: where the state lives', () => {
     expect(error.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: at(path), message: expect.stringContaining(accepted) })]));
   });
 
+  it('a field of the obs backend under backend: local is unknown, and the accepted fields are those of local', () => {
+    const error = configError(`${BASE}state:\n  backend: local\n  bucket: b-bucket\n`);
+    expect(error.problems).toEqual([{ path: at('state.bucket'), message: 'unknown field; accepted here (with backend: local): backend' }]);
+    // Without a backend that chooses a variant, every variant's fields are accepted.
+    expect(configError(`${BASE}state:\n  backend: s3\n`).problems[0].message).not.toContain('accepted here (with');
+  });
+
   it('refuses an unknown backend', () => {
     const error = configError(`${BASE}state:\n  backend: s3\n`);
     expect(error.problems[0]).toMatchObject({ path: at('state.backend'), message: expect.stringContaining('"backend: local" or "backend: obs"') });

@@ -37,26 +37,30 @@ export function hashedRekordV002(signed: SignedArtifact): Buffer {
   );
 }
 
+/** How a Rekor v2 log signs: its Ed25519 key, the log id and key hint (from its signed-note key hash) and its checkpoint origin. */
+export interface RekorV2Log {
+  readonly logKey: KeyObject;
+  readonly logId: Buffer;
+  readonly origin: string;
+  readonly keyHint: Buffer;
+}
+
 /**
- * The bundle with a Rekor v2 tlog entry: the entry at index 3 of a 6-entry log, its RFC 6962 inclusion
- * proof, and a checkpoint `origin\nsize\nroot\n` signed as a C2SP signed note (key hint ‖ Ed25519
- * signature) under `origin` with `logKey`.
+ * The TransparencyLogEntry (proto3 JSON) of `entries[index]` in a Rekor v2 log of `entries`, as
+ * rekor-tiles v2.2.1 answers `POST /api/v2/log/entries` (internal/server/service.go CreateEntry,
+ * internal/tessera/tessera.go buildProof): log index, log id, kind and version, the RFC 6962
+ * inclusion proof with the checkpoint `origin\nsize\nroot\n` signed as a C2SP signed note (key hint ‖
+ * Ed25519 signature), the canonicalized body; no integrated time (proto3 JSON leaves out the zero).
  */
-export function withRekorV2Entry(signed: SignedArtifact, options: { logKey: KeyObject; logId: Buffer; origin: string; keyHint: Buffer }) {
-  const body = hashedRekordV002(signed);
-  const other = (i: number): Buffer => Buffer.from(`other entry ${i}`);
-  const entries: Buffer[] = [other(0), other(1), other(2), body, other(4), other(5)];
-  const index = 3;
+export function rekorV2LogEntry(entries: readonly Buffer[], index: number, log: RekorV2Log) {
   const root = treeHash(entries);
-  const note = `${options.origin}\n${entries.length}\n${root.toString('base64')}\n`;
-  const signature = nodeSign(null, Buffer.from(note), options.logKey);
-  const envelope = `${note}\n\u2014 ${options.origin} ${Buffer.concat([options.keyHint, signature]).toString('base64')}\n`;
-  const bundle = signed.bundle as any;
-  const tlogEntry = {
+  const note = `${log.origin}\n${entries.length}\n${root.toString('base64')}\n`;
+  const signature = nodeSign(null, Buffer.from(note), log.logKey);
+  const envelope = `${note}\n\u2014 ${log.origin} ${Buffer.concat([log.keyHint, signature]).toString('base64')}\n`;
+  return {
     logIndex: String(index),
-    logId: { keyId: options.logId.toString('base64') },
+    logId: { keyId: log.logId.toString('base64') },
     kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
-    integratedTime: '0',
     inclusionProof: {
       logIndex: String(index),
       rootHash: root.toString('base64'),
@@ -64,9 +68,32 @@ export function withRekorV2Entry(signed: SignedArtifact, options: { logKey: KeyO
       hashes: inclusionPath(index, entries).map((hash) => hash.toString('base64')),
       checkpoint: { envelope },
     },
-    canonicalizedBody: body.toString('base64'),
+    canonicalizedBody: entries[index].toString('base64'),
   };
+}
+
+/**
+ * The entry rekor-tiles v2.2.1 logs for a `hashedRekordRequestV002` (pkg/types/hashedrekord/hashedrekord.go
+ * ToLogEntry: the request's signature and digest, SHA2_256), marshalled and canonicalized (RFC 8785)
+ * as its CreateEntry does.
+ */
+export function hashedRekordV002OfRequest(request: { digest: string; signature: { content: string; verifier: unknown } }): Buffer {
+  const entry = { kind: 'hashedrekord', apiVersion: '0.0.2', spec: { hashedRekordV002: { signature: request.signature, data: { digest: request.digest, algorithm: 'SHA2_256' } } } };
+  return Buffer.from(sigstoreJson.canonicalize(entry), 'utf8');
+}
+
+/**
+ * The bundle with a Rekor v2 tlog entry: the entry at index 3 of a 6-entry log, its RFC 6962 inclusion
+ * proof, and a checkpoint `origin\nsize\nroot\n` signed as a C2SP signed note (key hint ‖ Ed25519
+ * signature) under `origin` with `logKey`.
+ */
+export function withRekorV2Entry(signed: SignedArtifact, options: RekorV2Log) {
+  const body = hashedRekordV002(signed);
+  const other = (i: number): Buffer => Buffer.from(`other entry ${i}`);
+  const entries: Buffer[] = [other(0), other(1), other(2), body, other(4), other(5)];
+  const tlogEntry = { ...rekorV2LogEntry(entries, 3, options), integratedTime: '0' };
   expect(leafHash(body)).toHaveLength(32);
+  const bundle = signed.bundle as any;
   return { ...signed, bundle: { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [tlogEntry] } } };
 }
 

@@ -14,45 +14,14 @@ import { LocalSigner } from '../../lib/pki/local-signer';
 import { EKU } from '../../lib/pki/profiles';
 import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
 import { opensslOk } from './openssl';
+import { issueWithEmbeddedSct, type SctSigner } from './sct';
 
 /** Fulcio's OIDC issuer extension (v2), sigstore/fulcio docs/oid-info.md. */
 export const FULCIO_ISSUER_V2_OID = '1.3.6.1.4.1.57264.1.8';
 /** Default TSA policy OID of sigstore/timestamp-authority. */
 export const TSA_POLICY_OID = '1.3.6.1.4.1.57264.2';
 
-/** RFC 6962 §3.3: the embedded SCT list extension. */
-export const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
-
-/** A CT log that signs an SCT for the leaf (the test plays the log, with its key from the state). */
-export interface SctSigner {
-  /** The log's ECDSA P-256 private key. */
-  readonly logKey: KeyObject;
-  /** The log id the SCT names (SHA-256 of the log's SubjectPublicKeyInfo). */
-  readonly logId: Buffer;
-}
-
-/**
- * An RFC 6962 SignedCertificateTimestampList over the leaf's TBSCertificate without the SCT
- * extension (the PreCert entry clients rebuild: issuer key hash ‖ uint24 length ‖ TBS), signed by
- * `sct.logKey` at `timestamp`. Returns the extension value (an OCTET STRING holding the list).
- */
-function signedCertificateTimestampList(sct: SctSigner, issuer: x509.X509Certificate, tbs: Buffer, timestamp: Date): Buffer {
-  const uint = (value: number, bytes: number) => {
-    const buffer = Buffer.alloc(bytes);
-    buffer.writeUIntBE(value, 0, bytes);
-    return buffer;
-  };
-  const time = Buffer.alloc(8);
-  time.writeBigUInt64BE(BigInt(timestamp.getTime()));
-  const issuerKeyHash = createHash('sha256').update(Buffer.from(issuer.publicKey.rawData)).digest();
-  const signed = Buffer.concat([Buffer.from([0, 0]), time, uint(1, 2), issuerKeyHash, uint(tbs.length, 3), tbs, uint(0, 2)]);
-  const signature = nodeSign('sha256', signed, { key: sct.logKey, dsaEncoding: 'der' });
-  const entry = Buffer.concat([Buffer.from([0]), sct.logId, time, uint(0, 2), Buffer.from([4, 3]), uint(signature.length, 2), signature]);
-  const list = Buffer.concat([uint(entry.length + 2, 2), uint(entry.length, 2), entry]);
-  // DER OCTET STRING (the list is shorter than 64 KiB: long-form length in two bytes when needed).
-  const length = list.length < 128 ? Buffer.from([list.length]) : list.length < 256 ? Buffer.from([0x81, list.length]) : Buffer.from([0x82, list.length >> 8, list.length & 0xff]);
-  return Buffer.concat([Buffer.from([0x04]), length, list]);
-}
+export { SCT_LIST_OID, type SctSigner } from './sct';
 
 export interface FulcioLeaf {
   readonly certificate: x509.X509Certificate;
@@ -61,11 +30,28 @@ export interface FulcioLeaf {
 
 /**
  * Issues a leaf from the minted Fulcio intermediate the way Fulcio does: empty subject, one critical
- * email SAN, digitalSignature, EKU codeSigning, SKI/AKI, the OIDC issuer extension, 10 minutes.
+ * email SAN, digitalSignature, EKU codeSigning, SKI/AKI, the OIDC issuer extension, 10 minutes; with
+ * `sct`, one SCT embedded from that CT log (the key pair is generated here).
  */
-export async function issueFulcioLeaf(material: PkiMaterial, options: { email: string; oidcIssuer: string; now?: Date; sct?: SctSigner }): Promise<FulcioLeaf> {
-  const now = options.now ?? new Date();
+export async function issueFulcioLeaf(material: PkiMaterial, options: FulcioLeafOptions): Promise<FulcioLeaf> {
   const { privateKey, publicKey } = generateEcKeyPair('P-256');
+  return { certificate: await issueFulcioLeafFor(material, publicKey, options), privateKey };
+}
+
+export interface FulcioLeafOptions {
+  /** The email SAN. */
+  readonly email: string;
+  /** The OIDC issuer extension's value. */
+  readonly oidcIssuer: string;
+  /** notBefore (notAfter is 10 minutes later) and the SCT's timestamp. @default now */
+  readonly now?: Date;
+  /** The CT log that signs the embedded SCT over the precertificate. @default - no SCT extension */
+  readonly sct?: SctSigner;
+}
+
+/** The same for a given public key (what Fulcio's signingCert API receives). */
+export async function issueFulcioLeafFor(material: PkiMaterial, publicKey: KeyObject, options: FulcioLeafOptions): Promise<x509.X509Certificate> {
+  const now = options.now ?? new Date();
   const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
   const issuerValue = AsnSerializer.serialize(new DirectoryString({ utf8String: options.oidcIssuer }));
   const serialNumber = randomSerialNumber();
@@ -88,25 +74,8 @@ export async function issueFulcioLeaf(material: PkiMaterial, options: { email: s
     },
     { signer: new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem'), issuer: material.fulcio.intermediate, purpose: 'test leaf' },
   );
-  const withoutSct = await build([]);
-  if (!options.sct) return { certificate: withoutSct, privateKey };
   // As Fulcio does with the CT log's answer: the same TBS (serial, validity, key), plus the SCT list.
-  const tbs = Buffer.from(withoutSct.rawData).subarray(...tbsRange(Buffer.from(withoutSct.rawData)));
-  const value = signedCertificateTimestampList(options.sct, material.fulcio.intermediate, tbs, now);
-  return { certificate: await build([new x509.Extension(SCT_LIST_OID, false, value)]), privateKey };
-}
-
-/** The [start, end) of the TBSCertificate inside a DER Certificate (the first element of its SEQUENCE). */
-function tbsRange(der: Buffer): [number, number] {
-  const header = (offset: number) => {
-    const first = der[offset + 1];
-    if (first < 0x80) return { start: offset + 2, length: first };
-    const bytes = first & 0x7f;
-    return { start: offset + 2 + bytes, length: der.readUIntBE(offset + 2, bytes) };
-  };
-  const outer = header(0);
-  const inner = header(outer.start);
-  return [outer.start, inner.start + inner.length];
+  return options.sct ? issueWithEmbeddedSct(build, material.fulcio.intermediate, options.sct, now) : build([]);
 }
 
 /**
@@ -195,14 +164,23 @@ export async function signArtifact(
   return { artifact: options.artifact, bundle, email, oidcIssuer };
 }
 
+export interface VerifyOptions {
+  /**
+   * How many embedded SCTs (checked against trusted_root.json's ctlogs) the leaf needs; sigstore-js
+   * defaults to 1 (@sigstore/verify 3.1.1 dist/verifier.js). Bundles from signArtifact carry one only
+   * when it was given `sct`. @default 0
+   */
+  readonly ctlogThreshold?: number;
+}
+
 /**
- * Verifies with @sigstore/verify against a trusted_root.json: tlog and CT thresholds 0 (no Rekor or CT
- * log runs here), one RFC 3161 timestamp required; identity = the email SAN and the OIDC issuer.
- * Throws the verifier's error (with its `code`) on failure.
+ * Verifies with @sigstore/verify against a trusted_root.json: tlog threshold 0 (no Rekor runs here),
+ * CT threshold `options.ctlogThreshold`, one RFC 3161 timestamp required; identity = the email SAN and
+ * the OIDC issuer. Throws the verifier's error (with its `code`) on failure.
  */
-export function verifyWithSigstore(trustedRootJson: unknown, signed: SignedArtifact): void {
+export function verifyWithSigstore(trustedRootJson: unknown, signed: SignedArtifact, options: VerifyOptions = {}): void {
   const trust = toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson));
-  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 });
+  const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: options.ctlogThreshold ?? 0, timestampThreshold: 1 });
   verifier.verify(toSignedEntity(bundleFromJSON(signed.bundle), signed.artifact), {
     subjectAlternativeName: signed.email,
     extensions: { issuer: signed.oidcIssuer },

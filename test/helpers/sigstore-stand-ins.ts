@@ -6,16 +6,12 @@ import { tmpdir } from 'node:os';
 import { join, normalize, sep } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { AsnSerializer } from '@peculiar/asn1-schema';
-import { DirectoryString } from '@peculiar/asn1-x509';
 import { json as sigstoreJson } from '@sigstore/core';
-import { buildCertificate, randomSerialNumber } from '../../lib/pki/certificate-builder';
-import { spkiDer, subjectKeyIdentifier } from '../../lib/pki/keys';
-import { LocalSigner } from '../../lib/pki/local-signer';
-import { EKU } from '../../lib/pki/profiles';
-import type { Signer } from '../../lib/pki/signer';
-import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
-import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundle';
+import { spkiDer } from '../../lib/pki/keys';
+import { decryptStateKey, type LogKey, type PkiMaterial } from '../../lib/pki/state-items';
+import { hashedRekordV002OfRequest, rekorV2LogEntry, signedNoteKeyHash } from './rekor-entries';
+import { sctSignerOf } from './sct';
+import { issueFulcioLeafFor, opensslTimestampOfDigest } from './sigstore-bundle';
 
 /*
  * Loopback stand-ins for the deployed HTTP APIs, signing with the state's own keys, so that what a
@@ -26,6 +22,9 @@ import { FULCIO_ISSUER_V2_OID, opensslTimestampOfDigest } from './sigstore-bundl
  *   POST /tsa/api/v1/timestamp        an RFC 3161 response from `openssl ts -reply` with the TSA leaf
  *   POST /rekor/api/v1/log/entries    a hashedrekord entry with a SET and an inclusion proof (a tree
  *                                     of one) whose checkpoint is signed by the Rekor key
+ *   POST /rekor/api/v2/log/entries    Rekor v2 (rekor-tiles): a hashedrekord 0.0.2 entry appended to an
+ *                                     in-memory log, with an inclusion proof and a checkpoint signed
+ *                                     as a signed note by the state's Rekor v2 (Ed25519) key
  * The OIDC token is not verified (there is no issuer here): its `sub`/`email` becomes the SAN.
  */
 
@@ -48,6 +47,8 @@ export interface StandInOptions {
   readonly rekorOrigin: string;
   /** The OIDC issuer written into certificates. @default https://issuer.example.com */
   readonly oidcIssuer?: string;
+  /** The CT log whose key signs the SCTs: ct_server's (`ctlog-key`) or TesseraCT's (`tesseract-key`, `logs.ct: tesseract`). @default 'ct_server' */
+  readonly ctLog?: 'ct_server' | 'tesseract';
 }
 
 /** A fake OIDC identity token (unsigned JWT) with `sub` and `email`. */
@@ -61,13 +62,17 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   const failing = new Set<string>();
   const requests: string[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sigstore-cdk-standins-'));
+  // Rekor v2's log: a few earlier entries, so that an inclusion proof has hashes to check.
+  const rekorV2Entries: Buffer[] = [0, 1, 2, 3, 4].map((i) => Buffer.from(`earlier stand-in entry ${i}`));
   const handlers: Record<string, (body: Buffer) => Promise<{ type: string; body: Buffer | string; status?: number }>> = {
     'POST /fulcio/api/v2/signingCert': async (body) => {
       const request = JSON.parse(body.toString('utf8'));
       const token = String(request.credentials.oidcIdentityToken);
       const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
       const material = await materialOf();
-      const leaf = await fulcioLeafWithSct(material, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
+      const ctKey = options.ctLog === 'tesseract' ? material.tileLogs?.tesseract : material.ctlog;
+      if (!ctKey) throw new Error('the state has no tesseract-key');
+      const leaf = await fulcioLeafWithSct(material, ctKey, createPublicKey(request.publicKeyRequest.publicKey.content), claims.email ?? claims.sub, options.oidcIssuer ?? claims.iss);
       const pems = [leaf, material.fulcio.intermediate, material.fulcio.root].map((certificate) => certificate.toString('pem'));
       return { type: 'application/json', status: 201, body: JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: pems } } }) };
     },
@@ -78,6 +83,20 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     'POST /rekor/api/v1/log/entries': async (body) => {
       const entry = rekorEntry(await materialOf(), JSON.parse(body.toString('utf8')), options.rekorOrigin);
       return { type: 'application/json', status: 201, body: JSON.stringify(entry) };
+    },
+    'POST /rekor/api/v2/log/entries': async (body) => {
+      // rekor-tiles v2.2.1 internal/server/service.go CreateEntry: 400 for a request without digest,
+      // signature or verifier (pkg/types/hashedrekord/hashedrekord.go validate), else 201 and the entry.
+      const request = JSON.parse(body.toString('utf8')).hashedRekordRequestV002;
+      if (!request?.digest || !request.signature?.content || !request.signature.verifier) {
+        return { type: 'application/json', status: 400, body: JSON.stringify({ code: 3, message: 'invalid hashedrekord request' }) };
+      }
+      const key = (await materialOf()).tileLogs?.rekorV2;
+      if (!key) throw new Error('the state has no rekor-v2-key');
+      const keyHash = signedNoteKeyHash(options.rekorOrigin, key.publicKey);
+      rekorV2Entries.push(hashedRekordV002OfRequest(request));
+      const log = { logKey: decryptStateKey(key.privateKey, 'rekor v2'), logId: keyHash, origin: options.rekorOrigin, keyHint: keyHash.subarray(0, 4) };
+      return { type: 'application/json', status: 201, body: JSON.stringify(rekorV2LogEntry(rekorV2Entries, rekorV2Entries.length - 1, log)) };
     },
   };
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -127,61 +146,13 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   };
 }
 
-/** The SCT list extension (RFC 6962 §3.3). */
-const SCT_LIST_OID = '1.3.6.1.4.1.11129.2.4.2';
-
 /**
  * A Fulcio-style leaf for `publicKey` from the minted intermediate, with one embedded SCT from the CT
- * log key: the SCT signs the precert entry (issuer key hash, the TBS without the SCT extension), and
- * the certificate is then issued with the same serial, validity and extensions plus the SCT list.
+ * log key over the precertificate (test/helpers/sct.ts).
  */
-async function fulcioLeafWithSct(material: PkiMaterial, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
+function fulcioLeafWithSct(material: PkiMaterial, ctKey: LogKey, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
-  const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
-  const intermediateSigner = new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem');
-  const serialNumber = randomSerialNumber();
-  const extensions = [
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([EKU.codeSigning], false),
-    new x509.SubjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey).toString('hex')),
-    new x509.AuthorityKeyIdentifierExtension(subjectKeyIdentifier(certificateKey(material.fulcio.intermediate)).toString('hex')),
-    new x509.SubjectAlternativeNameExtension([{ type: 'email', value: email }], true),
-    new x509.Extension(FULCIO_ISSUER_V2_OID, false, AsnSerializer.serialize(new DirectoryString({ utf8String: oidcIssuer }))),
-  ];
-  const template = { subject: {}, serialNumber, notBefore: now, notAfter: new Date(now.getTime() + 10 * 60 * 1000), publicKey, extensions };
-  // The precertificate's TBS: what the certificate's TBS is once the SCT extension is removed.
-  let precertTbs: Buffer | undefined;
-  const capturing: Signer = {
-    keyRef: intermediateSigner.keyRef,
-    publicKey: () => intermediateSigner.publicKey(),
-    sign: (data: Buffer, purpose: string) => {
-      precertTbs = Buffer.from(data);
-      return intermediateSigner.sign(data, purpose);
-    },
-  } as Signer;
-  await buildCertificate(template, { signer: capturing, issuer: material.fulcio.intermediate, purpose: 'stand-in precertificate' });
-  const sct = signedCertificateTimestamp(material, precertTbs!, Buffer.from(material.fulcio.intermediate.publicKey.rawData));
-  const list = Buffer.concat([uint16(sct.length + 2), uint16(sct.length), sct]);
-  const sctExtension = new x509.Extension(SCT_LIST_OID, false, derOctetString(list));
-  return buildCertificate({ ...template, extensions: [...extensions, sctExtension] }, { signer: intermediateSigner, issuer: material.fulcio.intermediate, purpose: 'stand-in leaf' });
-}
-
-/** One SCT v1 (RFC 6962 §3.2) over a precert entry, signed with the CT log key (ECDSA, SHA-256). */
-function signedCertificateTimestamp(material: PkiMaterial, tbs: Buffer, issuerSpki: Buffer): Buffer {
-  const logId = createHash('sha256').update(spkiDer(material.ctlog.publicKey)).digest();
-  const timestamp = Buffer.alloc(8);
-  timestamp.writeBigUInt64BE(BigInt(Date.now()));
-  const signed = Buffer.concat([
-    Buffer.from([0, 0]), // v1, certificate_timestamp
-    timestamp,
-    uint16(1), // precert_entry
-    createHash('sha256').update(issuerSpki).digest(),
-    uint24(tbs.length),
-    tbs,
-    uint16(0), // no extensions
-  ]);
-  const signature = nodeSign('sha256', signed, { key: decryptStateKey(material.ctlog.privateKey, 'ctlog'), dsaEncoding: 'der' });
-  return Buffer.concat([Buffer.from([0]), logId, timestamp, uint16(0), Buffer.from([4, 3]), uint16(signature.length), signature]);
+  return issueFulcioLeafFor(material, publicKey, { email, oidcIssuer, now, sct: sctSignerOf(ctKey) });
 }
 
 /** A Rekor v1 answer for a proposed entry: log index 0 of a tree of one, with its SET and checkpoint. */
@@ -208,20 +179,4 @@ function rekorEntry(material: PkiMaterial, proposed: unknown, origin: string): R
       },
     },
   };
-}
-
-function uint16(value: number): Buffer {
-  const buffer = Buffer.alloc(2);
-  buffer.writeUInt16BE(value);
-  return buffer;
-}
-
-function uint24(value: number): Buffer {
-  return Buffer.from([(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff]);
-}
-
-/** DER OCTET STRING (short or long form length). */
-function derOctetString(content: Buffer): ArrayBuffer {
-  const length = content.length < 0x80 ? Buffer.from([content.length]) : content.length < 0x100 ? Buffer.from([0x81, content.length]) : Buffer.from([0x82, content.length >> 8, content.length & 0xff]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x04]), length, content])).buffer;
 }

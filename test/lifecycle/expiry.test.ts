@@ -5,7 +5,9 @@ import { stateCertificates } from '../../lib/lifecycle/generations';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
-import { configFromYaml } from '../helpers/config';
+import { configError, configFromYaml } from '../helpers/config';
+import { runBootstrap } from '../../lib/synth';
+import { runVerify } from '../../lib/verify';
 import { setWallClock } from '../helpers/fake-date';
 import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -110,6 +112,33 @@ describe('expiry of the state items and trusted_root.json validFor', () => {
   });
 });
 
+describe('the issue\'s reproduction: a state minted with a 1-hour TSA leaf', () => {
+  const temp = useTempDirectory();
+
+  it('verify fails (exit 5) instead of "ok": true, because the leaf expires before the TUF timestamp does', async () => {
+    const config = configFromYaml('organization: Test Org\nsigner: local\npki:\n  tsa: { leafValidity: 1h }\n', 'short');
+    const stateRoot = join(temp(), '.sigstore');
+    const minted = new Date('2026-03-01T00:00:00Z');
+    await runBootstrap({ config, stateRoot, clock: () => minted });
+    const result = await runVerify({ config, stateRoot, offline: true, clock: () => new Date('2026-03-01T00:10:00Z') });
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      'tsa-leaf g1 (certificate tsa/leaf.crt.pem) expires 2026-03-01T01:00:00Z, before the TUF timestamp does (2026-03-15T00:00:00Z): clients holding it would trust an expired item; run "sigstore-cdk rotate tsa-leaf --env short --at 2026-03-01T01:00:00Z" (or an earlier cut-over)',
+      'tsa-leaf g1 (trusted_root.json timestampAuthorities[0].validFor) expires 2026-03-01T01:00:00Z, before the TUF timestamp does (2026-03-15T00:00:00Z): clients holding it would trust an expired item; run "sigstore-cdk rotate tsa-leaf --env short --at 2026-03-01T01:00:00Z" (or an earlier cut-over)',
+    ]);
+    expect(result.expiry.find((entry) => entry.source === 'certificate tsa/leaf.crt.pem')).toMatchObject({ notAfter: '2026-03-01T01:00:00Z', daysLeft: 0, status: 'expires-before-tuf-timestamp' });
+    // The CLI turns a result that is not ok into exit 5 (VERIFY_FAILED): the tests below run it.
+  });
+
+  it('refuses a bad renewal window before anything is written, naming the field, the value and what is accepted', () => {
+    const error = configError('organization: Test Org\nsigner: local\npki:\n  renewBefore: { tsaLeaf: 90 days }\n');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('pki.renewBefore.tsaLeaf');
+    expect(error.message).toContain('90 days');
+    expect(error.message).toContain('expected a duration such as "10y", "90d" or "12h"');
+  });
+});
+
 describe('sigstore-cdk verify: certificate expiry (wall clock injected)', () => {
   const temp = useTempDirectory();
   let envsDir: string;
@@ -155,5 +184,42 @@ describe('sigstore-cdk verify: certificate expiry (wall clock injected)', () => 
     const after = await cli('verify', '--offline');
     expect(after.code).toBe(5);
     expect(after.stderr).toContain('tsa-leaf g1 (certificate tsa/leaf.crt.pem) expired 2028-01-01T00:00:00Z');
+  });
+
+  it('following the advice settles it: after the rotate verify names, with its cut-over before the expiry, verify passes', async () => {
+    setWallClock('2027-12-25T00:00:00Z');
+    expect((await cli('tuf', 'refresh')).code).toBe(0);
+    const failing = JSON.parse((await cli('verify', '--offline', '--json')).stdout).result;
+    const advice = /run "sigstore-cdk (rotate [^"]+)"/.exec(failing.problems[0])?.[1];
+    expect(advice).toBe('rotate tsa-leaf --env test --at 2028-01-01T00:00:00Z');
+    const rotated = await cli(...advice!.replace(' --env test', '').split(' '));
+    expect(rotated.stderr).not.toContain('error [');
+    expect(rotated.code).toBe(0);
+    const run = await cli('verify', '--offline', '--json');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.problems).toEqual([]);
+    expect(result.warnings.filter((warning: string) => warning.includes('tsa-leaf'))).toEqual([]);
+    const leaves = result.expiry.filter((entry: ItemExpiry) => entry.item === 'tsa-leaf').map((entry: ItemExpiry) => [entry.source, entry.status]);
+    expect(leaves).toEqual([
+      ['certificate tsa/leaf.crt.pem', 'cut-over-planned'],
+      ['certificate tsa/g2/leaf.crt.pem', 'valid'],
+      ['trusted_root.json timestampAuthorities[0].validFor', 'superseded'],
+      ['trusted_root.json timestampAuthorities[1].validFor', 'valid'],
+    ]);
+  });
+
+  it('a renewal inside the window (the yearly runbook) stops the "due" warning at once, not only at the cut-over', async () => {
+    setWallClock('2027-11-01T00:00:00Z');
+    expect((await cli('rotate', 'tsa-leaf', '--at', '2027-11-16T00:00:00Z')).code).toBe(0);
+    const result = JSON.parse((await cli('verify', '--offline', '--json')).stdout);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.filter((warning: string) => warning.includes('tsa-leaf g1'))).toEqual([]);
+    expect(result.expiry.find((entry: ItemExpiry) => entry.source === 'certificate tsa/leaf.crt.pem')).toMatchObject({ notAfter: '2028-01-01T00:00:00Z', inUse: true, status: 'cut-over-planned' });
+    // A cut-over that has come: the old leaf is superseded.
+    setWallClock('2027-11-17T00:00:00Z');
+    expect((await cli('tuf', 'refresh')).code).toBe(0);
+    const later = JSON.parse((await cli('verify', '--offline', '--json')).stdout);
+    expect(later.expiry.find((entry: ItemExpiry) => entry.source === 'certificate tsa/leaf.crt.pem')).toMatchObject({ inUse: false, status: 'superseded' });
   });
 });

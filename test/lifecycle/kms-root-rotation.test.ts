@@ -93,4 +93,22 @@ describe('rotate fulcio-root with OTC KMS (emulator)', () => {
     await runRotate({ config, item: 'tsa-leaf', stateRoot, clock, at, rootKeys: rootKeys() });
     expect(kms.emulator.calls.map((call) => call.api)).toEqual(['decrypt-datakey']);
   });
+
+  it('a Fulcio intermediate renewal under the same root needs KMS for its one signature only (and the data key of the passwords)', async () => {
+    kms.emulator.calls.length = 0;
+    const result = await runRotate({ config, item: 'fulcio-intermediate', stateRoot, clock: () => new Date('2026-06-01T00:00:00Z'), at: new Date('2026-06-20T00:00:00Z'), rootKeys: rootKeys() });
+    expect(result.generations.map((generation) => generation.itemId)).toEqual(['fulcio-intermediate-g2']);
+    const apis = kms.emulator.calls.map((call) => call.api);
+    expect(apis.filter((api) => api === 'sign')).toHaveLength(1);
+    // Nothing but opening the passwords, finding the root key and reading its public key (reads), and the one signature.
+    expect(apis.filter((api) => !['decrypt-datakey', 'list-keys', 'describe-key', 'get-publickey'].includes(api))).toEqual(['sign']);
+    expect(apis).not.toContain('create-key');
+    const manifest = JSON.parse(readFileSync(join(stateRoot, ENV, 'manifest.json'), 'utf8'));
+    expect(manifest.items['fulcio-intermediate-g2'].signedBy).toBe(manifest.rootKeys.fulcio.keyRef);
+    const log = readFileSync(join(stateRoot, ENV, 'ceremony.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log.slice(-2).map((record) => [record.kind, record.purpose ?? record.outcome, record.keyRef])).toEqual([
+      ['sign-intent', 'fulcio-intermediate-g2 certificate', manifest.rootKeys.fulcio.keyRef],
+      ['sign-result', 'signed', manifest.rootKeys.fulcio.keyRef],
+    ]);
+  });
 });

@@ -7,6 +7,7 @@ import { bundleBuilderFromSigningConfig } from '@sigstore/sign';
 import { runLogMigration } from '../../lib/commands/migrate-log';
 import { parseDuration } from '../../lib/config/duration';
 import { decryptPrivateKey, logIdOf, publicKeyPem } from '../../lib/pki/keys';
+import { sctSignerOf, type SctSigner } from '../helpers/sct';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { mintTileLogKey, TILE_LOG_KEY_ITEMS } from '../../lib/pki/tile-log-keys';
 import { readPkiMaterial, type PkiMaterial } from '../../lib/pki/state-items';
@@ -213,7 +214,7 @@ describe('the migrated trust outputs with fixture keys (snapshot)', () => {
  * A bundle signed at `at` through Rekor v1 (Fulcio leaf from then, with an SCT when `sct` is given,
  * integrated a second later; no RFC 3161 timestamp: the integrated time is its time).
  */
-async function signedWithRekorV1(material: PkiMaterial, at: Date, label: string, sct?: { logKey: ReturnType<typeof decryptPrivateKey>; logId: Buffer }): Promise<SignedArtifact> {
+async function signedWithRekorV1(material: PkiMaterial, at: Date, label: string, sct?: SctSigner): Promise<SignedArtifact> {
   const artifact = Buffer.from(`signed through Rekor v1 (${label})\n`);
   const email = 'dev@example.com';
   const oidcIssuer = 'https://issuer.example.com';
@@ -336,11 +337,6 @@ describe('a migrated environment (Rekor v1 -> v2, ct_server -> TesseraCT), check
     }
   });
 
-  const sctBy = (key: { privateKey: { pem: string; password: string }; publicKey: Parameters<typeof logIdOf>[0] }) => ({
-    logKey: decryptPrivateKey(key.privateKey.pem, key.privateKey.password),
-    logId: logIdOf(key.publicKey),
-  });
-
   it('ctlogs lists ct_server (validFor ending an hour after the cut-over) and TesseraCT under <prefix>-tiles', () => {
     expect(after.ctlogs.map((log: any) => [log.baseUrl, log.publicKey.validFor.end !== undefined])).toEqual([
       ['https://ctlog.example.com/forge', true],
@@ -349,16 +345,16 @@ describe('a migrated environment (Rekor v1 -> v2, ct_server -> TesseraCT), check
   });
 
   it('a certificate with an SCT from ct_server before the cut-over verifies; one whose SCT is after the old end fails', async () => {
-    const early = await signedWithRekorV1(newMaterial, ago(2.5 * HOUR), 'ct_server SCT, before the cut-over', sctBy(newMaterial.ctlog));
+    const early = await signedWithRekorV1(newMaterial, ago(2.5 * HOUR), 'ct_server SCT, before the cut-over', sctSignerOf(newMaterial.ctlog));
     expect(() => verifyBundle(before, early, 1)).not.toThrow();
     expect(() => verifyBundle(after, early, 1)).not.toThrow();
-    const late = await signedWithRekorV1(newMaterial, ago(0.5 * HOUR), 'ct_server SCT, after the end', sctBy(newMaterial.ctlog));
+    const late = await signedWithRekorV1(newMaterial, ago(0.5 * HOUR), 'ct_server SCT, after the end', sctSignerOf(newMaterial.ctlog));
     expect(() => verifyBundle(before, late, 1)).not.toThrow();
     expect(() => verifyBundle(after, late, 1)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR', message: expect.stringContaining('SCT verification failed') }));
   });
 
   it('after the cut-over, a bundle through Rekor v2 with an SCT from TesseraCT verifies against the migrated root, not the old one', async () => {
-    const signed = await signArtifact(newMaterial, { artifact: Buffer.from('signed through Rekor v2 and TesseraCT\n'), workDir: join(temp(), 'tsa-sct'), sct: sctBy(newMaterial.tileLogs!.tesseract!) });
+    const signed = await signArtifact(newMaterial, { artifact: Buffer.from('signed through Rekor v2 and TesseraCT\n'), workDir: join(temp(), 'tsa-sct'), sct: sctSignerOf(newMaterial.tileLogs!.tesseract!) });
     const v2Key = newMaterial.tileLogs!.rekorV2!;
     const keyHash = signedNoteKeyHash('rekor.example.com', v2Key.publicKey);
     const logKey = decryptPrivateKey(v2Key.privateKey.pem, v2Key.privateKey.password);

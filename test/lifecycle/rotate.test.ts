@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRotate } from '../../lib/commands/rotate';
 import { parseDuration } from '../../lib/config/duration';
@@ -14,6 +14,12 @@ import { copyFixtureState, FIXTURE_ENV, fixtureConfig } from '../helpers/fixture
 import { opensslOk } from '../helpers/openssl';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { parseAllDocuments } from 'yaml';
+import * as x509 from '@peculiar/x509';
+import { chartInput, find, synthesizeCluster } from '../k8s/cluster-fixture';
+import { withTileLogKeys } from '../helpers/tile-log-fixture';
+
+/** The certificates of a PEM bundle, each as base64 DER, in order. */
+const rootsOf = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!.map((block) => new x509.X509Certificate(block).toString('base64'));
 
 /* The fixture state was minted on 2026-01-01; every rotation below runs at an injected time. */
 const ROTATED_AT = '2026-06-01T00:00:00Z';
@@ -120,6 +126,7 @@ describe('rotate: renewal under the same root', () => {
         // Parsed, not matched as text: YAML quotes a password that starts with "-" (1 in 64 random ones).
         passwords: parseAllDocuments(secretsText).flatMap((document) => Object.entries((document.toJSON()?.stringData ?? {}) as Record<string, string>)).filter(([key]) => key === 'password').map(([, value]) => value),
         trustedRoot: readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8'),
+        tsaChain: rootsOf(readFileSync(join(outDir, 'trust/tsa-chain.pem'), 'utf8')),
         checksums: { tsa: annotations('tsa')['sigstore-cdk/inputs-sha256'], fulcio: annotations('fulcio')['sigstore-cdk/inputs-sha256'] },
       };
     };
@@ -132,6 +139,11 @@ describe('rotate: renewal under the same root', () => {
     expect(before.secrets).not.toContain(newKey);
     expect(after.passwords).toContain(newKey);
     expect(after.secrets).not.toContain(oldKey);
+    // The TSA chain the server loads (dist/trust/tsa-chain.pem) is the active generation's: the old leaf before the cut-over, the new one from it.
+    const leafOf = (path: string) => new x509.X509Certificate(readFileSync(join(stateRoot, FIXTURE_ENV, path), 'utf8')).toString('base64');
+    expect(before.tsaChain[0]).toBe(leafOf('tsa/leaf.crt.pem'));
+    expect(after.tsaChain[0]).toBe(leafOf('tsa/g2/leaf.crt.pem'));
+    expect(after.tsaChain.slice(1)).toEqual(before.tsaChain.slice(1));
     // The trust outputs do not depend on the time: both list both generations.
     expect(after.trustedRoot).toBe(before.trustedRoot);
     expect(snapshot.generationRecords('tsa-leaf')).toHaveLength(1);
@@ -199,6 +211,47 @@ describe('rotate: renewal under the same root', () => {
   });
 });
 
+describe('rotate: a cut-over after the generation in use expires', () => {
+  const temp = useTempDirectory();
+  const config = fixtureConfig();
+
+  it('is refused before anything is written (servers would sign with an expired certificate until then); a cut-over before the expiry is taken, with the early cut-over warning', async () => {
+    // (The TUF root is due by then: rotate re-signs it, hence the local root keys.) The fixture's TSA leaf expires 2028-01-01; the default cut-over (now plus the TUF timestamp's 14 days) would be 2028-01-08.
+    const stateRoot = copyFixtureState(temp());
+    const manifest = readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'));
+    const late = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), rootKeys: new LocalRootKeys() }).catch((error: Error) => error);
+    expect(late).toBeInstanceOf(ConfigError);
+    expect(late).toMatchObject({
+      code: 'CONFIG_INVALID',
+      exitCode: 2,
+      message:
+        'rotate tsa-leaf: servers use tsa-leaf g1 (tsa/leaf.crt.pem) until the cut-over 2028-01-08T00:00:00Z (the default: now plus tuf.expiry.timestamp 14d), ' +
+        'but it expires 2028-01-01T00:00:00Z: they would sign with an expired certificate in between; choose --at 2028-01-01T00:00:00Z or earlier (nothing was changed)',
+    });
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
+    // A TSA intermediate rotation also replaces the leaf: the same check, on the leaf (the intermediate lives until 2031).
+    await expect(
+      runRotate({ config, item: 'tsa-intermediate', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), at: new Date('2028-01-02T00:00:00Z'), rootKeys: new LocalRootKeys() }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('servers use tsa-leaf g1 (tsa/leaf.crt.pem) until the cut-over 2028-01-02T00:00:00Z (--at)') }));
+    expect(readFileSync(join(stateRoot, FIXTURE_ENV, 'manifest.json'))).toEqual(manifest);
+
+    const inTime = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2027-12-25T00:00:00Z'), at: new Date('2027-12-31T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(inTime.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2 })]);
+    expect(inTime.warnings).toEqual([expect.stringContaining('the cut-over 2027-12-31T00:00:00Z comes before the current TUF timestamp expires for clients')]);
+  });
+
+  it('a generation that has already expired is the recovery case: the rotation is taken, with a warning to cut over at once', async () => {
+    const stateRoot = copyFixtureState(temp());
+    const late = await runRotate({ config, item: 'tsa-leaf', stateRoot, clock: fixedClock('2028-01-02T00:00:00Z'), at: new Date('2028-01-02T00:00:00Z'), rootKeys: new LocalRootKeys() });
+    expect(late.generations).toEqual([expect.objectContaining({ item: 'tsa-leaf', generation: 2 })]);
+    expect(late.warnings).toEqual(
+      expect.arrayContaining([
+        'tsa-leaf g1 (tsa/leaf.crt.pem) expired 2028-01-01T00:00:00Z and servers use it until the cut-over 2028-01-02T00:00:00Z: deploy the cut-over (step 2) as soon as the trust is published',
+      ]),
+    );
+  });
+});
+
 describe('rotate: a new root (local signer)', () => {
   const temp = useTempDirectory();
   let stateRoot: string;
@@ -238,11 +291,33 @@ describe('rotate: a new root (local signer)', () => {
       await synth({ config, stateRoot, outDir, cloudOutDir: join(temp(), `${name}-cloud`), clock: fixedClock('2026-06-02T00:00:00Z'), at: new Date(at), projectRoot: temp() });
       const documents = parseAllDocuments(readFileSync(join(outDir, 'sigstore.k8s.yaml'), 'utf8')).map((document) => document.toJSON());
       const ctConfig = documents.find((document) => document?.kind === 'ConfigMap' && document.metadata.name === 'ctlog-config');
-      return { roots: (ctConfig.data['roots.pem'] as string).match(/BEGIN CERTIFICATE/g)!.length, trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
+      return { roots: rootsOf(ctConfig.data['roots.pem']), trustedRoot: JSON.parse(readFileSync(join(outDir, 'trust/trusted_root.json'), 'utf8')) };
     };
+    const [oldRoot, newRoot] = ['fulcio/root.crt.pem', 'fulcio/g2/root.crt.pem'].map((path) => new x509.X509Certificate(readFileSync(join(dir(), path), 'utf8')).toString('base64'));
+    // Already before the cut-over (what "synth" deploys now): the CT log must accept the new root before Fulcio switches to it.
+    expect((await ctRootsAt('2026-06-02T00:00:00Z', 'ahead')).roots).toEqual([oldRoot, newRoot]);
     const during = await ctRootsAt('2026-06-22T00:00:00Z', 'during');
-    expect(during.roots).toBe(2);
-    expect((await ctRootsAt('2026-06-28T00:00:00Z', 'after')).roots).toBe(1);
+    // The two Fulcio roots themselves (not, say, a root and an intermediate).
+    expect(during.roots).toEqual([oldRoot, newRoot]);
+    expect((await ctRootsAt('2026-06-28T00:00:00Z', 'after')).roots).toEqual([newRoot]);
+    // TesseraCT (logs.ct: tesseract) takes its roots_pem_file from the same roots: both during the overlap, then the new one.
+    const tesseractRootsAt = async (at: string) => {
+      const material = withTileLogKeys(await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load(), { at: new Date(at) }));
+      const cluster = synthesizeCluster(chartInput(material, 'logs: { ct: tesseract }\n'));
+      expect(find(cluster.public, 'Deployment', 'ctlog').spec.template.spec.containers[0].args).toContain('--roots_pem_file=/etc/ctlog-roots/roots.pem');
+      return rootsOf(find(cluster.public, 'ConfigMap', 'ctlog-roots').data['roots.pem']);
+    };
+    expect(await tesseractRootsAt('2026-06-02T00:00:00Z')).toEqual([oldRoot, newRoot]);
+    expect(await tesseractRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
+    expect(await tesseractRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
+    // The sigstore-trust-roots ConfigMap (for verifiers that pin the roots out of band): both roots during the overlap, then the new one.
+    const trustRootsAt = async (at: string) => {
+      const material = await readPkiMaterial(await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load(), { at: new Date(at) });
+      const cluster = synthesizeCluster(chartInput(material, 'cluster:\n  trustRootNamespaces: [forge]\n'));
+      return rootsOf(find(cluster.public, 'ConfigMap', 'sigstore-trust-roots', 'forge').data['fulcio-root.pem']);
+    };
+    expect(await trustRootsAt('2026-06-22T00:00:00Z')).toEqual([oldRoot, newRoot]);
+    expect(await trustRootsAt('2026-06-28T00:00:00Z')).toEqual([newRoot]);
     const authorities = during.trustedRoot.certificateAuthorities;
     expect(authorities).toHaveLength(2);
     expect(authorities[0].validFor.end).toBe('2026-06-27T00:00:00Z');
@@ -264,5 +339,43 @@ describe('rotate: a new root (local signer)', () => {
     expect(
       opensslOk(['verify', '-attime', attime, '-CAfile', join(dir(), 'tsa/g2/root.crt.pem'), '-untrusted', join(temp(), 'tsa-g2-untrusted.pem'), join(dir(), 'tsa/g2/leaf.crt.pem')]),
     ).toContain(': OK');
+
+    // Every chain trusted_root.json publishes (three Fulcio generations under two roots, two TSA generations), each checked by openssl at a time inside its validFor.
+    const snapshot = await new StateStore({ root: stateRoot, env: FIXTURE_ENV }).load();
+    const repository = readTufRepository(snapshot);
+    const target = repository.targets.signed.targets['trusted_root.json'];
+    const published = JSON.parse(repository.files.get(`targets/${target.hashes.sha256}.trusted_root.json`)!.toString('utf8'));
+    expect(published.certificateAuthorities).toHaveLength(3);
+    expect(published.timestampAuthorities).toHaveLength(2);
+    const verified = [...published.certificateAuthorities, ...published.timestampAuthorities].map((authority, index) =>
+      opensslVerifyPublishedChain(authority, join(temp(), `chain-${index}`)),
+    );
+    expect(verified).toEqual(Array(5).fill(true));
+    // The chains are distinct generations: five different leaves, and both TSA roots.
+    expect(new Set([...published.certificateAuthorities, ...published.timestampAuthorities].map((authority) => authority.certChain.certificates[0].rawBytes)).size).toBe(5);
+    expect(new Set(published.timestampAuthorities.map((authority: { certChain: { certificates: { rawBytes: string }[] } }) => authority.certChain.certificates.at(-1)!.rawBytes)).size).toBe(2);
   });
 });
+
+/**
+ * `openssl verify` of one trusted_root.json certificate authority (its certChain: leaf first, root last) at a time inside its
+ * validFor: the root alone as the trust anchor, the certificates between as untrusted. True when openssl says OK; throws otherwise.
+ */
+function opensslVerifyPublishedChain(authority: { certChain: { certificates: { rawBytes: string }[] }; validFor: { start: string; end?: string } }, directory: string): boolean {
+  mkdirSync(directory, { recursive: true });
+  const pem = (rawBytes: string) => new x509.X509Certificate(Buffer.from(rawBytes, 'base64')).toString('pem') + '\n';
+  const certificates = authority.certChain.certificates.map((certificate) => certificate.rawBytes);
+  expect(certificates.length).toBeGreaterThanOrEqual(2);
+  writeFileSync(join(directory, 'leaf.pem'), pem(certificates[0]));
+  writeFileSync(join(directory, 'root.pem'), pem(certificates.at(-1)!));
+  const between = certificates.slice(1, -1);
+  if (between.length > 0) writeFileSync(join(directory, 'untrusted.pem'), between.map(pem).join(''));
+  const start = Date.parse(authority.validFor.start);
+  const attime = String(Math.floor((authority.validFor.end ? (start + Date.parse(authority.validFor.end)) / 2 : start + 86_400_000) / 1000));
+  const output = opensslOk([
+    'verify', '-x509_strict', '-attime', attime, '-CAfile', join(directory, 'root.pem'),
+    ...(between.length > 0 ? ['-untrusted', join(directory, 'untrusted.pem')] : []),
+    join(directory, 'leaf.pem'),
+  ]);
+  return output.includes(': OK');
+}

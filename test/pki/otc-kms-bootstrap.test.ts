@@ -372,6 +372,12 @@ describe('a state bootstrapped once through KMS', () => {
     expect(error).toMatchObject({ code: 'STATE_SIGNER_MISMATCH', exitCode: 3 });
     expect(error.message).toContain(`the fulcio root is pinned to otc-kms:${keyIds.fulcio}`);
     expect(error.message).toContain(`otc-kms:${otherKey}`);
+    // A new root key is a rotation of the existing state, never a new state (issue 10): the message says how.
+    expect(error.message).toContain(
+      'a new fulcio root key is a rotation: keep the configured key that minted generation 1 (otc.kms.fulcioRootKeyAlias) and run ' +
+        '"sigstore-cdk keys ensure --env kms --next fulcio-root", then "sigstore-cdk rotate fulcio-root --env kms"',
+    );
+    expect(error.message).not.toContain('mint a new state');
     expect(treeContents(stateRoot)).toEqual(before);
     expect(emulator.calls.filter((call) => call.api === 'sign')).toEqual([]);
   });

@@ -7,6 +7,7 @@ import { SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
 import { bundleBuilderFromSigningConfig } from '@sigstore/sign';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { decryptPrivateKey } from '../../lib/pki/keys';
+import { sctSignerOf } from '../helpers/sct';
 import { readPkiMaterial, type PkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
@@ -122,8 +123,6 @@ describe('Rekor v2 and TesseraCT trust outputs, checked by sigstore-js', () => {
   });
 
   it('with the default thresholds (one tlog entry, one SCT, one timestamp) the bundle verifies: the SCT by the TesseraCT key, named by its log id', async () => {
-    const ctKey = decryptPrivateKey(material.tileLogs!.tesseract!.privateKey.pem, material.tileLogs!.tesseract!.privateKey.password);
-    const spkiHash = (key: KeyObject) => createHash('sha256').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest();
     const keyHash = signedNoteKeyHash(REKOR_ORIGIN, material.tileLogs!.rekorV2!.publicKey);
     const rekorV2 = { logKey, logId: keyHash, origin: REKOR_ORIGIN, keyHint: keyHash.subarray(0, 4) };
     const defaults = (root: unknown, bundle: SignedArtifact) =>
@@ -131,11 +130,10 @@ describe('Rekor v2 and TesseraCT trust outputs, checked by sigstore-js', () => {
         subjectAlternativeName: bundle.email,
         extensions: { issuer: bundle.oidcIssuer },
       });
-    const withSct = await signArtifact(material, { artifact: Buffer.from('hello tesseract\n'), workDir: join(directory, 'tsa-sct'), sct: { logKey: ctKey, logId: spkiHash(ctKey) } });
+    const withSct = await signArtifact(material, { artifact: Buffer.from('hello tesseract\n'), workDir: join(directory, 'tsa-sct'), sct: sctSignerOf(material.tileLogs!.tesseract!) });
     expect(() => defaults(trustedRoot, withRekorV2Entry(withSct, rekorV2))).not.toThrow();
     // An SCT from the environment's other (unpublished) CT key is not trusted.
-    const v1Key = decryptPrivateKey(material.ctlog.privateKey.pem, material.ctlog.privateKey.password);
-    const otherSct = await signArtifact(material, { artifact: Buffer.from('hello ct_server\n'), workDir: join(directory, 'tsa-v1'), sct: { logKey: v1Key, logId: spkiHash(v1Key) } });
+    const otherSct = await signArtifact(material, { artifact: Buffer.from('hello ct_server\n'), workDir: join(directory, 'tsa-v1'), sct: sctSignerOf(material.ctlog) });
     expect(() => defaults(trustedRoot, withRekorV2Entry(otherSct, rekorV2))).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR', message: expect.stringContaining('SCT verification failed') }));
   });
 

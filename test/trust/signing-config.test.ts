@@ -1,6 +1,6 @@
 import { ServiceSelector, SigningConfig } from '@sigstore/protobuf-specs';
 import type { PkiMaterial } from '../../lib/pki/state-items';
-import { buildSigningConfig, SIGNING_CONFIG_MEDIA_TYPE } from '../../lib/trust/signing-config';
+import { buildSigningConfig, rekorServiceAt, SIGNING_CONFIG_MEDIA_TYPE } from '../../lib/trust/signing-config';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -59,5 +59,26 @@ describe('buildSigningConfig', () => {
     // toJSON writes timestamps with milliseconds; otherwise what comes back is what went in.
     const roundTrip = JSON.parse(JSON.stringify(SigningConfig.toJSON(parsed)).replace(/\.000Z/g, 'Z'));
     expect(roundTrip).toEqual(json);
+  });
+});
+
+describe('rekorServiceAt: the Rekor a client signs with at a time', () => {
+  const service = (url: string, majorApiVersion: number, start: string, end?: string) => ({ url, majorApiVersion, validFor: { start, ...(end ? { end } : {}) }, operator: 'Test Org' });
+  // As buildSigningConfig lists a migration: Rekor v1 until the cut-over, Rekor v2 from it.
+  const migrated = {
+    rekorTlogUrls: [service('https://rekor.example.com', 1, '2026-01-01T00:00:00Z', '2026-06-20T00:00:00Z'), service('https://rekor-v2.example.com', 2, '2026-06-20T00:00:00Z')],
+  };
+
+  it('before the cut-over Rekor v1, from the cut-over (inclusive) Rekor v2', () => {
+    expect(rekorServiceAt(migrated, new Date('2026-06-19T23:59:59Z'))).toEqual({ url: 'https://rekor.example.com', majorApiVersion: 1 });
+    expect(rekorServiceAt(migrated, new Date('2026-06-20T00:00:00Z'))).toEqual({ url: 'https://rekor-v2.example.com', majorApiVersion: 2 });
+    expect(rekorServiceAt(migrated, new Date('2030-01-01T00:00:00Z'))).toEqual({ url: 'https://rekor-v2.example.com', majorApiVersion: 2 });
+  });
+
+  it('of overlapping services the latest-starting one; none before every start', () => {
+    const overlapping = { rekorTlogUrls: [service('https://old.example.com', 1, '2026-01-01T00:00:00Z'), service('https://new.example.com', 2, '2026-03-01T00:00:00Z')] };
+    expect(rekorServiceAt(overlapping, new Date('2026-04-01T00:00:00Z'))?.url).toBe('https://new.example.com');
+    expect(rekorServiceAt(overlapping, new Date('2026-02-01T00:00:00Z'))?.url).toBe('https://old.example.com');
+    expect(rekorServiceAt(migrated, new Date('2025-12-31T23:59:59Z'))).toBeUndefined();
   });
 });
