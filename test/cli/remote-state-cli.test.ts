@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runStatePull, runStatePush } from '../../lib/commands/state-remote';
+import { loadConfig } from '../../lib/config/load';
+import { runTufRefresh } from '../../lib/tuf-refresh';
 import { LAUNCHER, runCliProcess } from '../helpers/cli-process';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { makeTempProject } from '../helpers/temp-project';
@@ -10,6 +13,8 @@ import { fileContents } from '../helpers/tree';
 /**
  * `sigstore-cdk state pull|push|status` as an operator runs them: CLI processes on two "machines"
  * (two project directories) against one real S3 server on loopback (s3rver through the real S3 client).
+ * What only sets a machine up, or reads the result back, runs in-process (the same commands'
+ * functions, on the machine's own envs/ and .sigstore/); what is about processes runs as processes.
  */
 jest.setTimeout(180_000);
 
@@ -36,6 +41,15 @@ function cli(cwd: string, ...args: string[]) {
   return runCliProcess(args, { cwd, env: { ...server.cliEnvironment(), SIGSTORE_CDK_LOCK_WAIT: '40' }, timeoutMs: 120_000 });
 }
 
+/** The same steps in-process, on a machine's own envs/test.yaml and state (setup and read-back, not the behaviour under test). */
+function inProcess(cwd: string) {
+  const options = () => ({ config: loadConfig({ env: 'test', envsDir: join(cwd, 'envs') }), stateRoot: join(cwd, '.sigstore'), environment: server.cliEnvironment() });
+  return {
+    push: () => runStatePush(options()),
+    pull: () => runStatePull(options()),
+    tufRefresh: () => runTufRefresh(options()),
+  };
+}
 
 it('a state minted on one machine, pushed, is restored on an empty machine byte for byte, and verify accepts it', async () => {
   const laptop = machine('laptop', 'restore');
@@ -71,11 +85,11 @@ it('a state minted on one machine, pushed, is restored on an empty machine byte 
 
 it('two machines push at once from the same generation: one wins, the other is refused and the remote keeps the winner', async () => {
   const first = machine('first', 'race', true);
-  expect((await cli(first, 'state', 'push', '--env', 'test')).code).toBe(0);
+  expect(await inProcess(first).push()).toMatchObject({ pushed: true, generation: 1 });
   const second = machine('second', 'race');
-  expect((await cli(second, 'state', 'pull', '--env', 'test')).code).toBe(0);
+  expect(await inProcess(second).pull()).toMatchObject({ generation: 1 });
   // The fixture state's TUF roles are due by now: each machine re-signs them (different signatures).
-  for (const directory of [first, second]) expect((await cli(directory, 'tuf', 'refresh', '--env', 'test')).code).toBe(0);
+  for (const directory of [first, second]) expect((await inProcess(directory).tufRefresh()).published.length).toBeGreaterThan(0);
 
   const [a, b] = await Promise.all([cli(first, 'state', 'push', '--env', 'test'), cli(second, 'state', 'push', '--env', 'test')]);
   const codes = [a.code, b.code].sort();
@@ -85,15 +99,15 @@ it('two machines push at once from the same generation: one wins, the other is r
   expect(loser.stderr).toContain('generation 2');
 
   const check = machine('check', 'race');
-  expect((await cli(check, 'state', 'pull', '--env', 'test')).code).toBe(0);
+  expect(await inProcess(check).pull()).toMatchObject({ generation: 2 });
   expect(fileContents(join(check, '.sigstore', 'test'))).toEqual(fileContents(join(winner, '.sigstore', 'test')));
 });
 
 it('a push killed (SIGKILL) midway leaves the remote readable at the previous generation; the next push takes over the dead lock', async () => {
   const laptop = machine('laptop', 'kill', true);
-  expect((await cli(laptop, 'state', 'push', '--env', 'test')).code).toBe(0);
+  expect(await inProcess(laptop).push()).toMatchObject({ pushed: true, generation: 1 });
   const generationOne = fileContents(join(laptop, '.sigstore', 'test'));
-  expect((await cli(laptop, 'tuf', 'refresh', '--env', 'test')).code).toBe(0);
+  expect((await inProcess(laptop).tufRefresh()).published.length).toBeGreaterThan(0);
 
   // Hold the second object upload of the next push forever, then kill the pushing process.
   let objectPuts = 0;

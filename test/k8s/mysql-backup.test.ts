@@ -9,7 +9,7 @@ import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { startObsTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { configError } from '../helpers/config';
 import { PRODUCTION_LIKE_YAML, chartInput, find, synthesizeCluster, type SynthesizedCluster } from './cluster-fixture';
-import { UnknownFieldChecker, schemaErrors } from './kubernetes-schema';
+import { unknownFieldChecker, schemaErrors } from './kubernetes-schema';
 import { imageProblems, secretArgvReferences, securityProblems } from './manifest-checks';
 import { allowedFlows, flowDifferences, requiredFlows } from './network-flows';
 
@@ -43,7 +43,7 @@ describe('the MySQL backup CronJob', () => {
     for (const cluster of [external, inCluster]) {
       const cronJob = find(cluster.public, 'CronJob', 'trillian-mysql-backup');
       expect(schemaErrors(cronJob)).toEqual([]);
-      expect(new UnknownFieldChecker().unknownFields(cronJob)).toEqual([]);
+      expect(unknownFieldChecker().unknownFields(cronJob)).toEqual([]);
       expect(securityProblems(cluster.public)).toEqual([]);
       expect(imageProblems(cluster.public)).toEqual([]);
       expect(secretArgvReferences([cronJob])).toEqual([]);

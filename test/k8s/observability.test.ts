@@ -10,7 +10,7 @@ import { PROBER_ARTIFACT_HASH } from '../../lib/k8s/observability';
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureMaterial } from '../helpers/fixture-state';
 import { PRODUCTION_LIKE_YAML, chartInput, find, synthesizeCluster, type SynthesizedCluster } from './cluster-fixture';
-import { UnknownFieldChecker, schemaErrors } from './kubernetes-schema';
+import { unknownFieldChecker, schemaErrors } from './kubernetes-schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -62,7 +62,7 @@ describe('metrics', () => {
   it('the ServiceMonitor validates against the Prometheus Operator models and selects exactly the Services with a metrics port', () => {
     const monitor = find(observed.public, 'ServiceMonitor', 'sigstore');
     expect(schemaErrors(monitor)).toEqual([]);
-    expect(new UnknownFieldChecker().unknownFields(monitor)).toEqual([]);
+    expect(unknownFieldChecker().unknownFields(monitor)).toEqual([]);
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
     expect(monitor.metadata.namespace).toBe('sigstore-prd');
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '1m', scheme: 'http' }]);

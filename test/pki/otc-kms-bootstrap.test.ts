@@ -1,6 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { canonicalize } from '@tufjs/canonical-json';
@@ -37,6 +38,32 @@ const mintClock = () => new Date(Date.now() - 60_000);
 /** How synth reaches the emulator to open the sealed passwords. */
 const kmsAccess = () => ({ environment: credentialEnvironment('access-key'), http: instantRetries().options });
 
+/** Bootstrap, a changed alias, and the ceremony log's records, for the environment and state root a describe block holds. */
+function stateHelpers(current: () => { config: SigstoreConfig; stateRoot: string }) {
+  const bootstrapWith = (auth: 'access-key' | 'password' = 'access-key', withConfig: SigstoreConfig = current().config) =>
+    runBootstrap({
+      config: withConfig,
+      stateRoot: current().stateRoot,
+      clock: mintClock,
+      rootKeys: rootKeysFor(withConfig, { environment: credentialEnvironment(auth), http: instantRetries().options }),
+    });
+  /** The environment with another alias for one root. */
+  const withAlias = (root: 'fulcioRootKeyAlias' | 'tsaRootKeyAlias', alias: string): SigstoreConfig => {
+    const { config } = current();
+    return { ...config, otc: { ...config.otc!, kms: { ...config.otc!.kms, [root]: alias } } };
+  };
+  const ceremonyLog = (): CeremonyRecord[] =>
+    readFileSync(join(current().stateRoot, ENV, 'ceremony.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  /** The log's sign-intent records: one per use of a root key. */
+  const intents = () => ceremonyLog().filter((record): record is SignIntentRecord => record.kind === 'sign-intent');
+  /** The sign-result records, in order. */
+  const results = () => ceremonyLog().filter((record): record is SignResultRecord => record.kind === 'sign-result');
+  return { bootstrapWith, withAlias, ceremonyLog, intents, results };
+}
+
 describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   const temp = useTempDirectory();
   let emulator: KmsEmulator;
@@ -56,27 +83,7 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
   });
   afterEach(() => emulator.stop());
 
-  const bootstrapWith = (auth: 'access-key' | 'password' = 'access-key', withConfig: SigstoreConfig = config) =>
-    runBootstrap({
-      config: withConfig,
-      stateRoot,
-      clock: mintClock,
-      rootKeys: rootKeysFor(withConfig, { environment: credentialEnvironment(auth), http: instantRetries().options }),
-    });
-  /** The environment with another alias for one root. */
-  const withAlias = (root: 'fulcioRootKeyAlias' | 'tsaRootKeyAlias', alias: string): SigstoreConfig => ({
-    ...config,
-    otc: { ...config.otc!, kms: { ...config.otc!.kms, [root]: alias } },
-  });
-  const ceremonyLog = (): CeremonyRecord[] =>
-    readFileSync(join(stateRoot, ENV, 'ceremony.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
-  /** The log's sign-intent records: one per use of a root key. */
-  const intents = () => ceremonyLog().filter((record): record is SignIntentRecord => record.kind === 'sign-intent');
-  /** The sign-result records, in order. */
-  const results = () => ceremonyLog().filter((record): record is SignResultRecord => record.kind === 'sign-result');
+  const { bootstrapWith, withAlias, ceremonyLog, intents, results } = stateHelpers(() => ({ config, stateRoot }));
 
   describe.each(['access-key', 'password'] as const)('authenticated with %s credentials', (auth) => {
     it('mints the whole state; the roots carry the KMS keys and are signed by them', async () => {
@@ -98,135 +105,6 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(kmsCalls).toEqual({ 'kms list-keys': 2, 'kms create-key': 1, 'kms create-datakey': 1, 'kms describe-key': 3, 'kms get-publickey': 3, 'kms sign': 5 });
       expect(emulator.calls.filter((call) => call.service === 'kms').every((call) => call.auth === (auth === 'access-key' ? 'aksk' : 'token'))).toBe(true);
     });
-  });
-
-  it('produces chains that openssl verifies (strict X.509, ecdsa-with-SHA384 root signatures)', async () => {
-    const { material } = await bootstrapWith();
-    const dir = join(temp(), 'pem');
-    mkdirSync(dir);
-    const write = (name: string, certificate: x509.X509Certificate) => {
-      writeFileSync(join(dir, name), certificate.toString('pem'));
-      return join(dir, name);
-    };
-    const fulcioRoot = write('fulcio-root.pem', material.fulcio.root);
-    const tsaRoot = write('tsa-root.pem', material.tsa.root);
-    expect(opensslOk(['verify', '-x509_strict', '-check_ss_sig', '-CAfile', fulcioRoot, fulcioRoot])).toContain(': OK');
-    expect(opensslOk(['verify', '-x509_strict', '-CAfile', fulcioRoot, write('fulcio-intermediate.pem', material.fulcio.intermediate)])).toContain(': OK');
-    expect(
-      opensslOk([
-        'verify', '-x509_strict', '-purpose', 'timestampsign', '-CAfile', tsaRoot,
-        '-untrusted', write('tsa-intermediate.pem', material.tsa.intermediate), write('tsa-leaf.pem', material.tsa.leaf),
-      ]),
-    ).toContain(': OK');
-    for (const root of [fulcioRoot, tsaRoot]) {
-      const text = opensslOk(['x509', '-in', root, '-noout', '-text']);
-      expect(text).toContain('Signature Algorithm: ecdsa-with-SHA384');
-      expect(text).toContain('NIST CURVE: P-384');
-    }
-    // The other root does not verify this chain.
-    expect(openssl(['verify', '-CAfile', tsaRoot, join(dir, 'fulcio-intermediate.pem')]).status).not.toBe(0);
-  });
-
-  it('yields trust outputs that @sigstore/verify accepts for a Fulcio-style bundle with a TSA timestamp', async () => {
-    await bootstrapWith();
-    const outDir = join(temp(), 'dist');
-    await synth({ config, stateRoot, outDir, kms: kmsAccess() }); // otc-kms: synth reads the complete state, mints nothing
-    const trustedRoot = JSON.parse(readFileSync(join(outDir, 'trust', 'trusted_root.json'), 'utf8'));
-    // The keys' passwords open only through KMS (the state holds them sealed).
-    const material = await readPkiMaterial(await loadOpenedState(config, stateRoot));
-    const signed = await signArtifact(material, { artifact: Buffer.from('signed with a KMS-rooted PKI\n'), workDir: join(temp(), 'tsa') });
-    expect(() => verifyWithSigstore(trustedRoot, signed)).not.toThrow();
-    expect(() => verifyWithSigstore(trustedRoot, { ...signed, artifact: Buffer.from('tampered\n') })).toThrow(
-      expect.objectContaining({ code: 'SIGNATURE_ERROR' }),
-    );
-  });
-
-  it('logs every KMS signature in the ceremony log: key id, digest of what was signed, purpose, operator, KMS receipt', async () => {
-    const { material } = await bootstrapWith();
-    const records = intents();
-    expect(ceremonyLog().map((record) => record.kind)).toEqual(Array(5).fill(['sign-intent', 'sign-result']).flat());
-    expect(records.map((record) => [record.keyRef, record.purpose, record.digestAlgorithm])).toEqual([
-      [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate', 'SHA-384'],
-      [`otc-kms:${keyIds.fulcio}`, 'fulcio-intermediate certificate', 'SHA-384'],
-      [`otc-kms:${keyIds.tsa}`, 'tsa-root certificate', 'SHA-384'],
-      [`otc-kms:${keyIds.tsa}`, 'tsa-intermediate certificate', 'SHA-384'],
-      [`otc-kms:${keyIds.tuf}`, 'tuf root metadata v1', 'SHA-256'],
-    ]);
-    const tbsDigest = (certificate: x509.X509Certificate) =>
-      createHash('sha384')
-        .update(Buffer.from(AsnConvert.serialize(AsnConvert.parse(certificate.rawData, Certificate).tbsCertificate)))
-        .digest('hex');
-    // TUF signs the canonical JSON of the metadata's "signed" part.
-    const root = JSON.parse(readFileSync(join(stateRoot, ENV, 'tuf', 'repository', '1.root.json'), 'utf8'));
-    expect(records.map((record) => record.digest)).toEqual([
-      tbsDigest(material.fulcio.root),
-      tbsDigest(material.fulcio.intermediate),
-      tbsDigest(material.tsa.root),
-      tbsDigest(material.tsa.intermediate),
-      createHash('sha256').update(canonicalize(root.signed)).digest('hex'),
-    ]);
-    const signCalls = emulator.calls.filter((call) => call.api === 'sign');
-    const outcomes = results();
-    records.forEach((record, index) => {
-      expect(record).toMatchObject({ env: ENV, operator: expect.any(String), time: expect.any(String) });
-      expect(outcomes[index]).toMatchObject({ outcome: 'signed', keyRef: record.keyRef });
-      expect(outcomes[index].receipt).toEqual({
-        kmsKeyId: record.keyRef.slice('otc-kms:'.length),
-        signingAlgorithm: record.digestAlgorithm === 'SHA-256' ? 'ECDSA_SHA_256' : 'ECDSA_SHA_384',
-        sequence: signCalls[index].sequence,
-        requestId: signCalls[index].requestId,
-      });
-    });
-  });
-
-  it('signs the TUF root metadata with the KMS TUF key, and tuf-js accepts the published repository', async () => {
-    await bootstrapWith();
-    const outDir = join(temp(), 'dist');
-    await synth({ config, stateRoot, outDir, kms: kmsAccess() });
-    const tufDir = join(outDir, 'trust', 'tuf');
-    const root = JSON.parse(readFileSync(join(tufDir, '1.root.json'), 'utf8'));
-    const [rootKeyId] = root.signed.roles.root.keyids;
-    expect(publicKeysEqual(createPublicKey(root.signed.keys[rootKeyId].keyval.public), emulator.publicKeyOf(keyIds.tuf))).toBe(true);
-    const server = await serveDirectory(tufDir);
-    try {
-      const client = new TufTestClient(server.url, join(temp(), 'tuf-client'), join(tufDir, '1.root.json'));
-      const trustedRoot = await client.fetchTarget('trusted_root.json');
-      expect(trustedRoot.equals(readFileSync(join(outDir, 'trust', 'trusted_root.json')))).toBe(true);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('tuf refresh re-signs a due TUF root through KMS, and needs only the data key (decrypt-datakey) while only the online roles are due', async () => {
-    await bootstrapWith();
-    emulator.calls.length = 0;
-    const refresh = (days: number) =>
-      runTufRefresh({
-        config,
-        stateRoot,
-        clock: () => new Date(Date.now() + days * 86400_000),
-        rootKeys: rootKeysFor(config, { environment: credentialEnvironment('password'), http: instantRetries().options }),
-      });
-    const online = await refresh(20); // timestamp due (14d expiry), root far from due
-    expect(online.published.map((entry) => entry.role)).not.toContain('root');
-    // The online keys' passwords are sealed: one decrypt-datakey opens them; no root key is used.
-    expect(Object.keys(emulator.callCounts()).filter((api) => api.startsWith('kms'))).toEqual(['kms decrypt-datakey']);
-    const rootDue = await refresh(300); // inside the root's 90-day window before its 1-year expiry
-    expect(rootDue.published.find((entry) => entry.role === 'root')).toMatchObject({ version: 2 });
-    expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 2, 'kms sign': 1, 'kms decrypt-datakey': 2 });
-    expect(intents().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
-    expect(results().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, outcome: 'signed' });
-  });
-
-  it('changes nothing and signs nothing when run again on a complete state; it only reads the public keys, to compare them with the pins', async () => {
-    await bootstrapWith();
-    const before = treeContents(stateRoot);
-    emulator.calls.length = 0;
-    const again = await bootstrapWith();
-    expect(again).toMatchObject({ minted: [], written: false });
-    expect(treeContents(stateRoot)).toEqual(before);
-    const kmsCalls = Object.fromEntries(Object.entries(emulator.callCounts()).filter(([api]) => api.startsWith('kms')));
-    expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3, 'kms get-publickey': 3 });
   });
 
   describe('faults', () => {
@@ -321,9 +199,172 @@ describe('bootstrap with the OTC KMS signer (through the emulator)', () => {
       expect(treeContents(stateRoot)).toEqual(before);
     });
   });
+});
+
+/*
+ * The tests that need a complete state but not the bootstrap's own calls share one bootstrap
+ * (minted once, in beforeAll); each works on its own copy of that state, against the same emulator.
+ */
+describe('a state bootstrapped once through KMS', () => {
+  const temp = useTempDirectory();
+  let emulator: KmsEmulator;
+  let config: SigstoreConfig;
+  let stateRoot: string;
+  let keyIds: { fulcio: string; tsa: string; tuf: string };
+  let mintedRoot: string;
+  let minted: Awaited<ReturnType<typeof runBootstrap>>;
+  /** The emulator's calls during that bootstrap. */
+  let mintCalls: KmsEmulator['calls'];
+  const { bootstrapWith, withAlias, ceremonyLog, intents, results } = stateHelpers(() => ({ config, stateRoot }));
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ tokenLifetimeMs: 3600_000 });
+    config = kmsConfig(emulator, ENV);
+    mintedRoot = join(mkdtempSync(join(tmpdir(), 'otc-kms-bootstrap-')), '.sigstore');
+    mkdirSync(mintedRoot, { mode: 0o700 });
+    const keys = await ensureRootKeys({ kms: connectTo(emulator).kms, roots: rootKeyPlan(config.otc!), env: ENV });
+    keyIds = { fulcio: keys[0].keyId, tsa: keys[1].keyId, tuf: keys[2].keyId };
+    emulator.calls.length = 0; // only the bootstrap's calls
+    stateRoot = mintedRoot;
+    minted = await bootstrapWith();
+    expectComplete(minted.minted);
+    mintCalls = [...emulator.calls];
+  });
+  beforeEach(() => {
+    stateRoot = join(temp(), '.sigstore');
+    cpSync(mintedRoot, stateRoot, { recursive: true });
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+    if (mintedRoot) rmSync(dirname(mintedRoot), { recursive: true, force: true });
+  });
+
+  it('produces chains that openssl verifies (strict X.509, ecdsa-with-SHA384 root signatures)', async () => {
+    const { material } = minted;
+    const dir = join(temp(), 'pem');
+    mkdirSync(dir);
+    const write = (name: string, certificate: x509.X509Certificate) => {
+      writeFileSync(join(dir, name), certificate.toString('pem'));
+      return join(dir, name);
+    };
+    const fulcioRoot = write('fulcio-root.pem', material.fulcio.root);
+    const tsaRoot = write('tsa-root.pem', material.tsa.root);
+    expect(opensslOk(['verify', '-x509_strict', '-check_ss_sig', '-CAfile', fulcioRoot, fulcioRoot])).toContain(': OK');
+    expect(opensslOk(['verify', '-x509_strict', '-CAfile', fulcioRoot, write('fulcio-intermediate.pem', material.fulcio.intermediate)])).toContain(': OK');
+    expect(
+      opensslOk([
+        'verify', '-x509_strict', '-purpose', 'timestampsign', '-CAfile', tsaRoot,
+        '-untrusted', write('tsa-intermediate.pem', material.tsa.intermediate), write('tsa-leaf.pem', material.tsa.leaf),
+      ]),
+    ).toContain(': OK');
+    for (const root of [fulcioRoot, tsaRoot]) {
+      const text = opensslOk(['x509', '-in', root, '-noout', '-text']);
+      expect(text).toContain('Signature Algorithm: ecdsa-with-SHA384');
+      expect(text).toContain('NIST CURVE: P-384');
+    }
+    // The other root does not verify this chain.
+    expect(openssl(['verify', '-CAfile', tsaRoot, join(dir, 'fulcio-intermediate.pem')]).status).not.toBe(0);
+  });
+
+  it('yields trust outputs that @sigstore/verify accepts for a Fulcio-style bundle with a TSA timestamp', async () => {
+    const outDir = join(temp(), 'dist');
+    await synth({ config, stateRoot, outDir, kms: kmsAccess() }); // otc-kms: synth reads the complete state, mints nothing
+    const trustedRoot = JSON.parse(readFileSync(join(outDir, 'trust', 'trusted_root.json'), 'utf8'));
+    // The keys' passwords open only through KMS (the state holds them sealed).
+    const material = await readPkiMaterial(await loadOpenedState(config, stateRoot));
+    const signed = await signArtifact(material, { artifact: Buffer.from('signed with a KMS-rooted PKI\n'), workDir: join(temp(), 'tsa') });
+    expect(() => verifyWithSigstore(trustedRoot, signed)).not.toThrow();
+    expect(() => verifyWithSigstore(trustedRoot, { ...signed, artifact: Buffer.from('tampered\n') })).toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_ERROR' }),
+    );
+  });
+
+  it('logs every KMS signature in the ceremony log: key id, digest of what was signed, purpose, operator, KMS receipt', async () => {
+    const { material } = minted;
+    const records = intents();
+    expect(ceremonyLog().map((record) => record.kind)).toEqual(Array(5).fill(['sign-intent', 'sign-result']).flat());
+    expect(records.map((record) => [record.keyRef, record.purpose, record.digestAlgorithm])).toEqual([
+      [`otc-kms:${keyIds.fulcio}`, 'fulcio-root certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.fulcio}`, 'fulcio-intermediate certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tsa}`, 'tsa-root certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tsa}`, 'tsa-intermediate certificate', 'SHA-384'],
+      [`otc-kms:${keyIds.tuf}`, 'tuf root metadata v1', 'SHA-256'],
+    ]);
+    const tbsDigest = (certificate: x509.X509Certificate) =>
+      createHash('sha384')
+        .update(Buffer.from(AsnConvert.serialize(AsnConvert.parse(certificate.rawData, Certificate).tbsCertificate)))
+        .digest('hex');
+    // TUF signs the canonical JSON of the metadata's "signed" part.
+    const root = JSON.parse(readFileSync(join(stateRoot, ENV, 'tuf', 'repository', '1.root.json'), 'utf8'));
+    expect(records.map((record) => record.digest)).toEqual([
+      tbsDigest(material.fulcio.root),
+      tbsDigest(material.fulcio.intermediate),
+      tbsDigest(material.tsa.root),
+      tbsDigest(material.tsa.intermediate),
+      createHash('sha256').update(canonicalize(root.signed)).digest('hex'),
+    ]);
+    const signCalls = mintCalls.filter((call) => call.api === 'sign');
+    const outcomes = results();
+    records.forEach((record, index) => {
+      expect(record).toMatchObject({ env: ENV, operator: expect.any(String), time: expect.any(String) });
+      expect(outcomes[index]).toMatchObject({ outcome: 'signed', keyRef: record.keyRef });
+      expect(outcomes[index].receipt).toEqual({
+        kmsKeyId: record.keyRef.slice('otc-kms:'.length),
+        signingAlgorithm: record.digestAlgorithm === 'SHA-256' ? 'ECDSA_SHA_256' : 'ECDSA_SHA_384',
+        sequence: signCalls[index].sequence,
+        requestId: signCalls[index].requestId,
+      });
+    });
+  });
+
+  it('signs the TUF root metadata with the KMS TUF key, and tuf-js accepts the published repository', async () => {
+    const outDir = join(temp(), 'dist');
+    await synth({ config, stateRoot, outDir, kms: kmsAccess() });
+    const tufDir = join(outDir, 'trust', 'tuf');
+    const root = JSON.parse(readFileSync(join(tufDir, '1.root.json'), 'utf8'));
+    const [rootKeyId] = root.signed.roles.root.keyids;
+    expect(publicKeysEqual(createPublicKey(root.signed.keys[rootKeyId].keyval.public), emulator.publicKeyOf(keyIds.tuf))).toBe(true);
+    const server = await serveDirectory(tufDir);
+    try {
+      const client = new TufTestClient(server.url, join(temp(), 'tuf-client'), join(tufDir, '1.root.json'));
+      const trustedRoot = await client.fetchTarget('trusted_root.json');
+      expect(trustedRoot.equals(readFileSync(join(outDir, 'trust', 'trusted_root.json')))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('tuf refresh re-signs a due TUF root through KMS, and needs only the data key (decrypt-datakey) while only the online roles are due', async () => {
+    emulator.calls.length = 0;
+    const refresh = (days: number) =>
+      runTufRefresh({
+        config,
+        stateRoot,
+        clock: () => new Date(Date.now() + days * 86400_000),
+        rootKeys: rootKeysFor(config, { environment: credentialEnvironment('password'), http: instantRetries().options }),
+      });
+    const online = await refresh(20); // timestamp due (14d expiry), root far from due
+    expect(online.published.map((entry) => entry.role)).not.toContain('root');
+    // The online keys' passwords are sealed: one decrypt-datakey opens them; no root key is used.
+    expect(Object.keys(emulator.callCounts()).filter((api) => api.startsWith('kms'))).toEqual(['kms decrypt-datakey']);
+    const rootDue = await refresh(300); // inside the root's 90-day window before its 1-year expiry
+    expect(rootDue.published.find((entry) => entry.role === 'root')).toMatchObject({ version: 2 });
+    expect(emulator.callCounts()).toMatchObject({ 'iam auth/tokens': 2, 'kms sign': 1, 'kms decrypt-datakey': 2 });
+    expect(intents().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, purpose: 'tuf root metadata v2', digestAlgorithm: 'SHA-256' });
+    expect(results().at(-1)).toMatchObject({ keyRef: `otc-kms:${keyIds.tuf}`, outcome: 'signed' });
+  });
+
+  it('changes nothing and signs nothing when run again on a complete state; it only reads the public keys, to compare them with the pins', async () => {
+    const before = treeContents(stateRoot);
+    emulator.calls.length = 0;
+    const again = await bootstrapWith();
+    expect(again).toMatchObject({ minted: [], written: false });
+    expect(treeContents(stateRoot)).toEqual(before);
+    const kmsCalls = Object.fromEntries(Object.entries(emulator.callCounts()).filter(([api]) => api.startsWith('kms')));
+    expect(kmsCalls).toEqual({ 'kms list-keys': 1, 'kms describe-key': 3, 'kms get-publickey': 3 });
+  });
 
   it('refuses a state whose root another KMS key signed (alias moved to a new key), and signs nothing', async () => {
-    await bootstrapWith();
     const otherKey = emulator.seedKey({ alias: 'sigstore-fulcio-root-g2', keySpec: 'EC_P384' });
     const before = treeContents(stateRoot);
     emulator.calls.length = 0;
