@@ -43,8 +43,13 @@ export interface FulcioLeafOptions {
   readonly email: string;
   /** The OIDC issuer extension's value. */
   readonly oidcIssuer: string;
-  /** notBefore (notAfter is 10 minutes later) and the SCT's timestamp. @default now */
+  /** notBefore (notAfter is 10 minutes later) and, unless `sctTime` is given, the SCT's timestamp. @default now */
   readonly now?: Date;
+  /**
+   * The SCT's timestamp: when the CT log saw the precertificate, which may be later than a backdated
+   * notBefore. It must fall inside the CT log key's validFor, so it may not predate the log. @default now
+   */
+  readonly sctTime?: Date;
   /** The CT log that signs the embedded SCT over the precertificate. @default - no SCT extension */
   readonly sct?: SctSigner;
 }
@@ -75,7 +80,7 @@ export async function issueFulcioLeafFor(material: PkiMaterial, publicKey: KeyOb
     { signer: new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem'), issuer: material.fulcio.intermediate, purpose: 'test leaf' },
   );
   // As Fulcio does with the CT log's answer: the same TBS (serial, validity, key), plus the SCT list.
-  return options.sct ? issueWithEmbeddedSct(build, material.fulcio.intermediate, options.sct, now) : build([]);
+  return options.sct ? issueWithEmbeddedSct(build, material.fulcio.intermediate, options.sct, options.sctTime ?? now) : build([]);
 }
 
 /**

@@ -151,8 +151,12 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
  * log key over the precertificate (test/helpers/sct.ts).
  */
 function fulcioLeafWithSct(material: PkiMaterial, ctKey: LogKey, publicKey: KeyObject, email: string, oidcIssuer: string): Promise<x509.X509Certificate> {
-  const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000);
-  return issueFulcioLeafFor(material, publicKey, { email, oidcIssuer, now, sct: sctSignerOf(ctKey) });
+  const issuedAt = new Date();
+  // notBefore a second back (whole seconds, as Fulcio's certificates have); the SCT at the issuing
+  // instant, as a CT log stamps it: backdated too, it predated a log minted within the last second
+  // (the tiles smoke test mints its state just before; 'SCT verification failed' 2 runs in 10).
+  const now = new Date(Math.floor(issuedAt.getTime() / 1000) * 1000 - 1000);
+  return issueFulcioLeafFor(material, publicKey, { email, oidcIssuer, now, sctTime: issuedAt, sct: sctSignerOf(ctKey) });
 }
 
 /** A Rekor v1 answer for a proposed entry: log index 0 of a tree of one, with its SET and checkpoint. */

@@ -68,13 +68,16 @@ describe('the state lock', () => {
 
   it('never takes over a lock whose holder keeps refreshing it, however long it holds it', async () => {
     const order: string[] = [];
+    // Holder and waiter share this process's event loop: a stall longer than the stale threshold (GC,
+    // a loaded 2-core CI machine running other suites) would starve the heartbeat and look like a dead
+    // holder. 1.5 s leaves room for that and still proves the point: held ~1.7x the threshold.
     const holding = store({ refreshMs: 50 }).withLock(async () => {
       order.push('first in');
-      await sleep(1_200);
+      await sleep(2_500);
       order.push('first out');
     });
     await sleep(50);
-    await store({ waitMs: 10_000, staleMs: 400 }).withLock(async () => {
+    await store({ waitMs: 10_000, staleMs: 1_500 }).withLock(async () => {
       order.push('second in');
     });
     await holding;
