@@ -7,7 +7,7 @@ import { StateStore } from '../../lib/state/store';
 import { runCliCaptured } from '../helpers/cli';
 import { mintAgedFixtureState } from '../helpers/aged-state';
 import { FIXTURE_ENV } from '../helpers/fixture-state';
-import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
+import { fakeIdentityToken, SMOKE_ENV_YAML, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 
 /*
  * Where `smoke` takes its OIDC identity token from (issue 12: `--identity-token TOKEN | --token-file F`):
@@ -16,18 +16,7 @@ import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigs
  * of the fixture state, the stand-ins) for the whole file. The stand-ins sign at the wall clock: the
  * fixture state is minted relative to now (the committed one's TSA leaf expires 2028-01-01).
  */
-const ENV_YAML = `organization: Test Org
-signer: local
-services:
-  fulcio: { hostname: fulcio.example.com }
-  rekor: { hostname: rekor.example.com }
-  ctlog: { hostname: ctlog.example.com }
-  tsa: { hostname: tsa.example.com }
-  tuf: { hostname: tuf.example.com }
-cluster: { ingressTlsSecret: sigstore-tls }
-oidc:
-  issuers: [{ url: https://issuer.example.com }]
-`;
+const ENV_YAML = SMOKE_ENV_YAML;
 
 let directory: string;
 let standIns: StandIns;

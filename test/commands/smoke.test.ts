@@ -10,7 +10,7 @@ import { runCliProcess } from '../helpers/cli-process';
 import { configFromYaml } from '../helpers/config';
 import { mintAgedFixtureState } from '../helpers/aged-state';
 import { FIXTURE_ENV } from '../helpers/fixture-state';
-import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
+import { fakeIdentityToken, SMOKE_ENV_YAML, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 /*
@@ -19,18 +19,7 @@ import { useTempDirectory } from '../helpers/temp-directory';
  * 1.root.json), the bundle is made by sigstore-js's signer and verified by @sigstore/verify with the
  * CT log's SCT, the timestamp and the Rekor entry all required.
  */
-const ENV_YAML = `organization: Test Org
-signer: local
-services:
-  fulcio: { hostname: fulcio.example.com }
-  rekor: { hostname: rekor.example.com }
-  ctlog: { hostname: ctlog.example.com }
-  tsa: { hostname: tsa.example.com }
-  tuf: { hostname: tuf.example.com }
-cluster: { ingressTlsSecret: sigstore-tls }
-oidc:
-  issuers: [{ url: https://issuer.example.com }]
-`;
+const ENV_YAML = SMOKE_ENV_YAML;
 
 /** The fixture's environment on its way from Rekor v1 to Rekor v2 (`rotate rekor-log` needs the tree ids pinned). */
 const MIGRATING_ENV_YAML = `${ENV_YAML.replace('  tuf: { hostname: tuf.example.com }\n', '  tuf: { hostname: tuf.example.com }\n  trillian: { treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } }\n')}logs: { rekor: v2 }

@@ -184,3 +184,20 @@ function rekorEntry(material: PkiMaterial, proposed: unknown, origin: string): R
     },
   };
 }
+
+/**
+ * The environment the smoke tests deploy (the local signer, the stand-ins' hostnames, one OIDC issuer
+ * whose tokens `fakeIdentityToken` makes).
+ */
+export const SMOKE_ENV_YAML = `organization: Test Org
+signer: local
+services:
+  fulcio: { hostname: fulcio.example.com }
+  rekor: { hostname: rekor.example.com }
+  ctlog: { hostname: ctlog.example.com }
+  tsa: { hostname: tsa.example.com }
+  tuf: { hostname: tuf.example.com }
+cluster: { ingressTlsSecret: sigstore-tls }
+oidc:
+  issuers: [{ url: https://issuer.example.com }]
+`;
