@@ -7,7 +7,7 @@ import { checkCustody } from '../custody/check-custody';
 import { openPasswordsFor } from '../custody/state-keyring';
 import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
-import { latestGeneration, type GenerationalItem } from '../lifecycle/generations';
+import { CERTIFICATE_HISTORY, latestGeneration, type CertificateItem, type GenerationalItem } from '../lifecycle/generations';
 import { renewIntermediate, renewLogKey, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
 import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
 import { isLogMigrationItem, LOG_MIGRATION_ITEMS, type LogMigrationItem } from '../lifecycle/log-migrations';
@@ -224,15 +224,6 @@ export function refusePending(snapshot: StateSnapshot, item: GenerationalItem, n
   }
 }
 
-/** The history of each certificate item (log keys have no notAfter). */
-const CERTIFICATE_HISTORY = {
-  'fulcio-root': 'fulcioRoots',
-  'fulcio-intermediate': 'fulcioIntermediates',
-  'tsa-root': 'tsaRoots',
-  'tsa-intermediate': 'tsaIntermediates',
-  'tsa-leaf': 'tsaLeaves',
-} as const satisfies Partial<Record<GenerationalItem, keyof PkiMaterial['history']>>;
-
 /**
  * Servers keep the generation in use until the cut-over: a cut-over after that generation's
  * certificate expires would leave them signing with an expired certificate (timestamps and leaf
@@ -244,7 +235,7 @@ export function checkCutOverAgainstExpiry(material: PkiMaterial, item: Rotatable
   const warnings: string[] = [];
   for (const affected of affectedItems(item)) {
     if (!(affected in CERTIFICATE_HISTORY)) continue;
-    const history = material.history[CERTIFICATE_HISTORY[affected as keyof typeof CERTIFICATE_HISTORY]];
+    const history = material.history[CERTIFICATE_HISTORY[affected as CertificateItem]];
     const inUse = history.find((entry) => entry.generation === material.activeGenerations[affected]);
     const notAfter = inUse?.certificate.notAfter;
     if (!inUse || !notAfter || notAfter.getTime() >= activeFrom.getTime()) continue;

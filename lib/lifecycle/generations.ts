@@ -104,20 +104,26 @@ export function latestGeneration(snapshot: StateSnapshot, item: GenerationalItem
   return generationsOf(snapshot, item).at(-1)!;
 }
 
+/** The items that are certificates (log keys have no notAfter), each with its list in `PkiMaterial.history`. */
+export const CERTIFICATE_HISTORY = {
+  'fulcio-root': 'fulcioRoots',
+  'fulcio-intermediate': 'fulcioIntermediates',
+  'tsa-root': 'tsaRoots',
+  'tsa-intermediate': 'tsaIntermediates',
+  'tsa-leaf': 'tsaLeaves',
+} as const satisfies Partial<Record<GenerationalItem, keyof PkiMaterial['history']>>;
+
+/** An item whose generations are certificates. */
+export type CertificateItem = keyof typeof CERTIFICATE_HISTORY;
+
 /**
  * Every certificate of the state, with its item and generation; in use unless a generation active at
  * `now` superseded it; with the next generation's cut-over while that is still ahead.
  */
 export function stateCertificates(snapshot: StateSnapshot, material: PkiMaterial, now: Date = new Date()): StateCertificate[] {
   const certificates: StateCertificate[] = [];
-  const items = [
-    ['fulcio-root', material.history.fulcioRoots],
-    ['fulcio-intermediate', material.history.fulcioIntermediates],
-    ['tsa-root', material.history.tsaRoots],
-    ['tsa-intermediate', material.history.tsaIntermediates],
-    ['tsa-leaf', material.history.tsaLeaves],
-  ] as const;
-  for (const [item, history] of items) {
+  for (const [item, historyKey] of Object.entries(CERTIFICATE_HISTORY) as [CertificateItem, (typeof CERTIFICATE_HISTORY)[CertificateItem]][]) {
+    const history = material.history[historyKey];
     const generations = generationsOf(snapshot, item);
     const active = activeGeneration(generations, now).generation;
     for (const entry of history) {

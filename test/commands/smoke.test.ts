@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runSmoke } from '../../lib/commands/smoke';
 import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
-import { runCliCaptured } from '../helpers/cli';
+import { runCliCaptured, type CliRun } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
 import { configFromYaml } from '../helpers/config';
 import { mintAgedFixtureState } from '../helpers/aged-state';
@@ -19,6 +19,16 @@ import { useTempDirectory } from '../helpers/temp-directory';
  * 1.root.json), the bundle is made by sigstore-js's signer and verified by @sigstore/verify with the
  * CT log's SCT, the timestamp and the Rekor entry all required.
  */
+/** Asserts a smoke run that passed every step, in order, with nothing on stderr naming an error; returns its --json result. */
+function expectGreenSmoke(run: CliRun) {
+  expect(run.stderr).not.toContain('error');
+  expect(run.code).toBe(0);
+  const result = JSON.parse(run.stdout);
+  expect(result.ok).toBe(true);
+  expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+  return result;
+}
+
 const ENV_YAML = SMOKE_ENV_YAML;
 
 /** The fixture's environment on its way from Rekor v1 to Rekor v2 (`rotate rekor-log` needs the tree ids pinned). */
@@ -84,11 +94,7 @@ describe('sigstore-cdk smoke', () => {
   it('bootstraps trust from TUF, signs with Fulcio, the TSA and Rekor, and verifies with @sigstore/verify; each step timed', async () => {
     const { args, standIns } = await deploy();
     const run = await runCliCaptured(args('--json'));
-    expect(run.stderr).not.toContain('error');
-    expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout);
-    expect(result.ok).toBe(true);
-    expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+    const result = expectGreenSmoke(run);
     for (const step of result.steps) expect(step.ms).toEqual(expect.any(Number));
     expect(result.identity).toEqual({ subjectAlternativeName: 'smoke@example.com', issuer: 'https://issuer.example.com' });
     expect(run.stderr).toMatch(/✓ tuf: bootstrap trust from 1\.root\.json of the state[^\n]*\(\d+ ms\)/);
@@ -112,12 +118,7 @@ describe('sigstore-cdk smoke', () => {
 
     it('logs.rekor v2 (rekor-tiles, with TesseraCT): writes through API v2 and verifies the entry (checkpoint by the Rekor v2 key) with the timestamp', async () => {
       const { args, standIns } = await standInsFor(tiles, 'tesseract');
-      const run = await runCliCaptured(args('--json'));
-      expect(run.stderr).not.toContain('error');
-      expect(run.code).toBe(0);
-      const result = JSON.parse(run.stdout);
-      expect(result.ok).toBe(true);
-      expect(result.steps.map((step: { component: string; ok: boolean }) => `${step.component}:${step.ok}`)).toEqual(['tuf:true', 'fulcio:true', 'tsa:true', 'rekor:true', 'verify:true']);
+      const result = expectGreenSmoke(await runCliCaptured(args('--json')));
       expect(result.steps.find((step: { component: string }) => step.component === 'rekor')).toMatchObject({ step: 'hashedrekord entry in the log through API v2', url: standIns.urls.rekor });
       expect(result.identity).toEqual({ subjectAlternativeName: 'smoke@example.com', issuer: 'https://issuer.example.com' });
       expect(standIns.requests).toEqual(expect.arrayContaining(['POST /fulcio/api/v2/signingCert', 'POST /tsa/api/v1/timestamp', 'POST /rekor/api/v2/log/entries']));
