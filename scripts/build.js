@@ -114,7 +114,8 @@ async function build({ quiet = false } = {}) {
   }
 }
 
-module.exports = { build, OUT, ROOT };
+// EXTERNAL_PACKAGES and ENTRY_POINTS for test/pki/read-path-modules.test.ts, which bundles as this does to read the module graph.
+module.exports = { build, OUT, ROOT, EXTERNAL_PACKAGES, ENTRY_POINTS };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {
