@@ -56,12 +56,13 @@ const OID_KEY_USAGE = '2.5.29.15';
  * An X.509 certificate as the read path of the state needs it, parsed once from its DER: the parts
  * node:crypto does not expose (the TBSCertificate bytes, the signature and its algorithm, basic
  * constraints, key usage, the names' attributes) by lib/pki/der.ts; the checks OpenSSL does
- * (`checkIssued`, `verify`) by node:crypto's X509Certificate. Immutable: the byte fields are copies
- * owned by this object. Minting (lib/pki/certificate-builder.ts) builds certificates with
- * @peculiar/x509; nothing here loads it.
+ * (`checkIssued`, `verify`) by node:crypto's X509Certificate. The byte fields are this object's
+ * own copies, for callers to read (a state snapshot's are cached, lib/pki/parsed-certificates.ts).
+ * Minting (lib/pki/certificate-builder.ts) builds certificates with @peculiar/x509; nothing here
+ * loads it.
  */
 export class Certificate {
-  /** Parses DER; throws a DerError (or OpenSSL's error) for anything that is not one certificate. */
+  /** Parses DER; throws a DerError for anything that is not one certificate (as this reader and OpenSSL read it). */
   static fromDer(der: Uint8Array): Certificate {
     return new Certificate(Buffer.from(der));
   }
