@@ -106,6 +106,7 @@ export class Certificate {
   private readonly subjectAttributes: readonly NameAttribute[];
   private readonly openssl: X509Certificate;
   private key?: KeyObject;
+  private readonly verified = new WeakMap<KeyObject, boolean>();
 
   private constructor(der: Buffer) {
     const certificate = childrenOf(expectTag(readWhole(der), TAG.sequence, 'Certificate'));
@@ -174,9 +175,17 @@ export class Certificate {
     return this.openssl.checkIssued(issuer.openssl);
   }
 
-  /** Whether the signature verifies under `key` (OpenSSL). */
+  /**
+   * Whether the signature verifies under `key` (OpenSSL). Remembered per key object: a state's
+   * chains share their CAs (the TSA intermediate is checked under its root alone and in the leaf's chain).
+   */
   verify(key: KeyObject): boolean {
-    return this.openssl.verify(key);
+    let verified = this.verified.get(key);
+    if (verified === undefined) {
+      verified = this.openssl.verify(key);
+      this.verified.set(key, verified);
+    }
+    return verified;
   }
 
   /** PEM, 64 characters a line, no final newline (as @peculiar/x509's `toString('pem')`, which the state files and outputs were written with). */
