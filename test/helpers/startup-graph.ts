@@ -1,66 +1,95 @@
 import type { Metafile } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './temp-project';
 
 /**
- * What a program's bundle evaluates at start: the modules reachable from its entry point through
- * static imports (and, inside packages, `require` calls). A `require()` in a function of lib/ (the
- * lazy loading of lib/cli/main.ts and lib/otc/kms-connection.ts) is not followed: esbuild keeps such
- * a module unevaluated until the call.
- * Built with the bundles' own esbuild options (scripts/build.js), in memory.
+ * What a program's bundle evaluates at start, read from the module graph of the bundles as
+ * scripts/build.js builds them (in memory, nothing written). A module runs at start when an import
+ * that runs at start reaches it: an `import` statement does; a dynamic `import()` does not; a
+ * `require(…)` in the project's code does when it is a top-level statement (column 0:
+ * `const x = require(…)`), not when it sits inside a function (indented, or after `=>` or
+ * `function` on its line: the lazy loads of lib/cli/main.ts, lib/otc/kms-connection.ts,
+ * lib/pki/minting.ts). In node_modules every require
+ * counts (most sit at a package's top level: conservative).
  */
 export interface StartupGraph {
-  /** Source paths relative to the project root (node_modules/… for packages), evaluated at start. */
-  readonly atStart: ReadonlySet<string>;
-  /** Every source path in the bundle. */
+  /** Every source path in the bundles, relative to the project root (node_modules/… for packages). */
   readonly bundled: ReadonlySet<string>;
+  /** The modules evaluated when `from` (an entry point such as bin/sigstore-cdk.ts, or any module) is, each with the module that imported it. */
+  reachedFrom(from: string): ReadonlyMap<string, string | undefined>;
+  /** The chain of imports from `from` to `path`, as `a → b → c` (packages' inner modules left out). */
+  chain(from: string, path: string): string;
 }
 
-const graphs = new Map<string, Promise<StartupGraph>>();
+let graph: Promise<StartupGraph> | undefined;
 
-/** The startup graph of `entry` (a key of scripts/build.js's entry points: sigstore-cdk, k8s, cloud), built once per test file. */
-export function startupGraph(entry: string): Promise<StartupGraph> {
-  let graph = graphs.get(entry);
-  if (!graph) {
-    graph = buildGraph(entry);
-    graphs.set(entry, graph);
-  }
+/** The module graph of all entry points of scripts/build.js, built once per test file. */
+export function startupGraph(): Promise<StartupGraph> {
+  graph ??= buildGraph();
   return graph;
 }
 
-async function buildGraph(entry: string): Promise<StartupGraph> {
+async function buildGraph(): Promise<StartupGraph> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { bundleOptions } = require(join(REPO_ROOT, 'scripts', 'build.js')) as { bundleOptions: () => import('esbuild').BuildOptions & { entryPoints: Record<string, string> } };
-  const options = bundleOptions();
-  const source = options.entryPoints[entry];
-  if (!source) throw new Error(`scripts/build.js has no entry point ${entry}`);
-  const result = await esbuild.build({ ...options, entryPoints: { [entry]: source }, outdir: join(REPO_ROOT, 'bin', '.graph'), write: false, metafile: true, logLevel: 'silent' });
-  return { atStart: staticClosure(result.metafile, normalize(source)), bundled: new Set(Object.keys(result.metafile.inputs).map(normalize)) };
-}
-
-function staticClosure(metafile: Metafile, entry: string): Set<string> {
-  const inputs = new Map(Object.entries(metafile.inputs).map(([path, input]) => [normalize(path), input]));
-  const seen = new Set<string>();
-  const pending = [entry];
-  while (pending.length) {
-    const path = pending.pop()!;
-    if (seen.has(path)) continue;
-    seen.add(path);
-    const inPackage = path.startsWith('node_modules/');
-    for (const imported of inputs.get(path)?.imports ?? []) {
-      if (imported.external) continue;
-      // A package's `require` calls are taken as evaluated at start (most sit at its top level);
-      // lib/ requires only inside functions, to load a module on first use.
-      if (imported.kind === 'import-statement' || (inPackage && imported.kind === 'require-call')) pending.push(normalize(imported.path));
+  const { bundleOptions } = require(join(REPO_ROOT, 'scripts', 'build.js')) as { bundleOptions: () => import('esbuild').BuildOptions };
+  const result = await esbuild.build({ ...bundleOptions(), outdir: join(REPO_ROOT, 'bin', 'compiled'), write: false, metafile: true, logLevel: 'silent' });
+  const inputs = normalizedInputs(result.metafile);
+  const sources = new Map<string, string>();
+  const sourceOf = (path: string) => {
+    if (!sources.has(path)) sources.set(path, readFileSync(join(REPO_ROOT, path), 'utf8'));
+    return sources.get(path)!;
+  };
+  const reached = new Map<string, Map<string, string | undefined>>();
+  const reachedFrom = (from: string) => {
+    let modules = reached.get(from);
+    if (modules) return modules;
+    modules = new Map<string, string | undefined>([[from, undefined]]);
+    const queue = [from];
+    while (queue.length > 0) {
+      const importer = queue.shift()!;
+      const ownCode = !importer.startsWith('node_modules/');
+      for (const edge of inputs.get(importer) ?? []) {
+        if (edge.external || edge.kind === 'dynamic-import') continue;
+        if (ownCode && edge.kind === 'require-call') {
+          const calls = [`require('${edge.original}')`, `require("${edge.original}")`];
+          const topLevel = sourceOf(importer)
+            .split('\n')
+            .some((line) => /^\S/.test(line) && calls.some((call) => line.includes(call) && !/=>|\bfunction\b/.test(line.slice(0, line.indexOf(call)))));
+          if (!topLevel) continue;
+        }
+        if (!modules.has(edge.path)) {
+          modules.set(edge.path, importer);
+          queue.push(edge.path);
+        }
+      }
     }
-  }
-  return seen;
+    reached.set(from, modules);
+    return modules;
+  };
+  return {
+    bundled: new Set(inputs.keys()),
+    reachedFrom,
+    chain(from, path) {
+      const modules = reachedFrom(from);
+      const links: string[] = [];
+      for (let at: string | undefined = path; at !== undefined; at = modules.get(at)) {
+        if (at === path || !at.startsWith('node_modules/')) links.unshift(at);
+      }
+      return links.join(' → ');
+    },
+  };
 }
 
-/** `../../main/node_modules/x` (a worktree sharing node_modules) and `node_modules/x` alike. */
-function normalize(path: string): string {
-  const index = path.indexOf('node_modules/');
-  return index > 0 ? path.slice(index) : path;
+type Edge = Metafile['inputs'][string]['imports'][number];
+
+/** The metafile's inputs with paths relative to the project root: `../../main/node_modules/x` (a worktree sharing node_modules) becomes `node_modules/x`. */
+function normalizedInputs(metafile: Metafile): Map<string, Edge[]> {
+  const normalize = (path: string) => {
+    const index = path.indexOf('node_modules/');
+    return index > 0 ? path.slice(index) : path;
+  };
+  return new Map(Object.entries(metafile.inputs).map(([path, input]) => [normalize(path), input.imports.map((edge) => ({ ...edge, path: normalize(edge.path) }))]));
 }
