@@ -16,22 +16,32 @@ const PREFIX_CHARACTERS = 12;
 /**
  * The secrets to keep out of every message. Values are only added (a process never "un-learns" a
  * secret: an expired token is still a secret in a log). `redact` is cheap enough for every line the
- * CLI writes: one precompiled alternation, plus a prefix scan per long secret.
+ * CLI writes, however many secrets the process learned (every AK/SK request signature is one): a
+ * form of 12 characters or more is looked up by its first 12 characters at each position of the text
+ * (one map lookup per character), a shorter one by `indexOf`; nothing is rebuilt when a secret is
+ * added. (One alternation of every form, rebuilt after each registration, cost a process that
+ * signed a thousand requests half a minute.)
  */
 export class SecretRegistry {
   /** Registered values, and the forms they take in JSON and in URLs. */
   readonly #forms = new Set<string>();
-  /** Raw values long enough to be recognized by a prefix. */
-  readonly #prefixed = new Set<string>();
-  #pattern?: RegExp;
+  /** Forms of at least PREFIX_CHARACTERS characters, by their first PREFIX_CHARACTERS characters. */
+  readonly #long = new Map<string, string[]>();
+  /** Forms shorter than PREFIX_CHARACTERS. */
+  readonly #short: string[] = [];
+  /** Raw values longer than PREFIX_CHARACTERS (recognized by a prefix too), by their first PREFIX_CHARACTERS characters. */
+  readonly #prefixed = new Map<string, string[]>();
 
   /** Registers a secret. Empty values are ignored; registering a value twice is harmless. */
   register(value: string | undefined): void {
     if (!value) return;
-    const before = this.#forms.size;
-    for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) this.#forms.add(form);
-    if (value.length > PREFIX_CHARACTERS) this.#prefixed.add(value);
-    if (this.#forms.size !== before) this.#pattern = undefined;
+    for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) {
+      if (this.#forms.has(form)) continue;
+      this.#forms.add(form);
+      if (form.length >= PREFIX_CHARACTERS) addByHead(this.#long, form);
+      else this.#short.push(form);
+    }
+    if (value.length > PREFIX_CHARACTERS && !this.#prefixed.get(value.slice(0, PREFIX_CHARACTERS))?.includes(value)) addByHead(this.#prefixed, value);
   }
 
   /** How many distinct forms are registered (for tests). */
@@ -42,21 +52,55 @@ export class SecretRegistry {
   /**
    * `text` with every registered secret replaced by `[redacted]`: the value, its JSON-escaped and
    * URL-encoded forms, and any piece of a long value that starts like it and runs for at least 12
-   * characters (a truncated echo).
+   * characters (a truncated echo). Where occurrences of secrets overlap, their union is one
+   * `[redacted]`, so no part of any of them is left.
    */
   redact(text: string): string {
     if (this.#forms.size === 0 || text === '') return text;
-    this.#pattern ??= new RegExp(
-      [...this.#forms]
-        .sort((a, b) => b.length - a.length)
-        .map(escapeRegExp)
-        .join('|'),
-      'g',
-    );
-    let result = text.replace(this.#pattern, REDACTED);
-    for (const secret of this.#prefixed) result = redactPrefixes(result, secret);
-    return result;
+    const found: [start: number, end: number][] = [];
+    for (const form of this.#short) {
+      for (let index = text.indexOf(form); index >= 0; index = text.indexOf(form, index + 1)) found.push([index, index + form.length]);
+    }
+    if (this.#long.size > 0) {
+      for (let index = 0; index + PREFIX_CHARACTERS <= text.length; index++) {
+        const head = text.slice(index, index + PREFIX_CHARACTERS);
+        let length = 0;
+        for (const form of this.#long.get(head) ?? []) if (form.length > length && text.startsWith(form, index)) length = form.length;
+        for (const secret of this.#prefixed.get(head) ?? []) length = Math.max(length, matchingLength(text, index, secret));
+        if (length > 0) found.push([index, index + length]);
+      }
+    }
+    if (found.length === 0) return text;
+    found.sort(([a], [b]) => a - b);
+    let result = '';
+    let done = 0;
+    let [from, to] = found[0];
+    for (const [start, end] of found.slice(1)) {
+      if (start < to) {
+        to = Math.max(to, end); // overlaps the occurrence before: one [redacted] for both
+        continue;
+      }
+      result += text.slice(done, from) + REDACTED;
+      done = to;
+      [from, to] = [start, end];
+    }
+    return result + text.slice(done, from) + REDACTED + text.slice(to);
   }
+}
+
+/** Adds `form` to the list of its first PREFIX_CHARACTERS characters. */
+function addByHead(byHead: Map<string, string[]>, form: string): void {
+  const head = form.slice(0, PREFIX_CHARACTERS);
+  const forms = byHead.get(head);
+  if (forms) forms.push(form);
+  else byHead.set(head, [form]);
+}
+
+/** How many characters of `text` from `index` are the start of `secret` (the caller checked the first PREFIX_CHARACTERS). */
+function matchingLength(text: string, index: number, secret: string): number {
+  let length = PREFIX_CHARACTERS;
+  while (length < secret.length && index + length < text.length && text[index + length] === secret[length]) length++;
+  return length;
 }
 
 /** The registry of this process. */
@@ -127,25 +171,4 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** Replaces each run of `text` that matches `secret` from its start for at least PREFIX_CHARACTERS characters. */
-function redactPrefixes(text: string, secret: string): string {
-  const head = secret.slice(0, PREFIX_CHARACTERS);
-  let index = text.indexOf(head);
-  if (index < 0) return text;
-  let result = '';
-  let done = 0;
-  while (index >= 0) {
-    let length = PREFIX_CHARACTERS;
-    while (length < secret.length && index + length < text.length && text[index + length] === secret[length]) length++;
-    result += text.slice(done, index) + REDACTED;
-    done = index + length;
-    index = text.indexOf(head, done);
-  }
-  return result + text.slice(done);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { redactCredentialPatterns, SecretRegistry } from '../lib/redaction';
 
 describe('SecretRegistry', () => {
@@ -32,6 +33,30 @@ describe('SecretRegistry', () => {
     registry.register(undefined);
     expect(registry.size).toBe(0);
     expect(registry.redact('KMS sign failed: HTTP 400 KMS.0329')).toBe('KMS sign failed: HTTP 400 KMS.0329');
+  });
+
+  it('redacts the whole of secrets whose occurrences overlap, a short one inside a long one too', () => {
+    const registry = new SecretRegistry();
+    registry.register('hunter2');
+    registry.register('2yyyyyyyyyyyyyyyy');
+    registry.register('zzzzzzzzzzzzzzzzzzzz-abc');
+    expect(registry.redact('xxhunter2yyyyyyyyyyyyyyyy!')).toBe('xx[redacted]!');
+    expect(registry.redact('a zzzzzzzzzzzzzzzzzzzz-abc zzzzzzzzzzzzzz b')).toBe('a [redacted] [redacted] b');
+    expect(registry.redact('hunter2hunter2 / hunter2 hunter')).toBe('[redacted][redacted] / [redacted] hunter');
+  });
+
+  it('stays fast with thousands of secrets learned one at a time, each redacted in every case (a signature per KMS request)', () => {
+    const registry = new SecretRegistry();
+    registry.register('AKCANARY7Q2LEAKTEST01');
+    const started = Date.now();
+    for (let index = 0; index < 5000; index++) {
+      const signature = createHash('sha256').update(String(index)).digest('hex');
+      for (const form of [signature, signature.toUpperCase()]) registry.register(form);
+      const echoed = `{"error_msg":"request ${index}: Signature=${signature.slice(0, 20)}… ${signature.toUpperCase()} by AKCANARY7Q2LEAKTEST01"}`;
+      expect(registry.redact(echoed)).toBe(`{"error_msg":"request ${index}: Signature=[redacted]… [redacted] by [redacted]"}`);
+    }
+    // Measured: 0.2 s. Rebuilding one alternation of every form after each registration took 33 s for 1000.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('keeps working as secrets are added later (a renewed token)', () => {

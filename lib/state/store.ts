@@ -408,14 +408,21 @@ export interface StateStoreOptions {
  * way (the root or the environment's directory) is written through: the swap happens beside the
  * link's target and the link stays. File system failures are typed errors (lib/fs-errors.ts).
  */
+/**
+ * The state locks held by the `withLock` calls the current async call chain runs in, by store. One
+ * AsyncLocalStorage for all stores, not one per store: Node 20 keeps every AsyncLocalStorage that ever
+ * ran in one list for good and visits each of them for every promise the process creates
+ * (lib/async_hooks.js, storageHook), so a process that used many stores (a test worker: hundreds)
+ * got slower at every await with each one.
+ */
+const heldLocks = new AsyncLocalStorage<ReadonlyMap<StateStore, HeldLock>>();
+
 export class StateStore {
   readonly root: string;
   readonly env: string;
   readonly directory: string;
   private readonly lockPath: string;
   private readonly lockOptions: LockOptions;
-  /** The lock held by the `withLock` call this code runs in (per async call chain, so two concurrent calls do not share it). */
-  private readonly held = new AsyncLocalStorage<HeldLock>();
 
   constructor(options: StateStoreOptions) {
     this.root = options.root ?? '.sigstore';
@@ -443,7 +450,7 @@ export class StateStore {
         const after = await directoryIdentity(this.directory);
         const interrupted = 'error' in attempt && (attempt.error as StateError).code === 'STATE_INTERRUPTED';
         // Under the lock no other run commits: what was read is what there is.
-        const settled = this.held.getStore() !== undefined || (before === after && !interrupted);
+        const settled = this.heldLock() !== undefined || (before === after && !interrupted);
         if (settled || Date.now() >= deadline) {
           if ('error' in attempt) throw attempt.error;
           return attempt.snapshot;
@@ -546,7 +553,7 @@ export class StateStore {
    */
   async commit(snapshot: StateSnapshot): Promise<boolean> {
     if (!snapshot.changed) return false;
-    const held = this.held.getStore();
+    const held = this.heldLock();
     if (!held) return this.withLock(() => this.commit(snapshot));
     const target = await this.realDirectory();
     await withFileSystemErrors(this.context('write the state'), async () => {
@@ -603,7 +610,7 @@ export class StateStore {
    * The caller has verified `files` (a pull, an import).
    */
   async replaceFiles(files: ReadonlyMap<string, Buffer>, expectedLoadedFrom: string): Promise<void> {
-    const held = this.held.getStore();
+    const held = this.heldLock();
     if (!held) return this.withLock(() => this.replaceFiles(files, expectedLoadedFrom));
     const target = await this.realDirectory();
     await withFileSystemErrors(this.context('write the state'), async () => {
@@ -656,19 +663,24 @@ export class StateStore {
    * Commands that only read call `load` and take no lock.
    */
   async withLock<T>(work: () => Promise<T>): Promise<T> {
-    if (this.held.getStore()) return work();
+    if (this.heldLock()) return work();
     const held = await withFileSystemErrors(this.context('lock the state'), async () => {
       await fs.mkdir(await resolveRealPath(this.root), { recursive: true, mode: PRIVATE_DIR_MODE });
       return acquireLock(this.lockPath, `state ${this.directory}`, this.lockOptions);
     });
     try {
-      return await this.held.run(held, async () => {
+      return await heldLocks.run(new Map(heldLocks.getStore()).set(this, held), async () => {
         await withFileSystemErrors(this.context('lock the state'), async () => removeStaleStaging(await this.realDirectory(), { keepPreviousTrees: true }));
         return work();
       });
     } finally {
       await held.release().catch(() => {}); // a lock left behind goes stale; the run's own outcome matters more
     }
+  }
+
+  /** The lock held by the `withLock` call of this store that this code runs in (per async call chain, so two concurrent calls do not share it). */
+  private heldLock(): HeldLock | undefined {
+    return heldLocks.getStore()?.get(this);
   }
 
   /** The environment's directory with every symbolic link resolved (it may not exist yet). */

@@ -137,9 +137,12 @@ it('a push killed (SIGKILL) midway leaves the remote readable at the previous ge
   expect(fileContents(join(reader, '.sigstore', 'test'))).toEqual(generationOne);
 
   // The killed push left its lock claim; it is stale after lockTtlSeconds (10 s) and is taken over.
+  // Rather than wait those 10 s, the server's clock says its claim is a minute old (LastModified).
+  expect(server.age('kill/test/lock/', 60)).toHaveLength(1);
   const again = await cli(laptop, 'state', 'push', '--env', 'test');
   expect(again.code).toBe(0);
   expect(again.stderr).toContain(`took over the stale remote state lock of`);
   expect(again.stderr).toContain(`pid ${child.pid}, state push`);
   expect(again.stderr).toContain('pushed generation 2');
+  expect(again.stderr).toMatch(/not refreshed for (5[5-9]|6\d) s/);
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import S3rver from 's3rver';
 
 /**
@@ -27,6 +27,9 @@ export interface RecordedRequest {
 }
 
 export const TEST_KMS_KEY_ID = '0b6b7c1e-3a58-4c1e-9a3c-5d6e7f809102';
+/** How s3rver names the file of an object's bytes: `<key>._S3rver_object` (s3rver/lib/stores/filesystem.js, S3RVER_SUFFIX). */
+const S3RVER_OBJECT_SUFFIX = '._S3rver_object';
+
 export const TEST_ACCESS_KEY = 'S3RVER';
 export const TEST_SECRET_KEY = 'S3RVER-secret-key-never-printed';
 
@@ -89,6 +92,32 @@ export class ObsTestServer {
       '  kms:\n    fulcioRootKeyAlias: sigstore-fulcio-root-g1\n    tsaRootKeyAlias: sigstore-tsa-root-g1\n' +
       `state:\n  backend: obs\n  bucket: ${this.bucket}\n  kmsKeyId: ${this.kmsKeyId}\n  lockTtlSeconds: 10\n${extra}`
     );
+  }
+
+  /**
+   * Makes every object whose key starts with `prefix` `seconds` older to the S3 API, as if that long
+   * had passed since it was last written: s3rver answers LastModified (in listings and HEAD) with the
+   * modification time of the object's file (s3rver/lib/stores/filesystem.js, getMetadata), so that
+   * time is moved back. Returns the keys it aged.
+   */
+  age(prefix: string, seconds: number): string[] {
+    const bucketDirectory = join(this.directory, this.bucket);
+    const aged: string[] = [];
+    const visit = (directory: string) => {
+      for (const entry of readdirSync(directory, { withFileTypes: true })) {
+        const path = join(directory, entry.name);
+        if (entry.isDirectory()) visit(path);
+        else if (entry.name.endsWith(S3RVER_OBJECT_SUFFIX)) {
+          const key = relative(bucketDirectory, path).split(sep).join('/').slice(0, -S3RVER_OBJECT_SUFFIX.length);
+          if (!key.startsWith(prefix)) continue;
+          const { atime, mtime } = statSync(path);
+          utimesSync(path, atime, new Date(mtime.getTime() - seconds * 1000));
+          aged.push(key);
+        }
+      }
+    };
+    visit(bucketDirectory);
+    return aged;
   }
 
   /** PUTs of objects whose key starts with `prefix`. */

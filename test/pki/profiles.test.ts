@@ -1,5 +1,6 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -39,14 +40,18 @@ describe('minted certificate profiles', () => {
   const temp = useTempDirectory();
   let material: PkiMaterial;
   let stateDirectory: string;
+  // One mint for the file: every test only reads it (the clamping test mints its own).
+  let mintedRoot: string;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
+    mintedRoot = mkdtempSync(join(tmpdir(), 'sigstore-cdk-profiles-'));
     const config = configFromYaml('organization: Profile Test Org\n', 'profiles');
-    const store = new StateStore({ root: join(temp(), '.sigstore'), env: 'profiles' });
+    const store = new StateStore({ root: join(mintedRoot, '.sigstore'), env: 'profiles' });
     await bootstrap({ config, store, rootKeys: new LocalRootKeys(), clock: CLOCK });
     material = await readPkiMaterial(await store.load());
     stateDirectory = store.directory;
   });
+  afterAll(() => rmSync(mintedRoot, { recursive: true, force: true }));
 
   it('Fulcio root: self-signed CA, keyCertSign + cRLSign, path length 1, no EKU, 10 years, P-384 by the signer', async () => {
     const root = asX509(material.fulcio.root);
