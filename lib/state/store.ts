@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { promises as fs, readFileSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { resolveRealPath } from './real-path';
 import { registerSecret } from '../redaction';
@@ -634,7 +634,13 @@ export class StateStore {
 
   /** The ceremony log as it is on disk now (undefined when there is none). */
   async readCeremonyLog(): Promise<Buffer | undefined> {
-    return readOptional(join(this.directory, CEREMONY_LOG_FILE));
+    // Synchronously: read before each of a ceremony's appends, where nothing else runs meanwhile.
+    try {
+      return readFileSync(join(this.directory, CEREMONY_LOG_FILE));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -646,13 +652,16 @@ export class StateStore {
     if (line.includes('\n')) throw new Error('a ceremony log record is one line');
     await withFileSystemErrors(this.context('append to the ceremony log in'), async () => {
       const directory = await this.realDirectory();
-      await fs.mkdir(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
-      const handle = await fs.open(join(directory, CEREMONY_LOG_FILE), 'a', PRIVATE_FILE_MODE);
+      // Synchronously (open, write, fsync, close): the signature waits for this record anyway, and
+      // each asynchronous step was a round trip through libuv's thread pool.
+      mkdirSync(directory, { recursive: true, mode: PRIVATE_DIR_MODE });
+      const descriptor = openSync(join(directory, CEREMONY_LOG_FILE), 'a', PRIVATE_FILE_MODE);
       try {
-        await handle.appendFile(`${line}\n`);
-        await handle.sync();
+        const bytes = Buffer.from(`${line}\n`);
+        for (let written = 0; written < bytes.length; ) written += writeSync(descriptor, bytes, written, bytes.length - written);
+        fsyncSync(descriptor);
       } finally {
-        await handle.close();
+        closeSync(descriptor);
       }
     });
   }
