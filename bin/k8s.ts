@@ -9,7 +9,6 @@
  *   CDK8S_OUTDIR        set by the cdk8s CLI: its own directory (cdk8s.yaml `output:`), or --stdout's
  * Exit codes as the CLI's (2 config or output directory, 3 state, 1 other), one `error [CODE]:` line.
  */
-import 'reflect-metadata';
 import { runCdk8sApp } from '../lib/cdk8s-app';
 import { loadConfig } from '../lib/config/load';
 import { reportError } from '../lib/cli/report-error';

@@ -3,6 +3,7 @@
 // checkout whose sources are newer than that build (a file listed in bin/compiled/build-inputs.json
 // changed), it builds again first, with one line on stderr, so an edited lib/*.ts never runs stale.
 'use strict';
+const { isAscii } = require('node:buffer');
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname, join } = require('node:path');
@@ -36,20 +37,25 @@ function staleReason(name, compiled = COMPILED, root = ROOT) {
 
 /**
  * Runs the bundle like `require` does, with V8's code cache: the first run of a build saves the
- * compiled code (bin/compiled/<name>.<build id>.<node version>.v8cache, written at exit, atomically),
- * later runs skip most of the compilation. The build id in the name means a cache never outlives its
- * bundle; V8 itself refuses a cache from another V8 version or flags, and then it is written again.
+ * compiled code (bin/compiled/<name>.<build id>.<node version>.<command>.v8cache, written at exit,
+ * atomically), later runs skip most of the compilation. A cache holds the functions its first run
+ * compiled, so each command (the first argument: synth, verify, …) has its own: a synth after a
+ * `--version` still finds its code cached. The build id in the name means a cache never outlives
+ * its bundle; V8 itself refuses a cache from another V8 version or flags, and then it is written again.
  */
 function runCompiled(name) {
   const file = join(COMPILED, `${name}.js`);
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  // esbuild writes ASCII (its default charset escapes the rest): read as latin1, which is the same
+  // string without UTF-8 decoding (6.8 ms → 1.7 ms for the 3.4 MB bundle); UTF-8 if it ever is not.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   let buildId = 'unknown';
   try {
     buildId = JSON.parse(readFileSync(join(COMPILED, 'build-inputs.json'), 'utf8')).buildId ?? buildId;
   } catch {
     // no stamp: the cache is keyed on 'unknown' and V8's own checks
   }
-  const cacheFile = join(COMPILED, `${name}.${buildId}.${process.version}.v8cache`);
+  const cacheFile = join(COMPILED, `${name}.${buildId}.${process.version}.${commandOf(process.argv[2])}.v8cache`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -96,4 +102,9 @@ function launch(name) {
   });
 }
 
-module.exports = { launch, staleReason };
+/** The code cache's name for a run whose first argument is `argument`: a command name, else `other`. */
+function commandOf(argument) {
+  return typeof argument === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(argument) ? argument : 'other';
+}
+
+module.exports = { launch, staleReason, commandOf };

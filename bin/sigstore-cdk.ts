@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { runCli } from '../lib/cli/main';
 
 runCli(process.argv.slice(2)).then((code) => {

@@ -9,6 +9,7 @@ import { cloudBench } from './bench/cloud';
 import { clusterBench } from './bench/cluster';
 import { kmsBench } from './bench/kms';
 import { peerBench } from './bench/peer';
+import { phasesBench } from './bench/phases';
 import { synthBench } from './bench/synth';
 import { tufBench } from './bench/tuf';
 
@@ -16,6 +17,7 @@ import { tufBench } from './bench/tuf';
 const CASES: Record<string, BenchCase> = {
   peer: peerBench,
   synth: synthBench,
+  phases: phasesBench,
   cloud: cloudBench,
   tuf: tufBench,
   kms: kmsBench,

@@ -57,6 +57,25 @@ const ENTRY_POINTS = {
   cloud: 'bin/cloud.ts',
 };
 
+/** The esbuild options of the bundles, without the output settings (test/cli/startup-graph.test.ts builds with them too). */
+function bundleOptions() {
+  return {
+    absWorkingDir: ROOT,
+    entryPoints: ENTRY_POINTS,
+    bundle: true,
+    external: EXTERNAL_PACKAGES,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Keep class and function names: error classes are matched by name, constructs are named.
+    keepNames: true,
+    // Whitespace and syntax only: less to parse at every start; identifiers stay as written.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  };
+}
+
 async function build({ quiet = false } = {}) {
   const esbuild = require('esbuild');
   const started = Date.now();
@@ -65,24 +84,7 @@ async function build({ quiet = false } = {}) {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
-    const result = await esbuild.build({
-      absWorkingDir: ROOT,
-      entryPoints: ENTRY_POINTS,
-      outdir: staging,
-      bundle: true,
-      external: EXTERNAL_PACKAGES,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      // Keep class and function names: error classes are matched by name, constructs are named.
-      keepNames: true,
-      // Whitespace and syntax only: less to parse at every start; identifiers stay as written.
-      minifyWhitespace: true,
-      minifySyntax: true,
-      sourcemap: 'linked',
-      metafile: true,
-      logLevel: 'warning',
-    });
+    const result = await esbuild.build({ ...bundleOptions(), outdir: staging, sourcemap: 'linked', metafile: true });
     const inputs = Object.keys(result.metafile.inputs)
       .filter((path) => !path.startsWith('node_modules/'))
       .sort();
@@ -114,7 +116,7 @@ async function build({ quiet = false } = {}) {
   }
 }
 
-module.exports = { build, OUT, ROOT };
+module.exports = { build, bundleOptions, OUT, ROOT };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {

@@ -1,23 +1,16 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_OVERLAP, parseCutOver, parseRotateArguments, ROTATABLE_ITEMS, runRotate } from '../commands/rotate';
-import { rotateTufRoot } from '../commands/rotate-tuf-root';
-import { runLogMigration } from '../commands/migrate-log';
-import { isLogMigrationItem, LOG_MIGRATION_ITEMS } from '../lifecycle/log-migrations';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTofu, stackDirectory } from '../commands/cloud-tofu';
-import { runStateUpgrade } from '../commands/state-upgrade';
-import { STATE_KEY_SPEC, STATE_KEY_USAGE, StateKeyring, stateKeyAliasOf } from '../custody/state-keyring';
+import { DEFAULT_OVERLAP, ROTATABLE_ITEMS } from '../lifecycle/rotatable-items';
+import { isLogMigrationItem, LOG_MIGRATION_ITEMS } from '../lifecycle/log-migrations';
+import { STATE_KEY_SPEC, STATE_KEY_USAGE, stateKeyAliasOf } from '../custody/state-keyring';
 import { IMAGES, imageReference, mirroredImages } from '../config/images';
 import { loadConfig } from '../config/load';
 import { ConfigError, VerifyError } from '../errors';
 import type { RetryNotice } from '../otc/http-client';
-import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
-import { ensureRootKeyGenerations, parseNextRoots } from '../lifecycle/root-key-generations';
-import { completeRootKeyPlan, OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
+import type { KmsConnectionOptions } from '../otc/kms-connection';
+import { OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
-import { configuredTufRootKeys } from '../pki/tuf-root-keys';
-import { StateStore } from '../state/store';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
 import { rootKeysFor, runBootstrap, synth } from '../synth';
@@ -25,10 +18,31 @@ import type { ItemExpiry } from '../lifecycle/expiry';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
 import { runTufRefresh } from '../tuf-refresh';
-import { runVerify } from '../verify';
 import { ConsoleProgress } from './console-progress';
 import { redactingStream } from './redacting-stream';
 import { reportError } from './report-error';
+
+/*
+ * The modules of the commands a synth does not run are loaded when their command runs, not at
+ * every start: each is one `require` below (esbuild keeps a required module unevaluated until then).
+ * What every command shares (config, state, synth, the TUF refresh) stays a static import.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const rotateCommand = () => require('../commands/rotate') as typeof import('../commands/rotate');
+const rotateTufRootCommand = () => require('../commands/rotate-tuf-root') as typeof import('../commands/rotate-tuf-root');
+const migrateLogCommand = () => require('../commands/migrate-log') as typeof import('../commands/migrate-log');
+const cloudTofuCommand = () => require('../commands/cloud-tofu') as typeof import('../commands/cloud-tofu');
+const stateUpgradeCommand = () => require('../commands/state-upgrade') as typeof import('../commands/state-upgrade');
+const verifyCommand = () => require('../verify') as typeof import('../verify');
+const keysEnsureCommand = () => ({
+  ...(require('../custody/state-keyring') as typeof import('../custody/state-keyring')),
+  ...(require('../lifecycle/root-key-generations') as typeof import('../lifecycle/root-key-generations')),
+  ...(require('../otc/kms-connection') as typeof import('../otc/kms-connection')),
+  ...(require('../pki/otc-kms-root-keys') as typeof import('../pki/otc-kms-root-keys')),
+  ...(require('../pki/tuf-root-keys') as typeof import('../pki/tuf-root-keys')),
+  ...(require('../state/store') as typeof import('../state/store')),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What the CLI reads from its surroundings; tests inject it. */
 export interface CliContext {
@@ -79,7 +93,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--cloud-out <dir>', 'cdktf output directory of the cloud stack; only an absent or empty one, or one sigstore-cdk wrote').default('cdktf.out'))
     .addOption(new Option('--at <time>', 'render the Secrets of the generations active at this time (UTC, ISO 8601; default: now), e.g. a planned cut-over'))
     .action(async (options: EnvironmentOptions & { out: string; cloudOut: string; at?: string }) => {
-      const at = options.at === undefined ? undefined : parseCutOver(options.at);
+      const at = options.at === undefined ? undefined : rotateCommand().parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
       const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment, kms: kmsOptions });
@@ -145,7 +159,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions & { offline: boolean }) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk verify --env ${config.env} (state: ${options.stateDir}/${config.env})`);
-      const result = await runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer) });
+      const result = await verifyCommand().runVerify({ config, stateRoot: options.stateDir, offline: options.offline, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer) });
       if (!options.json) for (const warning of result.warnings) progress.warn(warning);
       if (!result.ok) {
         throw new VerifyError(
@@ -174,13 +188,14 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--at <time>', 'the cut-over (UTC, ISO 8601): servers switch then (default: now plus tuf.expiry.timestamp); for tuf-root, when root v(N+1) is signed (default: now)'))
     .addOption(new Option('--overlap <duration>', `how long the old generation stays valid after the cut-over (default: ${DEFAULT_OVERLAP})`))
     .action(async (itemArgument: string, options: EnvironmentOptions & { at?: string; overlap?: string }) => {
+      const { parseRotateArguments, runRotate } = rotateCommand();
       const { item, at, overlap } = parseRotateArguments(itemArgument, options.at, options.overlap);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk rotate ${item} --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
       if (item === 'tuf-root') {
         // The TUF root is not a generation with a cut-over: root v(N+1) is signed (at --at) and clients follow the chain.
         if (overlap !== undefined) throw new ConfigError('CONFIG_INVALID', `rotate tuf-root: --overlap ${JSON.stringify(options.overlap)} does not apply (clients follow the root chain; there is no overlap); leave it out`);
-        const result = await rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock(), kms: kmsOptions });
+        const result = await rotateTufRootCommand().rotateTufRoot({ config, stateRoot: options.stateDir, progress, at, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock(), kms: kmsOptions });
         const { from, to } = result.rotation;
         printResult(
           options,
@@ -197,7 +212,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       }
       const rotation = { config, at, overlap, stateRoot: options.stateDir, progress, rootKeys: whenNeeded(() => rootKeysFor(config, kmsOptions), config.signer), lock: lock(), kms: kmsOptions };
       // rekor-log, ct-log: the migration to a tile-based log (lib/commands/migrate-log.ts).
-      const result = isLogMigrationItem(item) ? await runLogMigration({ ...rotation, item }) : await runRotate({ ...rotation, item });
+      const result = isLogMigrationItem(item) ? await migrateLogCommand().runLogMigration({ ...rotation, item }) : await runRotate({ ...rotation, item });
       for (const warning of result.warnings) progress.warn(warning);
       printResult(
         options,
@@ -221,7 +236,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .action(async (options: EnvironmentOptions) => {
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk state upgrade --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await runStateUpgrade({ config, stateRoot: options.stateDir, progress, rootKeys: rootKeysFor(config, kmsOptions), kms: kmsOptions });
+      const result = await stateUpgradeCommand().runStateUpgrade({ config, stateRoot: options.stateDir, progress, rootKeys: rootKeysFor(config, kmsOptions), kms: kmsOptions });
       printResult(
         options,
         result,
@@ -331,6 +346,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       .addOption(new Option('--cloud-out <dir>', 'cdktf output directory').default('cdktf.out'))
       .action(async (tofuArgs: string[], options: { env: string; envsDir: string; cloudOut: string }) => {
         const config = loadConfig({ env: options.env, envsDir: options.envsDir });
+        const { runTofu, stackDirectory } = cloudTofuCommand();
         progress.info(`sigstore-cdk cloud ${command} --env ${config.env}: tofu -chdir=${stackDirectory(config, options.cloudOut)} ${[command, ...tofuArgs].join(' ')}`);
         await runTofu({ config, command, args: tofuArgs, cloudOutDir: options.cloudOut, environment });
       });
@@ -424,6 +440,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
     .addOption(new Option('--next <root>', 'also create the next generation of this root key: fulcio-root or tsa-root (repeatable)').argParser(collect).default([]))
     .addOption(new Option('--json', 'print a JSON result on stdout (progress stays on stderr)').default(false))
     .action(async (options: EnvironmentOptions & { next: string[] }) => {
+      const { completeRootKeyPlan, configuredTufRootKeys, connectKms, ensureRootKeyGenerations, otcConfigOf, parseNextRoots, StateKeyring, StateStore } = keysEnsureCommand();
       const next = parseNextRoots(options.next);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       const otc = otcConfigOf(config, '"keys ensure"');

@@ -9,7 +9,7 @@ import { expectPublishedTrustKept } from '../custody/published-trust';
 import { ConfigError, StateError } from '../errors';
 import { CERTIFICATE_HISTORY, latestGeneration, type CertificateItem, type GenerationalItem } from '../lifecycle/generations';
 import { renewIntermediate, renewLogKey, renewRoot, renewTsaLeaf, type AddedGeneration, type RenewalContext } from '../lifecycle/renewal';
-import { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
+import { DEFAULT_OVERLAP, ROTATABLE_ITEMS, isRotatableItem, type RotatableItem } from '../lifecycle/rotatable-items';
 import { isLogMigrationItem, LOG_MIGRATION_ITEMS, type LogMigrationItem } from '../lifecycle/log-migrations';
 import { CeremonyLogWriter, ceremonyOperator, ceremonySigners, withCeremonyLog } from '../pki/ceremony-log';
 import type { Signer } from '../pki/signer';
@@ -22,10 +22,8 @@ import { refreshTufRepository, type TufPublication } from '../trust/tuf/lifecycl
 import { readTufRepository } from '../trust/tuf/repository';
 import { buildTufTargets } from '../trust/tuf/targets';
 
-export { ROTATABLE_ITEMS, isRotatableItem, type RotatableItem };
+export { DEFAULT_OVERLAP, ROTATABLE_ITEMS, isRotatableItem, type RotatableItem };
 
-/** The default overlap: the old generation's validFor ends this long after the cut-over. */
-export const DEFAULT_OVERLAP = '1d';
 
 export interface RotateOptions extends StateLocation {
   readonly config: SigstoreConfig;

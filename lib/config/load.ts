@@ -6,11 +6,7 @@ import { ConfigError, type ConfigProblem } from '../errors';
 import { EMBEDDED_DEFAULT_ENV, EMBEDDED_DEFAULT_SOURCE, EMBEDDED_DEFAULT_YAML } from './embedded-default';
 import { formatFieldPath } from './field-rules';
 import { configSchema, crossFieldProblems, type SigstoreConfig } from './schema';
-
-// zod compiles a fast path (new Function) per object schema at its first parse, which pays off
-// only for schemas parsed many times; a command parses its environment once or twice, and the
-// compilation measured 6 of the 18 ms of that first parse. Errors and results are the same.
-z.config({ jitless: true });
+import { PARSED_ONCE } from './parse-once';
 
 /** Configuration objects that passed validation, with their content (as JSON) at that time. */
 const validated = new WeakMap<SigstoreConfig, string>();
@@ -188,7 +184,7 @@ export function parseConfigText(text: string, source: string): z.output<typeof c
  * cross-field rules' even where zod skipped them.
  */
 export function checkConfig(data: unknown): { config?: z.output<typeof configSchema>; issues: z.core.$ZodIssue[] } {
-  const result = configSchema.safeParse(data, { reportInput: true });
+  const result = configSchema.safeParse(data, { ...PARSED_ONCE, reportInput: true });
   if (result.success) return { config: result.data, issues: [] };
   const issues: z.core.$ZodIssue[] = [...result.error.issues];
   // zod skips refinements of an object with invalid fields: report the cross-field rules anyway.

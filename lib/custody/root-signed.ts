@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import 'reflect-metadata';
 import { canonicalize } from '@tufjs/canonical-json';
-import * as pkijs from 'pkijs';
+import type { Certificate } from '../pki/certificate';
 import { StateError } from '../errors';
 import { spkiSha256 } from '../pki/keys';
 import { parsePemCertificate } from '../pki/parsed-certificates';
@@ -134,28 +133,10 @@ function withDigest(artifact: Omit<RootSignedArtifact, 'digest' | 'digestAlgorit
   return { ...artifact, digestAlgorithm: algorithm.hash, digest: createHash(algorithm.nodeHash).update(artifact.signedBytes).digest('hex') };
 }
 
-interface ParsedCertificate {
-  readonly tbs: Buffer;
-  readonly signature: Buffer;
-  readonly publicKey: KeyObject;
-}
-
-/** Parsed once per certificate: an intermediate's issuer is the root parsed just before it. */
-const parsedCertificates = new WeakMap<object, ParsedCertificate>();
-
-function parseCertificate(snapshot: StateSnapshot, item: { id: string; files: { certificate: string } }): ParsedCertificate {
+/** The certificate of a state item, parsed once per snapshot (its TBSCertificate and signature are read with it). */
+function parseCertificate(snapshot: StateSnapshot, item: { id: string; files: { certificate: string } }): Certificate {
   try {
-    const certificate = parsePemCertificate(snapshot, snapshot.file(item.id, 'certificate').toString('utf8'));
-    const known = parsedCertificates.get(certificate);
-    if (known) return known;
-    const parsed = pkijs.Certificate.fromBER(certificate.rawData);
-    const result: ParsedCertificate = {
-      tbs: Buffer.from(parsed.tbsView),
-      signature: Buffer.from(parsed.signatureValue.valueBlock.valueHexView),
-      publicKey: createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' }),
-    };
-    parsedCertificates.set(certificate, result);
-    return result;
+    return parsePemCertificate(snapshot, snapshot.file(item.id, 'certificate').toString('utf8'));
   } catch (error) {
     if (error instanceof StateError) throw error;
     throw new StateError('STATE_CORRUPT', `${item.files.certificate} is not a PEM certificate: ${(error as Error).message}`);

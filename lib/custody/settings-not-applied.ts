@@ -1,4 +1,4 @@
-import type * as x509 from '@peculiar/x509';
+import type { Certificate } from '../pki/certificate';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import type { PkiMaterial } from '../pki/state-items';
@@ -23,7 +23,7 @@ export interface SettingNotApplied {
  */
 export function settingsNotApplied(config: SigstoreConfig, material: PkiMaterial): SettingNotApplied[] {
   const found: SettingNotApplied[] = [];
-  const certificates: { name: string; certificate: x509.X509Certificate; issuer?: x509.X509Certificate; field: string; validity: Duration }[] = [
+  const certificates: { name: string; certificate: Certificate; issuer?: Certificate; field: string; validity: Duration }[] = [
     { name: 'Fulcio root', certificate: material.fulcio.root, field: 'pki.fulcio.rootValidity', validity: config.pki.fulcio.rootValidity },
     { name: 'Fulcio intermediate', certificate: material.fulcio.intermediate, issuer: material.fulcio.root, field: 'pki.fulcio.intermediateValidity', validity: config.pki.fulcio.intermediateValidity },
     { name: 'TSA root', certificate: material.tsa.root, field: 'pki.tsa.rootValidity', validity: config.pki.tsa.rootValidity },
@@ -31,7 +31,7 @@ export function settingsNotApplied(config: SigstoreConfig, material: PkiMaterial
     { name: 'TSA leaf', certificate: material.tsa.leaf, issuer: material.tsa.intermediate, field: 'pki.tsa.leafValidity', validity: config.pki.tsa.leafValidity },
   ];
   for (const { name, certificate, issuer, field, validity } of certificates) {
-    const organizations = certificate.subjectName.getField('O');
+    const organizations = certificate.subjectField('O');
     if (organizations.length !== 1 || organizations[0] !== config.organization) {
       found.push({ field: 'organization', certificate: name, configured: JSON.stringify(config.organization), minted: JSON.stringify(organizations.join(', ')) });
     }

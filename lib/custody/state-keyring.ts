@@ -1,7 +1,8 @@
 import type { SigstoreConfig } from '../config/schema';
 import { stateKeyAliasOf } from '../config/state-key-alias';
 import { OtcError, StateError } from '../errors';
-import { describeKeyState, KEY_STATE_ENABLED, type KmsClient } from '../otc/kms-client';
+import type { KmsClient } from '../otc/kms-client';
+import { describeKeyState, KEY_STATE_ENABLED } from '../otc/kms-key-state';
 import { connectKms, otcConfigOf, type KmsConnectionOptions } from '../otc/kms-connection';
 import { OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import type { RootKeyProvider } from '../pki/root-keys';

@@ -1,8 +1,8 @@
 import { App } from 'cdk8s';
-import { dump } from 'js-yaml';
 import { PRIVATE_FILE_MODE } from '../state/atomic';
 import type { OutputFile } from '../trust/trust-outputs';
 import { annotateInputChecksums, type Json } from './input-checksums';
+import { manifestYaml } from './manifest-yaml';
 import { SigstoreChart, SigstoreSecretsChart, type SigstoreChartInput } from './sigstore-chart';
 
 /**
@@ -40,10 +40,10 @@ export function clusterDocuments(charts: ClusterCharts): { readonly public: Json
 
 /** Rendered documents as one YAML stream, in the order given. */
 export function documentsYaml(documents: readonly Json[]): string {
-  // js-yaml, not cdk8s's Yaml.stringify (the yaml package): the same documents in a third of the time
-  // of a cold run. Strings that YAML 1.1 readers (kubectl's go-yaml) would take for booleans, numbers
+  // js-yaml's output (lib/k8s/manifest-yaml.ts), not cdk8s's Yaml.stringify (the yaml package, three
+  // times slower). Strings that YAML 1.1 readers (kubectl's go-yaml) would take for booleans, numbers
   // or null ("yes", "on", "0777", "~") are quoted; no anchors or aliases; no line folding.
-  return documents.map((document) => dump(document, { lineWidth: -1, noRefs: true })).join('---\n');
+  return documents.map(manifestYaml).join('---\n');
 }
 
 /** The manifest files: the public one (0644) and the Secrets (0600). */

@@ -1,5 +1,4 @@
-import 'reflect-metadata';
-import type * as x509 from '@peculiar/x509';
+import type { Certificate } from '../pki/certificate';
 import { addDuration, formatDuration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { RENEW_BEFORE_FIELD, type RenewableItem } from './rotatable-items';
@@ -37,7 +36,7 @@ export interface StateCertificate {
   readonly generation: number;
   /** State path of the certificate. */
   readonly path: string;
-  readonly certificate: x509.X509Certificate;
+  readonly certificate: Certificate;
   /** False when a later generation of the item took over. */
   readonly inUse: boolean;
   /** The cut-over of the next generation, when a rotation planned one that has not come yet. @default - none */

@@ -1,10 +1,9 @@
 import type { SigstoreConfig } from '../config/schema';
 import { addCertificate, INTERMEDIATE_CURVE, issued, issueWithNewKey, LOG_KEY_CURVE, TSA_LEAF_CURVE, window } from '../pki/bootstrap';
-import { buildCertificate } from '../pki/certificate-builder';
 import { StateError } from '../errors';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, spkiSha256 } from '../pki/keys';
 import { LocalSigner } from '../pki/local-signer';
-import { fulcioIntermediateProfile, fulcioRootProfile, tsaIntermediateProfile, tsaLeafProfile, tsaRootProfile } from '../pki/profiles';
+import { loadMinting } from '../pki/minting';
 import type { RootName } from '../pki/root-keys';
 import type { Signer } from '../pki/signer';
 import { decryptStateKey, readEncryptedKey, readStateCertificate } from '../pki/state-items';
@@ -44,6 +43,7 @@ export async function renewTsaLeaf(context: RenewalContext): Promise<AddedGenera
   const intermediate = readStateCertificate(snapshot, { id: issuer.itemId, files: { certificate: issuer.files.certificate } });
   const intermediateKey = decryptStateKey(readEncryptedKey(snapshot, { id: issuer.itemId, files: { privateKey: issuer.files.privateKey, password: issuer.files.password } }), issuer.files.privateKey);
   const signer = new LocalSigner(intermediateKey, issuer.files.privateKey);
+  const { tsaLeafProfile } = loadMinting();
   return addGeneration(context, 'tsa-leaf', issuer.generation, (item) =>
     issueWithNewKey(snapshot, item, TSA_LEAF_CURVE, intermediate, signer, context.now, (input) =>
       tsaLeafProfile(issued(input, config.organization, intermediate, config.pki.tsa.leafValidity)),
@@ -62,6 +62,7 @@ export async function renewIntermediate(context: RenewalContext, root: 'fulcio' 
   const rootGeneration = latestGeneration(snapshot, rootItem);
   const rootCertificate = readStateCertificate(snapshot, { id: rootGeneration.itemId, files: { certificate: rootGeneration.files.certificate } });
   const signer = await context.rootSigner(root, rootGeneration.generation);
+  const { fulcioIntermediateProfile, tsaIntermediateProfile } = loadMinting();
   const profile = root === 'fulcio' ? fulcioIntermediateProfile : tsaIntermediateProfile;
   const validity = config.pki[root].intermediateValidity;
   const added = [
@@ -119,6 +120,7 @@ export async function renewRoot(context: RenewalContext, root: 'fulcio' | 'tsa')
     );
   }
   const { id, files } = generationItem(item, generation);
+  const { buildCertificate, fulcioRootProfile, tsaRootProfile } = loadMinting();
   const profile = root === 'fulcio' ? fulcioRootProfile : tsaRootProfile;
   const certificate = await buildCertificate(profile(window(config.organization, publicKey, now, config.pki[root].rootValidity)), { signer, purpose: `${id} certificate` });
   addCertificate(snapshot, { id, files: { certificate: files.certificate } }, certificate, now, signer.keyRef);

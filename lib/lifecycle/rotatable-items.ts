@@ -16,6 +16,9 @@ export const ROTATABLE_ITEMS = [
 
 export type RotatableItem = (typeof ROTATABLE_ITEMS)[number];
 
+/** The default overlap of `rotate`: the old generation's validFor ends this long after the cut-over. */
+export const DEFAULT_OVERLAP = '1d';
+
 /** The items whose renewal window `pki.renewBefore` configures (every rotatable item but the TUF root, whose expiry is TUF's own). */
 export type RenewableItem = Exclude<RotatableItem, 'tuf-root'>;
 

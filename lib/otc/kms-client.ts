@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { OtcError } from '../errors';
 import { redactServerText, registerSecret } from '../redaction';
 import type { OtcHttpClient, OtcResponse, RequestAuthorizer } from './http-client';
+import { describeKeyState, KEY_STATE_ENABLED, KEY_STATES } from './kms-key-state';
+
+export { describeKeyState, KEY_STATE_ENABLED, KEY_STATES };
 
 /*
  * The DEW KMS calls the key ceremony needs (OTC KMS API reference, "CMK Management"): create-key,
@@ -24,16 +27,6 @@ export type KmsKeySpec =
   | 'HMAC_512';
 export type KmsKeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC';
 export type KmsSigningAlgorithm = 'ECDSA_SHA_256' | 'ECDSA_SHA_384';
-
-/** `key_state` codes. */
-export const KEY_STATES: Readonly<Record<string, string>> = {
-  '1': 'waiting for activation',
-  '2': 'enabled',
-  '3': 'disabled',
-  '4': 'pending deletion',
-  '5': 'waiting for key material import',
-};
-export const KEY_STATE_ENABLED = '2';
 
 export interface KmsKeyInfo {
   readonly keyId: string;
@@ -263,9 +256,4 @@ function toKeyInfo(raw: z.output<typeof keyInfoSchema>): KmsKeyInfo {
     keyState: raw.key_state,
     origin: raw.origin,
   };
-}
-
-/** `2 (enabled)` */
-export function describeKeyState(state: string): string {
-  return `${state} (${KEY_STATES[state] ?? 'unknown state'})`;
 }

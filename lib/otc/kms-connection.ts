@@ -1,11 +1,25 @@
 import type { SigstoreConfig } from '../config/schema';
 import { ConfigError } from '../errors';
-import { AccessKeyAuthorizer } from './aksk-signer';
-import { defaultIamEndpoint, defaultKmsEndpoint, type OtcRegion } from './endpoints';
-import { credentialsFromEnvironment, describeCredentials, resolveProjectId, type OtcCredentials } from './credentials';
-import { OtcHttpClient, type HttpClientOptions, type RetryNotice } from './http-client';
-import { IamTokenAuthorizer } from './iam-token';
-import { KmsClient } from './kms-client';
+import type { OtcRegion } from './endpoints';
+import type { OtcCredentials } from './credentials';
+import type { HttpClientOptions, RetryNotice } from './http-client';
+import type { KmsClient } from './kms-client';
+
+/*
+ * The OTC client stack (HTTP client, AK/SK and IAM token signing, the KMS client and its response
+ * schemas) is loaded by connectKms, on the first connection: a command with the local signer never
+ * evaluates it (issue 14: the KMS client only for otc-kms).
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const otcClientStack = () => ({
+  ...(require('./aksk-signer') as typeof import('./aksk-signer')),
+  ...(require('./credentials') as typeof import('./credentials')),
+  ...(require('./endpoints') as typeof import('./endpoints')),
+  ...(require('./http-client') as typeof import('./http-client')),
+  ...(require('./iam-token') as typeof import('./iam-token')),
+  ...(require('./kms-client') as typeof import('./kms-client')),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export type OtcConfig = NonNullable<SigstoreConfig['otc']>;
 
@@ -48,6 +62,7 @@ export function otcConfigOf(config: SigstoreConfig, purpose: string): OtcConfig 
  * OS_PROJECT_ID, the endpoints from `otc.endpoints` or the region's defaults.
  */
 export function connectKms(otc: OtcConfig, options: KmsConnectionOptions = {}): KmsConnection {
+  const { AccessKeyAuthorizer, credentialsFromEnvironment, defaultIamEndpoint, defaultKmsEndpoint, describeCredentials, IamTokenAuthorizer, KmsClient, OtcHttpClient, resolveProjectId } = otcClientStack();
   const environment = options.environment ?? process.env;
   const credentials: OtcCredentials = credentialsFromEnvironment(environment);
   const projectId = resolveProjectId(otc.projectId, environment);

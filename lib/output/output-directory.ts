@@ -179,7 +179,8 @@ async function filesWhere(directory: string, foreign: (path: string) => boolean)
   const found: string[] = [];
   const walk = async (relativeDirectory: string): Promise<void> => {
     const entries = await fs.readdir(join(directory, relativeDirectory), { withFileTypes: true });
-    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    // By code unit, not localeCompare: its first call loads ICU's collator (~9 ms of a synth).
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (found.length > 5) return;
       const path = relativeDirectory ? `${relativeDirectory}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(path);

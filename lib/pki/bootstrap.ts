@@ -1,6 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { addDuration, type Duration } from '../config/duration';
 import type { SigstoreConfig } from '../config/schema';
 import { checkCustody } from '../custody/check-custody';
@@ -11,20 +9,14 @@ import { openStatePasswords, sealNewState, unsealedStateError, type StateKeyring
 import { StateError } from '../errors';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot, StateStore } from '../state/store';
-import { buildCertificate, type CertificateTemplate } from './certificate-builder';
+import type { Certificate } from './certificate';
+import type { CertificateTemplate } from './certificate-builder';
 import { ceremonySigners } from './ceremony-log';
 import { ceremonyTufRootSigners } from './tuf-root-ceremony';
 import { encryptPrivateKey, generateEcKeyPair, newKeyPassword, publicKeyPem, publicKeysEqual, spkiSha256, type Curve } from './keys';
 import { LocalSigner } from './local-signer';
-import {
-  fulcioIntermediateProfile,
-  fulcioRootProfile,
-  tsaIntermediateProfile,
-  tsaLeafProfile,
-  tsaRootProfile,
-  type IssuedProfileInput,
-  type ProfileInput,
-} from './profiles';
+import { loadMinting } from './minting';
+import type { IssuedProfileInput, ProfileInput } from './profiles';
 import type { RootKeyProvider, RootName } from './root-keys';
 import type { Signer } from './signer';
 import {
@@ -169,6 +161,7 @@ async function mintMissing(
   const { config } = options;
   const organization = config.organization;
   if (missingItems(snapshot).length === 0) return;
+  const { buildCertificate, fulcioIntermediateProfile, fulcioRootProfile, tsaIntermediateProfile, tsaLeafProfile, tsaRootProfile } = loadMinting();
 
   const rootSigner = async (root: RootName, rootItem: CertificateItem): Promise<Signer> => {
     const signer = await ceremonySigner(root);
@@ -270,7 +263,7 @@ export function window(organization: string, publicKey: KeyObject, now: Date, va
 export function issued(
   input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date },
   organization: string,
-  issuer: x509.X509Certificate,
+  issuer: Certificate,
   validity: Duration,
 ): IssuedProfileInput {
   const wanted = addDuration(input.now, validity);
@@ -286,13 +279,14 @@ export async function issueWithNewKey(
   snapshot: StateSnapshot,
   item: KeyedCertificateItem,
   curve: Curve,
-  issuer: x509.X509Certificate,
+  issuer: Certificate,
   signer: Signer,
   now: Date,
   profile: (input: { publicKey: KeyObject; issuerPublicKey: KeyObject; now: Date }) => CertificateTemplate,
 ): Promise<void> {
   const password = newKeyPassword();
   const { privateKey, publicKey } = generateEcKeyPair(curve);
+  const { buildCertificate } = loadMinting();
   const certificate = await buildCertificate(profile({ publicKey, issuerPublicKey: certificateKey(issuer), now }), {
     signer,
     issuer,
@@ -309,7 +303,7 @@ export async function issueWithNewKey(
   });
 }
 
-export function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: x509.X509Certificate, now: Date, signedBy: string): void {
+export function addCertificate(snapshot: StateSnapshot, item: CertificateItem, certificate: Certificate, now: Date, signedBy: string): void {
   snapshot.addItem(item.id, {
     mintedAt: now,
     signedBy,

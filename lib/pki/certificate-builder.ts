@@ -1,9 +1,10 @@
-import { createPublicKey, randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1X509 from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { SignerError } from '../errors';
+import { Certificate } from './certificate';
 import { publicKeysEqual, spkiDer } from './keys';
 import type { Signer } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
@@ -27,22 +28,27 @@ export interface CertificateTemplate {
 
 export interface SigningOptions {
   readonly signer: Signer;
-  /** The issuing CA certificate. @default - none: a self-signed root, the signer holds the certified key */
-  readonly issuer?: x509.X509Certificate;
+  /** The issuing CA certificate (as read from the state). @default - none: a self-signed root, the signer holds the certified key */
+  readonly issuer?: Certificate;
   /** What is signed, for the ceremony log, e.g. `fulcio-root certificate`. */
   readonly purpose: string;
 }
 
 /**
- * Builds the TBSCertificate for `template`, has the signer sign its DER and returns the certificate.
+ * Builds the TBSCertificate for `template`, has the signer sign its DER and returns the certificate
+ * (parsed as the read path parses it, lib/pki/certificate.ts).
+ *
+ * This module and lib/pki/profiles.ts load @peculiar/x509 and its ASN.1 packages: only minting
+ * imports them, and only through a lazy require (lib/pki/minting.ts), so that a command that only
+ * reads the state never evaluates them (test/build/startup-graph.test.ts).
  * The signature is verified locally before the certificate is returned, so a signer that returns
  * garbage (or another key's signature) never produces a certificate.
  */
-export async function buildCertificate(template: CertificateTemplate, options: SigningOptions): Promise<x509.X509Certificate> {
+export async function buildCertificate(template: CertificateTemplate, options: SigningOptions): Promise<Certificate> {
   const { signer, issuer } = options;
   const signerKey = await signer.publicKey();
   const algorithm = ecdsaAlgorithmFor(signerKey, signer.keyRef);
-  const issuerKey = issuer ? certificatePublicKey(issuer) : template.publicKey;
+  const issuerKey = issuer ? issuer.publicKey : template.publicKey;
   if (!publicKeysEqual(signerKey, issuerKey)) {
     throw new SignerError(
       'SIGNATURE_INVALID',
@@ -61,7 +67,7 @@ export async function buildCertificate(template: CertificateTemplate, options: S
     version: asn1X509.Version.v3,
     serialNumber: toPositiveInteger(template.serialNumber ?? randomSerialNumber()),
     signature: signatureAlgorithm,
-    issuer: issuer ? AsnConvert.parse(issuer.subjectName.toArrayBuffer(), asn1X509.Name) : subjectName,
+    issuer: issuer ? AsnConvert.parse(new Uint8Array(issuer.subjectDer), asn1X509.Name) : subjectName,
     validity: new asn1X509.Validity({ notBefore: wholeSeconds(template.notBefore), notAfter: wholeSeconds(template.notAfter) }),
     subject: subjectName,
     subjectPublicKeyInfo: AsnConvert.parse(spkiDer(template.publicKey), asn1X509.SubjectPublicKeyInfo),
@@ -77,7 +83,7 @@ export async function buildCertificate(template: CertificateTemplate, options: S
     signatureAlgorithm,
     signatureValue: new Uint8Array(signature).buffer,
   });
-  return new x509.X509Certificate(AsnConvert.serialize(certificate));
+  return Certificate.fromDer(new Uint8Array(AsnConvert.serialize(certificate)));
 }
 
 /** 20 random bytes with the top bit cleared and the next one set: positive, 159 bits, no padding. */
@@ -85,10 +91,6 @@ export function randomSerialNumber(): Uint8Array {
   const bytes = randomBytes(20);
   bytes[0] = (bytes[0] & 0x7f) | 0x40;
   return bytes;
-}
-
-export function certificatePublicKey(certificate: x509.X509Certificate): KeyObject {
-  return createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' });
 }
 
 function toAsnName(name: DistinguishedName): asn1X509.Name {

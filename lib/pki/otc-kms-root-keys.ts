@@ -1,6 +1,7 @@
 import type { TufRootKeySource } from '../config/schema';
 import { ConfigError, OtcError } from '../errors';
-import { describeKeyState, KEY_STATE_ENABLED, type KmsClient, type KmsKeyInfo, type KmsKeySpec } from '../otc/kms-client';
+import type { KmsClient, KmsKeyInfo, KmsKeySpec } from '../otc/kms-client';
+import { describeKeyState, KEY_STATE_ENABLED } from '../otc/kms-key-state';
 import type { KmsConnection, OtcConfig } from '../otc/kms-connection';
 import { silentProgress, type Progress } from '../progress';
 import type { StateSnapshot } from '../state/store';

@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { SignerError } from '../errors';
 import type { KmsClient, KmsSigningAlgorithm } from '../otc/kms-client';
-import { normalizeEcdsaSignature } from './ecdsa-signature';
 import type { Signer, SignatureWithReceipt } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
 
@@ -48,6 +47,8 @@ export class OtcKmsSigner implements Signer {
     const digest = createHash(algorithm.nodeHash).update(data).digest();
     const result = await this.kms.sign({ keyId: this.keyId, digest, algorithm: KMS_ALGORITHM[algorithm.hash] });
     const requestNote = result.requestId ? `request id ${result.requestId}, ` : '';
+    // Loaded when a KMS key signs (it brings @peculiar/asn1-schema): not at the start of every command.
+    const { normalizeEcdsaSignature } = require('./ecdsa-signature') as typeof import('./ecdsa-signature');
     const signature = normalizeEcdsaSignature(result.signature, algorithm.curve, this.keyRef);
     if (!nodeVerify(algorithm.nodeHash, data, { key: publicKey, dsaEncoding: 'der' }, signature)) {
       throw new SignerError(

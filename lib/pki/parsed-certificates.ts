@@ -1,18 +1,16 @@
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import { Certificate } from './certificate';
 
 /** Parsed certificates per owner (a state snapshot): gone with it, never shared with another load. */
-const parsedBy = new WeakMap<object, Map<string, x509.X509Certificate>>();
+const parsedBy = new WeakMap<object, Map<string, Certificate>>();
 
 /**
  * The certificate a PEM text holds, parsed once per `owner` — the state snapshot it was read from: a
  * synth reads each certificate of the state in several places (the PKI material, the custody checks,
- * the trusted root, the settings check), and @peculiar/x509's ASN.1 parse is the slow part of each.
- * Its readers only read it. Scoping the cache to the snapshot keeps one load's objects (whose
- * `rawData` a caller could write into) away from any other load. Throws what the parser throws for
+ * the trusted root, the settings check). Parsed by lib/pki/certificate.ts (node:crypto and a DER
+ * reader), never by @peculiar/x509, which only minting loads. Throws what the parser throws for
  * text that is not a certificate.
  */
-export function parsePemCertificate(owner: object, pem: string): x509.X509Certificate {
+export function parsePemCertificate(owner: object, pem: string): Certificate {
   let parsed = parsedBy.get(owner);
   if (!parsed) {
     parsed = new Map();
@@ -20,7 +18,7 @@ export function parsePemCertificate(owner: object, pem: string): x509.X509Certif
   }
   const known = parsed.get(pem);
   if (known) return known;
-  const certificate = new x509.X509Certificate(pem);
+  const certificate = Certificate.fromPem(pem);
   parsed.set(pem, certificate);
   return certificate;
 }

@@ -1,7 +1,6 @@
-import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Certificate } from './certificate';
 import { parsePemCertificate } from './parsed-certificates';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { StateError } from '../errors';
 import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
@@ -63,7 +62,7 @@ export interface CertificateGeneration {
   readonly generation: number;
   /** State path of the certificate. */
   readonly path: string;
-  readonly certificate: x509.X509Certificate;
+  readonly certificate: Certificate;
   /** When servers switch to it; undefined for generation 1. */
   readonly activeFrom?: Date;
   /** End of its trusted_root.json validFor, set by the next generation; undefined for the newest. */
@@ -100,15 +99,15 @@ export interface TrustHistory {
  */
 export interface PkiMaterial {
   readonly fulcio: {
-    readonly root: x509.X509Certificate;
-    readonly intermediate: x509.X509Certificate;
+    readonly root: Certificate;
+    readonly intermediate: Certificate;
     /** The intermediate's key, which Fulcio signs leaf certificates with. */
     readonly intermediateKey: EncryptedKey;
   };
   readonly tsa: {
-    readonly root: x509.X509Certificate;
-    readonly intermediate: x509.X509Certificate;
-    readonly leaf: x509.X509Certificate;
+    readonly root: Certificate;
+    readonly intermediate: Certificate;
+    readonly leaf: Certificate;
     /** The leaf's key, which the TSA signs timestamps with. */
     readonly leafKey: EncryptedKey;
   };
@@ -127,7 +126,7 @@ export interface PkiMaterial {
    * The roots whose validFor has not ended at the chosen time, oldest first: during a root rotation's
    * overlap both (the CT log accepts pre-certificates from both; verifiers trust both).
    */
-  readonly rootsInUse: { readonly fulcio: readonly x509.X509Certificate[]; readonly tsa: readonly x509.X509Certificate[] };
+  readonly rootsInUse: { readonly fulcio: readonly Certificate[]; readonly tsa: readonly Certificate[] };
   /** The log key generations before the active one, oldest first: the frozen shards Rekor still serves (and signs for). */
   readonly inactiveLogKeys: { readonly rekor: readonly (LogKey & { readonly generation: number })[]; readonly ctlog: readonly (LogKey & { readonly generation: number })[] };
   readonly history: TrustHistory;
@@ -247,7 +246,7 @@ export async function readPkiMaterial(snapshot: StateSnapshot, options: ReadPkiO
 }
 
 /** The roots whose validFor has not ended at `at` (every generation up to the newest, including one not active yet). */
-function rootsInUse(roots: readonly CertificateGeneration[], at: Date): x509.X509Certificate[] {
+function rootsInUse(roots: readonly CertificateGeneration[], at: Date): Certificate[] {
   return roots.filter((root) => !root.validUntil || root.validUntil.getTime() > at.getTime()).map((root) => root.certificate);
 }
 
@@ -265,7 +264,7 @@ type CertificateItem = { readonly id: string; readonly files: { readonly certifi
 type KeyItem = { readonly id: string; readonly files: { readonly privateKey: string; readonly password: string } };
 
 /** The certificate of a state item, naming the file if it does not parse. */
-export function readStateCertificate(snapshot: StateSnapshot, item: CertificateItem): x509.X509Certificate {
+export function readStateCertificate(snapshot: StateSnapshot, item: CertificateItem): Certificate {
   const pem = snapshot.file(item.id, 'certificate').toString('utf8');
   try {
     return parsePemCertificate(snapshot, pem);
@@ -306,8 +305,9 @@ export function decryptStateKey(key: EncryptedKey, path: string): KeyObject {
   }
 }
 
-export function certificateKey(certificate: x509.X509Certificate): KeyObject {
-  return createPublicKey({ key: Buffer.from(certificate.publicKey.rawData), format: 'der', type: 'spki' });
+/** The certified public key of a certificate. */
+export function certificateKey(certificate: Certificate): KeyObject {
+  return certificate.publicKey;
 }
 
 function readLogKey(snapshot: StateSnapshot, generation: Generation): LogKey & { generation: number; activeFrom?: Date; validUntil?: Date } {
@@ -336,10 +336,9 @@ function expectPrivateKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: 
   }
 }
 
-async function expectSelfSigned(root: x509.X509Certificate, path: string): Promise<void> {
-  // OpenSSL through node:crypto, in one synchronous call (x509's verify goes through WebCrypto's key import).
-  const certificate = new X509Certificate(Buffer.from(root.rawData));
-  const selfSigned = root.issuer === root.subject && certificate.verify(certificate.publicKey);
+async function expectSelfSigned(root: Certificate, path: string): Promise<void> {
+  // OpenSSL through node:crypto, in one synchronous call.
+  const selfSigned = root.issuer === root.subject && root.verify(root.publicKey);
   if (!selfSigned) throw new StateError('STATE_CORRUPT', `${path} is not a self-signed root certificate`);
 }
 
@@ -347,7 +346,7 @@ async function expectSelfSigned(root: x509.X509Certificate, path: string): Promi
  * RFC 5280 path validation of `chain` (leaf first) at the moment its first certificate was issued:
  * an old state is not corrupt because a certificate has expired since.
  */
-async function expectValidChain(chain: x509.X509Certificate[], path: string): Promise<void> {
+async function expectValidChain(chain: Certificate[], path: string): Promise<void> {
   const problem = await chainProblem(chain, chain[0].notBefore);
   if (problem) {
     throw new StateError('STATE_CORRUPT', `${path} does not chain to "${chain[chain.length - 1].subject}" (${problem})`);

@@ -18,6 +18,7 @@ import {
 import { acquireLock, type HeldLock, type LockOptions } from './lock';
 import { ceremonyLogHeadOf } from './ceremony-log-file';
 import { DATA_KEY_ITEM, isPasswordPath, parseDataKeyRecord, type DataKeyRecord, type PasswordEnvelope } from './password-envelope';
+import { PARSED_ONCE } from '../config/parse-once';
 import {
   LEGACY_MANIFEST_FORMAT,
   MANIFEST_FILE,
@@ -702,7 +703,7 @@ export class StateStore {
       throw new StateError('STATE_CORRUPT', `${path} is not JSON (${(error as Error).message}); nothing was changed`);
     }
     const legacyFormat = (data as { format?: unknown } | null)?.format === LEGACY_MANIFEST_FORMAT;
-    const result = legacyFormat ? legacyManifestSchema.safeParse(data) : manifestSchema.safeParse(data);
+    const result = legacyFormat ? legacyManifestSchema.safeParse(data, PARSED_ONCE) : manifestSchema.safeParse(data, PARSED_ONCE);
     if (!result.success) {
       const details = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`).join('\n');
       const format = legacyFormat ? LEGACY_MANIFEST_FORMAT : MANIFEST_FORMAT;

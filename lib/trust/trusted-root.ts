@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import 'reflect-metadata';
-import type * as x509 from '@peculiar/x509';
+import type { Certificate } from '../pki/certificate';
 import type { ServiceUrls } from '../config/service-urls';
 import { curveOf, logIdOf, spkiDer } from '../pki/keys';
 import type { CertificateGeneration, PkiMaterial, TrustHistory } from '../pki/state-items';
@@ -111,7 +110,7 @@ export function buildTrustedRoot(input: TrustedRootInput): TrustedRootJson {
 /** The material's generations, or (material without history) its one generation. */
 export function trustHistoryOf(material: PublicTrustMaterial): TrustHistory {
   if (material.history) return material.history;
-  const single = (certificate: x509.X509Certificate, path: string): CertificateGeneration => ({ generation: 1, path, certificate, issuerGeneration: 1 });
+  const single = (certificate: Certificate, path: string): CertificateGeneration => ({ generation: 1, path, certificate, issuerGeneration: 1 });
   return {
     fulcioRoots: [single(material.fulcio.root, 'fulcio/root.crt.pem')],
     fulcioIntermediates: [single(material.fulcio.intermediate, 'fulcio/intermediate.crt.pem')],
@@ -149,14 +148,14 @@ function transparencyLog(log: TrustedLogEntry): TransparencyLogJson {
  * outside it. A generation that a rotation superseded ends at the cut-over plus the overlap
  * (`validUntil`), so what it signs verifies only when timestamped before that.
  */
-function certificateAuthority(uri: string, organization: string, issuing: CertificateGeneration, chain: x509.X509Certificate[]): CertificateAuthorityJson {
+function certificateAuthority(uri: string, organization: string, issuing: CertificateGeneration, chain: Certificate[]): CertificateAuthorityJson {
   const certificate = issuing.certificate;
-  const commonName = certificate.subjectName.getField('CN')[0] ?? '';
+  const commonName = certificate.subjectField('CN')[0] ?? '';
   const end = issuing.validUntil && issuing.validUntil.getTime() < certificate.notAfter.getTime() ? issuing.validUntil : certificate.notAfter;
   return {
     subject: { organization, commonName },
     uri,
-    certChain: { certificates: chain.map((entry) => ({ rawBytes: Buffer.from(entry.rawData).toString('base64') })) },
+    certChain: { certificates: chain.map((entry) => ({ rawBytes: entry.der.toString('base64') })) },
     validFor: { start: timestamp(certificate.notBefore), end: timestamp(end) },
   };
 }

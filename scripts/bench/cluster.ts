@@ -17,7 +17,7 @@ services:
   ctlog: { replicas: 2, hostname: ctlog.example.com }
   tsa: { replicas: 2, hostname: tsa.example.com }
   tuf: { replicas: 2, hostname: tuf.example.com }
-  trillian: { logServerReplicas: 2, logSignerReplicas: 2 }
+  trillian: { logServerReplicas: 2, logSignerReplicas: 2, treeIds: { rekor: "1234567890123456789", ctlog: "987654321098765432" } }
 cluster: { trustRootNamespaces: [forge-prd, forge-stg] }
 images: { mirror: { registry: swr.eu-de.otc.t-systems.com, organization: bench } }
 oidc:

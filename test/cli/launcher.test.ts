@@ -1,12 +1,14 @@
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from '../helpers/cli-process';
 import { makeTempProject, REPO_ROOT } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { staleReason } = require('../../bin/launch.js') as {
+const { commandOf, staleReason } = require('../../bin/launch.js') as {
   staleReason: (name: string, compiled?: string, root?: string) => string | undefined;
+  commandOf: (argument: string | undefined) => string;
 };
 const FORBID_TYPESCRIPT = join(__dirname, '..', 'helpers', 'forbid-typescript.js');
 
@@ -83,5 +85,25 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
 
   it('the real build is current after npm ci (the prepare script) or the test setup', () => {
     expect(staleReason('sigstore-cdk')).toBeUndefined();
+  });
+
+  it('the bundles are ASCII, so the launcher reads them as latin1 (no UTF-8 decoding)', () => {
+    for (const name of ['sigstore-cdk', 'k8s', 'cloud']) expect(isAscii(readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`)))).toBe(true);
+  });
+
+  it('each command keeps its own V8 code cache, named after its first argument', async () => {
+    expect(commandOf('synth')).toBe('synth');
+    expect(commandOf('state')).toBe('state');
+    for (const argument of [undefined, '--version', '-V', '../synth', 'Synth', 'a'.repeat(33), '']) expect(commandOf(argument)).toBe('other');
+    // A run writes its command's cache when it is missing (at exit); another command's does not count.
+    const caches = () => readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((file) => file.startsWith('sigstore-cdk.') && file.endsWith('.v8cache'));
+    for (const [args, command] of [
+      [['--version'], 'other'],
+      [['images', '--help'], 'images'],
+    ] as const) {
+      const run = await runProcess(process.execPath, [join(REPO_ROOT, 'bin', 'sigstore-cdk.js'), ...args], { cwd: temp() });
+      expect(run.code).toBe(0);
+      expect(caches().some((file) => file.endsWith(`.${process.version}.${command}.v8cache`))).toBe(true);
+    }
   });
 });

@@ -60,7 +60,8 @@ export async function issueFulcioLeafFor(material: PkiMaterial, publicKey: KeyOb
   const intermediateKey = decryptStateKey(material.fulcio.intermediateKey, 'fulcio intermediate');
   const issuerValue = AsnSerializer.serialize(new DirectoryString({ utf8String: options.oidcIssuer }));
   const serialNumber = randomSerialNumber();
-  const build = (extra: x509.Extension[]) => buildCertificate(
+  const asX509 = (certificate: { der: Buffer }) => new x509.X509Certificate(new Uint8Array(certificate.der));
+  const build = async (extra: x509.Extension[]) => asX509(await buildCertificate(
     {
       subject: {},
       serialNumber,
@@ -78,9 +79,9 @@ export async function issueFulcioLeafFor(material: PkiMaterial, publicKey: KeyOb
       ],
     },
     { signer: new LocalSigner(intermediateKey, 'fulcio/intermediate.key.pem'), issuer: material.fulcio.intermediate, purpose: 'test leaf' },
-  );
+  ));
   // As Fulcio does with the CT log's answer: the same TBS (serial, validity, key), plus the SCT list.
-  return options.sct ? issueWithEmbeddedSct(build, material.fulcio.intermediate, options.sct, options.sctTime ?? now) : build([]);
+  return options.sct ? issueWithEmbeddedSct(build, asX509(material.fulcio.intermediate), options.sct, options.sctTime ?? now) : build([]);
 }
 
 /**

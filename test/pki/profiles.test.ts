@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { bootstrap } from '../../lib/pki/bootstrap';
+import { Certificate } from '../../lib/pki/certificate';
 import { spkiDer, subjectKeyIdentifier } from '../../lib/pki/keys';
 import { LocalRootKeys } from '../../lib/pki/root-keys';
 import { STATE_ITEMS, certificateKey, readPkiMaterial, type PkiMaterial } from '../../lib/pki/state-items';
@@ -29,7 +30,10 @@ const keyUsage = (c: x509.X509Certificate) => extension(c, x509.KeyUsagesExtensi
 const extendedKeyUsage = (c: x509.X509Certificate) => extension(c, x509.ExtendedKeyUsageExtension, '2.5.29.37');
 const subjectKeyId = (c: x509.X509Certificate) => extension(c, x509.SubjectKeyIdentifierExtension, '2.5.29.14')?.keyId;
 const authorityKeyId = (c: x509.X509Certificate) => extension(c, x509.AuthorityKeyIdentifierExtension, '2.5.29.35')?.keyId;
-const skiOf = (c: x509.X509Certificate) => subjectKeyIdentifier(certificateKey(c)).toString('hex');
+const skiOf = (c: x509.X509Certificate) => subjectKeyIdentifier(certificateKey(asRead(c))).toString('hex');
+/** The profiles are checked with @peculiar/x509 (what mints them), an independent parser of what the read path (lib/pki/certificate.ts) read. */
+const asX509 = (c: Certificate) => new x509.X509Certificate(new Uint8Array(c.der));
+const asRead = (c: x509.X509Certificate): Certificate => Certificate.fromPem(c.toString('pem'));
 const opensslText = (c: x509.X509Certificate) => opensslOk(['x509', '-noout', '-text'], { input: c.toString('pem') });
 
 describe('minted certificate profiles', () => {
@@ -50,7 +54,7 @@ describe('minted certificate profiles', () => {
   afterAll(() => rmSync(mintedRoot, { recursive: true, force: true }));
 
   it('Fulcio root: self-signed CA, keyCertSign + cRLSign, path length 1, no EKU, 10 years, P-384 by the signer', async () => {
-    const root = material.fulcio.root;
+    const root = asX509(material.fulcio.root);
     expect(root.subject).toBe('O=Profile Test Org, CN=Fulcio Root CA');
     expect(root.issuer).toBe(root.subject);
     expect(await root.verify({ publicKey: root.publicKey, signatureOnly: true })).toBe(true);
@@ -76,7 +80,7 @@ describe('minted certificate profiles', () => {
   });
 
   it('Fulcio intermediate: CA, path length 0, EKU codeSigning, AKI = root SKI, 5 years inside the root', async () => {
-    const { root, intermediate } = material.fulcio;
+    const [root, intermediate] = [material.fulcio.root, material.fulcio.intermediate].map(asX509);
     expect(intermediate.subject).toBe('O=Profile Test Org, CN=Fulcio Intermediate CA');
     expect(intermediate.issuer).toBe(root.subject);
     expect(await intermediate.verify({ publicKey: root.publicKey, signatureOnly: true })).toBe(true);
@@ -94,7 +98,7 @@ describe('minted certificate profiles', () => {
   });
 
   it('TSA chain: root and intermediate CAs, leaf with exactly one critical EKU timeStamping', async () => {
-    const { root, intermediate, leaf } = material.tsa;
+    const [root, intermediate, leaf] = [material.tsa.root, material.tsa.intermediate, material.tsa.leaf].map(asX509);
     expect(root.issuer).toBe(root.subject);
     expect(basicConstraints(root)).toMatchObject({ ca: true, pathLength: 1, critical: true });
     expect(keyUsage(root)).toMatchObject({ usages: keyCertSign | cRLSign, critical: true });
@@ -121,7 +125,7 @@ describe('minted certificate profiles', () => {
   });
 
   it('openssl verifies both chains (strict), and the TSA leaf for the timestamp-signing purpose', () => {
-    const write = (name: string, certificates: x509.X509Certificate[]) => {
+    const write = (name: string, certificates: Certificate[]) => {
       const path = join(temp(), name);
       writeFileSync(path, certificates.map((c) => c.toString('pem')).join('\n'));
       return path;
@@ -156,7 +160,7 @@ describe('minted certificate profiles', () => {
       const publicFromKey = opensslOk(['ec', '-in', keyPath, '-passin', `file:${passwordPath}`, '-pubout']);
       expect(openssl(['ec', '-in', keyPath, '-passin', 'pass:wrong-password', '-noout']).status).not.toBe(0);
       const expected = 'certificate' in item.files
-        ? certificateKey(new x509.X509Certificate(readFileSync(join(stateDirectory, item.files.certificate), 'utf8')))
+        ? certificateKey(Certificate.fromPem(readFileSync(join(stateDirectory, item.files.certificate), 'utf8')))
         : 'publicKey' in item.files
           ? createPublicKey(readFileSync(join(stateDirectory, item.files.publicKey), 'utf8'))
           : undefined;

@@ -36,8 +36,8 @@ describe('buildTrustedRoot', () => {
     expect(ca.uri).toBe('https://fulcio.example.com');
     expect(ca.subject).toEqual({ organization: 'Test Org', commonName: 'Fulcio Intermediate CA' });
     expect(ca.certChain.certificates.map((c) => der(c.rawBytes))).toEqual([
-      Buffer.from(material.fulcio.intermediate.rawData),
-      Buffer.from(material.fulcio.root.rawData),
+      material.fulcio.intermediate.der,
+      material.fulcio.root.der,
     ]);
     expect(ca.validFor).toEqual({ start: '2026-01-01T00:00:00Z', end: '2031-01-01T00:00:00Z' });
 
@@ -46,9 +46,9 @@ describe('buildTrustedRoot', () => {
     expect(root.timestampAuthorities).toHaveLength(1);
     expect(tsa.uri).toBe('https://tsa.example.com/api/v1/timestamp');
     expect(tsa.certChain.certificates.map((c) => der(c.rawBytes))).toEqual([
-      Buffer.from(material.tsa.leaf.rawData),
-      Buffer.from(material.tsa.intermediate.rawData),
-      Buffer.from(material.tsa.root.rawData),
+      material.tsa.leaf.der,
+      material.tsa.intermediate.der,
+      material.tsa.root.der,
     ]);
     expect(tsa.validFor).toEqual({ start: '2026-01-01T00:00:00Z', end: '2028-01-01T00:00:00Z' });
 

@@ -15,7 +15,8 @@ export function tufRepositoryFiles(repository: TufRepository): OutputFile[] {
   const newestRoot = `${repository.root.signed.version}.root.json`;
   const rootBytes = repository.files.get(newestRoot);
   if (!rootBytes) throw new Error(`the TUF repository has no ${newestRoot}`);
-  const files = [...repository.files.entries()].sort(([a], [b]) => a.localeCompare(b));
+  // By code unit, not localeCompare: its first call loads ICU's collator (~9 ms of a synth).
+  const files = [...repository.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [...files, ['root.json', rootBytes] as const].map(([path, bytes]) => ({ path, content: bytes.toString('utf8') }));
 }
 

@@ -1,0 +1,19 @@
+import type * as CertificateBuilder from './certificate-builder';
+import type * as Profiles from './profiles';
+
+/** What mints certificates: the builder and the profiles of every certificate the PKI has. */
+export type Minting = typeof CertificateBuilder & typeof Profiles;
+
+/**
+ * The certificate builder and the profiles, which bring @peculiar/x509, its ASN.1 packages, tsyringe
+ * and reflect-metadata (tens of milliseconds to evaluate): loaded at the first mint, not at start.
+ * Everything that only reads the state (a warm synth, verify, status, the custody checks) parses
+ * certificates with lib/pki/certificate.ts and never calls this. A require inside the function, as
+ * the project's other lazy loads: the bundle keeps the modules unevaluated until it runs
+ * (test/build/startup-graph.test.ts checks that no command's start reaches them).
+ */
+export function loadMinting(): Minting {
+  const builder = require('./certificate-builder') as typeof CertificateBuilder;
+  const profiles = require('./profiles') as typeof Profiles;
+  return { ...builder, ...profiles };
+}

@@ -1,0 +1,95 @@
+import type { Metafile } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './temp-project';
+
+/**
+ * What a program's bundle evaluates at start, read from the module graph of the bundles as
+ * scripts/build.js builds them (in memory, nothing written). A module runs at start when an import
+ * that runs at start reaches it: an `import` statement does; a dynamic `import()` does not; a
+ * `require(…)` in the project's code does when it is a top-level statement (column 0:
+ * `const x = require(…)`), not when it sits inside a function (indented, or after `=>` or
+ * `function` on its line: the lazy loads of lib/cli/main.ts, lib/otc/kms-connection.ts,
+ * lib/pki/minting.ts). In node_modules every require
+ * counts (most sit at a package's top level: conservative).
+ */
+export interface StartupGraph {
+  /** Every source path in the bundles, relative to the project root (node_modules/… for packages). */
+  readonly bundled: ReadonlySet<string>;
+  /** The modules evaluated when `from` (an entry point such as bin/sigstore-cdk.ts, or any module) is, each with the module that imported it. */
+  reachedFrom(from: string): ReadonlyMap<string, string | undefined>;
+  /** The chain of imports from `from` to `path`, as `a → b → c` (packages' inner modules left out). */
+  chain(from: string, path: string): string;
+}
+
+let graph: Promise<StartupGraph> | undefined;
+
+/** The module graph of all entry points of scripts/build.js, built once per test file. */
+export function startupGraph(): Promise<StartupGraph> {
+  graph ??= buildGraph();
+  return graph;
+}
+
+async function buildGraph(): Promise<StartupGraph> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { bundleOptions } = require(join(REPO_ROOT, 'scripts', 'build.js')) as { bundleOptions: () => import('esbuild').BuildOptions };
+  const result = await esbuild.build({ ...bundleOptions(), outdir: join(REPO_ROOT, 'bin', 'compiled'), write: false, metafile: true, logLevel: 'silent' });
+  const inputs = normalizedInputs(result.metafile);
+  const sources = new Map<string, string>();
+  const sourceOf = (path: string) => {
+    if (!sources.has(path)) sources.set(path, readFileSync(join(REPO_ROOT, path), 'utf8'));
+    return sources.get(path)!;
+  };
+  const reached = new Map<string, Map<string, string | undefined>>();
+  const reachedFrom = (from: string) => {
+    let modules = reached.get(from);
+    if (modules) return modules;
+    modules = new Map<string, string | undefined>([[from, undefined]]);
+    const queue = [from];
+    while (queue.length > 0) {
+      const importer = queue.shift()!;
+      const ownCode = !importer.startsWith('node_modules/');
+      for (const edge of inputs.get(importer) ?? []) {
+        if (edge.external || edge.kind === 'dynamic-import') continue;
+        if (ownCode && edge.kind === 'require-call') {
+          const calls = [`require('${edge.original}')`, `require("${edge.original}")`];
+          const topLevel = sourceOf(importer)
+            .split('\n')
+            .some((line) => /^\S/.test(line) && calls.some((call) => line.includes(call) && !/=>|\bfunction\b/.test(line.slice(0, line.indexOf(call)))));
+          if (!topLevel) continue;
+        }
+        if (!modules.has(edge.path)) {
+          modules.set(edge.path, importer);
+          queue.push(edge.path);
+        }
+      }
+    }
+    reached.set(from, modules);
+    return modules;
+  };
+  return {
+    bundled: new Set(inputs.keys()),
+    reachedFrom,
+    chain(from, path) {
+      const modules = reachedFrom(from);
+      const links: string[] = [];
+      for (let at: string | undefined = path; at !== undefined; at = modules.get(at)) {
+        if (at === path || !at.startsWith('node_modules/')) links.unshift(at);
+      }
+      return links.join(' → ');
+    },
+  };
+}
+
+type Edge = Metafile['inputs'][string]['imports'][number];
+
+/** The metafile's inputs with paths relative to the project root: `../../main/node_modules/x` (a worktree sharing node_modules) becomes `node_modules/x`. */
+function normalizedInputs(metafile: Metafile): Map<string, Edge[]> {
+  const normalize = (path: string) => {
+    const index = path.indexOf('node_modules/');
+    return index > 0 ? path.slice(index) : path;
+  };
+  return new Map(Object.entries(metafile.inputs).map(([path, input]) => [normalize(path), input.imports.map((edge) => ({ ...edge, path: normalize(edge.path) }))]));
+}
