@@ -25,6 +25,7 @@ module.exports = {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup-after-env.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60000,
   // Three workers on two cores (jest's default there is one): most suites wait on child processes
