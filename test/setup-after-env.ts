@@ -1,9 +1,6 @@
-/*
- * Buffers compare by their bytes in one call (Buffer#equals) instead of element by element through
- * jest's iterable equality: the same answer, without a JavaScript step per byte. The tests compare
- * whole state trees and outputs before and after (readTree, fileContents): hundreds of kilobytes each.
- * Any other pair falls through to jest's own equality (undefined).
- */
+// Buffers compared byte for byte by Node (Buffer.equals) instead of jest's element-by-element walk of
+// a typed array: the before/after tree comparisons hold whole states (3 s of one suite's CPU). Same
+// answers: two Buffers are equal exactly when their bytes are. Anything else keeps jest's equality.
+// (jest 30's expect has addEqualityTesters; @types/jest does not declare it.)
 type Tester = (a: unknown, b: unknown) => boolean | undefined;
-// expect.addEqualityTesters is jest's (expect/build/index.d.ts); @types/jest 30.0.0 does not declare it.
 (expect as unknown as { addEqualityTesters(testers: Tester[]): void }).addEqualityTesters([(a, b) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : undefined)]);

@@ -1,8 +1,8 @@
-import { verify as nodeVerify } from 'node:crypto';
 import { StateError } from '../errors';
 import { spkiSha256 } from '../pki/keys';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
+import { verifiesOnce } from '../pki/verified-signatures';
 import type { StateSnapshot } from '../state/store';
 import type { RootSignedArtifact } from './root-signed';
 import { tufRootGenerationProblems } from './tuf-root-generations';
@@ -42,7 +42,7 @@ export function rootPinProblems(snapshot: StateSnapshot, artifacts: readonly Roo
       continue;
     }
     const algorithm = ecdsaAlgorithmFor(artifact.signerKey, pin.keyRef);
-    if (artifact.signature.length === 0 || !nodeVerify(algorithm.nodeHash, artifact.signedBytes, { key: artifact.signerKey, dsaEncoding: 'der' }, artifact.signature)) {
+    if (artifact.signature.length === 0 || !verifiesOnce(algorithm.nodeHash, artifact.signedBytes, artifact.signerKey, artifact.signature)) {
       problems.push(`${artifact.path} is not signed by ${pinned}: its signature does not verify`);
       continue;
     }

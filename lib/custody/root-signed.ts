@@ -1,8 +1,8 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import type { Certificate } from '../pki/certificate';
 import { StateError } from '../errors';
-import { spkiSha256 } from '../pki/keys';
+import { publicKeyFromPem, spkiSha256 } from '../pki/keys';
 import { parsePemCertificate } from '../pki/parsed-certificates';
 import type { RootName } from '../pki/root-keys';
 import { ecdsaAlgorithmFor } from '../pki/signature-algorithm';
@@ -156,7 +156,7 @@ function parseRootMetadata(snapshot: StateSnapshot, itemId: string, path: string
     const json = JSON.parse(snapshot.file(itemId, 'metadata').toString('utf8'));
     const signed = json.signed;
     const keys = new Map<string, KeyObject>();
-    for (const [keyId, key] of Object.entries(signed.keys as Record<string, { keyval: { public: string } }>)) keys.set(keyId, createPublicKey(key.keyval.public));
+    for (const [keyId, key] of Object.entries(signed.keys as Record<string, { keyval: { public: string } }>)) keys.set(keyId, publicKeyFromPem(key.keyval.public));
     const signatures = new Map<string, Buffer>();
     for (const { keyid, sig } of json.signatures as { keyid: string; sig: string }[]) signatures.set(keyid, Buffer.from(sig, 'hex'));
     return { signedBytes: Buffer.from(canonicalize(signed)), rootKeyIds: signed.roles.root.keyids, keys, signatures };

@@ -104,50 +104,75 @@ export interface ParsedCeremonyLog {
  * earlier `sign-intent` of the same key, at most one per intent. Stops at the first broken line.
  */
 export function parseCeremonyLog(bytes: Buffer, env: string, path = 'ceremony.jsonl'): ParsedCeremonyLog {
+  return checkCeremonyLog(bytes, env, path).log;
+}
+
+/** parseCeremonyLog, with the checker that holds the chain's state (to check lines appended later). */
+function checkCeremonyLog(bytes: Buffer, env: string, path: string): { log: ParsedCeremonyLog; checker: CeremonyLogChecker } {
   const { lines, tail } = splitCeremonyLog(bytes);
-  const parsed: CeremonyLine[] = [];
-  const problems: string[] = [];
-  const intents = new Map<string, SignIntentRecord>();
-  const answered = new Set<string>();
-  for (const [index, line] of lines.entries()) {
-    const where = `${path} line ${index + 1}`;
+  const checker = new CeremonyLogChecker(env, path);
+  for (const line of lines) if (!checker.add(line)) break;
+  if (checker.problems.length === 0 && tail.length > 0) checker.problems.push(`${path} ends in an incomplete line after line ${lines.length} (an append was cut off)`);
+  return { log: { lines: checker.lines, problems: checker.problems }, checker };
+}
+
+/** The chain rules of the log, line by line: what parseCeremonyLog checks, kept for the lines that follow. */
+class CeremonyLogChecker {
+  readonly lines: CeremonyLine[] = [];
+  readonly problems: string[] = [];
+  private readonly intents = new Map<string, SignIntentRecord>();
+  private readonly answered = new Set<string>();
+
+  constructor(
+    private readonly env: string,
+    private readonly path: string,
+  ) {}
+
+  /** The hash the next line chains to. */
+  get head(): string {
+    return this.lines[this.lines.length - 1]?.hash ?? CEREMONY_LOG_GENESIS;
+  }
+
+  /** Checks the next line and takes it when it extends the chain; else records the problem and returns false. */
+  add(line: string): boolean {
+    const index = this.lines.length;
+    const where = `${this.path} line ${index + 1}`;
     let data: unknown;
     try {
       data = JSON.parse(line);
     } catch {
-      problems.push(`${where} is not JSON`);
-      break;
+      this.problems.push(`${where} is not JSON`);
+      return false;
     }
     const result = recordSchema.safeParse(data);
     if (!result.success) {
-      problems.push(`${where} is not a ceremony record (${result.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')})`);
-      break;
+      this.problems.push(`${where} is not a ceremony record (${result.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')})`);
+      return false;
     }
     const record = result.data;
-    const expectedPrev = index === 0 ? CEREMONY_LOG_GENESIS : parsed[index - 1].hash;
+    const expectedPrev = this.head;
     const problem =
       record.seq !== index + 1
         ? `is numbered ${record.seq}`
         : record.prev !== expectedPrev
           ? `does not chain to the line before it (prev ${record.prev}, expected ${expectedPrev}): lines were removed, reordered or edited`
-          : record.env !== env
+          : record.env !== this.env
             ? `is a record of environment "${record.env}"`
-            : record.kind === 'sign-result' && intents.get(record.intent)?.keyRef !== record.keyRef
+            : record.kind === 'sign-result' && this.intents.get(record.intent)?.keyRef !== record.keyRef
               ? `is the outcome of no earlier sign-intent of ${record.keyRef}`
-              : record.kind === 'sign-result' && answered.has(record.intent)
+              : record.kind === 'sign-result' && this.answered.has(record.intent)
                 ? 'is a second outcome of the same sign-intent'
                 : undefined;
     if (problem) {
-      problems.push(`${where} ${problem}`);
-      break;
+      this.problems.push(`${where} ${problem}`);
+      return false;
     }
     const hash = ceremonyLineHash(line);
-    if (record.kind === 'sign-intent') intents.set(hash, record);
-    if (record.kind === 'sign-result') answered.add(record.intent);
-    parsed.push({ record, hash });
+    if (record.kind === 'sign-intent') this.intents.set(hash, record);
+    if (record.kind === 'sign-result') this.answered.add(record.intent);
+    this.lines.push({ record, hash });
+    return true;
   }
-  if (problems.length === 0 && tail.length > 0) problems.push(`${path} ends in an incomplete line after line ${lines.length} (an append was cut off)`);
-  return { lines: parsed, problems };
 }
 
 /** The log of `records` alone, chained from the genesis (what `state upgrade` starts the new log with). */
@@ -164,23 +189,38 @@ export function chainedCeremonyLog(records: readonly NewCeremonyRecord[]): Buffe
 /**
  * Appends chained records through the store: reads the log as it is on disk, refuses to extend a
  * log whose chain is broken, and writes each record with the next `seq` and the previous line's hash.
+ * The log this writer last wrote is not parsed again: when the bytes on disk are exactly those, the
+ * chain checked then still holds (a ceremony appends tens of records; parsing the whole log at each
+ * was quadratic). Each new record is checked against the chain's rules before it is written.
  */
 export class CeremonyLogWriter {
+  /** The log as this writer left it, and the chain checked up to its end. */
+  private written?: { readonly bytes: Buffer; readonly checker: CeremonyLogChecker };
+
   constructor(private readonly store: Pick<StateStore, 'env' | 'directory' | 'readCeremonyLog' | 'appendCeremonyLog'>) {}
 
   /** Appends one record durably; returns the SHA-256 of its line. */
   async append(record: NewCeremonyRecord): Promise<string> {
     const bytes = (await this.store.readCeremonyLog()) ?? Buffer.alloc(0);
-    const log = parseCeremonyLog(bytes, this.store.env, `${this.store.directory}/ceremony.jsonl`);
-    if (log.problems.length > 0) {
-      throw new StateError(
-        'STATE_CEREMONY_LOG_INVALID',
-        `refusing to sign: the ceremony log cannot be extended (${log.problems.join('; ')}). Restore ${this.store.directory}/ceremony.jsonl from a backup; nothing was signed`,
-      );
+    const path = `${this.store.directory}/ceremony.jsonl`;
+    let checker = this.written && bytes.equals(this.written.bytes) ? this.written.checker : undefined;
+    this.written = undefined;
+    if (!checker) {
+      const checked = checkCeremonyLog(bytes, this.store.env, path);
+      if (checked.log.problems.length > 0) {
+        throw new StateError(
+          'STATE_CEREMONY_LOG_INVALID',
+          `refusing to sign: the ceremony log cannot be extended (${checked.log.problems.join('; ')}). Restore ${path} from a backup; nothing was signed`,
+        );
+      }
+      checker = checked.checker;
     }
-    const last = log.lines[log.lines.length - 1];
-    const line = JSON.stringify({ seq: log.lines.length + 1, prev: last?.hash ?? CEREMONY_LOG_GENESIS, ...record });
+    const line = JSON.stringify({ seq: checker.lines.length + 1, prev: checker.head, ...record });
+    if (!checker.add(line)) {
+      throw new StateError('STATE_CEREMONY_LOG_INVALID', `refusing to sign: the record would break the ceremony log (${checker.problems.join('; ')}); nothing was signed`);
+    }
     await this.store.appendCeremonyLog(line);
+    this.written = { bytes: Buffer.concat([bytes, Buffer.from(`${line}\n`)]), checker };
     return ceremonyLineHash(line);
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { ProcessMemo } from './process-memo';
 
 /** The elliptic curves we mint keys on (the ones every Sigstore server and client accepts). */
 export type Curve = 'P-256' | 'P-384';
@@ -64,8 +65,12 @@ export function publicKeyPem(publicKey: KeyObject): string {
   return publicKey.export({ type: 'spki', format: 'pem' }) as string;
 }
 
+/** Public keys read from PEM in this process, by the text (KeyObjects are immutable). */
+const publicKeysByPem = new ProcessMemo<KeyObject>(1024);
+
 export function publicKeyFromPem(pem: string | Buffer): KeyObject {
-  return createPublicKey({ key: pem, format: 'pem' });
+  const text = typeof pem === 'string' ? pem : pem.toString('utf8');
+  return publicKeysByPem.get(text, () => createPublicKey({ key: text, format: 'pem' }));
 }
 
 /** SHA-256 (hex) of the DER SubjectPublicKeyInfo: how the manifest pins a root key and the ceremony log names one. */
@@ -74,7 +79,8 @@ export function spkiSha256(publicKey: KeyObject): string {
 }
 
 export function publicKeysEqual(a: KeyObject, b: KeyObject): boolean {
-  return spkiDer(a).equals(spkiDer(b));
+  // OpenSSL's comparison of the two keys (EVP_PKEY_eq), without exporting either.
+  return a === b || a.equals(b);
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */

@@ -1,24 +1,18 @@
 import { Certificate } from './certificate';
+import { ProcessMemo } from './process-memo';
 
-/** Parsed certificates per owner (a state snapshot): gone with it, never shared with another load. */
-const parsedBy = new WeakMap<object, Map<string, Certificate>>();
+/** Certificates parsed in this process, by their PEM text. */
+const parsed = new ProcessMemo<Certificate>(512);
 
 /**
- * The certificate a PEM text holds, parsed once per `owner` — the state snapshot it was read from: a
- * synth reads each certificate of the state in several places (the PKI material, the custody checks,
- * the trusted root, the settings check). Parsed by lib/pki/certificate.ts (node:crypto and a DER
- * reader), never by @peculiar/x509, which only minting loads. Throws what the parser throws for
- * text that is not a certificate.
+ * The certificate a PEM text holds, parsed once per process: a synth reads each certificate of the
+ * state in several places (the PKI material, the custody checks, the trusted root, the settings
+ * check), and a Certificate is immutable (its verify() answers are per key, and a function of the
+ * bytes). Keyed by the text itself, so a file that changed is parsed anew. Parsed by
+ * lib/pki/certificate.ts (node:crypto and a DER reader), never by @peculiar/x509, which only minting
+ * loads. Throws what the parser throws for text that is not a certificate (and parses it again next
+ * time). `owner` is the snapshot the text was read from (kept for the callers; not part of the key).
  */
-export function parsePemCertificate(owner: object, pem: string): Certificate {
-  let parsed = parsedBy.get(owner);
-  if (!parsed) {
-    parsed = new Map();
-    parsedBy.set(owner, parsed);
-  }
-  const known = parsed.get(pem);
-  if (known) return known;
-  const certificate = Certificate.fromPem(pem);
-  parsed.set(pem, certificate);
-  return certificate;
+export function parsePemCertificate(_owner: object, pem: string): Certificate {
+  return parsed.get(pem, () => Certificate.fromPem(pem));
 }

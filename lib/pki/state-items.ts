@@ -6,7 +6,8 @@ import type { StateSnapshot } from '../state/store';
 import { chainProblem } from './chain-validation';
 import { activeGeneration, generationItem, generationsOf, type GenerationalItem, type Generation } from '../lifecycle/generations';
 import { readLogMigrations, type LogMigration } from '../lifecycle/log-migrations';
-import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual } from './keys';
+import { decryptPrivateKey, publicKeyFromPem, publicKeyOf, publicKeysEqual, spkiDer } from './keys';
+import { digestOf, ProcessMemo } from './process-memo';
 import { readTileLogKeys, type TileLogKeys } from './tile-log-keys';
 
 /** Every item the bootstrap mints, with the state paths of its files. */
@@ -330,10 +331,18 @@ function readLogKey(snapshot: StateSnapshot, generation: Generation): LogKey & {
   };
 }
 
+/** Key files found to hold their certificate's key, by the digest of the file, its password and the public key. */
+const matchingKeyFiles = new ProcessMemo<true>(1024);
+
 function expectPrivateKeyMatches(key: EncryptedKey, publicKey: KeyObject, path: string): void {
-  if (!publicKeysEqual(publicKeyOf(decryptStateKey(key, path)), publicKey)) {
-    throw new StateError('STATE_CORRUPT', `${path} is not the key of its certificate or public key`);
-  }
+  // Decrypting costs a key derivation and a parse: once per process for the same bytes (a command that
+  // reads the state twice, a test worker that reads one fixture state a hundred times).
+  matchingKeyFiles.get(digestOf(key.pem, key.password, spkiDer(publicKey)), () => {
+    if (!publicKeysEqual(publicKeyOf(decryptStateKey(key, path)), publicKey)) {
+      throw new StateError('STATE_CORRUPT', `${path} is not the key of its certificate or public key`);
+    }
+    return true;
+  });
 }
 
 async function expectSelfSigned(root: Certificate, path: string): Promise<void> {
