@@ -18,15 +18,25 @@ const ENVS = join(REPO_ROOT, 'envs');
 describe('concurrent cold synths (real processes)', () => {
   const temp = useTempDirectory();
 
-  const synthAll = (cwd: string): Promise<ProcessRun[]> =>
-    Promise.all(
+  const WAITING = 'waiting for the state lock, held by';
+
+  /** The runs; `onWaiting` is called once every one of them says it waits for the lock. */
+  const synthAll = (cwd: string, onWaiting?: () => void): Promise<ProcessRun[]> => {
+    const waiting = new Set<number>();
+    return Promise.all(
       Array.from({ length: RUNS }, (_, index) =>
         runCliProcess(['synth', '--envs-dir', ENVS, '--state-dir', '.sigstore', '--out', `dist-${index}`, '--cloud-out', `cdktf-${index}`], {
           cwd,
           timeoutMs: 90_000,
+          onStderr: (stderr) => {
+            if (waiting.has(index) || !stderr.includes(WAITING)) return;
+            waiting.add(index);
+            if (waiting.size === RUNS) onWaiting?.();
+          },
         }),
       ),
     );
+  };
 
   /** One PKI in the state, in every run's dist/, one signature per root in the ceremony log; `verify` passes. */
   async function expectOnePki(cwd: string, runs: readonly ProcessRun[]): Promise<void> {
@@ -67,10 +77,15 @@ describe('concurrent cold synths (real processes)', () => {
   async function holderKilledWhileWaiting(): Promise<void> {
     const holder = holdStateLock(temp(), '.sigstore', 'dev');
     await holder.waitFor('held');
-    const runs = synthAll(temp());
-    await new Promise((resolve) => setTimeout(resolve, 2_500)); // the runs start (about 1 s) and wait
+    let allWaiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (allWaiting = resolve));
+    const runs = synthAll(temp(), allWaiting);
+    // Killed once every run waits for its lock (or the runs ended without: then they fail below).
+    await Promise.race([waiting, runs]);
     await holder.kill();
-    await expectOnePki(temp(), await runs);
+    const finished = await runs;
+    expect(finished.filter((run) => run.stderr.includes(`${WAITING} pid ${holder.pid}`))).toHaveLength(RUNS);
+    await expectOnePki(temp(), finished);
   }
 
   it(`${RUNS} runs waiting on a live holder that is then killed: they all race for the takeover of its dead lock`, holderKilledWhileWaiting);

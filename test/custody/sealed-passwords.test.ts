@@ -123,7 +123,16 @@ describe('an otc-kms state after bootstrap', () => {
       const pem = readFileSync(join(stateDir, key));
       // openssl with the file beside the key, as an operator would try it.
       expect(openssl(['pkey', '-in', join(stateDir, key), '-passin', `file:${join(stateDir, key.replace(/\.pem$/, '.password'))}`, '-noout']).status).not.toBe(0);
-      for (const candidate of candidates) expect(() => decryptPrivateKey(pem, candidate)).toThrow();
+      // Every candidate must fail to open the key: one assertion over all of them (an expect each cost 0.5 s).
+      const opening = candidates.filter((candidate) => {
+        try {
+          decryptPrivateKey(pem, candidate);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect({ key, opening }).toEqual({ key, opening: [] });
       const password = passwords.get(key.replace(/\.pem$/, '.password'))!;
       expect(openssl(['pkey', '-in', join(stateDir, key), '-passin', `pass:${password}`, '-noout']).status).toBe(0);
     }

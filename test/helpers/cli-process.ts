@@ -25,6 +25,8 @@ export interface ProcessOptions {
   readonly gid?: number;
   /** Runs `command` through this wrapper (e.g. `['unshare', '-rm', 'sh', '-c', …]`). @default - directly */
   readonly wrapper?: readonly string[];
+  /** Told the process's stderr so far, each time more arrives (to wait for a line while it runs). @default - nothing */
+  readonly onStderr?: (stderr: string) => void;
 }
 
 /**
@@ -49,7 +51,7 @@ export function runProcess(command: string, args: readonly string[], options: Pr
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
   });
-  return collect(child, options.timeoutMs ?? 60_000);
+  return collect(child, options.timeoutMs ?? 60_000, options.onStderr);
 }
 
 /** Runs the CLI (`node bin/sigstore-cdk.js …`) as a process. */
@@ -57,11 +59,14 @@ export function runCliProcess(args: readonly string[], options: ProcessOptions):
   return runProcess(process.execPath, [LAUNCHER, ...args], options);
 }
 
-function collect(child: ChildProcess, timeoutMs: number): Promise<ProcessRun> {
+function collect(child: ChildProcess, timeoutMs: number, onStderr?: (stderr: string) => void): Promise<ProcessRun> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    onStderr?.(stderr);
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {

@@ -142,6 +142,9 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
       new Promise((resolve) => {
         rmSync(work, { recursive: true, force: true });
         server.close(() => resolve());
+        // Also the connections a client keeps open (close() only ends the idle ones): a client that did
+        // not read a 503's body kept its socket until the server's keep-alive timeout, 6 s per test.
+        server.closeAllConnections();
       }),
   };
 }

@@ -38,6 +38,10 @@ export async function serveDirectory(directory: string): Promise<StaticServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections(); // the connections a client keeps open too, not only the idle ones
+      }),
   };
 }
