@@ -51,6 +51,7 @@ const NOT_PLAIN_FIRST = new Set([' ', '\t', '-', '?', ':', ',', '[', ']', '{', '
 /** A letter first: only the null and boolean words can be read as another type. */
 const LETTER_FIRST = /^[A-Za-z]/;
 const NULL_OR_BOOLEAN_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
+const MAYBE_ANOTHER_TYPE_FIRST = /^[-+.0-9~<]/;
 /**
  * The implicit types of js-yaml's default schema (null, bool, int, float, timestamp, merge), which a
  * plain scalar must not match: the list js-yaml's dumper itself tests (`state.implicitTypes`). Not in
@@ -116,7 +117,25 @@ function mapping(object: Record<string, unknown>, level: number, compact: boolea
   return result || '{}';
 }
 
+/**
+ * Single-line strings as written (their form does not depend on the level): manifests repeat the same
+ * keys and label values hundreds of times. Emptied when it grows past its limit.
+ */
+const singleLine = new Map<string, string>();
+const SINGLE_LINE_LIMIT = 20_000;
+
 function scalar(text: string, level: number, isKey: boolean): string {
+  const known = singleLine.get(text);
+  if (known !== undefined) return known;
+  const written = scalarStyle(text, level, isKey);
+  if (!text.includes('\n')) {
+    if (singleLine.size >= SINGLE_LINE_LIMIT) singleLine.clear();
+    singleLine.set(text, written);
+  }
+  return written;
+}
+
+function scalarStyle(text: string, level: number, isKey: boolean): string {
   if (text.length === 0) return "''";
   if (DEPRECATED_BOOLEANS.has(text) || DEPRECATED_BASE60.test(text)) return `'${text}'`;
   if (!ASCII_PRINTABLE_OR_LF.test(text)) throw NOT_PLAIN_JSON;
@@ -137,6 +156,8 @@ function scalar(text: string, level: number, isKey: boolean): string {
 
 function readAsAnotherType(text: string): boolean {
   if (LETTER_FIRST.test(text)) return NULL_OR_BOOLEAN_WORDS.has(text);
+  // Every other implicit type starts with a sign, a digit, a dot (.inf, .5), `~` (null) or `<<` (merge).
+  if (!MAYBE_ANOTHER_TYPE_FIRST.test(text)) return false;
   if (!Array.isArray(IMPLICIT_TYPES)) throw NOT_PLAIN_JSON;
   return IMPLICIT_TYPES.some((type) => type.resolve(text));
 }

@@ -99,7 +99,7 @@ describe('manifestYaml writes what js-yaml writes', () => {
     '&a', '*a', '!a', '|a', '=a', '>a', "'a", '"a', '%a', '@a', '`a', "it's", 'a"b', ' lead', 'trail ', ' ', '  two',
     'yes', 'Yes', 'YES', 'y', 'n', 'no', 'on', 'On', 'off', 'OFF', 'true', 'True', 'FALSE', 'null', 'Null', 'NULL', '~', '<<', '',
     '0', '7', '-1', '+1', '0777', '0o17', '0x1F', '0b101', '1_000', '1.5', '1e3', '1E3', '.5', '.inf', '-.Inf', '.nan', '.NaN', '1:30', '190:20:30', '1.2.3',
-    '2026-01-01', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00', 'v1.2.3', 'ghcr.io/sigstore/fulcio:v1.8.3@sha256:0123abcd', 'https://example.com/a?b=c#d',
+    '/var/run/x', '/', '_x', '$x', '(x)', '^a', '\\a', 'a\\b', '~x', '~/x', '<x', '<<', '<<x', '.a', '.', '..', '+', '-', '0a', '9', 'x0', '2026-01-01', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00', 'v1.2.3', 'ghcr.io/sigstore/fulcio:v1.8.3@sha256:0123abcd', 'https://example.com/a?b=c#d',
     'line 1\nline 2', 'line 1\nline 2\n', 'line 1\n\n', '\n', '\n\n', '\nfirst empty', ' indented\nsecond', '\n indented after a break', 'a\n\n\nb',
     'trailing spaces  \nline', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', '{\n  "json": true\n}\n', 'key: value\nlist:\n  - a\n',
     'tab\there', 'tab\tline\nbreak', 'caf\u00e9', 'nbsp\u00a0x', 'cr\r\nlf', 'bell\u0007', 'emoji \u{1F600}', '\u2028',
