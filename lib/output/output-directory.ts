@@ -1,4 +1,7 @@
-import { promises as fs } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+
+// The checks read a few small directories synchronously: each asynchronous step was a round trip
+// through libuv's thread pool, and a synth runs them for --out and --cloud-out before it starts.
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { OutputError } from '../errors';
 import { resolveRealPath } from '../state/real-path';
@@ -96,10 +99,7 @@ export async function checkOutputDirectory(request: OutputDirectoryRequest): Pro
     }
   }
 
-  const stat = await fs.stat(target).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const stat = statSync(target, { throwIfNoEntry: false });
   if (stat === undefined) return target;
   if (!stat.isDirectory()) refuse('OUTPUT_DIR_FOREIGN', 'is not a directory', elsewhere);
   const problem = await foreignContent(target, request.kind);
@@ -113,7 +113,7 @@ export async function checkOutputDirectory(request: OutputDirectoryRequest): Pro
  * but is exactly what an older sigstore-cdk wrote there (see isLegacyOutput).
  */
 async function foreignContent(directory: string, kind: OutputKind): Promise<string | undefined> {
-  const names = await fs.readdir(directory);
+  const names = readdirSync(directory);
   if (names.length === 0) return undefined;
   if (!names.includes(OUTPUT_MARKER_FILE)) {
     const foreign = await isLegacyOutput(directory, kind);
@@ -131,7 +131,7 @@ async function foreignContent(directory: string, kind: OutputKind): Promise<stri
 
 async function readMarker(path: string): Promise<OutputMarker | undefined> {
   try {
-    const parsed = JSON.parse(await fs.readFile(path, 'utf8')) as Partial<OutputMarker>;
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<OutputMarker>;
     if (parsed.writtenBy !== 'sigstore-cdk' || (parsed.kind !== 'trust-and-cluster' && parsed.kind !== 'cloud-stacks')) return undefined;
     if (parsed.files !== undefined && !(Array.isArray(parsed.files) && parsed.files.every((file) => typeof file === 'string'))) return undefined;
     return parsed as OutputMarker;
@@ -148,12 +148,12 @@ async function readMarker(path: string): Promise<OutputMarker | undefined> {
  */
 async function isLegacyOutput(directory: string, kind: OutputKind): Promise<string[]> {
   if (kind === 'trust-and-cluster') return filesWhere(directory, (path) => !LEGACY_DIST_FILES.some((pattern) => pattern.test(path)));
-  const names = await fs.readdir(directory);
+  const names = readdirSync(directory);
   const foreign = names.filter((name) => name !== 'manifest.json' && name !== 'stacks');
   if (foreign.length > 0) return foreign;
   if (!names.includes('manifest.json')) return [];
   try {
-    const manifest = JSON.parse(await fs.readFile(join(directory, 'manifest.json'), 'utf8')) as { stacks?: unknown };
+    const manifest = JSON.parse(readFileSync(join(directory, 'manifest.json'), 'utf8')) as { stacks?: unknown };
     return typeof manifest.stacks === 'object' && manifest.stacks !== null ? [] : ['manifest.json'];
   } catch {
     return ['manifest.json'];
@@ -178,7 +178,7 @@ export function isLegacyDistFile(path: string): boolean {
 async function filesWhere(directory: string, foreign: (path: string) => boolean): Promise<string[]> {
   const found: string[] = [];
   const walk = async (relativeDirectory: string): Promise<void> => {
-    const entries = await fs.readdir(join(directory, relativeDirectory), { withFileTypes: true });
+    const entries = readdirSync(join(directory, relativeDirectory), { withFileTypes: true });
     // By code unit, not localeCompare: its first call loads ICU's collator (~9 ms of a synth).
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (found.length > 5) return;

@@ -1,20 +1,22 @@
-import { promises as fs } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * `path` with every symbolic link resolved, also when it (or the target of a link on the way) does
  * not exist yet: the missing rest is appended to what exists. So `.sigstore -> /mnt/vol/sigstore`
- * gives `/mnt/vol/sigstore/dev` even before the first commit creates it.
+ * gives `/mnt/vol/sigstore/dev` even before the first commit creates it. The calls are synchronous
+ * (the same libuv realpath as fs.promises'): a synth resolves its paths eighteen times, and each
+ * asynchronous call was a round trip through the thread pool.
  */
 export async function resolveRealPath(path: string, hops = 0): Promise<string> {
   try {
-    return await fs.realpath(path);
+    return realpathSync.native(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   let link: string | undefined;
   try {
-    link = await fs.readlink(path);
+    link = readlinkSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
