@@ -57,7 +57,8 @@ const OID_KEY_USAGE = '2.5.29.15';
  * node:crypto does not expose (the TBSCertificate bytes, the signature and its algorithm, basic
  * constraints, key usage, the names' attributes) by lib/pki/der.ts; the checks OpenSSL does
  * (`checkIssued`, `verify`) by node:crypto's X509Certificate. The byte fields are this object's
- * own copies, for callers to read (a state snapshot's are cached, lib/pki/parsed-certificates.ts).
+ * own copies, for callers to read and never to write: the certificates of the state are shared by
+ * every reader in the process (lib/pki/parsed-certificates.ts); copy one (`Buffer.from`) to change it.
  * Minting (lib/pki/certificate-builder.ts) builds certificates with @peculiar/x509; nothing here
  * loads it.
  */
