@@ -12,11 +12,13 @@ import { withFileSystemErrors } from './fs-errors';
 import { clusterManifestFiles } from './k8s/cluster-manifests';
 import { trustedIssuers } from './k8s/fulcio-config';
 import { mintServicePasswords, readServicePasswords } from './k8s/service-passwords';
-import { connectKms, otcConfigOf, type KmsConnectionOptions } from './otc/kms-connection';
+import type { KmsConnectionOptions } from './otc/kms-connection';
+import { rootKeysFor } from './pki/configured-root-keys';
 import { openPasswordsFor, stateKeyringFor, type StateKeyring } from './custody/state-keyring';
 import { bootstrap, type BootstrapContext } from './pki/bootstrap';
-import { OtcKmsRootKeys, rootKeyPlan } from './pki/otc-kms-root-keys';
 import { LocalRootKeys, type RootKeyProvider } from './pki/root-keys';
+
+export { rootKeysFor };
 import { readPkiMaterial, type PkiMaterial } from './pki/state-items';
 import { silentProgress, type Progress } from './progress';
 import { outputDirectoryIsCurrent } from './output/current-output';
@@ -85,22 +87,6 @@ export interface SynthResult {
   readonly settingsNotApplied: readonly SettingNotApplied[];
   /** The cloud stack written (`stacks`), or why there is none (`skipped`). */
   readonly cloud: { readonly outDir: string; readonly stacks: readonly string[]; readonly skipped: readonly { env: string; reason: string }[] };
-}
-
-/**
- * The root key provider the configuration asks for. For `otc-kms` this reads the credentials from the
- * environment and fails (OTC_CREDENTIALS_MISSING) before anything is written when there are none.
- */
-export function rootKeysFor(config: SigstoreConfig, kmsOptions: KmsConnectionOptions = {}): RootKeyProvider {
-  switch (config.signer) {
-    case 'local':
-      return new LocalRootKeys();
-    case 'otc-kms': {
-      const otc = otcConfigOf(config, 'signer "otc-kms"');
-      const localTufRootKeys = (config.tuf.root.keys ?? []).some((key) => key.local !== undefined || key.file !== undefined);
-      return new OtcKmsRootKeys({ connection: connectKms(otc, kmsOptions), roots: rootKeyPlan(otc), env: config.env, localTufRootKeys });
-    }
-  }
 }
 
 /**

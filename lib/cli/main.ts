@@ -13,7 +13,7 @@ import { OtcKmsRootKeys } from '../pki/otc-kms-root-keys';
 import { keyRefSigner, rootPublicKey, tufRootKeySigner, type RootKeyProvider } from '../pki/root-keys';
 import type { Progress } from '../progress';
 import type { LockOptions } from '../state/lock';
-import { rootKeysFor, runBootstrap, synth } from '../synth';
+import { rootKeysFor } from '../pki/configured-root-keys';
 import type { ItemExpiry } from '../lifecycle/expiry';
 import type { RoleExpiry } from '../trust/tuf/expiry';
 import { TUF_OUTPUT_DIRECTORY } from '../trust/tuf/tuf-outputs';
@@ -23,11 +23,14 @@ import { redactingStream } from './redacting-stream';
 import { reportError } from './report-error';
 
 /*
- * The modules of the commands a synth does not run are loaded when their command runs, not at
- * every start: each is one `require` below (esbuild keeps a required module unevaluated until then).
- * What every command shares (config, state, synth, the TUF refresh) stays a static import.
+ * Each command's own modules are loaded when it runs, not at every start: each is one `require`
+ * below (esbuild keeps a required module unevaluated until then). lib/synth.ts, with the cluster
+ * charts (cdk8s and cdk8s-plus-28), is synth's and bootstrap's; `verify`, `tuf refresh`, `state …`
+ * never evaluate it. What every command shares (config, state, custody, the TUF refresh) stays a
+ * static import.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
+const synthCommand = () => require('../synth') as typeof import('../synth');
 const rotateCommand = () => require('../commands/rotate') as typeof import('../commands/rotate');
 const rotateTufRootCommand = () => require('../commands/rotate-tuf-root') as typeof import('../commands/rotate-tuf-root');
 const migrateLogCommand = () => require('../commands/migrate-log') as typeof import('../commands/migrate-log');
@@ -96,7 +99,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
       const at = options.at === undefined ? undefined : rotateCommand().parseCutOver(options.at);
       const config = loadConfig({ env: options.env, envsDir: options.envsDir });
       progress.info(`sigstore-cdk synth --env ${config.env} (signer: ${config.signer}, state: ${options.stateDir}/${config.env})`);
-      const result = await synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment, kms: kmsOptions });
+      const result = await synthCommand().synth({ config, stateRoot: options.stateDir, envsDir: options.envsDir, outDir: options.out, cloudOutDir: options.cloudOut, progress, lock: lock(), at, environment, kms: kmsOptions });
       printResult(
         options,
         result,
@@ -116,7 +119,7 @@ export function buildCli(output: { stdout: NodeJS.WritableStream; stderr: NodeJS
         const { connection } = rootKeys;
         progress.info(`root keys: ${rootKeys.description} at ${connection.endpoints.kms}, as ${connection.credentials}`);
       }
-      const result = await runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment, kms: kmsOptions });
+      const result = await synthCommand().runBootstrap({ config, stateRoot: options.stateDir, progress, rootKeys, lock: lock(), environment, kms: kmsOptions });
       printResult(
         options,
         { env: config.env, minted: result.minted, stateWritten: result.written },

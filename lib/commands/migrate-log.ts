@@ -13,7 +13,7 @@ import { readPkiMaterial } from '../pki/state-items';
 import { mintTileLogKey, TILE_LOG_KEY_ITEMS } from '../pki/tile-log-keys';
 import { silentProgress } from '../progress';
 import { StateStore, type StateSnapshot } from '../state/store';
-import { rootKeysFor } from '../synth';
+import { rootKeysFor } from '../pki/configured-root-keys';
 import { refreshTufRepository } from '../trust/tuf/lifecycle';
 import { readTufRepository } from '../trust/tuf/repository';
 import { buildTufTargets } from '../trust/tuf/targets';

@@ -12,7 +12,8 @@ import { readPkiMaterial } from '../pki/state-items';
 import { LEGACY_MANIFEST_FORMAT, MANIFEST_FORMAT } from '../state/manifest';
 import { StateStore, type StateSnapshot } from '../state/store';
 import { checkCustody } from '../custody/check-custody';
-import { rootKeysFor, type StateLocation } from '../synth';
+import { rootKeysFor } from '../pki/configured-root-keys';
+import type { StateLocation } from '../synth';
 import { readTufRepository } from '../trust/tuf/repository';
 import { versionedMetadataItem } from '../trust/tuf/tuf-state';
 

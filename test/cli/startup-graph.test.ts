@@ -24,6 +24,10 @@ describe('what bin/compiled/sigstore-cdk.js evaluates at start', () => {
     'lib/verify.ts',
     'lib/lifecycle/root-key-generations.ts',
     'lib/cloud/cloud-output.ts',
+    // synth's and bootstrap's: the cluster charts (cdk8s, cdk8s-plus-28)
+    'lib/synth.ts',
+    'lib/k8s/cluster-manifests.ts',
+    'node_modules/cdk8s-plus-28/lib/index.js',
   ];
 
   it.each(LOADED_ON_USE)('%s: in the bundle, evaluated only when a command needs it', async (path) => {
@@ -32,10 +36,13 @@ describe('what bin/compiled/sigstore-cdk.js evaluates at start', () => {
     expect(graph.reachedFrom('bin/sigstore-cdk.ts').has(path)).toBe(false);
   });
 
-  it('evaluates what a synth runs: the config, the state, custody, the charts, the TUF repository', async () => {
+  it('evaluates what every command shares: the config, the state, custody, the TUF repository; synth adds the charts', async () => {
     const graph = await startupGraph();
-    for (const path of ['lib/synth.ts', 'lib/config/load.ts', 'lib/state/store.ts', 'lib/custody/check-custody.ts', 'lib/k8s/cluster-manifests.ts', 'lib/trust/tuf/verify-repository.ts']) {
+    for (const path of ['lib/config/load.ts', 'lib/state/store.ts', 'lib/custody/check-custody.ts', 'lib/trust/tuf/repository.ts']) {
       expect(graph.reachedFrom('bin/sigstore-cdk.ts').has(path)).toBe(true);
+    }
+    for (const path of ['lib/k8s/cluster-manifests.ts', 'node_modules/cdk8s-plus-28/lib/index.js', 'lib/trust/trust-outputs.ts']) {
+      expect(graph.reachedFrom('lib/synth.ts').has(path)).toBe(true);
     }
   });
 });
