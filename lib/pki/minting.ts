@@ -10,7 +10,7 @@ export type Minting = typeof CertificateBuilder & typeof Profiles;
  * Everything that only reads the state (a warm synth, verify, status, the custody checks) parses
  * certificates with lib/pki/certificate.ts and never calls this. A require inside the function, as
  * the project's other lazy loads: the bundle keeps the modules unevaluated until it runs
- * (test/build/startup-graph.test.ts checks that no command's start reaches them).
+ * (test/pki/read-path-modules.test.ts checks that the start of no program reaches them).
  */
 export function loadMinting(): Minting {
   const builder = require('./certificate-builder') as typeof CertificateBuilder;
