@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from '../helpers/cli-process';
 import { makeTempProject, REPO_ROOT } from '../helpers/temp-project';
@@ -108,5 +108,50 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
       expect(run.code).toBe(0);
       expect(caches().some(ofCommand)).toBe(true);
     }
+  });
+
+  it('a synth that mints writes the `.mint` code cache, which every later synth loads (and none writes again)', async () => {
+    // A private copy of bin/ (the launchers and the build, no cache): the shared one gets caches from every test.
+    const root = join(temp(), 'checkout');
+    const compiled = join(root, 'bin', 'compiled');
+    mkdirSync(compiled, { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+    copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
+    for (const file of ['launch.js', 'sigstore-cdk.js']) copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
+    for (const file of readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((name) => /^sigstore-cdk\.js$|^build-inputs\.json$/.test(name))) {
+      copyFileSync(join(REPO_ROOT, 'bin', 'compiled', file), join(compiled, file));
+    }
+    // The stamp's time is the build's (the copy would make it now; the inputs it lists are not in the copy anyway).
+    const stamp = statSync(join(REPO_ROOT, 'bin', 'compiled', 'build-inputs.json'));
+    utimesSync(join(compiled, 'build-inputs.json'), stamp.atime, stamp.mtime);
+    const project = makeTempProject(join(temp(), 'project'), { fixtureState: true });
+    const synth = async (...args: string[]) => {
+      const run = await runProcess(process.execPath, [join(root, 'bin', 'sigstore-cdk.js'), 'synth', '--env', 'test', ...args], { cwd: project });
+      expect(run.stderr).not.toContain('building bin/compiled/');
+      if (run.code !== 0) throw new Error(`synth ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+      return run;
+    };
+    /** The synth caches, each with its modification time. */
+    const caches = () =>
+      Object.fromEntries(
+        readdirSync(compiled)
+          .filter((file) => file.endsWith('.v8cache'))
+          .map((file) => [file.replace(/^.*\.synth\./, 'synth.'), statSync(join(compiled, file)).mtimeMs]),
+      );
+
+    // A synth of the complete state: the cache of a run that only read.
+    expect((await synth()).stderr).not.toMatch(/^minted/m);
+    expect(Object.keys(caches())).toEqual(['synth.v8cache']);
+    // One that mints (a new state): the `.mint` cache, with the minting code compiled.
+    expect((await synth('--state-dir', join(project, 'new-state'), '--out', join(project, 'new-dist'))).stderr).toMatch(/^minted \d+ items/m);
+    const written = caches();
+    expect(Object.keys(written).sort()).toEqual(['synth.mint.v8cache', 'synth.v8cache']);
+    expect(statSync(join(compiled, readdirSync(compiled).find((file) => file.endsWith('.synth.mint.v8cache'))!)).size).toBeGreaterThan(
+      statSync(join(compiled, readdirSync(compiled).find((file) => file.endsWith('.synth.v8cache'))!)).size,
+    );
+    // Later synths, reading or minting, load it and write no cache.
+    await synth();
+    expect((await synth('--state-dir', join(project, 'newer-state'), '--out', join(project, 'newer-dist'))).stderr).toMatch(/^minted/m);
+    expect(caches()).toEqual(written);
   });
 });
