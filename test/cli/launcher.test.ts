@@ -110,6 +110,30 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     }
   });
 
+  it('runs the programs without V8\'s optimizing compiler (--no-opt): a function asked to be optimized stays interpreted', async () => {
+    // V8's %GetOptimizationStatus: bit 16 is "optimized". The probe forces an optimization at exit.
+    const probe = join(temp(), 'probe.js');
+    writeFileSync(
+      probe,
+      'process.on("exit", () => { function f(x) { return x + 1; } %PrepareFunctionForOptimization(f); f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3); process.stderr.write(`probe: optimized ${(%GetOptimizationStatus(f) & 16) !== 0}\\n`); });\n',
+    );
+    const project = makeTempProject(join(temp(), 'project'), { fixtureState: true });
+    for (const [bin, args] of [
+      ['sigstore-cdk.js', ['--version']],
+      ['k8s.js', []],
+    ] as const) {
+      const run = await runProcess(process.execPath, ['--allow-natives-syntax', '-r', probe, join(REPO_ROOT, 'bin', bin), ...args], {
+        cwd: project,
+        env: { SIGSTORE_ENV: 'test', CDK8S_OUTDIR: join(project, '.cdk8s.out') },
+      });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('probe: optimized false');
+    }
+    // The probe itself works: without the launcher the function is optimized.
+    const plain = await runProcess(process.execPath, ['--allow-natives-syntax', '-r', probe, '-e', '0'], { cwd: temp() });
+    expect(plain.stderr).toContain('probe: optimized true');
+  });
+
   it('a synth that mints writes the `.mint` code cache, which every later synth loads (and none writes again)', async () => {
     // A private copy of bin/ (the launchers and the build, no cache): the shared one gets caches from every test.
     const root = join(temp(), 'checkout');
