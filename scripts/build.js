@@ -85,8 +85,10 @@ async function build({ quiet = false } = {}) {
   mkdirSync(staging, { recursive: true });
   try {
     const result = await esbuild.build({ ...bundleOptions(), outdir: staging, sourcemap: 'linked', metafile: true });
+    // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
+    // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
     const inputs = Object.keys(result.metafile.inputs)
-      .filter((path) => !path.startsWith('node_modules/'))
+      .filter((path) => !path.split('/').includes('node_modules'))
       .sort();
     // node_modules counts as one input: npm ci and npm install rewrite node_modules/.package-lock.json.
     inputs.push('node_modules/.package-lock.json', 'scripts/build.js');
