@@ -13,6 +13,9 @@ const vm = require('node:vm');
 const ROOT = join(__dirname, '..');
 const COMPILED = join(__dirname, 'compiled');
 
+/** Bundles of libraries a program loads when it first needs them (scripts/build.js MINT_LIBRARY_BUNDLE): part of every build. */
+const LIBRARY_BUNDLES = ['mint-libraries'];
+
 /** Why the build of `name` in `compiled` must be redone, or undefined when it is current. */
 function staleReason(name, compiled = COMPILED, root = ROOT) {
   let stampTime;
@@ -20,7 +23,7 @@ function staleReason(name, compiled = COMPILED, root = ROOT) {
   try {
     stampTime = statSync(join(compiled, 'build-inputs.json')).mtimeMs;
     inputs = JSON.parse(readFileSync(join(compiled, 'build-inputs.json'), 'utf8')).inputs;
-    statSync(join(compiled, `${name}.js`));
+    for (const bundle of [name, ...LIBRARY_BUNDLES]) statSync(join(compiled, `${bundle}.js`));
   } catch {
     return 'bin/compiled/ is missing or incomplete';
   }
@@ -108,6 +111,23 @@ function runCompiled(name) {
   return compiledModule.exports;
 }
 
+const loadedLibraryBundles = new Map();
+
+/**
+ * The exports of the library bundle bin/compiled/<name>.js (LIBRARY_BUNDLES), run at the first call
+ * in a process as runCompiled runs a program, with a V8 code cache of its own per command. The
+ * programs' bundles call it (scripts/build.js resolves their imports of those libraries to it).
+ */
+function libraryBundle(name) {
+  if (!LIBRARY_BUNDLES.includes(name)) throw new Error(`no library bundle ${name}`);
+  let exports = loadedLibraryBundles.get(name);
+  if (exports === undefined) {
+    exports = runCompiled(name);
+    loadedLibraryBundles.set(name, exports);
+  }
+  return exports;
+}
+
 /**
  * V8 flags the programs run with, set before their bundle is compiled. `--no-opt`: no optimizing
  * compiler (TurboFan). A command runs for a fraction of a second, mostly code that runs once, and
@@ -150,4 +170,4 @@ function commandOf(argument) {
   return typeof argument === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(argument) ? argument : 'other';
 }
 
-module.exports = { launch, staleReason, commandOf };
+module.exports = { launch, libraryBundle, staleReason, commandOf };

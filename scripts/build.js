@@ -13,9 +13,11 @@
  *
  * Each program is one bundle. What a command needs only sometimes (the cloud stack's provider
  * bindings, the S3 client, OpenPGP, the sigstore-js signer) is required lazily in lib/ and stays
- * unevaluated in the bundle until then. It is not split into bundles of its own: a second bundle
- * would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error or a secret from it
- * would no longer be recognised (instanceof) or redacted by the first. `bin/compiled/build-inputs.json`
+ * unevaluated in the bundle until then. The project's code is not split into bundles of its own: a
+ * second bundle would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error or a
+ * secret from it would no longer be recognised (instanceof) or redacted by the first. Third-party
+ * code can be: the certificate libraries only minting uses are a bundle of their own
+ * (bin/compiled/mint-libraries.js, see MINT_LIBRARIES). `bin/compiled/build-inputs.json`
  * lists every source file of every bundle, for the staleness check (bin/launch.js).
  *
  * Usage: node scripts/build.js [--quiet] [--if-stale]
@@ -50,12 +52,67 @@ const EXTERNAL_PACKAGES = [
   '@sigstore/bundle',
 ];
 
+/**
+ * The packages only minting uses, bundled once into a bundle of their own (bin/mint-libraries.ts →
+ * bin/compiled/mint-libraries.js), not into the programs: there an import of one of them becomes a
+ * read from that bundle (bin/launch.js `libraryBundle`), which a process loads, with its own V8 code
+ * cache, when it first mints. A command that does not mint neither reads nor deserializes their code.
+ * Third-party code only (checkBundleSplit, after each build), so that lib/ keeps one copy.
+ */
+const MINT_LIBRARIES = ['reflect-metadata', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', '@peculiar/x509'];
+const MINT_LIBRARY_BUNDLE = 'mint-libraries';
+
 /** Entry points: output name → TypeScript source, relative to the project root. */
 const ENTRY_POINTS = {
   'sigstore-cdk': 'bin/sigstore-cdk.ts',
   k8s: 'bin/k8s.ts',
   cloud: 'bin/cloud.ts',
+  [MINT_LIBRARY_BUNDLE]: 'bin/mint-libraries.ts',
 };
+
+/**
+ * Resolves an import of a MINT_LIBRARIES package in the project's own code (lib/, bin/) to a module
+ * that reads it from the library bundle at run time; the packages' imports among themselves, and
+ * those of bin/mint-libraries.ts, resolve as usual (into that bundle).
+ */
+function mintLibrariesPlugin() {
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const filter = new RegExp(`^(${MINT_LIBRARIES.map(escape).join('|')})$`);
+  return {
+    name: MINT_LIBRARY_BUNDLE,
+    setup(build) {
+      build.onResolve({ filter }, (args) => {
+        const importer = args.importer.split('\\').join('/');
+        if (importer.split('/').includes('node_modules') || importer.endsWith(`/${ENTRY_POINTS[MINT_LIBRARY_BUNDLE]}`)) return undefined;
+        return { path: args.path, namespace: MINT_LIBRARY_BUNDLE };
+      });
+      // The launcher, from bin/compiled/: the module instance that runs the program.
+      build.onResolve({ filter: /^\.\.\/launch\.js$/, namespace: MINT_LIBRARY_BUNDLE }, () => ({ path: '../launch.js', external: true }));
+      build.onLoad({ filter: /.*/, namespace: MINT_LIBRARY_BUNDLE }, (args) => ({
+        contents: `module.exports = require('../launch.js').libraryBundle(${JSON.stringify(MINT_LIBRARY_BUNDLE)})[${JSON.stringify(args.path)}];\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** Throws when the library bundle holds a module of the project, or a program's bundle one of MINT_LIBRARIES. */
+function checkBundleSplit(metafile) {
+  const isMintLibrary = (path) => MINT_LIBRARIES.some((name) => path.includes(`node_modules/${name}/`));
+  for (const [output, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
+    if (!entryPoint) continue;
+    const paths = Object.keys(inputs).map((path) => path.split('\\').join('/'));
+    const libraryBundle = entryPoint === ENTRY_POINTS[MINT_LIBRARY_BUNDLE];
+    const misplaced = libraryBundle
+      ? paths.filter((path) => !path.split('/').includes('node_modules') && path !== entryPoint)
+      : paths.filter(isMintLibrary);
+    if (misplaced.length > 0) {
+      throw new Error(
+        `${output} bundles ${misplaced.slice(0, 3).join(', ')}: ${libraryBundle ? 'the library bundle takes third-party packages only' : `${MINT_LIBRARIES.join(', ')} belong in the library bundle`}`,
+      );
+    }
+  }
+}
 
 /** The esbuild options of the bundles, without the output settings (test/cli/startup-graph.test.ts builds with them too). */
 function bundleOptions() {
@@ -73,6 +130,7 @@ function bundleOptions() {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
+    plugins: [mintLibrariesPlugin()],
   };
 }
 
@@ -85,6 +143,7 @@ async function build({ quiet = false } = {}) {
   mkdirSync(staging, { recursive: true });
   try {
     const result = await esbuild.build({ ...bundleOptions(), outdir: staging, sourcemap: 'linked', metafile: true });
+    checkBundleSplit(result.metafile);
     // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
     // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
     const inputs = Object.keys(result.metafile.inputs)
@@ -118,7 +177,7 @@ async function build({ quiet = false } = {}) {
   }
 }
 
-module.exports = { build, bundleOptions, OUT, ROOT };
+module.exports = { build, bundleOptions, checkBundleSplit, MINT_LIBRARIES, MINT_LIBRARY_BUNDLE, OUT, ROOT };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {

@@ -60,6 +60,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
       mkdirSync(compiled, { recursive: true });
       writeFileSync(join(root, 'lib', 'a.ts'), 'export {};\n');
       writeFileSync(join(compiled, 'cli.js'), '');
+      writeFileSync(join(compiled, 'mint-libraries.js'), '');
       writeFileSync(join(compiled, 'build-inputs.json'), JSON.stringify({ buildId: 'x', inputs: ['lib/a.ts', 'lib/gone.ts'] }));
       utimesSync(join(root, 'lib', 'a.ts'), 1000, 1000);
       utimesSync(join(compiled, 'build-inputs.json'), 2000, 2000);
@@ -77,9 +78,11 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
       expect(staleReason('cli', compiled, root)).toBe('lib/a.ts changed');
     });
 
-    it('says so when the bundle or the stamp is missing', () => {
+    it('says so when the bundle, the library bundle or the stamp is missing', () => {
       const { root, compiled } = layout();
       expect(staleReason('other', compiled, root)).toBe('bin/compiled/ is missing or incomplete');
+      rmSync(join(compiled, 'mint-libraries.js'));
+      expect(staleReason('cli', compiled, root)).toBe('bin/compiled/ is missing or incomplete');
     });
   });
 
@@ -88,7 +91,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
   });
 
   it('the bundles are ASCII, so the launcher reads them as latin1 (no UTF-8 decoding)', () => {
-    for (const name of ['sigstore-cdk', 'k8s', 'cloud']) expect(isAscii(readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`)))).toBe(true);
+    for (const name of ['sigstore-cdk', 'k8s', 'cloud', 'mint-libraries']) expect(isAscii(readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`)))).toBe(true);
   });
 
   it('each command keeps its own V8 code cache, named after its first argument', async () => {
@@ -142,7 +145,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
     copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
     for (const file of ['launch.js', 'sigstore-cdk.js']) copyFileSync(join(REPO_ROOT, 'bin', file), join(root, 'bin', file));
-    for (const file of readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((name) => /^sigstore-cdk\.js$|^build-inputs\.json$/.test(name))) {
+    for (const file of readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((name) => /^(sigstore-cdk|mint-libraries)\.js$|^build-inputs\.json$/.test(name))) {
       copyFileSync(join(REPO_ROOT, 'bin', 'compiled', file), join(compiled, file));
     }
     // The stamp's time is the build's (the copy would make it now; the inputs it lists are not in the copy anyway).
@@ -155,24 +158,23 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
       if (run.code !== 0) throw new Error(`synth ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
       return run;
     };
-    /** The synth caches, each with its modification time. */
+    /** The caches, `<bundle>.<command>[.mint].v8cache` (without the build id and Node version), each with its modification time. */
     const caches = () =>
       Object.fromEntries(
         readdirSync(compiled)
           .filter((file) => file.endsWith('.v8cache'))
-          .map((file) => [file.replace(/^.*\.synth\./, 'synth.'), statSync(join(compiled, file)).mtimeMs]),
+          .map((file) => [file.replace(/^([a-z-]+)\.[a-z0-9]+\.v[\d.]+\./, '$1.'), statSync(join(compiled, file)).mtimeMs]),
       );
+    const size = (cache: string) => statSync(join(compiled, readdirSync(compiled).find((file) => file.startsWith(cache.split('.')[0]) && file.endsWith(cache.slice(cache.indexOf('.'))))!)).size;
 
-    // A synth of the complete state: the cache of a run that only read.
+    // A synth of the complete state: the cache of a run that only read; the library bundle is not loaded.
     expect((await synth()).stderr).not.toMatch(/^minted/m);
-    expect(Object.keys(caches())).toEqual(['synth.v8cache']);
-    // One that mints (a new state): the `.mint` cache, with the minting code compiled.
+    expect(Object.keys(caches())).toEqual(['sigstore-cdk.synth.v8cache']);
+    // One that mints (a new state): the `.mint` cache, with the minting code compiled, and the library bundle's.
     expect((await synth('--state-dir', join(project, 'new-state'), '--out', join(project, 'new-dist'))).stderr).toMatch(/^minted \d+ items/m);
     const written = caches();
-    expect(Object.keys(written).sort()).toEqual(['synth.mint.v8cache', 'synth.v8cache']);
-    expect(statSync(join(compiled, readdirSync(compiled).find((file) => file.endsWith('.synth.mint.v8cache'))!)).size).toBeGreaterThan(
-      statSync(join(compiled, readdirSync(compiled).find((file) => file.endsWith('.synth.v8cache'))!)).size,
-    );
+    expect(Object.keys(written).sort()).toEqual(['mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
+    expect(size('sigstore-cdk.synth.mint.v8cache')).toBeGreaterThan(size('sigstore-cdk.synth.v8cache'));
     // Later synths, reading or minting, load it and write no cache.
     await synth();
     expect((await synth('--state-dir', join(project, 'newer-state'), '--out', join(project, 'newer-dist'))).stderr).toMatch(/^minted/m);

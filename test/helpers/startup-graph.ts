@@ -16,6 +16,8 @@ import { REPO_ROOT } from './temp-project';
 export interface StartupGraph {
   /** Every source path in the bundles, relative to the project root (node_modules/… for packages). */
   readonly bundled: ReadonlySet<string>;
+  /** The source paths in the bundle of one entry point (e.g. bin/sigstore-cdk.ts), as `bundled`. */
+  bundledBy(entry: string): ReadonlySet<string>;
   /** The modules evaluated when `from` (an entry point such as bin/sigstore-cdk.ts, or any module) is, each with the module that imported it. */
   reachedFrom(from: string): ReadonlyMap<string, string | undefined>;
   /** The chain of imports from `from` to `path`, as `a → b → c` (packages' inner modules left out). */
@@ -69,8 +71,17 @@ async function buildGraph(): Promise<StartupGraph> {
     reached.set(from, modules);
     return modules;
   };
+  const byEntry = new Map<string, Set<string>>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    if (output.entryPoint) byEntry.set(output.entryPoint, new Set(Object.keys(output.inputs).map(normalizedPath)));
+  }
   return {
     bundled: new Set(inputs.keys()),
+    bundledBy(entry) {
+      const paths = byEntry.get(entry);
+      if (!paths) throw new Error(`no bundle has the entry point ${entry} (entry points: ${[...byEntry.keys()].join(', ')})`);
+      return paths;
+    },
     reachedFrom,
     chain(from, path) {
       const modules = reachedFrom(from);
@@ -87,9 +98,10 @@ type Edge = Metafile['inputs'][string]['imports'][number];
 
 /** The metafile's inputs with paths relative to the project root: `../../main/node_modules/x` (a worktree sharing node_modules) becomes `node_modules/x`. */
 function normalizedInputs(metafile: Metafile): Map<string, Edge[]> {
-  const normalize = (path: string) => {
-    const index = path.indexOf('node_modules/');
-    return index > 0 ? path.slice(index) : path;
-  };
-  return new Map(Object.entries(metafile.inputs).map(([path, input]) => [normalize(path), input.imports.map((edge) => ({ ...edge, path: normalize(edge.path) }))]));
+  return new Map(Object.entries(metafile.inputs).map(([path, input]) => [normalizedPath(path), input.imports.map((edge) => ({ ...edge, path: normalizedPath(edge.path) }))]));
+}
+
+function normalizedPath(path: string): string {
+  const index = path.indexOf('node_modules/');
+  return index > 0 ? path.slice(index) : path;
 }

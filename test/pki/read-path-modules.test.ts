@@ -37,12 +37,34 @@ describe('the read path does not load the minting libraries', () => {
   });
 
   it('the check finds them where they are: from the certificate builder, and not through a lazy require', () => {
-    const fromBuilder = mintingModulesAtStart(graph, 'lib/pki/certificate-builder.ts');
-    expect(fromBuilder).toEqual(expect.arrayContaining([expect.stringMatching(/^lib\/pki\/certificate-builder\.ts → node_modules\/@peculiar\/x509\//)]));
-    expect(fromBuilder).toEqual(expect.arrayContaining([expect.stringMatching(/node_modules\/reflect-metadata\//)]));
+    // The builder imports them; in the programs' bundles each import reads the library bundle (scripts/build.js).
+    const fromBuilder = [...graph.reachedFrom('lib/pki/certificate-builder.ts').keys()];
+    expect(fromBuilder).toEqual(expect.arrayContaining(['mint-libraries:@peculiar/x509', 'mint-libraries:@peculiar/asn1-x509', 'mint-libraries:reflect-metadata']));
     // lib/pki/minting.ts requires the builder inside a function: reached by the bundle, not at start.
     expect(graph.bundled.has('lib/pki/certificate-builder.ts')).toBe(true);
+    expect([...graph.reachedFrom('lib/pki/minting.ts').keys()].filter((path) => path.startsWith('mint-libraries:'))).toEqual([]);
     expect(mintingModulesAtStart(graph, 'lib/pki/minting.ts')).toEqual([]);
+  });
+
+  it('they are bundled only into bin/compiled/mint-libraries.js, which holds no module of the project', () => {
+    for (const entry of ['bin/sigstore-cdk.ts', 'bin/k8s.ts', 'bin/cloud.ts']) {
+      expect([...graph.bundledBy(entry)].filter((path) => MINTING_PACKAGES.test(path))).toEqual([]);
+    }
+    const libraries = [...graph.bundledBy('bin/mint-libraries.ts')];
+    for (const name of ['@peculiar/x509', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', 'asn1js', 'tsyringe', 'reflect-metadata']) {
+      expect(libraries.some((path) => path.startsWith(`node_modules/${name}/`))).toBe(true);
+    }
+    expect(libraries.filter((path) => !path.startsWith('node_modules/'))).toEqual(['bin/mint-libraries.ts']);
+  });
+
+  it('the build refuses a split that breaks either rule', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { checkBundleSplit } = require('../../scripts/build.js') as { checkBundleSplit: (metafile: unknown) => void };
+    const metafile = (entryPoint: string, inputs: string[]) => ({ outputs: { 'out.js': { entryPoint, inputs: Object.fromEntries(inputs.map((path) => [path, {}])) } } });
+    expect(() => checkBundleSplit(metafile('bin/sigstore-cdk.ts', ['lib/a.ts', 'node_modules/zod/index.js']))).not.toThrow();
+    expect(() => checkBundleSplit(metafile('bin/sigstore-cdk.ts', ['lib/a.ts', 'node_modules/@peculiar/x509/build/x509.cjs.js']))).toThrow(/belong in the library bundle/);
+    expect(() => checkBundleSplit(metafile('bin/mint-libraries.ts', ['bin/mint-libraries.ts', 'node_modules/asn1js/build/index.js']))).not.toThrow();
+    expect(() => checkBundleSplit(metafile('bin/mint-libraries.ts', ['bin/mint-libraries.ts', 'lib/errors.ts']))).toThrow(/third-party packages only/);
   });
 });
 
