@@ -13,17 +13,16 @@ const vm = require('node:vm');
 const ROOT = join(__dirname, '..');
 const COMPILED = join(__dirname, 'compiled');
 
-/** Bundles of libraries a program loads when it first needs them (scripts/build.js MINT_LIBRARY_BUNDLE): part of every build. */
-const LIBRARY_BUNDLES = ['mint-libraries'];
-
 /** Why the build of `name` in `compiled` must be redone, or undefined when it is current. */
 function staleReason(name, compiled = COMPILED, root = ROOT) {
   let stampTime;
   let inputs;
   try {
     stampTime = statSync(join(compiled, 'build-inputs.json')).mtimeMs;
-    inputs = JSON.parse(readFileSync(join(compiled, 'build-inputs.json'), 'utf8')).inputs;
-    for (const bundle of [name, ...LIBRARY_BUNDLES]) statSync(join(compiled, `${bundle}.js`));
+    const stamp = JSON.parse(readFileSync(join(compiled, 'build-inputs.json'), 'utf8'));
+    inputs = stamp.inputs;
+    // The library bundles (scripts/build.js LIBRARY_BUNDLES) are part of every build.
+    for (const bundle of [name, ...(stamp.libraryBundles ?? [])]) statSync(join(compiled, `${bundle}.js`));
   } catch {
     return 'bin/compiled/ is missing or incomplete';
   }
@@ -114,12 +113,12 @@ function runCompiled(name) {
 const loadedLibraryBundles = new Map();
 
 /**
- * The exports of the library bundle bin/compiled/<name>.js (LIBRARY_BUNDLES), run at the first call
- * in a process as runCompiled runs a program, with a V8 code cache of its own per command. The
- * programs' bundles call it (scripts/build.js resolves their imports of those libraries to it).
+ * The exports of the library bundle bin/compiled/<name>.js (scripts/build.js LIBRARY_BUNDLES), run
+ * at the first call in a process as runCompiled runs a program, with a V8 code cache of its own per
+ * command. The programs' bundles call it (the build resolves their imports of those packages to it).
  */
 function libraryBundle(name) {
-  if (!LIBRARY_BUNDLES.includes(name)) throw new Error(`no library bundle ${name}`);
+  if (!/^[a-z][a-z-]*$/.test(name)) throw new Error(`no library bundle ${name}`);
   let exports = loadedLibraryBundles.get(name);
   if (exports === undefined) {
     exports = runCompiled(name);

@@ -11,14 +11,14 @@
  * than the build (lib/…/*.ts edited in a checkout), so a stale build is never run. Written in plain
  * JavaScript because it must run before anything is compiled.
  *
- * Each program is one bundle. What a command needs only sometimes (the cloud stack's provider
- * bindings, the S3 client, OpenPGP, the sigstore-js signer) is required lazily in lib/ and stays
- * unevaluated in the bundle until then. The project's code is not split into bundles of its own: a
- * second bundle would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error or a
- * secret from it would no longer be recognised (instanceof) or redacted by the first. Third-party
- * code can be: the certificate libraries only minting uses are a bundle of their own
- * (bin/compiled/mint-libraries.js, see MINT_LIBRARIES). `bin/compiled/build-inputs.json`
- * lists every source file of every bundle, for the staleness check (bin/launch.js).
+ * Each program is one bundle. What a command needs only sometimes is required lazily in lib/ and
+ * stays unevaluated in the bundle until then. The project's code is not split into bundles of its
+ * own: a second bundle would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error
+ * or a secret from it would no longer be recognised (instanceof) or redacted by the first.
+ * Third-party code is: the certificate libraries only minting uses, cdktf with the provider
+ * bindings, and the S3 client are library bundles of their own (bin/compiled/<name>.js, see
+ * LIBRARY_BUNDLES), built in a second pass from what the programs import. `bin/compiled/build-inputs.json`
+ * lists every source file of every bundle, for the staleness check (bin/launch.js), and the library bundles.
  *
  * Usage: node scripts/build.js [--quiet] [--if-stale]
  *   --if-stale  build only when a bundle is missing or older than its sources (the `prepare` script:
@@ -33,94 +33,99 @@ const OUT = join(ROOT, 'bin', 'compiled');
 
 /**
  * Packages left out of the bundles and loaded from node_modules by `require` when a command needs
- * them: each is reached only through a lazy require (cloud output, remote state, archives, smoke), so
- * bundling them made every start read, compile and keep in memory code that synth never runs (they
- * were 4 of the 7 MB of bin/compiled/sigstore-cdk.js). One copy each stays true: a package is either
- * bundled or external, never both. `constructs` goes with cdktf so cdk8s (bundled) and cdktf share
- * the one copy in node_modules.
+ * them (`state export|import`, `smoke`, `verify` with sigstore-js). One copy each stays true: a
+ * package is either bundled or external, never both. `constructs` is shared by cdk8s (bundled) and
+ * cdktf (in a library bundle): one copy, in node_modules.
  */
-const EXTERNAL_PACKAGES = [
-  '@aws-sdk/*',
-  '@smithy/*',
-  '@cdktf/*',
-  'cdktf',
-  'constructs',
-  'openpgp',
-  '@sigstore/sign',
-  '@sigstore/tuf',
-  '@sigstore/verify',
-  '@sigstore/bundle',
-];
+const EXTERNAL_PACKAGES = ['constructs', 'openpgp', '@sigstore/sign', '@sigstore/tuf', '@sigstore/verify', '@sigstore/bundle'];
 
 /**
- * The packages only minting uses, bundled once into a bundle of their own (bin/mint-libraries.ts →
- * bin/compiled/mint-libraries.js), not into the programs: there an import of one of them becomes a
- * read from that bundle (bin/launch.js `libraryBundle`), which a process loads, with its own V8 code
- * cache, when it first mints. A command that does not mint neither reads nor deserializes their code.
- * Third-party code only (checkBundleSplit, after each build), so that lib/ keeps one copy.
+ * Library bundles: third-party packages that only some commands need, bundled apart from the
+ * programs, each into bin/compiled/<name>.js. In a program's bundle an import of one of them becomes
+ * a read from that bundle (bin/launch.js `libraryBundle`), which a process loads, with a V8 code cache
+ * of its own, when it first needs it: a command that does not need them neither reads nor
+ * deserializes their code, and one that does gets it compiled from the cache instead of compiling
+ * hundreds of files from node_modules at every run (cdktf alone: 373 files, ~110 ms).
+ * A bundle holds exactly the modules the programs import from its packages (an import path equal to
+ * a package name or under it), each evaluated when first asked for. Third-party code only
+ * (checkBundleSplit, after each build), so that lib/ keeps one copy of itself.
+ *   mint-libraries    what mints certificates (a command that only reads parses them with node:crypto)
+ *   cloud-libraries   cdktf and the provider bindings (the cloud stack)
+ *   remote-libraries  the S3 client (a state in OBS)
  */
-const MINT_LIBRARIES = ['reflect-metadata', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', '@peculiar/x509'];
-const MINT_LIBRARY_BUNDLE = 'mint-libraries';
+const LIBRARY_BUNDLES = {
+  'mint-libraries': {
+    packages: ['reflect-metadata', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', '@peculiar/x509'],
+    // tsyringe (inside @peculiar/x509) needs the Reflect metadata API when it is evaluated
+    before: { '@peculiar/x509': ['reflect-metadata'] },
+  },
+  'cloud-libraries': { packages: ['cdktf', '@cdktf/provider-opentelekomcloud'] },
+  'remote-libraries': { packages: ['@aws-sdk/client-s3'] },
+};
 
-/** Entry points: output name → TypeScript source, relative to the project root. */
+/** Entry points of the programs: output name → TypeScript source, relative to the project root. */
 const ENTRY_POINTS = {
   'sigstore-cdk': 'bin/sigstore-cdk.ts',
   k8s: 'bin/k8s.ts',
   cloud: 'bin/cloud.ts',
-  [MINT_LIBRARY_BUNDLE]: 'bin/mint-libraries.ts',
 };
 
+/** The library bundle an import path belongs to, or undefined. */
+function libraryBundleOf(path) {
+  return Object.keys(LIBRARY_BUNDLES).find((name) => LIBRARY_BUNDLES[name].packages.some((pkg) => path === pkg || path.startsWith(`${pkg}/`)));
+}
+
+const LIBRARY_NAMESPACE = 'library-bundle';
+
 /**
- * Resolves an import of a MINT_LIBRARIES package in the project's own code (lib/, bin/) to a module
- * that reads it from the library bundle at run time; the packages' imports among themselves, and
- * those of bin/mint-libraries.ts, resolve as usual (into that bundle).
+ * In the programs' build: resolves an import of a library bundle's package in the project's own
+ * code to a module that reads it from that bundle at run time, and records it in `wanted` (bundle
+ * name → import paths) for the library build. Imports inside node_modules resolve as usual.
  */
-function mintLibrariesPlugin() {
-  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  const filter = new RegExp(`^(${MINT_LIBRARIES.map(escape).join('|')})$`);
+function libraryImportsPlugin(wanted) {
   return {
-    name: MINT_LIBRARY_BUNDLE,
+    name: 'library-imports',
     setup(build) {
-      build.onResolve({ filter }, (args) => {
-        const importer = args.importer.split('\\').join('/');
-        if (importer.split('/').includes('node_modules') || importer.endsWith(`/${ENTRY_POINTS[MINT_LIBRARY_BUNDLE]}`)) return undefined;
-        return { path: args.path, namespace: MINT_LIBRARY_BUNDLE };
+      build.onResolve({ filter: /^[@a-z]/ }, (args) => {
+        if (args.namespace === LIBRARY_NAMESPACE || args.importer.split('\\').join('/').split('/').includes('node_modules')) return undefined;
+        const bundle = libraryBundleOf(args.path);
+        if (bundle === undefined) return undefined;
+        wanted.get(bundle)?.add(args.path);
+        return { path: `${bundle}:${args.path}`, namespace: LIBRARY_NAMESPACE };
       });
       // The launcher, from bin/compiled/: the module instance that runs the program.
-      build.onResolve({ filter: /^\.\.\/launch\.js$/, namespace: MINT_LIBRARY_BUNDLE }, () => ({ path: '../launch.js', external: true }));
-      build.onLoad({ filter: /.*/, namespace: MINT_LIBRARY_BUNDLE }, (args) => ({
-        contents: `module.exports = require('../launch.js').libraryBundle(${JSON.stringify(MINT_LIBRARY_BUNDLE)})[${JSON.stringify(args.path)}];\n`,
-        loader: 'js',
-      }));
+      build.onResolve({ filter: /^\.\.\/launch\.js$/, namespace: LIBRARY_NAMESPACE }, () => ({ path: '../launch.js', external: true }));
+      build.onLoad({ filter: /.*/, namespace: LIBRARY_NAMESPACE }, (args) => {
+        const [bundle, ...rest] = args.path.split(':');
+        return { contents: `module.exports = require('../launch.js').libraryBundle(${JSON.stringify(bundle)})[${JSON.stringify(rest.join(':'))}];\n`, loader: 'js' };
+      });
     },
   };
 }
 
-/** Throws when the library bundle holds a module of the project, or a program's bundle one of MINT_LIBRARIES. */
-function checkBundleSplit(metafile) {
-  const isMintLibrary = (path) => MINT_LIBRARIES.some((name) => path.includes(`node_modules/${name}/`));
-  for (const [output, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
-    if (!entryPoint) continue;
-    const paths = Object.keys(inputs).map((path) => path.split('\\').join('/'));
-    const libraryBundle = entryPoint === ENTRY_POINTS[MINT_LIBRARY_BUNDLE];
-    const misplaced = libraryBundle
-      ? paths.filter((path) => !path.split('/').includes('node_modules') && path !== entryPoint)
-      : paths.filter(isMintLibrary);
-    if (misplaced.length > 0) {
-      throw new Error(
-        `${output} bundles ${misplaced.slice(0, 3).join(', ')}: ${libraryBundle ? 'the library bundle takes third-party packages only' : `${MINT_LIBRARIES.join(', ')} belong in the library bundle`}`,
-      );
-    }
-  }
+/** In the library build: the entry of each library bundle, an object with one getter per import path the programs use. */
+function libraryEntriesPlugin(wanted) {
+  return {
+    name: 'library-entries',
+    setup(build) {
+      build.onResolve({ filter: /^library-bundle:/ }, (args) => ({ path: args.path.slice('library-bundle:'.length), namespace: 'library-entry' }));
+      build.onLoad({ filter: /.*/, namespace: 'library-entry' }, (args) => {
+        const { before = {} } = LIBRARY_BUNDLES[args.path];
+        const getters = [...wanted.get(args.path)].sort().map((path) => {
+          const requires = [...(before[path] ?? []), path].map((name) => `require(${JSON.stringify(name)})`);
+          return `  get ${JSON.stringify(path)}() {\n${requires.slice(0, -1).map((call) => `    ${call};\n`).join('')}    return ${requires[requires.length - 1]};\n  },\n`;
+        });
+        return { contents: `module.exports = {\n${getters.join('')}};\n`, loader: 'js', resolveDir: ROOT };
+      });
+    },
+  };
 }
 
-/** The esbuild options of the bundles, without the output settings (test/cli/startup-graph.test.ts builds with them too). */
-function bundleOptions() {
+/** The options both builds share. */
+function commonOptions() {
   return {
     absWorkingDir: ROOT,
-    entryPoints: ENTRY_POINTS,
     bundle: true,
-    external: EXTERNAL_PACKAGES,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
@@ -130,8 +135,53 @@ function bundleOptions() {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
-    plugins: [mintLibrariesPlugin()],
   };
+}
+
+/**
+ * Both builds, programs then library bundles, with `options` (output settings) added to each.
+ * Returns one metafile of both. test/helpers/startup-graph.ts builds with it too (in memory).
+ */
+async function buildBundles(esbuild, options) {
+  const wanted = new Map(Object.keys(LIBRARY_BUNDLES).map((name) => [name, new Set()]));
+  const programs = await esbuild.build({
+    ...commonOptions(),
+    ...options,
+    entryPoints: ENTRY_POINTS,
+    external: EXTERNAL_PACKAGES,
+    plugins: [libraryImportsPlugin(wanted)],
+  });
+  const used = Object.keys(LIBRARY_BUNDLES).filter((name) => wanted.get(name).size > 0);
+  const libraries = await esbuild.build({
+    ...commonOptions(),
+    ...options,
+    entryPoints: Object.fromEntries(used.map((name) => [name, `library-bundle:${name}`])),
+    external: EXTERNAL_PACKAGES,
+    plugins: [libraryEntriesPlugin(wanted)],
+  });
+  const metafile = {
+    inputs: { ...programs.metafile.inputs, ...libraries.metafile.inputs },
+    outputs: { ...programs.metafile.outputs, ...libraries.metafile.outputs },
+  };
+  checkBundleSplit(metafile);
+  return { metafile, libraryBundles: used, outputFiles: [...(programs.outputFiles ?? []), ...(libraries.outputFiles ?? [])] };
+}
+
+/** Throws when a library bundle holds a module of the project, or a program's bundle a library bundle's package. */
+function checkBundleSplit(metafile) {
+  const isLibraryPackage = (path) =>
+    Object.values(LIBRARY_BUNDLES).some(({ packages }) => packages.some((pkg) => path.includes(`node_modules/${pkg}/`)));
+  for (const [output, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
+    if (!entryPoint) continue;
+    const paths = Object.keys(inputs).map((path) => path.split('\\').join('/'));
+    const libraryBundle = entryPoint.startsWith('library-entry:');
+    const misplaced = libraryBundle ? paths.filter((path) => !path.split('/').includes('node_modules') && path !== entryPoint) : paths.filter(isLibraryPackage);
+    if (misplaced.length > 0) {
+      throw new Error(
+        `${output} bundles ${misplaced.slice(0, 3).join(', ')}: ${libraryBundle ? 'a library bundle takes third-party packages only' : 'those packages belong in their library bundle (LIBRARY_BUNDLES)'}`,
+      );
+    }
+  }
 }
 
 async function build({ quiet = false } = {}) {
@@ -142,8 +192,7 @@ async function build({ quiet = false } = {}) {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
-    const result = await esbuild.build({ ...bundleOptions(), outdir: staging, sourcemap: 'linked', metafile: true });
-    checkBundleSplit(result.metafile);
+    const result = await buildBundles(esbuild, { outdir: staging, sourcemap: 'linked', metafile: true });
     // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
     // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
     const inputs = Object.keys(result.metafile.inputs)
@@ -154,7 +203,8 @@ async function build({ quiet = false } = {}) {
     const stamp = join(staging, 'build-inputs.json');
     // A new id per build: bin/launch.js names its V8 code caches after it, so no cache outlives its bundle.
     const buildId = `${started.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    writeFileSync(stamp, `${JSON.stringify({ buildId, inputs }, null, 2)}\n`);
+    // The library bundles are listed for bin/launch.js: a build missing one is incomplete.
+    writeFileSync(stamp, `${JSON.stringify({ buildId, libraryBundles: result.libraryBundles, inputs }, null, 2)}\n`);
     // The stamp's time is the build's start: a source saved during the build is newer, so stale.
     utimesSync(stamp, started / 1000, started / 1000);
     // File by file, each an atomic rename, the stamp last: a process starting meanwhile (tests run
@@ -173,11 +223,11 @@ async function build({ quiet = false } = {}) {
     rmSync(staging, { recursive: true, force: true });
   }
   if (!quiet) {
-    process.stderr.write(`sigstore-cdk build: ${relative(ROOT, OUT)}/ (${Object.keys(ENTRY_POINTS).join(', ')}) in ${Date.now() - started} ms\n`);
+    process.stderr.write(`sigstore-cdk build: ${relative(ROOT, OUT)}/ (${[...Object.keys(ENTRY_POINTS), ...Object.keys(LIBRARY_BUNDLES)].join(', ')}) in ${Date.now() - started} ms\n`);
   }
 }
 
-module.exports = { build, bundleOptions, checkBundleSplit, MINT_LIBRARIES, MINT_LIBRARY_BUNDLE, OUT, ROOT };
+module.exports = { build, buildBundles, checkBundleSplit, LIBRARY_BUNDLES, OUT, ROOT };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {

@@ -36,8 +36,10 @@ async function buildGraph(): Promise<StartupGraph> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { bundleOptions } = require(join(REPO_ROOT, 'scripts', 'build.js')) as { bundleOptions: () => import('esbuild').BuildOptions };
-  const result = await esbuild.build({ ...bundleOptions(), outdir: join(REPO_ROOT, 'bin', 'compiled'), write: false, metafile: true, logLevel: 'silent' });
+  const { buildBundles } = require(join(REPO_ROOT, 'scripts', 'build.js')) as {
+    buildBundles: (esbuild: unknown, options: import('esbuild').BuildOptions) => Promise<{ metafile: Metafile }>;
+  };
+  const result = await buildBundles(esbuild, { outdir: join(REPO_ROOT, 'bin', 'compiled'), write: false, metafile: true, logLevel: 'silent' });
   const inputs = normalizedInputs(result.metafile);
   const sources = new Map<string, string>();
   const sourceOf = (path: string) => {

@@ -39,22 +39,23 @@ describe('the read path does not load the minting libraries', () => {
   it('the check finds them where they are: from the certificate builder, and not through a lazy require', () => {
     // The builder imports them; in the programs' bundles each import reads the library bundle (scripts/build.js).
     const fromBuilder = [...graph.reachedFrom('lib/pki/certificate-builder.ts').keys()];
-    expect(fromBuilder).toEqual(expect.arrayContaining(['mint-libraries:@peculiar/x509', 'mint-libraries:@peculiar/asn1-x509', 'mint-libraries:reflect-metadata']));
+    const fromLibraryBundle = ['@peculiar/x509', '@peculiar/asn1-x509', 'reflect-metadata'].map((name) => `library-bundle:mint-libraries:${name}`);
+    expect(fromBuilder).toEqual(expect.arrayContaining(fromLibraryBundle));
     // lib/pki/minting.ts requires the builder inside a function: reached by the bundle, not at start.
     expect(graph.bundled.has('lib/pki/certificate-builder.ts')).toBe(true);
-    expect([...graph.reachedFrom('lib/pki/minting.ts').keys()].filter((path) => path.startsWith('mint-libraries:'))).toEqual([]);
+    expect([...graph.reachedFrom('lib/pki/minting.ts').keys()].filter((path) => path.startsWith('library-bundle:'))).toEqual([]);
     expect(mintingModulesAtStart(graph, 'lib/pki/minting.ts')).toEqual([]);
   });
 
   it('they are bundled only into bin/compiled/mint-libraries.js, which holds no module of the project', () => {
-    for (const entry of ['bin/sigstore-cdk.ts', 'bin/k8s.ts', 'bin/cloud.ts']) {
+    for (const entry of ['bin/sigstore-cdk.ts', 'bin/k8s.ts', 'bin/cloud.ts', 'library-entry:cloud-libraries', 'library-entry:remote-libraries']) {
       expect([...graph.bundledBy(entry)].filter((path) => MINTING_PACKAGES.test(path))).toEqual([]);
     }
-    const libraries = [...graph.bundledBy('bin/mint-libraries.ts')];
+    const libraries = [...graph.bundledBy('library-entry:mint-libraries')];
     for (const name of ['@peculiar/x509', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', 'asn1js', 'tsyringe', 'reflect-metadata']) {
       expect(libraries.some((path) => path.startsWith(`node_modules/${name}/`))).toBe(true);
     }
-    expect(libraries.filter((path) => !path.startsWith('node_modules/'))).toEqual(['bin/mint-libraries.ts']);
+    expect(libraries.filter((path) => !path.startsWith('node_modules/'))).toEqual(['library-entry:mint-libraries']);
   });
 
   it('the build refuses a split that breaks either rule', () => {
@@ -62,9 +63,11 @@ describe('the read path does not load the minting libraries', () => {
     const { checkBundleSplit } = require('../../scripts/build.js') as { checkBundleSplit: (metafile: unknown) => void };
     const metafile = (entryPoint: string, inputs: string[]) => ({ outputs: { 'out.js': { entryPoint, inputs: Object.fromEntries(inputs.map((path) => [path, {}])) } } });
     expect(() => checkBundleSplit(metafile('bin/sigstore-cdk.ts', ['lib/a.ts', 'node_modules/zod/index.js']))).not.toThrow();
-    expect(() => checkBundleSplit(metafile('bin/sigstore-cdk.ts', ['lib/a.ts', 'node_modules/@peculiar/x509/build/x509.cjs.js']))).toThrow(/belong in the library bundle/);
-    expect(() => checkBundleSplit(metafile('bin/mint-libraries.ts', ['bin/mint-libraries.ts', 'node_modules/asn1js/build/index.js']))).not.toThrow();
-    expect(() => checkBundleSplit(metafile('bin/mint-libraries.ts', ['bin/mint-libraries.ts', 'lib/errors.ts']))).toThrow(/third-party packages only/);
+    expect(() => checkBundleSplit(metafile('bin/sigstore-cdk.ts', ['lib/a.ts', 'node_modules/@peculiar/x509/build/x509.cjs.js']))).toThrow(/belong in their library bundle/);
+    expect(() => checkBundleSplit(metafile('bin/k8s.ts', ['lib/a.ts', 'node_modules/cdktf/lib/index.js']))).toThrow(/belong in their library bundle/);
+    const entry = 'library-entry:mint-libraries';
+    expect(() => checkBundleSplit(metafile(entry, [entry, 'node_modules/asn1js/build/index.js']))).not.toThrow();
+    expect(() => checkBundleSplit(metafile(entry, [entry, 'lib/errors.ts']))).toThrow(/third-party packages only/);
   });
 });
 
