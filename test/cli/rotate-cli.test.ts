@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mintAgedFixtureState } from '../helpers/aged-state';
+import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { makeTempProject } from '../helpers/temp-project';
@@ -65,15 +66,17 @@ describe('sigstore-cdk rotate (process)', () => {
 
   it('refuses a bad item, a bad --at and a bad --overlap with exit 2, naming the value', async () => {
     const project = makeTempProject(temp(), { fixtureState: true });
-    const cli = (...args: string[]) => runCliProcess([...args, '--env', 'test'], { cwd: project });
+    // The first case as a process (its exit code); the others by the same CLI in process, on the project's envs/ and state.
+    const asProcess = (...args: string[]) => runCliProcess([...args, '--env', 'test'], { cwd: project });
+    const inProcess = (...args: string[]) => runCliCaptured([...args, '--env', 'test', '--envs-dir', join(project, 'envs'), '--state-dir', join(project, '.sigstore')]);
     const cases: [string[], string][] = [
       [['rotate', 'tsa-lief'], 'rotate: unknown item "tsa-lief"; expected one of tsa-leaf, fulcio-intermediate'],
       [['rotate', 'tsa-leaf', '--at', 'tomorrow'], '--at "tomorrow" is not a UTC time'],
       [['rotate', 'tsa-leaf', '--overlap', '3w'], '--overlap "3w" is not a duration such as'],
       [['rotate', 'tuf-root', '--overlap', '1d'], 'rotate tuf-root: --overlap "1d" does not apply'],
     ];
-    for (const [args, message] of cases) {
-      const run = await cli(...args);
+    for (const [index, [args, message]] of cases.entries()) {
+      const run = await (index === 0 ? asProcess : inProcess)(...args);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toContain(message);
     }

@@ -1,18 +1,23 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
 import { mintAgedFixtureState } from '../helpers/aged-state';
 import { copyFixtureState, FIXTURE_ENV } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { treeContents } from '../helpers/tree';
 
-/* `sigstore-cdk rotate tuf-root` as a process, on a copy of the fixture state (local signer). */
+/*
+ * `sigstore-cdk rotate tuf-root` as a process, on a copy of the fixture state (local signer); the
+ * refusals after the first (exit 2 as a process) by the same CLI in process.
+ */
 describe('sigstore-cdk rotate tuf-root (CLI)', () => {
   const temp = useTempDirectory();
   let stateRoot: string;
   let envsDir: string;
   const writeEnv = (extra = '') => writeFileSync(join(envsDir, `${FIXTURE_ENV}.yaml`), `organization: Test Org\nsigner: local\n${extra}`);
   const cli = (...args: string[]) => runCliProcess([...args, '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot], { cwd: temp() });
+  const inProcess = (...args: string[]) => runCliCaptured([...args, '--env', FIXTURE_ENV, '--envs-dir', envsDir, '--state-dir', stateRoot]);
 
   beforeEach(() => {
     stateRoot = copyFixtureState(temp());
@@ -27,17 +32,17 @@ describe('sigstore-cdk rotate tuf-root (CLI)', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('error [CONFIG_INVALID]: rotate: unknown item "tuf-roots"; expected one of');
     expect(unknown.stderr).toContain('tuf-root');
-    const badTime = await cli('rotate', 'tuf-root', '--at', 'tomorrow');
+    const badTime = await inProcess('rotate', 'tuf-root', '--at', 'tomorrow');
     expect(badTime.code).toBe(2);
     expect(badTime.stderr).toContain('--at "tomorrow" is not a UTC time');
-    const overlap = await cli('rotate', 'tuf-root', '--overlap', '1d');
+    const overlap = await inProcess('rotate', 'tuf-root', '--overlap', '1d');
     expect(overlap.code).toBe(2);
     expect(overlap.stderr).toContain('--overlap "1d" does not apply');
-    const same = await cli('rotate', 'tuf-root');
+    const same = await inProcess('rotate', 'tuf-root');
     expect(same.code).toBe(2);
     expect(same.stderr).toContain('nothing to rotate');
     writeEnv('tuf:\n  root:\n    threshold: 2\n');
-    const invalid = await cli('rotate', 'tuf-root');
+    const invalid = await inProcess('rotate', 'tuf-root');
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('tuf.root.threshold');
     expect(treeContents(stateRoot)).toEqual(before);

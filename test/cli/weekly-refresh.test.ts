@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { runStatePush, runStateStatus } from '../../lib/commands/state-remote';
+import { loadConfig } from '../../lib/config/load';
 import { mintAgedFixtureState } from '../helpers/aged-state';
 import { REPO_ROOT, runCliProcess } from '../helpers/cli-process';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
@@ -11,7 +13,8 @@ import { makeTempProject } from '../helpers/temp-project';
 /**
  * The README's "Weekly refresh" CI job, command by command (npx sigstore-cdk → the launcher, prd →
  * the fixture's environment), against the loopback S3 server: the remote state is refreshed and pushed,
- * dist/ is written, verify accepts it.
+ * dist/ is written, verify accepts it. The job's commands run as processes; the operator's push
+ * before it and the status read after it (setup and read-back) run in process.
  */
 jest.setTimeout(240_000);
 
@@ -42,7 +45,8 @@ it('pull, refresh, push, synth and verify, as the README job runs them', async (
   // wall clock: the fixture state minted relative to now, so that verify never meets its certificates' expiry.
   const laptop = makeTempProject(join(workspace, 'laptop'), { testEnvYaml: yaml });
   await mintAgedFixtureState(laptop);
-  expect((await runCliProcess(['state', 'push', '--env', 'test'], { cwd: laptop, env })).code).toBe(0);
+  const onLaptop = () => ({ config: loadConfig({ env: 'test', envsDir: join(laptop, 'envs') }), stateRoot: join(laptop, '.sigstore'), environment: env });
+  expect(await runStatePush(onLaptop())).toMatchObject({ pushed: true, generation: 1 });
 
   const runner = makeTempProject(join(workspace, 'ci-runner'), { testEnvYaml: yaml });
   for (const line of script.slice(1)) {
@@ -56,6 +60,5 @@ it('pull, refresh, push, synth and verify, as the README job runs them', async (
     if (args[1] === 'push') expect(run.stderr).toContain('pushed generation 2');
   }
   expect(statSync(join(runner, 'dist', 'trust', 'tuf')).isDirectory()).toBe(true);
-  const status = await runCliProcess(['state', 'status', '--env', 'test', '--json'], { cwd: laptop, env });
-  expect(JSON.parse(status.stdout)).toMatchObject({ status: 'remote-ahead', remoteGeneration: { generation: 2 } });
+  expect(await runStateStatus(onLaptop())).toMatchObject({ status: 'remote-ahead', remoteGeneration: { generation: 2 } });
 });

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCliCaptured } from '../helpers/cli';
 import { runCliProcess } from '../helpers/cli-process';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { credentialEnvironment, FAKE_SECRETS, useKmsEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
@@ -8,7 +9,8 @@ import { credentialEnvironment, FAKE_SECRETS, useKmsEmulator, writeKmsEnvironmen
  * The log migration (rotate rekor-log) on a state whose passwords are sealed under a KMS data key
  * (signer otc-kms): the migration re-signs the TUF targets with the online targets key, whose
  * password opens only through KMS (decrypt-datakey), so it must open the passwords as rotate does.
- * The real CLI as a process against the KMS emulator.
+ * The real CLI as a process against the KMS emulator for the migration and the synth after it (a
+ * process opens the passwords afresh); the state they start from is made by the same CLI in process.
  */
 describe('rotate rekor-log with the otc-kms signer (sealed passwords, emulator)', () => {
   const temp = useTempDirectory();
@@ -18,17 +20,18 @@ describe('rotate rekor-log with the otc-kms signer (sealed passwords, emulator)'
     const emulator = kmsTest.emulator;
     const stateRoot = join(temp(), '.sigstore');
     const envsDir = writeKmsEnvironment(temp(), emulator);
-    const cli = (...args: string[]) =>
-      runCliProcess([...args, '--env', 'kms', '--envs-dir', envsDir, ...(args[0] === 'keys' ? [] : ['--state-dir', stateRoot])], { cwd: temp(), env: credentialEnvironment('access-key'), timeoutMs: 120_000 });
-    const ok = async (...args: string[]) => {
-      const run = await cli(...args);
+    const argsOf = (args: string[]) => [...args, '--env', 'kms', '--envs-dir', envsDir, ...(args[0] === 'keys' ? [] : ['--state-dir', stateRoot])];
+    const checked = (args: string[], run: { code: number | null; stdout: string; stderr: string }) => {
       if (run.code !== 0) throw new Error(`${args.join(' ')} exited ${run.code}: ${run.stderr}`);
       for (const secret of FAKE_SECRETS) expect(run.stdout + run.stderr).not.toContain(secret);
       return run;
     };
-    await ok('keys', 'ensure');
-    await ok('bootstrap');
-    await ok('synth', '--out', join(temp(), 'dist'), '--cloud-out', join(temp(), 'cdktf.out'));
+    const ok = async (...args: string[]) => checked(args, await runCliProcess(argsOf(args), { cwd: temp(), env: credentialEnvironment('access-key'), timeoutMs: 120_000 }));
+    // The same CLI in process (runCliCaptured resolves relative paths against the test's cwd: every path here is absolute).
+    const inProcess = async (...args: string[]) => checked(args, await runCliCaptured(argsOf(args), { environment: credentialEnvironment('access-key') }));
+    await inProcess('keys', 'ensure');
+    await inProcess('bootstrap');
+    await inProcess('synth', '--out', join(temp(), 'dist'), '--cloud-out', join(temp(), 'cdktf.out'));
     const envFile = join(envsDir, 'kms.yaml');
     writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}logs: { rekor: v2 }\n`);
     writeFileSync(
@@ -51,6 +54,6 @@ describe('rotate rekor-log with the otc-kms signer (sealed passwords, emulator)'
     expect(snapshotVersion).toBeGreaterThan(snapshotBefore);
     const targetsFile = readFileSync(join(temp(), 'dist', 'trust', 'tuf', `${JSON.parse(readFileSync(join(temp(), 'dist', 'trust', 'tuf', `${snapshotVersion}.snapshot.json`), 'utf8')).signed.meta['targets.json'].version}.targets.json`), 'utf8');
     expect(Object.keys(JSON.parse(targetsFile).signed.targets)).toContain('rekor_v2.pub');
-    await ok('verify');
+    await inProcess('verify');
   });
 });

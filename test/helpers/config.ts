@@ -1,10 +1,24 @@
 import { parseConfigText } from '../../lib/config/load';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import { ConfigError } from '../../lib/errors';
+import { copyOfPlainData } from './frozen';
+
+/**
+ * Each text's validated config, parsed once per module registry (a test file, or a grouped suite):
+ * parseConfigText is pure and the tests build the same few configs hundreds of times (1 s of a run's
+ * CPU). Each call gets a copy of its own: tests change configs in place.
+ */
+const parsedConfigs = new Map<string, SigstoreConfig>();
 
 /** A validated config from YAML text, as if read from envs/<env>.yaml. */
 export function configFromYaml(text: string, env = 'test'): SigstoreConfig {
-  return { ...parseConfigText(text, `envs/${env}.yaml`), env };
+  const key = `${env}\n${text}`;
+  let config = parsedConfigs.get(key);
+  if (config === undefined) {
+    config = { ...parseConfigText(text, `envs/${env}.yaml`), env };
+    parsedConfigs.set(key, config);
+  }
+  return copyOfPlainData(config);
 }
 
 /** The dev defaults with a fixed organization. */

@@ -5,6 +5,7 @@ import type { SigstoreChartInput } from '../../lib/k8s/sigstore-chart';
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import type { OutputFile } from '../../lib/trust/trust-outputs';
 import { fixtureConfig } from '../helpers/fixture-state';
+import { deepFreeze } from '../helpers/frozen';
 import type { KubeObject } from './kubernetes-schema';
 
 /** Fixed, test-only service passwords (snapshots stay stable; they never reach a public file). */
@@ -71,8 +72,21 @@ export interface SynthesizedCluster {
   readonly secrets: KubeObject[];
 }
 
+/**
+ * The objects of the manifest `text`, parsed once per text in this module registry (a test file, or
+ * a grouped suite of them): most tests synthesize the same few inputs, and parsing the YAML was 2.6 s
+ * of a run's CPU. The objects are frozen (deepFreeze): a test that changed one would throw instead
+ * of changing what another test reads.
+ */
+const parsedManifests = new Map<string, readonly KubeObject[]>();
+
 export function parseManifest(text: string): KubeObject[] {
-  return parseAllDocuments(text).map((document) => document.toJS() as KubeObject);
+  let objects = parsedManifests.get(text);
+  if (objects === undefined) {
+    objects = deepFreeze(parseAllDocuments(text).map((document) => document.toJS() as KubeObject));
+    parsedManifests.set(text, objects);
+  }
+  return objects as KubeObject[];
 }
 
 export function synthesizeCluster(input: SigstoreChartInput): SynthesizedCluster {
@@ -87,3 +101,4 @@ export function find<T = any>(objects: readonly KubeObject[], kind: string, name
   if (!found) throw new Error(`no ${kind} ${name} among ${objects.map((object) => `${object.kind}/${object.metadata.name}`).join(', ')}`);
   return found as T;
 }
+
