@@ -4,7 +4,7 @@
 // changed), it builds again first, with one line on stderr, so an edited lib/*.ts never runs stale.
 'use strict';
 const { isAscii } = require('node:buffer');
-const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const { dirname, join, sep } = require('node:path');
 const v8 = require('node:v8');
@@ -98,6 +98,9 @@ function runCompiled(name) {
         const temporary = `${cacheFile}.tmp-${process.pid}`;
         writeFileSync(temporary, script.createCachedData());
         renameSync(temporary, cacheFile);
+        // A `.mint` cache V8 refused is loaded first by every later run, refused again each time: gone,
+        // the cache just written serves until a run mints again.
+        if (!minting && loaded === mintingCache) rmSync(mintingCache, { force: true });
       } catch {
         // a read-only checkout runs without the cache
       }

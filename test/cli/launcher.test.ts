@@ -193,5 +193,15 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     await synth();
     expect((await synth('--state-dir', join(project, 'newer-state'), '--out', join(project, 'newer-dist'))).stderr).toMatch(/^minted/m);
     expect(caches()).toEqual(written);
+
+    // A `.mint` cache V8 refuses (here: damaged) is removed by the next synth that only reads, which
+    // writes its own; the one after it loads that and writes nothing (it did not refuse it run after run).
+    const mintCache = join(compiled, readdirSync(compiled).find((file) => file.startsWith('sigstore-cdk.') && file.endsWith('.synth.mint.v8cache'))!);
+    writeFileSync(mintCache, Buffer.alloc(4096, 7));
+    await synth();
+    expect(Object.keys(caches()).sort()).toEqual(['mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
+    const rewritten = caches();
+    await synth();
+    expect(caches()).toEqual(rewritten);
   });
 });
