@@ -54,9 +54,11 @@ const MINTING_LOADED = Symbol.for('sigstore-cdk.code-cache.minting');
  * exit, atomically), later runs skip most of the compilation. A cache holds the functions its run
  * compiled, so each command (the first argument: synth, verify, …) has its own: a synth after a
  * `--version` still finds its code cached. A run that minted writes the `.mint` cache, which has the
- * minting code as well, and every later run of the command loads that one first: a synth that mints
- * after a cache written by one that did not (a checkout whose state exists) compiled the certificate
- * libraries again at each cold run (~20 ms), and the larger cache costs a warm run nothing measurable.
+ * program's minting code as well (bootstrap, the ceremony log, the state commit), and every later run
+ * of the command loads that one first: a synth that mints after a cache written by one that did not
+ * (a checkout whose state exists) compiled that code again at each cold run (with the certificate
+ * libraries, before they had a bundle of their own: ~20 ms); a warm run loads the larger cache at no
+ * measurable cost. The library bundles (libraryBundle) keep caches of their own, named the same way.
  * The build id in the name means a cache never outlives its bundle; V8 itself refuses a cache from
  * another V8 version or flags, and then it is written again.
  */
