@@ -75,7 +75,9 @@ function libraryBundleOf(path) {
   return Object.keys(LIBRARY_BUNDLES).find((name) => LIBRARY_BUNDLES[name].packages.some((pkg) => path === pkg || path.startsWith(`${pkg}/`)));
 }
 
+/** esbuild namespaces: a program's module that reads a library bundle, and a library bundle's entry. */
 const LIBRARY_NAMESPACE = 'library-bundle';
+const LIBRARY_ENTRY = 'library-entry';
 
 /**
  * In the programs' build: resolves an import of a library bundle's package in the project's own
@@ -108,8 +110,8 @@ function libraryEntriesPlugin(wanted) {
   return {
     name: 'library-entries',
     setup(build) {
-      build.onResolve({ filter: /^library-bundle:/ }, (args) => ({ path: args.path.slice('library-bundle:'.length), namespace: 'library-entry' }));
-      build.onLoad({ filter: /.*/, namespace: 'library-entry' }, (args) => {
+      build.onResolve({ filter: new RegExp(`^${LIBRARY_ENTRY}:`) }, (args) => ({ path: args.path.slice(LIBRARY_ENTRY.length + 1), namespace: LIBRARY_ENTRY }));
+      build.onLoad({ filter: /.*/, namespace: LIBRARY_ENTRY }, (args) => {
         const { before = {} } = LIBRARY_BUNDLES[args.path];
         const getters = [...wanted.get(args.path)].sort().map((path) => {
           const requires = [...(before[path] ?? []), path].map((name) => `require(${JSON.stringify(name)})`);
@@ -155,7 +157,7 @@ async function buildBundles(esbuild, options) {
   const libraries = await esbuild.build({
     ...commonOptions(),
     ...options,
-    entryPoints: Object.fromEntries(used.map((name) => [name, `library-bundle:${name}`])),
+    entryPoints: Object.fromEntries(used.map((name) => [name, `${LIBRARY_ENTRY}:${name}`])),
     external: EXTERNAL_PACKAGES,
     plugins: [libraryEntriesPlugin(wanted)],
   });
@@ -174,7 +176,7 @@ function checkBundleSplit(metafile) {
   for (const [output, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
     if (!entryPoint) continue;
     const paths = Object.keys(inputs).map((path) => path.split('\\').join('/'));
-    const libraryBundle = entryPoint.startsWith('library-entry:');
+    const libraryBundle = entryPoint.startsWith(`${LIBRARY_ENTRY}:`);
     const misplaced = libraryBundle ? paths.filter((path) => !path.split('/').includes('node_modules') && path !== entryPoint) : paths.filter(isLibraryPackage);
     if (misplaced.length > 0) {
       throw new Error(
@@ -187,12 +189,14 @@ function checkBundleSplit(metafile) {
 async function build({ quiet = false } = {}) {
   const esbuild = require('esbuild');
   const started = Date.now();
+  let libraryBundles = [];
   // Beside bin/compiled/, so the renames below stay on one file system; .gitignore covers `.*.tmp-*`.
   const staging = join(ROOT, 'bin', `.compiled.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
     const result = await buildBundles(esbuild, { outdir: staging, sourcemap: 'linked', metafile: true });
+    libraryBundles = result.libraryBundles;
     // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
     // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
     const inputs = Object.keys(result.metafile.inputs)
@@ -223,7 +227,7 @@ async function build({ quiet = false } = {}) {
     rmSync(staging, { recursive: true, force: true });
   }
   if (!quiet) {
-    process.stderr.write(`sigstore-cdk build: ${relative(ROOT, OUT)}/ (${[...Object.keys(ENTRY_POINTS), ...Object.keys(LIBRARY_BUNDLES)].join(', ')}) in ${Date.now() - started} ms\n`);
+    process.stderr.write(`sigstore-cdk build: ${relative(ROOT, OUT)}/ (${[...Object.keys(ENTRY_POINTS), ...libraryBundles].join(', ')}) in ${Date.now() - started} ms\n`);
   }
 }
 

@@ -179,7 +179,12 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
           .filter((file) => file.endsWith('.v8cache'))
           .map((file) => [file.replace(/^([a-z-]+)\.[a-z0-9]+\.v[\d.]+\./, '$1.'), statSync(join(compiled, file)).mtimeMs]),
       );
-    const size = (cache: string) => statSync(join(compiled, readdirSync(compiled).find((file) => file.startsWith(cache.split('.')[0]) && file.endsWith(cache.slice(cache.indexOf('.'))))!)).size;
+    /** The path of the cache named `<bundle>.<command>[.mint].v8cache` as caches() names it. */
+    const cacheFile = (cache: string) => {
+      const [bundle, ...rest] = cache.split('.');
+      return join(compiled, readdirSync(compiled).find((file) => file.startsWith(`${bundle}.`) && file.endsWith(`.${rest.join('.')}`))!);
+    };
+    const size = (cache: string) => statSync(cacheFile(cache)).size;
 
     // A synth of the complete state: the cache of a run that only read; the library bundle is not loaded.
     expect((await synth()).stderr).not.toMatch(/^minted/m);
@@ -196,8 +201,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
 
     // A `.mint` cache V8 refuses (here: damaged) is removed by the next synth that only reads, which
     // writes its own; the one after it loads that and writes nothing (it did not refuse it run after run).
-    const mintCache = join(compiled, readdirSync(compiled).find((file) => file.startsWith('sigstore-cdk.') && file.endsWith('.synth.mint.v8cache'))!);
-    writeFileSync(mintCache, Buffer.alloc(4096, 7));
+    writeFileSync(cacheFile('sigstore-cdk.synth.mint.v8cache'), Buffer.alloc(4096, 7));
     await synth();
     expect(Object.keys(caches()).sort()).toEqual(['mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
     const rewritten = caches();
