@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAUNCHER, runProcess } from '../helpers/cli-process';
 import { startupGraph, type StartupGraph } from '../helpers/startup-graph';
@@ -78,7 +78,10 @@ describe('a warm synth through the bin', () => {
     const project = makeTempProject(temp());
     // reflect-metadata defines Reflect.getMetadata when it is evaluated; the probe reports at exit.
     const probe = join(project, 'probe.js');
-    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`probe: Reflect.getMetadata ${typeof Reflect.getMetadata}\\n`));\n");
+    writeFileSync(
+      probe,
+      "process.on('exit', () => process.stderr.write(`probe: Reflect.getMetadata ${typeof Reflect.getMetadata}\\nprobe: child_process ${process.moduleLoadList.includes('NativeModule child_process')}\\n`));\n",
+    );
     const synth = () => runProcess(process.execPath, ['--require', probe, LAUNCHER, 'synth', '--env', 'dev'], { cwd: project });
     const cold = await synth();
     expect(cold.stderr).toMatch(/^minted \d+ items/m);
@@ -88,5 +91,35 @@ describe('a warm synth through the bin', () => {
     expect(warm.stderr).not.toMatch(/^minted/m);
     expect(warm.code).toBe(0);
     expect(warm.stderr).toContain('probe: Reflect.getMetadata undefined');
+    // commander and cdk8s require child_process at load; the build gives them a stand-in (next test)
+    expect(warm.stderr).toContain('probe: child_process false');
+  });
+
+  it("the build's stand-in for child_process loads it at the first call, from a function taken at load time, and calls the real one", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { lazyBuiltinsPlugin } = require('../../scripts/build.js') as { lazyBuiltinsPlugin: () => unknown };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const directory = temp();
+    mkdirSync(join(directory, 'node_modules', 'takes-early'), { recursive: true });
+    // As cdk8s's _child_process: the function is read from the module when the package loads.
+    writeFileSync(join(directory, 'node_modules', 'takes-early', 'index.js'), "const { spawnSync } = require('node:child_process');\nmodule.exports = () => spawnSync('sh', ['-c', 'echo called']).stdout.toString().trim();\n");
+    writeFileSync(
+      join(directory, 'entry.js'),
+      [
+        "const loaded = () => process.moduleLoadList.includes('NativeModule child_process');",
+        "const call = require('takes-early');",
+        "const before = loaded();",
+        "const output = call();",
+        "const after = loaded();",
+        // the project's own require (not from node_modules) is left alone: the real module
+        "const ownIsStandIn = require('node:util').types.isProxy(require('node:child_process'));",
+        "console.log(JSON.stringify({ before, output, after, ownIsStandIn }));",
+      ].join('\n'),
+    );
+    await esbuild.build({ absWorkingDir: directory, entryPoints: ['entry.js'], bundle: true, platform: 'node', format: 'cjs', outfile: 'out.js', plugins: [lazyBuiltinsPlugin() as import('esbuild').Plugin], logLevel: 'silent' });
+    const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ before: false, output: 'called', after: true, ownIsStandIn: false });
   });
 });
