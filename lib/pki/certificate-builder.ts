@@ -1,10 +1,9 @@
 import { randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import * as asn1X509 from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { SignerError } from '../errors';
 import { Certificate } from './certificate';
+import { derBitString, derExplicit, derOid, derSequence, derSmallInteger, derTime, derUnsignedInteger } from './der-writer';
 import { publicKeysEqual, spkiDer } from './keys';
 import type { Signer } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
@@ -61,29 +60,28 @@ export async function buildCertificate(template: CertificateTemplate, options: S
     throw new RangeError(`notAfter ${template.notAfter.toISOString()} is not after notBefore ${template.notBefore.toISOString()}`);
   }
 
-  const signatureAlgorithm = new asn1X509.AlgorithmIdentifier({ algorithm: algorithm.oid });
-  const subjectName = toAsnName(template.subject);
-  const tbs = new asn1X509.TBSCertificate({
-    version: asn1X509.Version.v3,
-    serialNumber: toPositiveInteger(template.serialNumber ?? randomSerialNumber()),
-    signature: signatureAlgorithm,
-    issuer: issuer ? AsnConvert.parse(new Uint8Array(issuer.subjectDer), asn1X509.Name) : subjectName,
-    validity: new asn1X509.Validity({ notBefore: wholeSeconds(template.notBefore), notAfter: wholeSeconds(template.notAfter) }),
-    subject: subjectName,
-    subjectPublicKeyInfo: AsnConvert.parse(spkiDer(template.publicKey), asn1X509.SubjectPublicKeyInfo),
-    extensions: new asn1X509.Extensions(template.extensions.map((extension) => AsnConvert.parse(extension.rawData, asn1X509.Extension))),
-  });
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
+  // RFC 5280 §4.1: assembled from parts that are DER already (the names and extensions from
+  // @peculiar/x509, the key from node:crypto, the issuer's name as its certificate holds it), so
+  // nothing is parsed into ASN.1 objects and serialized back. ECDSA's AlgorithmIdentifier has no
+  // parameters (RFC 5758 §3.2).
+  const signatureAlgorithm = derSequence(derOid(algorithm.oid));
+  const subjectName = nameDer(template.subject);
+  const tbsDer = derSequence(
+    derExplicit(0, derSmallInteger(2)), // version v3
+    derUnsignedInteger(template.serialNumber ?? randomSerialNumber()),
+    signatureAlgorithm,
+    issuer ? issuer.subjectDer : subjectName,
+    derSequence(derTime(template.notBefore), derTime(template.notAfter)),
+    subjectName,
+    spkiDer(template.publicKey),
+    // extensions: SIZE (1..MAX), so absent rather than empty
+    ...(template.extensions.length > 0 ? [derExplicit(3, derSequence(...template.extensions.map((extension) => new Uint8Array(extension.rawData))))] : []),
+  );
   const signature = await signer.sign(tbsDer, options.purpose);
   if (!nodeVerify(algorithm.nodeHash, tbsDer, { key: signerKey, dsaEncoding: 'der' }, signature)) {
     throw new SignerError('SIGNATURE_INVALID', `signer ${signer.keyRef} returned a signature that does not verify against its public key`);
   }
-  const certificate = new asn1X509.Certificate({
-    tbsCertificate: tbs,
-    signatureAlgorithm,
-    signatureValue: new Uint8Array(signature).buffer,
-  });
-  return Certificate.fromDer(new Uint8Array(AsnConvert.serialize(certificate)));
+  return Certificate.fromDer(derSequence(tbsDer, signatureAlgorithm, derBitString(signature)));
 }
 
 /** 20 random bytes with the top bit cleared and the next one set: positive, 159 bits, no padding. */
@@ -93,21 +91,10 @@ export function randomSerialNumber(): Uint8Array {
   return bytes;
 }
 
-function toAsnName(name: DistinguishedName): asn1X509.Name {
+/** The DER Name: organization, then common name (no attribute when absent; an empty SEQUENCE for neither). */
+function nameDer(name: DistinguishedName): Buffer {
   const parts: Record<string, string[]>[] = [];
   if (name.organization) parts.push({ O: [name.organization] });
   if (name.commonName) parts.push({ CN: [name.commonName] });
-  return AsnConvert.parse(new x509.Name(parts).toArrayBuffer(), asn1X509.Name);
-}
-
-function toPositiveInteger(serial: Uint8Array): ArrayBuffer {
-  let start = 0;
-  while (start < serial.length - 1 && serial[start] === 0) start++;
-  const trimmed = serial.subarray(start);
-  const bytes = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
-  return new Uint8Array(bytes).buffer;
-}
-
-function wholeSeconds(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+  return Buffer.from(new x509.Name(parts).toArrayBuffer());
 }
