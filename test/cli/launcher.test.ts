@@ -32,7 +32,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     // Bundled, they were 4 of its 7 MB: read, compiled and kept in memory by every synth.
     const compiled = (name: string) => readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`), 'utf8');
     const bundle = compiled('sigstore-cdk');
-    for (const external of ['openpgp', '@sigstore/sign', 'constructs']) expect(bundle).toContain(`require("${external}")`);
+    for (const external of ['openpgp', '@sigstore/sign']) expect(bundle).toContain(`require("${external}")`);
     // cdktf, the provider bindings and the S3 client come from their library bundles, through the launcher.
     // (import paths that are not identifiers: the minifier writes `.cdktf` for `["cdktf"]`)
     for (const [library, path] of [
@@ -48,9 +48,14 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     expect(bundle).not.toContain('Cannot create TerraformStack with id');
     expect(compiled('remote-libraries')).toContain('S3Client');
     expect(compiled('cloud-libraries')).toContain('Cannot create TerraformStack with id');
-    // constructs stays one copy, in node_modules: cdktf's (a library bundle) and cdk8s's (the program's).
-    expect(compiled('cloud-libraries')).toContain('require("constructs")');
-    expect(compiled('cloud-libraries')).not.toContain('class Construct ');
+    // constructs is one copy, in its shared library bundle: cdk8s's (in the programs) and cdktf's (in
+    // cloud-libraries) both read it from there, none from node_modules.
+    for (const name of ['sigstore-cdk', 'k8s', 'cloud', 'cloud-libraries']) {
+      expect({ name, reads: compiled(name).includes('require("../launch.js").libraryBundle("construct-libraries").constructs') }).toEqual({ name, reads: true });
+      expect({ name, loads: compiled(name).includes('require("constructs")') }).toEqual({ name, loads: false });
+      expect({ name, holds: compiled(name).includes('Cannot add children during synthesis') }).toEqual({ name, holds: false });
+    }
+    expect(compiled('construct-libraries')).toContain('Cannot add children during synthesis');
     expect(bundle.length).toBeLessThan(5_000_000);
   });
 
@@ -186,13 +191,20 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     };
     const size = (cache: string) => statSync(cacheFile(cache)).size;
 
-    // A synth of the complete state: the cache of a run that only read; the library bundle is not loaded.
+    // A synth of the complete state: the cache of a run that only read, its program's and constructs'
+    // (every synth reads it); the minting libraries' bundle is not loaded.
     expect((await synth()).stderr).not.toMatch(/^minted/m);
-    expect(Object.keys(caches())).toEqual(['sigstore-cdk.synth.v8cache']);
-    // One that mints (a new state): the `.mint` cache, with the minting code compiled, and the library bundle's.
+    expect(Object.keys(caches()).sort()).toEqual(['construct-libraries.synth.v8cache', 'sigstore-cdk.synth.v8cache']);
+    // One that mints (a new state): the `.mint` caches, with the minting code compiled, and the minting libraries'.
     expect((await synth('--state-dir', join(project, 'new-state'), '--out', join(project, 'new-dist'))).stderr).toMatch(/^minted \d+ items/m);
     const written = caches();
-    expect(Object.keys(written).sort()).toEqual(['mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
+    expect(Object.keys(written).sort()).toEqual([
+      'construct-libraries.synth.mint.v8cache',
+      'construct-libraries.synth.v8cache',
+      'mint-libraries.synth.mint.v8cache',
+      'sigstore-cdk.synth.mint.v8cache',
+      'sigstore-cdk.synth.v8cache',
+    ]);
     expect(size('sigstore-cdk.synth.mint.v8cache')).toBeGreaterThan(size('sigstore-cdk.synth.v8cache'));
     // Later synths, reading or minting, load it and write no cache.
     await synth();
@@ -203,7 +215,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     // writes its own; the one after it loads that and writes nothing (it did not refuse it run after run).
     writeFileSync(cacheFile('sigstore-cdk.synth.mint.v8cache'), Buffer.alloc(4096, 7));
     await synth();
-    expect(Object.keys(caches()).sort()).toEqual(['mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
+    expect(Object.keys(caches()).sort()).toEqual(['construct-libraries.synth.mint.v8cache', 'construct-libraries.synth.v8cache', 'mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
     const rewritten = caches();
     await synth();
     expect(caches()).toEqual(rewritten);

@@ -68,6 +68,10 @@ describe('the read path does not load the minting libraries', () => {
     const entry = 'library-entry:mint-libraries';
     expect(() => checkBundleSplit(metafile(entry, [entry, 'node_modules/asn1js/build/index.js']))).not.toThrow();
     expect(() => checkBundleSplit(metafile(entry, [entry, 'lib/errors.ts']))).toThrow(/third-party packages only/);
+    // constructs is shared: one copy, in construct-libraries; another library bundle only reads it from there
+    expect(() => checkBundleSplit(metafile('library-entry:cloud-libraries', ['library-entry:cloud-libraries', 'node_modules/cdktf/lib/index.js', 'library-bundle:construct-libraries:constructs']))).not.toThrow();
+    expect(() => checkBundleSplit(metafile('library-entry:cloud-libraries', ['library-entry:cloud-libraries', 'node_modules/constructs/lib/index.js']))).toThrow(/one copy of its packages/);
+    expect(() => checkBundleSplit(metafile('bin/k8s.ts', ['lib/a.ts', 'node_modules/constructs/lib/index.js']))).toThrow(/belong in their library bundle/);
   });
 });
 
