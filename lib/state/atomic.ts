@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsync, mkdirSync, openSync, promises as fs, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsync, lstatSync, mkdirSync, openSync, promises as fs, readdirSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Modes for everything that may hold key material. */
@@ -174,7 +174,8 @@ async function leftoversOf(target: string): Promise<Leftover[]> {
   const parent = dirname(target);
   let names: string[];
   try {
-    names = await fs.readdir(parent);
+    // synchronous, as every probe of this module that only reads: one call, no thread pool round trip
+    names = readdirSync(parent);
   } catch {
     return [];
   }
@@ -271,10 +272,12 @@ export interface RemoveStaleStagingOptions {
  * run that is still alive stay.
  */
 export async function removeStaleStaging(target: string, options: RemoveStaleStagingOptions = {}): Promise<void> {
-  const targetHasContent = await fs.readdir(target).then(
-    (names) => names.length > 0,
-    () => false,
-  );
+  let targetHasContent: boolean;
+  try {
+    targetHasContent = readdirSync(target).length > 0;
+  } catch {
+    targetHasContent = false;
+  }
   for (const leftover of await leftoversOf(target)) {
     if (mayBeInUse(leftover)) continue;
     if ((options.keepPreviousTrees || !targetHasContent) && (await previousTreeOf(leftover))) continue;
@@ -283,10 +286,12 @@ export async function removeStaleStaging(target: string, options: RemoveStaleSta
 }
 
 async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(
-    () => true,
-    () => false,
-  );
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function syncDirectory(path: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { resolveRealPath } from './real-path';
 import { registerSecret } from '../redaction';
@@ -443,10 +443,15 @@ export class StateStore {
       const deadline = Date.now() + SWAP_SETTLE_MS;
       for (;;) {
         const before = await directoryIdentity(this.directory);
+        // The reads are synchronous (one call each, no thread pool round trip); a turn of the event
+        // loop on either side of them keeps a load from starving what else runs in this process
+        // (another store's commit, a lock's refresh), as the asynchronous reads did.
+        await nextTurn();
         const attempt = await this.loadOnce(options).then(
           (snapshot) => ({ snapshot }),
           (error: unknown) => ({ error }),
         );
+        await nextTurn();
         const after = await directoryIdentity(this.directory);
         const interrupted = 'error' in attempt && (attempt.error as StateError).code === 'STATE_INTERRUPTED';
         // Under the lock no other run commits: what was read is what there is.
@@ -480,7 +485,7 @@ export class StateStore {
       return StateSnapshot.empty(this.env);
     }
     const stored = names.filter((name) => name !== MANIFEST_FILE && name !== CEREMONY_LOG_FILE);
-    const ceremonyLog = names.includes(CEREMONY_LOG_FILE) ? await fs.readFile(join(this.directory, CEREMONY_LOG_FILE)) : undefined;
+    const ceremonyLog = names.includes(CEREMONY_LOG_FILE) ? readFileSync(join(this.directory, CEREMONY_LOG_FILE)) : undefined;
     if (!names.includes(MANIFEST_FILE)) {
       if (stored.length === 0) return StateSnapshot.empty(this.env, ceremonyLog);
       throw new StateError(
@@ -531,7 +536,7 @@ export class StateStore {
     for (const name of stored) {
       if (!(name in manifest.files)) problems.push(`${name} is not recorded in the manifest (left by another tool or an interrupted run?)`);
     }
-    const directoryMode = (await fs.stat(this.directory)).mode & 0o777;
+    const directoryMode = statSync(this.directory).mode & 0o777;
     if ((directoryMode & 0o077) !== 0) {
       problems.push(`the directory has mode ${directoryMode.toString(8).padStart(4, '0')}; expected 0700 (chmod 700 ${this.directory})`);
     }
@@ -703,7 +708,7 @@ export class StateStore {
 
   private async readManifest(): Promise<{ manifest: Manifest; legacyFormat: boolean; digest: string }> {
     const path = join(this.directory, MANIFEST_FILE);
-    const bytes = await fs.readFile(path);
+    const bytes = readFileSync(path);
     const text = bytes.toString('utf8');
     let data: unknown;
     try {
@@ -724,12 +729,17 @@ export class StateStore {
   }
 }
 
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 async function listFiles(directory: string): Promise<string[]> {
-  const entries = await fs.readdir(directory, { withFileTypes: true, recursive: true });
+  // Synchronous, as the reads of loadOnce: each asynchronous call is a thread pool round trip.
+  const entries = readdirSync(directory, { withFileTypes: true, recursive: true });
   return entries
     .filter((entry) => entry.isFile())
     .map((entry) => relative(directory, join(entry.parentPath, entry.name)).split(sep).join('/'))
@@ -755,7 +765,7 @@ async function chmodTree(directory: string): Promise<void> {
 /** What identifies the directory at `path` now (a swap puts another directory there), or `absent`. */
 async function directoryIdentity(path: string): Promise<string> {
   try {
-    const stat = await fs.stat(path);
+    const stat = statSync(path);
     return `${stat.dev}:${stat.ino}:${stat.mtimeMs}`;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ABSENT;
