@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { obsBucketNameProblem } from '../cloud/naming';
 import { secretNameProblem, storageQuantityProblem } from './field-rules';
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * The cluster-hardening sections of an environment file (`networkPolicy`, `scheduling`,

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, isAlias, isNode, isPair, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { EMBEDDED_DEFAULT_ENV, EMBEDDED_DEFAULT_SOURCE, EMBEDDED_DEFAULT_YAML } from './embedded-default';
 import { formatFieldPath } from './field-rules';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cloudCrossFieldProblems, cloudSchema } from './cloud-schema';
 import { stateCrossFieldProblems, stateSchema } from './state-schema';
 import { backupCrossFieldProblems, backupSchema } from './backup-schema';

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OtcError } from '../errors';
 import { redactServerText, registerSecret } from '../redaction';
 import type { OtcHttpClient, OtcResponse, RequestAuthorizer } from './http-client';

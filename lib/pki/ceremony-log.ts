@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OtcError, SigstoreCdkError, StateError } from '../errors';
 import { CEREMONY_LOG_GENESIS, ceremonyLineHash, splitCeremonyLog } from '../state/ceremony-log-file';
 import type { StateSnapshot, StateStore } from '../state/store';

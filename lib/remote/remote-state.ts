@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateError } from '../errors';
 import type { ObsObjects } from './obs-objects';
 import type { HeldRemoteLock } from './remote-lock';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateError } from '../errors';
 import { writeFileAtomic } from '../state/atomic';
 import type { ObsStateLocation } from './obs-connection';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type * as OpenPgp from 'openpgp' with { 'resolution-mode': 'import' };
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, StateError } from '../errors';
 import { SecretValue } from '../otc/credentials';
 

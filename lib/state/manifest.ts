@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MANIFEST_FILE = 'manifest.json';
 /** The format this version writes: pinned root keys, the ceremony log's head, the published marker. */

@@ -46,3 +46,18 @@ describe('what bin/compiled/sigstore-cdk.js evaluates at start', () => {
     }
   });
 });
+
+describe('what the programs bundle of zod', () => {
+  // `import { z } from 'zod'` binds zod's namespace object, which holds every export, so esbuild kept
+  // all of them: 40 locales, z.compile, the JSON Schema importer (623 kB of zod in the CLI's bundle,
+  // read and deserialized at every start; 160 kB with `import * as z`, which lets it keep what is used).
+  it.each(['bin/sigstore-cdk.ts', 'bin/k8s.ts', 'bin/cloud.ts'])('%s: the English messages only, no compiler, no JSON Schema importer', async (entry) => {
+    const graph = await startupGraph();
+    const zod = [...graph.bytesInBundle(entry)].filter(([path]) => path.startsWith('node_modules/zod/'));
+    const kept = (pattern: RegExp) => zod.filter(([path, bytes]) => pattern.test(path) && bytes > 0).map(([path]) => path);
+    expect(kept(/\/core\/schemas\.js$/)).toEqual(['node_modules/zod/v4/core/schemas.js']);
+    expect(kept(/\/locales\/(?!index\.js)/)).toEqual(['node_modules/zod/v4/locales/en.js']);
+    expect(zod.filter(([path, bytes]) => /\/(compile|from-json-schema)\.js$/.test(path) && bytes > 1000)).toEqual([]);
+    expect(zod.reduce((sum, [, bytes]) => sum + bytes, 0)).toBeLessThan(200_000);
+  });
+});

@@ -18,6 +18,8 @@ export interface StartupGraph {
   readonly bundled: ReadonlySet<string>;
   /** The source paths in the bundle of one entry point (e.g. bin/sigstore-cdk.ts), as `bundled`. */
   bundledBy(entry: string): ReadonlySet<string>;
+  /** The bytes each source path puts into the bundle of one entry point (0 for a module tree-shaken away). */
+  bytesInBundle(entry: string): ReadonlyMap<string, number>;
   /** The modules evaluated when `from` (an entry point such as bin/sigstore-cdk.ts, or any module) is, each with the module that imported it. */
   reachedFrom(from: string): ReadonlyMap<string, string | undefined>;
   /** The chain of imports from `from` to `path`, as `a → b → c` (packages' inner modules left out). */
@@ -74,8 +76,11 @@ async function buildGraph(): Promise<StartupGraph> {
     return modules;
   };
   const byEntry = new Map<string, Set<string>>();
+  const bytesByEntry = new Map<string, Map<string, number>>();
   for (const output of Object.values(result.metafile.outputs)) {
-    if (output.entryPoint) byEntry.set(output.entryPoint, new Set(Object.keys(output.inputs).map(normalizedPath)));
+    if (!output.entryPoint) continue;
+    byEntry.set(output.entryPoint, new Set(Object.keys(output.inputs).map(normalizedPath)));
+    bytesByEntry.set(output.entryPoint, new Map(Object.entries(output.inputs).map(([path, input]) => [normalizedPath(path), input.bytesInOutput])));
   }
   return {
     bundled: new Set(inputs.keys()),
@@ -83,6 +88,11 @@ async function buildGraph(): Promise<StartupGraph> {
       const paths = byEntry.get(entry);
       if (!paths) throw new Error(`no bundle has the entry point ${entry} (entry points: ${[...byEntry.keys()].join(', ')})`);
       return paths;
+    },
+    bytesInBundle(entry) {
+      const bytes = bytesByEntry.get(entry);
+      if (!bytes) throw new Error(`no bundle has the entry point ${entry} (entry points: ${[...bytesByEntry.keys()].join(', ')})`);
+      return bytes;
     },
     reachedFrom,
     chain(from, path) {
