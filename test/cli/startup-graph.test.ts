@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { startupGraph } from '../helpers/startup-graph';
 
 /**
@@ -59,5 +62,50 @@ describe('what the programs bundle of zod', () => {
     expect(kept(/\/locales\/(?!index\.js)/)).toEqual(['node_modules/zod/v4/locales/en.js']);
     expect(zod.filter(([path, bytes]) => /\/(compile|from-json-schema)\.js$/.test(path) && bytes > 1000)).toEqual([]);
     expect(zod.reduce((sum, [, bytes]) => sum + bytes, 0)).toBeLessThan(200_000);
+  });
+});
+
+describe("a package's own copy of a dependency of the project's version", () => {
+  it("is left out for the project's copy: cdk8s's yaml 2.9.1 (the project's is 2.9.1)", async () => {
+    const graph = await startupGraph();
+    for (const entry of ['bin/sigstore-cdk.ts', 'bin/k8s.ts']) {
+      const kept = [...graph.bytesInBundle(entry)].filter(([, bytes]) => bytes > 0).map(([path]) => path);
+      expect(kept).toContain('node_modules/yaml/dist/index.js');
+      expect(kept.filter((path) => path.startsWith('node_modules/cdk8s/node_modules/yaml/'))).toEqual([]);
+    }
+  });
+
+  it('takes the project copy only when the versions are the same', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { sameVersionCopiesPlugin } = require('../../scripts/build.js') as { sameVersionCopiesPlugin: (root: string) => import('esbuild').Plugin };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const root = mkdtempSync(join(tmpdir(), 'sigstore-cdk-copies-'));
+    try {
+      const write = (path: string, text: string) => {
+        mkdirSync(dirname(join(root, path)), { recursive: true });
+        writeFileSync(join(root, path), text);
+      };
+      const pkg = (path: string, version: string, value: string) => {
+        write(`${path}/package.json`, JSON.stringify({ name: path.split('/').pop(), version, main: 'index.js' }));
+        write(`${path}/index.js`, `module.exports = ${JSON.stringify(value)};\n`);
+      };
+      pkg('node_modules/dep', '1.0.0', 'project dep 1.0.0');
+      pkg('node_modules/same/node_modules/dep', '1.0.0', 'same own dep 1.0.0');
+      pkg('node_modules/other/node_modules/dep', '2.0.0', 'other own dep 2.0.0');
+      write('node_modules/same/index.js', "module.exports = require('dep');\n");
+      write('node_modules/same/package.json', JSON.stringify({ name: 'same', version: '1.0.0', main: 'index.js' }));
+      write('node_modules/other/index.js', "module.exports = require('dep');\n");
+      write('node_modules/other/package.json', JSON.stringify({ name: 'other', version: '1.0.0', main: 'index.js' }));
+      write('entry.js', "console.log(JSON.stringify([require('same'), require('other'), require('dep')]));\n");
+      const result = await esbuild.build({ absWorkingDir: root, entryPoints: ['entry.js'], bundle: true, platform: 'node', write: false, metafile: true, plugins: [sameVersionCopiesPlugin(root)], logLevel: 'silent' });
+      const inputs = Object.keys(result.metafile.inputs).sort();
+      expect(inputs).toEqual(['entry.js', 'node_modules/dep/index.js', 'node_modules/other/index.js', 'node_modules/other/node_modules/dep/index.js', 'node_modules/same/index.js']);
+      const output = result.outputFiles[0].text;
+      expect(output).not.toContain('same own dep');
+      expect(output).toContain('other own dep 2.0.0');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
