@@ -16,8 +16,9 @@
  * own: a second bundle would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error
  * or a secret from it would no longer be recognised (instanceof) or redacted by the first.
  * Third-party code is: the certificate libraries only minting uses, cdktf with the provider
- * bindings, and the S3 client are library bundles of their own (bin/compiled/<name>.js, see
- * LIBRARY_BUNDLES), built in a second pass from what the programs import. `bin/compiled/build-inputs.json`
+ * bindings, the S3 client, and `constructs` (which cdk8s and cdktf share) are library bundles of
+ * their own (bin/compiled/<name>.js, see LIBRARY_BUNDLES), built in a second pass from what the
+ * programs import. `bin/compiled/build-inputs.json`
  * lists every source file of every bundle, for the staleness check (bin/launch.js), and the library bundles.
  *
  * Usage: node scripts/build.js [--quiet] [--if-stale]
@@ -104,6 +105,7 @@ function libraryImportsPlugin(wanted) {
   };
 }
 
+/** Whether a path (an importer, a bundle input) lies inside a node_modules directory. */
 function isInNodeModules(path) {
   return path.split('\\').join('/').split('/').includes('node_modules');
 }
@@ -179,7 +181,7 @@ function lazyBuiltinsPlugin() {
     name: 'lazy-builtins',
     setup(build) {
       build.onResolve({ filter: pattern }, (args) => {
-        if (args.kind !== 'require-call' || !args.importer.split('\\').join('/').split('/').includes('node_modules')) return undefined;
+        if (args.kind !== 'require-call' || !isInNodeModules(args.importer)) return undefined;
         return { path: args.path.replace(/^node:/, ''), namespace: LAZY_BUILTIN };
       });
       build.onLoad({ filter: /.*/, namespace: LAZY_BUILTIN }, (args) => ({
@@ -206,8 +208,8 @@ function lazyBuiltinsPlugin() {
  * 2.9.1 in cdk8s/node_modules/yaml, beside the project's yaml 2.9.1): imports of it from inside
  * node_modules take the project's copy, so the bundle holds and evaluates one (172 kB less in the
  * CLI's bundle). A copy of another version stays its package's own.
+ * @param root the project whose node_modules holds the copies to prefer @default ROOT
  */
-/** @param root the project whose node_modules holds the copies to prefer @default ROOT */
 function sameVersionCopiesPlugin(root = ROOT) {
   const versions = new Map();
   const versionAt = (packageRoot) => {
@@ -310,7 +312,7 @@ function checkBundleSplit(metafile) {
       rule = 'those packages belong in their library bundle (LIBRARY_BUNDLES)';
     } else {
       // (a read from a shared bundle is not code: LIBRARY_NAMESPACE)
-      misplaced = paths.filter((path) => !path.split('/').includes('node_modules') && path !== entryPoint && !path.startsWith(`${LIBRARY_NAMESPACE}:`));
+      misplaced = paths.filter((path) => !isInNodeModules(path) && path !== entryPoint && !path.startsWith(`${LIBRARY_NAMESPACE}:`));
       rule = 'a library bundle takes third-party packages only';
       if (misplaced.length === 0) {
         const sharedElsewhere = Object.keys(LIBRARY_BUNDLES).filter((name) => name !== libraryBundle && LIBRARY_BUNDLES[name].shared);
@@ -335,8 +337,9 @@ async function build({ quiet = false } = {}) {
     libraryBundles = result.libraryBundles;
     // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
     // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
+    // Nor the plugins' virtual modules (`library-bundle:…`, `lazy-builtin:…`): no file to check.
     const inputs = Object.keys(result.metafile.inputs)
-      .filter((path) => !path.split('/').includes('node_modules'))
+      .filter((path) => !isInNodeModules(path) && !/^[a-z-]+:/.test(path))
       .sort();
     // node_modules counts as one input: npm ci and npm install rewrite node_modules/.package-lock.json.
     inputs.push('node_modules/.package-lock.json', 'scripts/build.js');

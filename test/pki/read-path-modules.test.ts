@@ -98,8 +98,12 @@ describe('a warm synth through the bin', () => {
     // commander and cdk8s require child_process at load; the build gives them a stand-in (next test)
     expect(warm.stderr).toContain('probe: child_process false');
   });
+});
 
-  it("the build's stand-in for child_process loads it at the first call, from a function taken at load time, and calls the real one", async () => {
+describe("the build's stand-in for the built-ins that packages require at load (scripts/build.js lazyBuiltinsPlugin)", () => {
+  const temp = useTempDirectory();
+
+  it("for child_process loads it at the first call, from a function taken at load time, and calls the real one", async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { lazyBuiltinsPlugin } = require('../../scripts/build.js') as { lazyBuiltinsPlugin: () => unknown };
     // eslint-disable-next-line @typescript-eslint/no-require-imports
