@@ -1,6 +1,7 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { SignerError } from '../errors';
+import { derSequence, derUnsignedInteger } from './der-writer';
 import type { Curve } from './keys';
 
 /** Bytes of one coordinate (and of r and s in the raw form) per curve. */
@@ -29,7 +30,7 @@ export function normalizeEcdsaSignature(signature: Uint8Array, curve: Curve, key
 
 /** The DER encoding of (r, s): minimal positive INTEGERs in a SEQUENCE. */
 export function encodeDer(r: Uint8Array, s: Uint8Array): Buffer {
-  return Buffer.from(AsnConvert.serialize(new ECDSASigValue({ r: derInteger(r), s: derInteger(s) })));
+  return derSequence(derUnsignedInteger(r), derUnsignedInteger(s));
 }
 
 function strictDer(bytes: Buffer, curve: Curve): Buffer | undefined {
@@ -47,13 +48,4 @@ function strictDer(bytes: Buffer, curve: Curve): Buffer | undefined {
   // Strict: re-encoding the minimal form gives back exactly the input (no trailing bytes, no padding).
   const canonical = encodeDer(r, s);
   return canonical.equals(bytes) ? canonical : undefined;
-}
-
-/** Big-endian unsigned bytes → the contents of a DER INTEGER: no leading zeros, a 0x00 before a high bit. */
-function derInteger(value: Uint8Array): ArrayBuffer {
-  let start = 0;
-  while (start < value.length - 1 && value[start] === 0) start++;
-  const trimmed = Buffer.from(value.subarray(start));
-  const bytes = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
-  return new Uint8Array(bytes).buffer;
 }
