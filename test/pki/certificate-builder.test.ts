@@ -67,16 +67,26 @@ describe('buildCertificate assembles DER', () => {
   const rootSigner = new LocalSigner(root.privateKey, 'root.key.pem');
   const intermediateSigner = new LocalSigner(intermediate.privateKey, 'intermediate.key.pem');
 
+  // Serials: a leading zero and then the high bit; a single byte under it; 20 bytes.
+  const rootTemplate: CertificateTemplate = {
+    ...fulcioRootProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00.789Z'), notAfter: new Date('2036-03-01T12:00:00Z'), publicKey: root.publicKey }),
+    serialNumber: Buffer.from('00ff01', 'hex'),
+  };
+  const intermediateTemplate: CertificateTemplate = {
+    ...fulcioIntermediateProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00Z'), notAfter: new Date('2031-03-01T12:00:00Z'), publicKey: intermediate.publicKey, issuerPublicKey: root.publicKey }),
+    serialNumber: Buffer.from('7f', 'hex'),
+  };
+  const leafTemplate: CertificateTemplate = {
+    ...tsaLeafProfile({ organization: 'Builder Org', notBefore: new Date('2049-06-01T00:00:00Z'), notAfter: new Date('2051-01-01T00:00:00Z'), publicKey: leaf.publicKey, issuerPublicKey: intermediate.publicKey }),
+    serialNumber: Buffer.from('4a'.repeat(20), 'hex'),
+  };
+
   let rootCertificate: Certificate;
   let intermediateCertificate: Certificate;
 
   beforeAll(async () => {
-    const rootTemplate = { ...fulcioRootProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00.789Z'), notAfter: new Date('2036-03-01T12:00:00Z'), publicKey: root.publicKey }), serialNumber: Buffer.from('00ff01', 'hex') };
     rootCertificate = await buildCertificate(rootTemplate, { signer: rootSigner, purpose: 'test root' });
-    intermediateCertificate = await buildCertificate(
-      { ...fulcioIntermediateProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00Z'), notAfter: new Date('2031-03-01T12:00:00Z'), publicKey: intermediate.publicKey, issuerPublicKey: root.publicKey }), serialNumber: Buffer.from('7f', 'hex') },
-      { signer: rootSigner, issuer: rootCertificate, purpose: 'test intermediate' },
-    );
+    intermediateCertificate = await buildCertificate(intermediateTemplate, { signer: rootSigner, issuer: rootCertificate, purpose: 'test intermediate' });
   });
 
   it.each([
@@ -85,29 +95,14 @@ describe('buildCertificate assembles DER', () => {
     ['a leaf valid past 2049 (GeneralizedTime), a long random serial', 'leaf'],
     ['a certificate without extensions (none is written, not an empty list)', 'bare'],
   ])('%s: the TBSCertificate is byte for byte what @peculiar/asn1-schema serializes', async (_name, which) => {
-    const serial = which === 'root' ? Buffer.from('00ff01', 'hex') : which === 'intermediate' ? Buffer.from('7f', 'hex') : Buffer.from('4a'.repeat(20), 'hex');
-    let template: CertificateTemplate;
-    let certificate: Certificate;
-    let issuerName: Uint8Array | undefined;
-    let oid: string;
-    if (which === 'root') {
-      template = { ...fulcioRootProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00.789Z'), notAfter: new Date('2036-03-01T12:00:00Z'), publicKey: root.publicKey }), serialNumber: serial };
-      certificate = rootCertificate;
-      oid = OIDS['P-384'];
-    } else if (which === 'intermediate') {
-      template = { ...fulcioIntermediateProfile({ organization: 'Builder Org', notBefore: new Date('2026-03-01T12:00:00Z'), notAfter: new Date('2031-03-01T12:00:00Z'), publicKey: intermediate.publicKey, issuerPublicKey: root.publicKey }), serialNumber: serial };
-      certificate = intermediateCertificate;
-      issuerName = rootCertificate.subjectDer;
-      oid = OIDS['P-384'];
-    } else {
-      const profile = tsaLeafProfile({ organization: 'Builder Org', notBefore: new Date('2049-06-01T00:00:00Z'), notAfter: new Date('2051-01-01T00:00:00Z'), publicKey: leaf.publicKey, issuerPublicKey: intermediate.publicKey });
-      template = { ...profile, serialNumber: serial, ...(which === 'bare' ? { subject: {}, extensions: [] } : {}) };
-      certificate = await buildCertificate(template, { signer: intermediateSigner, issuer: intermediateCertificate, purpose: 'test leaf' });
-      issuerName = intermediateCertificate.subjectDer;
-      oid = OIDS['P-256'];
-    }
+    const byRoot = which === 'root' || which === 'intermediate';
+    const template = { root: rootTemplate, intermediate: intermediateTemplate, leaf: leafTemplate, bare: { ...leafTemplate, subject: {}, extensions: [] } }[which]!;
+    const issuer = which === 'root' ? undefined : byRoot ? rootCertificate : intermediateCertificate;
+    const certificate = await buildCertificate(template, { signer: byRoot ? rootSigner : intermediateSigner, issuer, purpose: `test ${which}` });
+    const oid = OIDS[byRoot ? 'P-384' : 'P-256'];
+    const serial = template.serialNumber!;
     const { tbs, algorithm, signature } = partsOf(certificate);
-    expect(tbs.toString('hex')).toBe(referenceTbs(template, serial, oid, issuerName).toString('hex'));
+    expect(tbs.toString('hex')).toBe(referenceTbs(template, serial, oid, issuer?.subjectDer).toString('hex'));
     // The whole certificate, read and written again by @peculiar/asn1-schema, is the same bytes.
     const reread = AsnConvert.parse(certificate.der, asn1X509.Certificate);
     expect(Buffer.from(AsnConvert.serialize(reread)).toString('hex')).toBe(Buffer.from(certificate.der).toString('hex'));
@@ -115,8 +110,7 @@ describe('buildCertificate assembles DER', () => {
     expect(reread.signatureAlgorithm.parameters).toBeUndefined();
     expect(algorithm.toString('hex')).toBe(Buffer.from(AsnConvert.serialize(reread.tbsCertificate.signature)).toString('hex'));
     // The signature is over the TBSCertificate, by the issuer's key.
-    const issuerKey = which === 'root' || which === 'intermediate' ? root.publicKey : intermediate.publicKey;
-    expect(verify(which === 'root' || which === 'intermediate' ? 'sha384' : 'sha256', tbs, { key: issuerKey, dsaEncoding: 'der' }, Buffer.from(reread.signatureValue))).toBe(true);
+    expect(verify(byRoot ? 'sha384' : 'sha256', tbs, { key: byRoot ? root.publicKey : intermediate.publicKey, dsaEncoding: 'der' }, Buffer.from(reread.signatureValue))).toBe(true);
     expect(signature[0]).toBe(0x03);
     if (which === 'bare') expect(reread.tbsCertificate.extensions).toBeUndefined();
     if (which === 'leaf') {
