@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
 import { ChartError } from '../errors';
+import { compareEntryKeys } from '../code-unit-order';
 
 /*
  * Who talks to whom, recorded by the constructs at the moment they wire a client to a server (the
@@ -120,7 +121,7 @@ export function peerKey(peer: FlowPeer): string {
 }
 
 function sortedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(labels).sort(compareEntryKeys));
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { registerSecret } from '../redaction';
 import type { AccessKeyCredentials } from './credentials';
 import type { PreparedRequest, RequestAuthorizer } from './http-client';
+import { compareCodeUnits, compareEntryKeys } from '../code-unit-order';
 
 /*
  * AK/SK request signing, "SDK-HMAC-SHA256", as the Huawei/OTC API Gateway documents it ("API Request
@@ -58,7 +59,7 @@ export function canonicalUri(url: URL): string {
 export function canonicalQueryString(url: URL): string {
   return [...url.searchParams.entries()]
     .map(([name, value]) => [uriEncode(name), uriEncode(value)] as const)
-    .sort(([nameA, valueA], [nameB, valueB]) => (nameA === nameB ? compare(valueA, valueB) : compare(nameA, nameB)))
+    .sort(([nameA, valueA], [nameB, valueB]) => (nameA === nameB ? compareCodeUnits(valueA, valueB) : compareCodeUnits(nameA, nameB)))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
 }
@@ -67,7 +68,7 @@ export function canonicalQueryString(url: URL): string {
 function canonicalHeaderEntries(headers: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(headers)
     .map(([name, value]): [string, string] => [name.toLowerCase(), value.trim()])
-    .sort(([a], [b]) => compare(a, b));
+    .sort(compareEntryKeys); // the signing guide's "sorted": by code unit
 }
 
 export function canonicalRequest(request: SignableRequest): string {
@@ -106,11 +107,6 @@ export function signRequest(request: SignableRequest, keys: AccessKeyPair, now: 
 
 function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Byte-wise (code unit) comparison, as the signing guide's "sorted" means; independent of the locale. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -19,6 +19,7 @@ import { acquireLock, type HeldLock, type LockOptions } from './lock';
 import { ceremonyLogHeadOf } from './ceremony-log-file';
 import { DATA_KEY_ITEM, isPasswordPath, parseDataKeyRecord, type DataKeyRecord, type PasswordEnvelope } from './password-envelope';
 import { PARSED_ONCE } from '../config/parse-once';
+import { compareEntryKeys } from '../code-unit-order';
 import {
   LEGACY_MANIFEST_FORMAT,
   MANIFEST_FILE,
@@ -384,7 +385,7 @@ export class StateSnapshot {
     if (this.legacy) throw new Error(`state for "${this.env}" is in the legacy format: upgrade it before committing`);
     const head = ceremonyLog ? ceremonyLogHeadOf(ceremonyLog) : undefined;
     const manifest: Manifest = { ...this.manifest, ...(head ? { ceremonyLog: head } : {}) };
-    return { manifest: serializeManifest(manifest), files: [...this.contents.entries()].sort(([a], [b]) => a.localeCompare(b)) };
+    return { manifest: serializeManifest(manifest), files: [...this.contents.entries()].sort(compareEntryKeys) };
   }
 
   /** @internal the ceremony log that replaces the one on disk (only after `upgradeFormat`). */
@@ -620,7 +621,7 @@ export class StateStore {
     const target = await this.realDirectory();
     await withFileSystemErrors(this.context('write the state'), async () => {
       await replaceDirectory(target, async (staging) => {
-        for (const [path, content] of [...files.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        for (const [path, content] of [...files.entries()].sort(compareEntryKeys)) {
           await fs.mkdir(dirname(join(staging, path)), { recursive: true, mode: PRIVATE_DIR_MODE });
           await writeNewFile(join(staging, path), content, PRIVATE_FILE_MODE);
         }

@@ -78,25 +78,34 @@ describe('the read path does not load the minting libraries', () => {
 describe('a warm synth through the bin', () => {
   const temp = useTempDirectory();
 
-  it('does not evaluate reflect-metadata (nor, so, @peculiar/x509 and tsyringe, which need it); the synth that mints does', async () => {
+  it('does not evaluate reflect-metadata (nor, so, @peculiar/x509 and tsyringe, which need it); the synth that mints does; neither calls localeCompare', async () => {
     const project = makeTempProject(temp());
-    // reflect-metadata defines Reflect.getMetadata when it is evaluated; the probe reports at exit.
+    // reflect-metadata defines Reflect.getMetadata when it is evaluated; the probe reports at exit. It
+    // also counts String.prototype.localeCompare calls: the first one in a process loads ICU's
+    // collator (about 13 ms), so the synth orders by code unit (lib/code-unit-order.ts).
     const probe = join(project, 'probe.js');
     writeFileSync(
       probe,
-      "process.on('exit', () => process.stderr.write(`probe: Reflect.getMetadata ${typeof Reflect.getMetadata}\\nprobe: child_process ${process.moduleLoadList.includes('NativeModule child_process')}\\n`));\n",
+      [
+        'let collations = 0;',
+        'const localeCompare = String.prototype.localeCompare;',
+        'String.prototype.localeCompare = function (...args) { collations++; return localeCompare.apply(this, args); };',
+        "process.on('exit', () => process.stderr.write(`probe: Reflect.getMetadata ${typeof Reflect.getMetadata}\\nprobe: child_process ${process.moduleLoadList.includes('NativeModule child_process')}\\nprobe: localeCompare ${collations}\\n`));",
+      ].join('\n'),
     );
     const synth = () => runProcess(process.execPath, ['--require', probe, LAUNCHER, 'synth', '--env', 'dev'], { cwd: project });
     const cold = await synth();
     expect(cold.stderr).toMatch(/^minted \d+ items/m);
     expect(cold.code).toBe(0);
     expect(cold.stderr).toContain('probe: Reflect.getMetadata function');
+    expect(cold.stderr).toContain('probe: localeCompare 0');
     const warm = await synth();
     expect(warm.stderr).not.toMatch(/^minted/m);
     expect(warm.code).toBe(0);
     expect(warm.stderr).toContain('probe: Reflect.getMetadata undefined');
     // commander and cdk8s require child_process at load; the build gives them a stand-in (next test)
     expect(warm.stderr).toContain('probe: child_process false');
+    expect(warm.stderr).toContain('probe: localeCompare 0');
   });
 });
 
