@@ -1,16 +1,15 @@
-import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import { cachedFieldGraph, type FieldGraph, type KindModel } from './kubernetes-field-graph';
 
 /*
  * Validation of synthesized objects against the Kubernetes API schemas, by programs we did not write:
  * kubernetes-models (AJV validators generated from the Kubernetes OpenAPI spec) checks types, enums
  * and required fields. It lets unknown fields through, so this module adds that check: it walks every
- * object against the TypeScript declarations kubernetes-models ships (generated from the same spec)
- * with the TypeScript type checker, and reports any field the schema does not declare.
+ * object against the TypeScript declarations kubernetes-models ships (generated from the same spec),
+ * as the TypeScript type checker reads them, and reports any field the schema does not declare.
  */
 
 /** The kinds the chart emits, with the kubernetes-models module and interface that describe them. */
-export const KIND_MODELS: Record<string, { module: string; interface: string }> = {
+export const KIND_MODELS: Record<string, KindModel> = {
   'v1/Namespace': { module: 'kubernetes-models/v1/Namespace', interface: 'INamespace' },
   'v1/ConfigMap': { module: 'kubernetes-models/v1/ConfigMap', interface: 'IConfigMap' },
   'v1/Secret': { module: 'kubernetes-models/v1/Secret', interface: 'ISecret' },
@@ -60,87 +59,42 @@ export function schemaErrors(object: KubeObject): string[] {
 
 let sharedChecker: UnknownFieldChecker | undefined;
 
-/**
- * One UnknownFieldChecker for every test of a module registry (a file, or a group of files in
- * `npm test`): building its TypeScript program costs about half a second of CPU, and a built
- * checker only reads.
- */
+/** One UnknownFieldChecker for every test of a module registry (a file, or a group of files in `npm test`). */
 export function unknownFieldChecker(): UnknownFieldChecker {
   return (sharedChecker ??= new UnknownFieldChecker());
 }
 
-/** Walks objects against the kubernetes-models declarations with the TypeScript checker. */
+/**
+ * Walks objects against the kubernetes-models declarations: the graph of their fields that the
+ * TypeScript checker gives (test/k8s/kubernetes-field-graph.ts, built once per machine and cached).
+ */
 export class UnknownFieldChecker {
-  private readonly checker: ts.TypeChecker;
-  private readonly rootTypes = new Map<string, ts.Type>();
-
-  constructor() {
-    const modelsRoot = dirname(require.resolve('kubernetes-models/package.json'));
-    const entry = join(modelsRoot, '__unknown_field_check__.ts');
-    const source = [
-      ...Object.values(KIND_MODELS).map((model, index) => `import type { ${model.interface} as T${index} } from '${model.module}';`),
-      `export interface Kinds { ${Object.keys(KIND_MODELS).map((key, index) => `'${key}': T${index};`).join(' ')} }`,
-    ].join('\n');
-    const options: ts.CompilerOptions = {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      lib: ['lib.es2022.d.ts'],
-      types: [],
-      noEmit: true,
-      skipLibCheck: true,
-      strict: true,
-    };
-    const host = ts.createCompilerHost(options);
-    const readFile = host.readFile.bind(host);
-    const fileExists = host.fileExists.bind(host);
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.readFile = (file) => (file === entry ? source : readFile(file));
-    host.fileExists = (file) => file === entry || fileExists(file);
-    host.getSourceFile = (file, language, onError, create) =>
-      file === entry ? ts.createSourceFile(file, source, language) : getSourceFile(file, language, onError, create);
-    const program = ts.createProgram([entry], options, host);
-    const problems = ts.getPreEmitDiagnostics(program).filter((diagnostic) => diagnostic.file?.fileName === entry);
-    if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, host));
-    this.checker = program.getTypeChecker();
-    const kinds = this.checker.getExportsOfModule(this.checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).find((symbol) => symbol.name === 'Kinds')!;
-    const kindsType = this.checker.getDeclaredTypeOfSymbol(kinds);
-    for (const property of this.checker.getPropertiesOfType(kindsType)) {
-      this.rootTypes.set(property.name, this.checker.getTypeOfSymbol(property));
-    }
-  }
+  /** @param graph @default the cached graph of KIND_MODELS */
+  constructor(private readonly graph: FieldGraph = cachedFieldGraph(KIND_MODELS)) {}
 
   /** Paths of fields the schema does not declare (`spec.template.spec.containers[0].imagePullPolcy`). */
   unknownFields(object: KubeObject): string[] {
-    const type = this.rootTypes.get(kindKey(object));
-    if (!type) return [`(no schema for ${kindKey(object)})`];
+    const root = this.graph.roots[kindKey(object)];
+    if (root === undefined) return [`(no schema for ${kindKey(object)})`];
     const found: string[] = [];
-    this.walk(object, type, '', found);
+    this.walk(object, root, '', found);
     return found;
   }
 
-  private walk(value: unknown, type: ts.Type, path: string, found: string[]): void {
+  private walk(value: unknown, typeId: number, path: string, found: string[]): void {
     if (value === null || value === undefined || typeof value !== 'object') return;
-    const candidates = (type.isUnion() ? type.types : [type]).filter((member) => !(member.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
+    const type = this.graph.types[typeId];
     if (Array.isArray(value)) {
-      const arrays = candidates.filter((member) => this.checker.isArrayType(member));
-      if (arrays.length === 0) return;
-      const element = this.checker.getTypeArguments(arrays[0] as ts.TypeReference)[0];
-      value.forEach((item, index) => this.walk(item, element, `${path}[${index}]`, found));
+      if (type.element === undefined) return;
+      value.forEach((item, index) => this.walk(item, type.element!, `${path}[${index}]`, found));
       return;
     }
-    const objects = candidates.filter((member) => member.flags & ts.TypeFlags.Object && !this.checker.isArrayType(member));
-    if (objects.length === 0) return; // e.g. a quantity (string | number) given as an object: the validator reports it
+    if (!type.object) return; // e.g. a quantity (string | number) given as an object: the validator reports it
     for (const [key, child] of Object.entries(value)) {
       const childPath = path ? `${path}.${key}` : key;
-      const property = objects.map((member) => member.getProperty(key)).find((symbol) => symbol !== undefined);
-      if (property) {
-        this.walk(child, this.checker.getTypeOfSymbol(property), childPath, found);
-        continue;
-      }
-      const index = objects.map((member) => member.getStringIndexType()).find((indexType) => indexType !== undefined);
-      if (index) this.walk(child, index, childPath, found);
-      else found.push(childPath);
+      const field = type.fields && Object.hasOwn(type.fields, key) ? type.fields[key] : type.index;
+      if (field === undefined) found.push(childPath);
+      else this.walk(child, field, childPath, found);
     }
   }
 }

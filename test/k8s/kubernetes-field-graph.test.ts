@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import ts from 'typescript';
+import { fixtureMaterial } from '../helpers/fixture-state';
+import { useTempDirectory } from '../helpers/temp-directory';
+import { chartInput, PRODUCTION_LIKE_YAML, synthesizeCluster } from './cluster-fixture';
+import { LOCK_STALE_MS, buildFieldGraph, cachedFieldGraph, fieldGraphPath, type FieldGraph } from './kubernetes-field-graph';
+import { KIND_MODELS, UnknownFieldChecker, kindKey, type KubeObject } from './kubernetes-schema';
+
+/*
+ * The unknown-field check walks a graph of the declarations that is built once and cached. Here the
+ * graph's answers are compared with the TypeScript checker's own, walked directly as the check did
+ * before the graph (one program for this file), on every object of two charts and on objects with
+ * unknown fields at each kind of place; and the cache is shown to be read, rebuilt and shared.
+ */
+describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)', () => {
+  const temp = useTempDirectory();
+  let reference: CheckerWalk;
+  let graph: FieldGraph;
+  let objects: KubeObject[];
+  beforeAll(async () => {
+    reference = new CheckerWalk();
+    graph = buildFieldGraph(KIND_MODELS);
+    const fixture = mkdtempSync(join(tmpdir(), 'sigstore-cdk-field-graph-'));
+    const material = await fixtureMaterial(fixture).finally(() => rmSync(fixture, { recursive: true, force: true }));
+    objects = [...synthesizeCluster(chartInput(material)).public, ...synthesizeCluster(chartInput(material, PRODUCTION_LIKE_YAML)).public];
+  });
+
+  it('finds what the TypeScript checker finds, on every object of the dev and a production-like chart and on misspelt fields', () => {
+    const checker = new UnknownFieldChecker(graph);
+    const deployment = structuredClone(objects.find((object) => object.kind === 'Deployment')!) as any;
+    deployment.spec.template.spec.containers[0].imagePullPolcy = 'Always'; // in an array element
+    deployment.spec.template.metadata.labels['any-label'] = 'x'; // under a string index: allowed
+    deployment.spec.strategy = { rollingUpdate: { maxSurge: 1, maxUnavailible: 0 } }; // nested object
+    deployment.spec.template.spec.volumes = [{ name: 'v', emptyDir: { medium: 'Memory', sizeLimit: '1Mi', size: 1 } }];
+    deployment.specification = {}; // at the root
+    const configMap = { ...structuredClone(objects.find((object) => object.kind === 'ConfigMap')!), binaryDate: {} } as KubeObject;
+    const monitor: KubeObject = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'm' }, spec: { endpoints: [{ port: 'metrics', intervall: '30s' }], selector: {} } };
+    const broken = [deployment, configMap, monitor];
+    expect(broken.map((object) => checker.unknownFields(object))).toEqual([
+      ['spec.strategy.rollingUpdate.maxUnavailible', 'spec.template.spec.containers[0].imagePullPolcy', 'spec.template.spec.volumes[0].emptyDir.size', 'specification'],
+      ['binaryDate'],
+      ['spec.endpoints[0].intervall'],
+    ].map((paths) => expect.arrayContaining(paths)));
+    const kinds = new Set<string>();
+    for (const object of [...objects, ...broken]) {
+      kinds.add(kindKey(object));
+      expect({ object: `${object.kind}/${object.metadata.name}`, unknown: checker.unknownFields(object) }).toEqual({ object: `${object.kind}/${object.metadata.name}`, unknown: reference.unknownFields(object) });
+    }
+    expect(kinds.size).toBeGreaterThanOrEqual(12);
+  });
+
+  it('is built once into the cache and read from it after; a damaged cache file is named', () => {
+    const directory = join(temp(), 'cache');
+    const path = fieldGraphPath(KIND_MODELS, directory);
+    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(graph);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(graph);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    // What is in the file is what is used: no second build.
+    const marked = { ...graph, roots: { ...graph.roots, 'test/Marked': 0 } };
+    writeFileSync(path, JSON.stringify(marked));
+    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(marked);
+    writeFileSync(path, '{"roots": 1}');
+    expect(() => cachedFieldGraph(KIND_MODELS, directory)).toThrow(`${path}: not a field graph; remove it`);
+  });
+
+  it("takes over a lock its builder left behind, and names the graph after its inputs", () => {
+    const directory = join(temp(), 'stale');
+    const path = fieldGraphPath(KIND_MODELS, directory);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.lock`, '');
+    const longAgo = new Date(Date.now() - LOCK_STALE_MS - 60_000);
+    utimesSync(`${path}.lock`, longAgo, longAgo);
+    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(graph);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    const fewerKinds = { 'v1/Secret': KIND_MODELS['v1/Secret'] };
+    expect(fieldGraphPath(fewerKinds, directory)).not.toBe(path);
+  });
+});
+
+/** The walk straight on the TypeScript checker: what UnknownFieldChecker did before the graph. */
+class CheckerWalk {
+  private readonly checker: ts.TypeChecker;
+  private readonly rootTypes = new Map<string, ts.Type>();
+
+  constructor() {
+    const modelsRoot = dirname(require.resolve('kubernetes-models/package.json'));
+    const entry = join(modelsRoot, '__reference_field_check__.ts');
+    const source = [
+      ...Object.values(KIND_MODELS).map((model, index) => `import type { ${model.interface} as T${index} } from '${model.module}';`),
+      `export interface Kinds { ${Object.keys(KIND_MODELS).map((key, index) => `'${key}': T${index};`).join(' ')} }`,
+    ].join('\n');
+    const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, lib: ['lib.es2022.d.ts'], types: [], noEmit: true, skipLibCheck: true, strict: true };
+    const host = ts.createCompilerHost(options);
+    const readFile = host.readFile.bind(host);
+    const fileExists = host.fileExists.bind(host);
+    const getSourceFile = host.getSourceFile.bind(host);
+    host.readFile = (file) => (file === entry ? source : readFile(file));
+    host.fileExists = (file) => file === entry || fileExists(file);
+    host.getSourceFile = (file, language, onError, create) => (file === entry ? ts.createSourceFile(file, source, language) : getSourceFile(file, language, onError, create));
+    const program = ts.createProgram([entry], options, host);
+    this.checker = program.getTypeChecker();
+    const kinds = this.checker.getExportsOfModule(this.checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).find((symbol) => symbol.name === 'Kinds')!;
+    for (const property of this.checker.getPropertiesOfType(this.checker.getDeclaredTypeOfSymbol(kinds))) this.rootTypes.set(property.name, this.checker.getTypeOfSymbol(property));
+  }
+
+  unknownFields(object: KubeObject): string[] {
+    const found: string[] = [];
+    this.walk(object, this.rootTypes.get(kindKey(object))!, '', found);
+    return found;
+  }
+
+  private walk(value: unknown, type: ts.Type, path: string, found: string[]): void {
+    if (value === null || value === undefined || typeof value !== 'object') return;
+    const candidates = (type.isUnion() ? type.types : [type]).filter((member) => !(member.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
+    if (Array.isArray(value)) {
+      const arrays = candidates.filter((member) => this.checker.isArrayType(member));
+      if (arrays.length === 0) return;
+      const element = this.checker.getTypeArguments(arrays[0] as ts.TypeReference)[0];
+      value.forEach((item, index) => this.walk(item, element, `${path}[${index}]`, found));
+      return;
+    }
+    const objects = candidates.filter((member) => member.flags & ts.TypeFlags.Object && !this.checker.isArrayType(member));
+    if (objects.length === 0) return;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key}` : key;
+      const property = objects.map((member) => member.getProperty(key)).find((symbol) => symbol !== undefined);
+      if (property) {
+        this.walk(child, this.checker.getTypeOfSymbol(property), childPath, found);
+        continue;
+      }
+      const index = objects.map((member) => member.getStringIndexType()).find((indexType) => indexType !== undefined);
+      if (index) this.walk(child, index, childPath, found);
+      else found.push(childPath);
+    }
+  }
+}
