@@ -2,7 +2,6 @@
  * `npm run bench`: wall times of what operators run, measured as processes. Not a test: numbers vary
  * with the machine; read them, compare them between commits. `BENCH_RUNS` sets the runs per case.
  */
-import 'reflect-metadata';
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
 import { cloudBench } from './bench/cloud';

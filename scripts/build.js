@@ -15,10 +15,9 @@
  * stays unevaluated in the bundle until then. The project's code is not split into bundles of its
  * own: a second bundle would carry its own copies of lib/errors.ts and lib/redaction.ts, and an error
  * or a secret from it would no longer be recognised (instanceof) or redacted by the first.
- * Third-party code is: the certificate libraries only minting uses, cdktf with the provider
- * bindings, the S3 client, and `constructs` (which cdk8s and cdktf share) are library bundles of
- * their own (bin/compiled/<name>.js, see LIBRARY_BUNDLES), built in a second pass from what the
- * programs import. `bin/compiled/build-inputs.json`
+ * Third-party code is: cdktf with the provider bindings, the S3 client, and `constructs` (which
+ * cdk8s and cdktf share) are library bundles of their own (bin/compiled/<name>.js, see
+ * LIBRARY_BUNDLES), built in a second pass from what the programs import. `bin/compiled/build-inputs.json`
  * lists every source file of every bundle, for the staleness check (bin/launch.js), and the library bundles.
  *
  * Usage: node scripts/build.js [--quiet] [--if-stale]
@@ -49,7 +48,6 @@ const EXTERNAL_PACKAGES = ['openpgp', '@sigstore/sign', '@sigstore/tuf', '@sigst
  * A bundle holds exactly the modules the programs import from its packages (an import path equal to
  * a package name or under it), each evaluated when first asked for. Third-party code only
  * (checkBundleSplit, after each build), so that lib/ keeps one copy of itself.
- *   mint-libraries    what mints certificates (a command that only reads parses them with node:crypto)
  *   cloud-libraries   cdktf and the provider bindings (the cloud stack)
  *   remote-libraries  the S3 client (a state in OBS)
  *   construct-libraries  `constructs`, the base of cdk8s's and of cdktf's constructs: `shared`, so every
@@ -58,11 +56,6 @@ const EXTERNAL_PACKAGES = ['openpgp', '@sigstore/sign', '@sigstore/tuf', '@sigst
  *                     from node_modules, without a code cache: ~8 ms of every synth.
  */
 const LIBRARY_BUNDLES = {
-  'mint-libraries': {
-    packages: ['reflect-metadata', '@peculiar/asn1-schema', '@peculiar/asn1-x509', '@peculiar/asn1-ecc', '@peculiar/x509'],
-    // tsyringe (inside @peculiar/x509) needs the Reflect metadata API when it is evaluated
-    before: { '@peculiar/x509': ['reflect-metadata'] },
-  },
   'cloud-libraries': { packages: ['cdktf', '@cdktf/provider-opentelekomcloud'] },
   'remote-libraries': { packages: ['@aws-sdk/client-s3'] },
   'construct-libraries': { packages: ['constructs'], shared: true },
@@ -143,11 +136,7 @@ function libraryEntriesPlugin(wanted) {
       });
       readFromLibraryBundle(build);
       build.onLoad({ filter: /.*/, namespace: LIBRARY_ENTRY }, (args) => {
-        const { before = {} } = LIBRARY_BUNDLES[args.path];
-        const getters = [...wanted.get(args.path)].sort().map((path) => {
-          const requires = [...(before[path] ?? []), path].map((name) => `require(${JSON.stringify(name)})`);
-          return `  get ${JSON.stringify(path)}() {\n${requires.slice(0, -1).map((call) => `    ${call};\n`).join('')}    return ${requires[requires.length - 1]};\n  },\n`;
-        });
+        const getters = [...wanted.get(args.path)].sort().map((path) => `  get ${JSON.stringify(path)}() {\n    return require(${JSON.stringify(path)});\n  },\n`);
         return { contents: `module.exports = {\n${getters.join('')}};\n`, loader: 'js', resolveDir: ROOT };
       });
     },

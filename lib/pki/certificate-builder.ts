@@ -1,18 +1,13 @@
 import { randomBytes, verify as nodeVerify, type KeyObject } from 'node:crypto';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { SignerError } from '../errors';
 import { Certificate } from './certificate';
+import { nameDer, type CertificateExtension, type DistinguishedName } from './certificate-fields';
 import { derBitString, derExplicit, derOid, derSequence, derSmallInteger, derTime, derUnsignedInteger } from './der-writer';
 import { publicKeysEqual, spkiDer } from './keys';
 import type { Signer } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
 
-/** Subject or issuer name: organization and common name (or empty, as in a Fulcio leaf). */
-export interface DistinguishedName {
-  readonly organization?: string;
-  readonly commonName?: string;
-}
+export type { CertificateExtension, DistinguishedName };
 
 export interface CertificateTemplate {
   readonly subject: DistinguishedName;
@@ -22,7 +17,8 @@ export interface CertificateTemplate {
   readonly notAfter: Date;
   /** The certified key. */
   readonly publicKey: KeyObject;
-  readonly extensions: readonly x509.Extension[];
+  /** In this order (lib/pki/certificate-fields.ts writes them; an @peculiar/x509 Extension is one too). */
+  readonly extensions: readonly CertificateExtension[];
 }
 
 export interface SigningOptions {
@@ -37,9 +33,8 @@ export interface SigningOptions {
  * Builds the TBSCertificate for `template`, has the signer sign its DER and returns the certificate
  * (parsed as the read path parses it, lib/pki/certificate.ts).
  *
- * This module and lib/pki/profiles.ts load @peculiar/x509 and its ASN.1 packages: only minting
- * imports them, and only through a lazy require (lib/pki/minting.ts), so that a command that only
- * reads the state never evaluates them (test/build/startup-graph.test.ts).
+ * Only minting loads this module and lib/pki/profiles.ts, through a lazy require (lib/pki/minting.ts),
+ * so that a command that only reads the state never evaluates them.
  * The signature is verified locally before the certificate is returned, so a signer that returns
  * garbage (or another key's signature) never produces a certificate.
  */
@@ -60,10 +55,9 @@ export async function buildCertificate(template: CertificateTemplate, options: S
     throw new RangeError(`notAfter ${template.notAfter.toISOString()} is not after notBefore ${template.notBefore.toISOString()}`);
   }
 
-  // RFC 5280 §4.1: assembled from parts that are DER already (the names and extensions from
-  // @peculiar/x509, the key from node:crypto, the issuer's name as its certificate holds it), so
-  // nothing is parsed into ASN.1 objects and serialized back. ECDSA's AlgorithmIdentifier has no
-  // parameters (RFC 5758 §3.2).
+  // RFC 5280 §4.1: assembled from parts that are DER already (the names and extensions of
+  // lib/pki/certificate-fields.ts, the key from node:crypto, the issuer's name as its certificate
+  // holds it), so nothing is parsed. ECDSA's AlgorithmIdentifier has no parameters (RFC 5758 §3.2).
   const signatureAlgorithm = derSequence(derOid(algorithm.oid));
   const subjectName = nameDer(template.subject);
   const tbsDer = derSequence(
@@ -89,12 +83,4 @@ export function randomSerialNumber(): Uint8Array {
   const bytes = randomBytes(20);
   bytes[0] = (bytes[0] & 0x7f) | 0x40;
   return bytes;
-}
-
-/** The DER Name: organization, then common name (no attribute when absent; an empty SEQUENCE for neither). */
-function nameDer(name: DistinguishedName): Buffer {
-  const parts: Record<string, string[]>[] = [];
-  if (name.organization) parts.push({ O: [name.organization] });
-  if (name.commonName) parts.push({ CN: [name.commonName] });
-  return Buffer.from(new x509.Name(parts).toArrayBuffer());
 }

@@ -59,8 +59,7 @@ const OID_KEY_USAGE = '2.5.29.15';
  * (`checkIssued`, `verify`) by node:crypto's X509Certificate. The byte fields are this object's
  * own copies, for callers to read and never to write: the certificates of the state are shared by
  * every reader in the process (lib/pki/parsed-certificates.ts); copy one (`Buffer.from`) to change it.
- * Minting (lib/pki/certificate-builder.ts) builds certificates with @peculiar/x509; nothing here
- * loads it.
+ * Minting (lib/pki/certificate-builder.ts) writes certificates with lib/pki/der-writer.ts.
  */
 export class Certificate {
   /** Parses DER; throws a DerError for anything that is not one certificate (as this reader and OpenSSL read it). */

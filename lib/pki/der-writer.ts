@@ -1,10 +1,10 @@
 import { TAG, contextTag } from './der';
 
 /**
- * The few DER encodings (ITU-T X.690 §8 and §10) that assemble a certificate from parts that are
- * already DER: the builder (lib/pki/certificate-builder.ts) gets the names and extensions from
- * @peculiar/x509 and the key from node:crypto, and only frames them. Each function returns the whole
- * element, tag and definite minimal length included. lib/pki/der.ts reads what this writes.
+ * The few DER encodings (ITU-T X.690 §8 and §10) that a certificate is written with: the builder
+ * (lib/pki/certificate-builder.ts) frames the key from node:crypto and the names and extensions of
+ * lib/pki/certificate-fields.ts. Each function returns the whole element, tag and definite minimal
+ * length included. lib/pki/der.ts reads what this writes.
  */
 
 /** One element: `tag`, the minimal definite length of `contents` (X.690 §8.1.3, §10.1), the contents. */
@@ -16,6 +16,39 @@ export function derElement(tag: number, ...contents: readonly Uint8Array[]): Buf
 /** A SEQUENCE of elements that are already DER. */
 export function derSequence(...elements: readonly Uint8Array[]): Buffer {
   return derElement(TAG.sequence, ...elements);
+}
+
+/** A SET OF elements that are already DER, in DER's order (X.690 §11.6: by their encodings). */
+export function derSetOf(...elements: readonly Uint8Array[]): Buffer {
+  return derElement(TAG.set, ...[...elements].sort((a, b) => Buffer.compare(a, b)));
+}
+
+/** `[n]` IMPLICIT of a primitive type: `bytes` as the contents (an AuthorityKeyIdentifier's keyIdentifier). */
+export function derImplicitPrimitive(n: number, bytes: Uint8Array): Buffer {
+  return derElement(0x80 | n, bytes);
+}
+
+/** A BOOLEAN (X.690 §11.1: true is 0xff). */
+export function derBoolean(value: boolean): Buffer {
+  return derElement(TAG.boolean, Buffer.from([value ? 0xff : 0x00]));
+}
+
+/** An OCTET STRING. */
+export function derOctetString(bytes: Uint8Array): Buffer {
+  return derElement(TAG.octetString, bytes);
+}
+
+/**
+ * A named-bit BIT STRING (X.690 §11.2.2: trailing zero bits removed), from the numbers of the bits
+ * that are set (bit 0 is the first, most significant, bit), as KeyUsage's are.
+ */
+export function derNamedBits(bits: readonly number[]): Buffer {
+  if (bits.some((bit) => !Number.isInteger(bit) || bit < 0 || bit > 63)) throw new RangeError(`derNamedBits: ${bits.join(', ')} are not bit numbers in 0..63`);
+  if (bits.length === 0) return derElement(TAG.bitString, Buffer.from([0]));
+  const last = Math.max(...bits);
+  const bytes = Buffer.alloc(Math.floor(last / 8) + 1);
+  for (const bit of bits) bytes[bit >> 3] |= 0x80 >> (bit & 7);
+  return derElement(TAG.bitString, Buffer.from([7 - (last & 7)]), bytes);
 }
 
 /** `[n]` EXPLICIT around one element that is already DER. */

@@ -1,6 +1,5 @@
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { SignerError } from '../errors';
+import { TAG, childrenOf, contentOf, expectTag, readWhole } from './der';
 import { derSequence, derUnsignedInteger } from './der-writer';
 import type { Curve } from './keys';
 
@@ -35,17 +34,20 @@ export function encodeDer(r: Uint8Array, s: Uint8Array): Buffer {
 
 function strictDer(bytes: Buffer, curve: Curve): Buffer | undefined {
   if (bytes[0] !== 0x30) return undefined;
-  let parsed: ECDSASigValue;
+  let r: Buffer;
+  let s: Buffer;
   try {
-    parsed = AsnConvert.parse(bytes, ECDSASigValue);
+    // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 §2.2.3)
+    const fields = childrenOf(readWhole(bytes));
+    if (fields.length !== 2) return undefined;
+    [r, s] = fields.map((field, index) => Buffer.from(contentOf(expectTag(field, TAG.integer, index === 0 ? 'r' : 's'))));
   } catch {
     return undefined;
   }
-  const r = Buffer.from(parsed.r);
-  const s = Buffer.from(parsed.s);
   const limit = COORDINATE_BYTES[curve] + 1;
   if (r.length > limit || s.length > limit) return undefined;
-  // Strict: re-encoding the minimal form gives back exactly the input (no trailing bytes, no padding).
+  // Strict: re-encoding the minimal form gives back exactly the input (no trailing bytes, no padding,
+  // no negative number).
   const canonical = encodeDer(r, s);
   return canonical.equals(bytes) ? canonical : undefined;
 }

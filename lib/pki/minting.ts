@@ -8,12 +8,10 @@ const MINTING_LOADED = Symbol.for('sigstore-cdk.code-cache.minting');
 export type Minting = typeof CertificateBuilder & typeof Profiles;
 
 /**
- * The certificate builder and the profiles, which bring @peculiar/x509, its ASN.1 packages, tsyringe
- * and reflect-metadata (tens of milliseconds to evaluate): loaded at the first mint, not at start.
- * Everything that only reads the state (a warm synth, verify, status, the custody checks) parses
- * certificates with lib/pki/certificate.ts and never calls this. A require inside the function, as
- * the project's other lazy loads: the bundle keeps the modules unevaluated until it runs
- * (test/pki/read-path-modules.test.ts checks that the start of no program reaches them).
+ * The certificate builder and the profiles: loaded at the first mint, not at start, so that
+ * everything that only reads the state (a warm synth, verify, status, the custody checks) neither
+ * evaluates them nor has them in its code cache. A require inside the function, as the project's
+ * other lazy loads: the bundle keeps the modules unevaluated until it runs.
  */
 export function loadMinting(): Minting {
   // For bin/launch.js: this run's code cache, written at exit, is to include the minting code.

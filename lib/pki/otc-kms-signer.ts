@@ -3,6 +3,7 @@ import { SignerError } from '../errors';
 import type { KmsClient, KmsSigningAlgorithm } from '../otc/kms-client';
 import type { Signer, SignatureWithReceipt } from './signer';
 import { ecdsaAlgorithmFor } from './signature-algorithm';
+import { normalizeEcdsaSignature } from './ecdsa-signature';
 
 /** The KMS signing algorithm for each of our hashes (EC_P256 pairs with SHA-256, EC_P384 with SHA-384). */
 const KMS_ALGORITHM: Record<'SHA-256' | 'SHA-384', KmsSigningAlgorithm> = { 'SHA-256': 'ECDSA_SHA_256', 'SHA-384': 'ECDSA_SHA_384' };
@@ -47,8 +48,6 @@ export class OtcKmsSigner implements Signer {
     const digest = createHash(algorithm.nodeHash).update(data).digest();
     const result = await this.kms.sign({ keyId: this.keyId, digest, algorithm: KMS_ALGORITHM[algorithm.hash] });
     const requestNote = result.requestId ? `request id ${result.requestId}, ` : '';
-    // Loaded when a KMS key signs (it brings @peculiar/asn1-schema): not at the start of every command.
-    const { normalizeEcdsaSignature } = require('./ecdsa-signature') as typeof import('./ecdsa-signature');
     const signature = normalizeEcdsaSignature(result.signature, algorithm.curve, this.keyRef);
     if (!nodeVerify(algorithm.nodeHash, data, { key: publicKey, dsaEncoding: 'der' }, signature)) {
       throw new SignerError(

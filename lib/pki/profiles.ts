@@ -1,8 +1,14 @@
 import type { KeyObject } from 'node:crypto';
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { subjectKeyIdentifier } from './keys';
 import type { CertificateTemplate } from './certificate-builder';
+import {
+  authorityKeyIdentifierExtension,
+  basicConstraints,
+  extendedKeyUsage,
+  keyUsage,
+  subjectKeyIdentifierExtension,
+  type CertificateExtension,
+} from './certificate-fields';
 
 /*
  * Certificate profiles that Sigstore servers and clients accept (reference/sigstore-stack.md §1.5,
@@ -23,14 +29,12 @@ export interface IssuedProfileInput extends ProfileInput {
   readonly issuerPublicKey: KeyObject;
 }
 
-const { keyCertSign, cRLSign, digitalSignature } = x509.KeyUsageFlags;
-
 /** OIDs of the extended key usages we grant. */
 export const EKU = { codeSigning: '1.3.6.1.5.5.7.3.3', timeStamping: '1.3.6.1.5.5.7.3.8' } as const;
 
-function keyIdentifiers(publicKey: KeyObject, issuerPublicKey?: KeyObject): x509.Extension[] {
-  const extensions: x509.Extension[] = [new x509.SubjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey).toString('hex'))];
-  if (issuerPublicKey) extensions.push(new x509.AuthorityKeyIdentifierExtension(subjectKeyIdentifier(issuerPublicKey).toString('hex')));
+function keyIdentifiers(publicKey: KeyObject, issuerPublicKey?: KeyObject): CertificateExtension[] {
+  const extensions = [subjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey))];
+  if (issuerPublicKey) extensions.push(authorityKeyIdentifierExtension(subjectKeyIdentifier(issuerPublicKey)));
   return extensions;
 }
 
@@ -39,7 +43,7 @@ function caProfile(
   input: ProfileInput & { issuerPublicKey?: KeyObject },
   commonName: string,
   pathLength: number,
-  extendedKeyUsage?: string,
+  purpose?: string,
 ): CertificateTemplate {
   return {
     subject: { organization: input.organization, commonName },
@@ -47,9 +51,9 @@ function caProfile(
     notAfter: input.notAfter,
     publicKey: input.publicKey,
     extensions: [
-      new x509.BasicConstraintsExtension(true, pathLength, true),
-      new x509.KeyUsagesExtension(keyCertSign | cRLSign, true),
-      ...(extendedKeyUsage ? [new x509.ExtendedKeyUsageExtension([extendedKeyUsage], false)] : []),
+      basicConstraints(true, pathLength, true),
+      keyUsage(['keyCertSign', 'cRLSign'], true),
+      ...(purpose ? [extendedKeyUsage([purpose], false)] : []),
       ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
     ],
   };
@@ -89,9 +93,9 @@ export function tsaLeafProfile(input: IssuedProfileInput): CertificateTemplate {
     notAfter: input.notAfter,
     publicKey: input.publicKey,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([EKU.timeStamping], true),
+      basicConstraints(false, undefined, true),
+      keyUsage(['digitalSignature'], true),
+      extendedKeyUsage([EKU.timeStamping], true),
       ...keyIdentifiers(input.publicKey, input.issuerPublicKey),
     ],
   };

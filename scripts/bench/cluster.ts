@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { join } from 'node:path';
 import { parseConfigText } from '../../lib/config/load';
 import { clusterManifestFiles } from '../../lib/k8s/cluster-manifests';

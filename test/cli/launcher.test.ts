@@ -38,7 +38,6 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     for (const [library, path] of [
       ['cloud-libraries', '@cdktf/provider-opentelekomcloud/lib/obs-bucket'],
       ['remote-libraries', '@aws-sdk/client-s3'],
-      ['mint-libraries', '@peculiar/x509'],
     ]) {
       expect(bundle).toContain(`require("../launch.js").libraryBundle("${library}")["${path}"]`);
       expect(compiled(library)).toContain(`get"${path}"()`);
@@ -79,8 +78,8 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
       mkdirSync(compiled, { recursive: true });
       writeFileSync(join(root, 'lib', 'a.ts'), 'export {};\n');
       writeFileSync(join(compiled, 'cli.js'), '');
-      writeFileSync(join(compiled, 'mint-libraries.js'), '');
-      writeFileSync(join(compiled, 'build-inputs.json'), JSON.stringify({ buildId: 'x', libraryBundles: ['mint-libraries'], inputs: ['lib/a.ts', 'lib/gone.ts'] }));
+      writeFileSync(join(compiled, 'remote-libraries.js'), '');
+      writeFileSync(join(compiled, 'build-inputs.json'), JSON.stringify({ buildId: 'x', libraryBundles: ['remote-libraries'], inputs: ['lib/a.ts', 'lib/gone.ts'] }));
       utimesSync(join(root, 'lib', 'a.ts'), 1000, 1000);
       utimesSync(join(compiled, 'build-inputs.json'), 2000, 2000);
       return { root, compiled };
@@ -100,7 +99,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     it('says so when the bundle, the library bundle or the stamp is missing', () => {
       const { root, compiled } = layout();
       expect(staleReason('other', compiled, root)).toBe('bin/compiled/ is missing or incomplete');
-      rmSync(join(compiled, 'mint-libraries.js'));
+      rmSync(join(compiled, 'remote-libraries.js'));
       expect(staleReason('cli', compiled, root)).toBe('bin/compiled/ is missing or incomplete');
     });
   });
@@ -110,7 +109,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
   });
 
   it('the bundles are ASCII, so the launcher reads them as latin1 (no UTF-8 decoding)', () => {
-    for (const name of ['sigstore-cdk', 'k8s', 'cloud', 'mint-libraries', 'cloud-libraries', 'remote-libraries']) expect(isAscii(readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`)))).toBe(true);
+    for (const name of ['sigstore-cdk', 'k8s', 'cloud', 'cloud-libraries', 'remote-libraries', 'construct-libraries']) expect(isAscii(readFileSync(join(REPO_ROOT, 'bin', 'compiled', `${name}.js`)))).toBe(true);
   });
 
   it('each command keeps its own V8 code cache, named after its first argument', async () => {
@@ -192,16 +191,15 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     const size = (cache: string) => statSync(cacheFile(cache)).size;
 
     // A synth of the complete state: the cache of a run that only read, its program's and constructs'
-    // (every synth reads it); the minting libraries' bundle is not loaded.
+    // (every synth reads it).
     expect((await synth()).stderr).not.toMatch(/^minted/m);
     expect(Object.keys(caches()).sort()).toEqual(['construct-libraries.synth.v8cache', 'sigstore-cdk.synth.v8cache']);
-    // One that mints (a new state): the `.mint` caches, with the minting code compiled, and the minting libraries'.
+    // One that mints (a new state): the `.mint` caches, with the minting code compiled.
     expect((await synth('--state-dir', join(project, 'new-state'), '--out', join(project, 'new-dist'))).stderr).toMatch(/^minted \d+ items/m);
     const written = caches();
     expect(Object.keys(written).sort()).toEqual([
       'construct-libraries.synth.mint.v8cache',
       'construct-libraries.synth.v8cache',
-      'mint-libraries.synth.mint.v8cache',
       'sigstore-cdk.synth.mint.v8cache',
       'sigstore-cdk.synth.v8cache',
     ]);
@@ -215,7 +213,7 @@ describe('the compiled launchers (bin/*.js run bin/compiled/, never TypeScript)'
     // writes its own; the one after it loads that and writes nothing (it did not refuse it run after run).
     writeFileSync(cacheFile('sigstore-cdk.synth.mint.v8cache'), Buffer.alloc(4096, 7));
     await synth();
-    expect(Object.keys(caches()).sort()).toEqual(['construct-libraries.synth.mint.v8cache', 'construct-libraries.synth.v8cache', 'mint-libraries.synth.mint.v8cache', 'sigstore-cdk.synth.v8cache']);
+    expect(Object.keys(caches()).sort()).toEqual(['construct-libraries.synth.mint.v8cache', 'construct-libraries.synth.v8cache', 'sigstore-cdk.synth.v8cache']);
     const rewritten = caches();
     await synth();
     expect(caches()).toEqual(rewritten);
