@@ -198,6 +198,9 @@ export const oidcClientIdProblem: FieldRule = (value) =>
 export const ciProviderProblem: FieldRule = (value) =>
   isDnsLabel(value) ? undefined : 'expected a CI provider key such as "github-workflow": lowercase letters, digits and "-", at most 63 characters';
 
+const UNICODE_ORGANIZATION = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}.,&'()/+:@_-]*( [\p{L}\p{M}\p{N}.,&'()/+:@_-]+)*$/u;
+const ASCII_ORGANIZATION = /^[A-Za-z0-9][A-Za-z0-9.,&'()/+:@_-]*( [A-Za-z0-9.,&'()/+:@_-]+)*$/;
+
 /** Upper bound of the organization name: RFC 5280 ub-organization-name. */
 export const ORGANIZATION_MAX_LENGTH = 64;
 
@@ -213,7 +216,9 @@ export const organizationProblem: FieldRule = (value) => {
   if (length > ORGANIZATION_MAX_LENGTH) {
     return `expected at most ${ORGANIZATION_MAX_LENGTH} characters (RFC 5280 ub-organization-name; it has ${length})`;
   }
-  const ok = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}.,&'()/+:@_-]*( [\p{L}\p{M}\p{N}.,&'()/+:@_-]+)*$/u.test(value);
+  // An ASCII name takes the rule's ASCII form (the same rule: no ASCII character is a mark, and the
+  // ASCII letters and digits are A-Z, a-z, 0-9); only another name compiles the Unicode one (~2 ms).
+  const ok = ASCII_ORGANIZATION.test(value) || (/[^\x00-\x7f]/.test(value) && UNICODE_ORGANIZATION.test(value));
   return ok
     ? undefined
     : `expected 1-${ORGANIZATION_MAX_LENGTH} letters, digits, single spaces and . , & ' ( ) / + : @ _ -, starting with a letter or digit: ` +

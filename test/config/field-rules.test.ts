@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSy
 import { join } from 'node:path';
 import { CONFIG_FILE_MAX_BYTES, loadConfig, parseConfigText } from '../../lib/config/load';
 import type { ConfigProblem } from '../../lib/errors';
+import { organizationProblem } from '../../lib/config/field-rules';
 import { configError } from '../helpers/config';
 import { useTempDirectory } from '../helpers/temp-directory';
 
@@ -312,5 +313,33 @@ describe('case 8, audit: the rest of the schema, same class', () => {
     }
     const longPath = onlyProblem(cloud('      - { name: oncall, protocol: email, endpoint: a@example.com }', `  stateBackend: { kind: local, path: ${'a/'.repeat(600)}x }\n`), 'cloud.stateBackend.path');
     expect(longPath.message).toContain('at most 1024');
+  });
+});
+
+describe('the organization rule (lib/config/field-rules.ts organizationProblem)', () => {
+  // The rule as written for any script; an ASCII name is checked with its ASCII form, which must agree.
+  const UNICODE_RULE = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}.,&'()/+:@_-]*( [\p{L}\p{M}\p{N}.,&'()/+:@_-]+)*$/u;
+
+  it('decides every ASCII name as the Unicode rule does (random names from every printable character, seeded)', () => {
+    const alphabet = Array.from({ length: 0x7f - 0x20 }, (_, index) => String.fromCharCode(0x20 + index)).join('') + '\t';
+    let seed = 20261204;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let accepted = 0;
+    const disagreements: string[] = [];
+    for (let sample = 0; sample < 20_000; sample++) {
+      const length = 1 + Math.floor(next() * 8);
+      // Mostly letters, so that many samples pass and the punctuation rules are reached.
+      const name = Array.from({ length }, () => (next() < 0.6 ? 'aZ0 '[Math.floor(next() * 4)] : alphabet[Math.floor(next() * alphabet.length)])).join('');
+      const ok = organizationProblem(name) === undefined;
+      if (ok) accepted++;
+      if (ok !== UNICODE_RULE.test(name)) disagreements.push(name);
+    }
+    expect(disagreements).toEqual([]);
+    expect(accepted).toBeGreaterThan(2_000);
+  });
+
+  it('still takes letters and marks of any script, and refuses what the rule refuses', () => {
+    for (const name of ['Müller & Söhne', '東京 Forge', 'Café́ GmbH', 'Example Forge (EU)/Ops']) expect({ name, problem: organizationProblem(name) }).toEqual({ name, problem: undefined });
+    for (const name of [' Example', 'Example  Forge', 'Example ', '"Quoted"', '#1 Forge', 'Tab\tForge', 'Ünicode\u200b']) expect({ name, refused: organizationProblem(name) !== undefined }).toEqual({ name, refused: true });
   });
 });
