@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct } from 'constructs';
 import { NetworkWiring } from './network-wiring';
 import { connectToDatabase, type DatabaseConnection } from './mysql';

@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { storageSize } from './storage-size';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { isIPv4 } from 'node:net';
 import { Construct } from 'constructs';
 import { databaseHostProblem, dnsSubdomainProblem, mysqlDatabaseNameProblem, storageQuantityProblem } from '../config/field-rules';

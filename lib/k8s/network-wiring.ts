@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct, type IConstruct } from 'constructs';
 import { ChartError } from '../errors';
 import { compareEntryKeys } from '../code-unit-order';

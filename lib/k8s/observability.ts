@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiObject, Duration } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct } from 'constructs';
 import { NetworkWiring, type ServiceEndpoint } from './network-wiring';
 import { requireName, requirePinnedImage, requireProp } from './prop-validation';

@@ -1,5 +1,5 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct, type IConstruct } from 'constructs';
 import { COMPONENT_LABEL } from './network-wiring';
 

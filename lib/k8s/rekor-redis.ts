@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { storageSize } from './storage-size';
 import { Construct } from 'constructs';
 import { serviceEndpoint } from './network-wiring';

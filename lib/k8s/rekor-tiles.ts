@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct } from 'constructs';
 import { publicHostnameProblem } from '../config/field-rules';
 import { SERVICE_NAMES } from '../config/service-urls';

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import type { Construct } from 'constructs';
 import { IMAGES, imageReference, type PinnedImage } from '../config/images';
 import type { SigstoreConfig } from '../config/schema';

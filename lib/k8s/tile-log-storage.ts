@@ -1,5 +1,5 @@
 import { storageSize } from './storage-size';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import type { Construct } from 'constructs';
 import { dnsSubdomainProblem, storageQuantityProblem } from '../config/field-rules';
 import { requireProp, requireRule } from './prop-validation';

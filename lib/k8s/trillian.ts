@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct } from 'constructs';
 import { connectToDatabase, type DatabaseConnection } from './mysql';
 import { TREE_ID_KEY } from './tree-job';

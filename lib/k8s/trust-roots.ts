@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import { Construct } from 'constructs';
 import { duplicateIndexes } from '../config/field-rules';
 import { requireName, requireProp } from './prop-validation';

@@ -1,5 +1,5 @@
 import { Cron, Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { kplus } from './kplus';
 import type { Construct } from 'constructs';
 import type { EncryptedKey } from '../pki/state-items';
 import { COMPONENT_LABEL, NetworkWiring, recordServiceComponent, serviceEndpoint, type ServiceEndpoint } from './network-wiring';

@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startupGraph } from '../helpers/startup-graph';
+import { REPO_ROOT } from '../helpers/temp-project';
 
 /**
  * Issue 14: a command loads what it needs. What the CLI evaluates at every start (the modules
@@ -62,6 +63,21 @@ describe('what the programs bundle of zod', () => {
     expect(kept(/\/locales\/(?!index\.js)/)).toEqual(['node_modules/zod/v4/locales/en.js']);
     expect(zod.filter(([path, bytes]) => /\/(compile|from-json-schema)\.js$/.test(path) && bytes > 1000)).toEqual([]);
     expect(zod.reduce((sum, [, bytes]) => sum + bytes, 0)).toBeLessThan(200_000);
+  });
+});
+
+describe('cdk8s-plus-28 in the CLI bundle', () => {
+  // esbuild copies a CommonJS package's exports at each module that imports it (`__toESM`, 101
+  // getters for cdk8s-plus-28): lib/k8s/kplus.ts imports it once for the chart's twenty modules.
+  it('is imported by one module of the project, and copied once in the bundle', async () => {
+    const graph = await startupGraph();
+    const importers = [...graph.bundledBy('bin/sigstore-cdk.ts')].filter((path) => path.startsWith('lib/') && /from 'cdk8s-plus-28'/.test(readFileSync(join(REPO_ROOT, path), 'utf8')));
+    expect(importers).toEqual(['lib/k8s/kplus.ts']);
+    const bundle = readFileSync(join(REPO_ROOT, 'bin', 'compiled', 'sigstore-cdk.js'), 'latin1');
+    const copies = [...bundle.matchAll(/=__toESM\((require_[A-Za-z0-9_]+)\(\)\)/g)].map((match) => match[1]);
+    const kplusRequire = /\bkplus=__toESM\((require_[A-Za-z0-9_]+)\(\)\)/.exec(bundle)?.[1];
+    expect(kplusRequire).toBeDefined();
+    expect(copies.filter((name) => name === kplusRequire)).toHaveLength(1);
   });
 });
 
