@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { fixtureMaterial } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { chartInput, PRODUCTION_LIKE_YAML, synthesizeCluster } from './cluster-fixture';
-import { LOCK_STALE_MS, buildFieldGraph, cachedFieldGraph, fieldGraphPath, type FieldGraph } from './kubernetes-field-graph';
+import { LOCK_STALE_MS, buildFieldGraph, cachedFieldGraph, fieldGraphPath, kindsProgram, type FieldGraph } from './kubernetes-field-graph';
 import { KIND_MODELS, UnknownFieldChecker, kindKey, type KubeObject } from './kubernetes-schema';
 
 /*
@@ -81,39 +81,19 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
 
 /** The walk straight on the TypeScript checker: what UnknownFieldChecker did before the graph. */
 class CheckerWalk {
-  private readonly checker: ts.TypeChecker;
-  private readonly rootTypes = new Map<string, ts.Type>();
-
-  constructor() {
-    const modelsRoot = dirname(require.resolve('kubernetes-models/package.json'));
-    const entry = join(modelsRoot, '__reference_field_check__.ts');
-    const source = [
-      ...Object.values(KIND_MODELS).map((model, index) => `import type { ${model.interface} as T${index} } from '${model.module}';`),
-      `export interface Kinds { ${Object.keys(KIND_MODELS).map((key, index) => `'${key}': T${index};`).join(' ')} }`,
-    ].join('\n');
-    const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, lib: ['lib.es2022.d.ts'], types: [], noEmit: true, skipLibCheck: true, strict: true };
-    const host = ts.createCompilerHost(options);
-    const readFile = host.readFile.bind(host);
-    const fileExists = host.fileExists.bind(host);
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.readFile = (file) => (file === entry ? source : readFile(file));
-    host.fileExists = (file) => file === entry || fileExists(file);
-    host.getSourceFile = (file, language, onError, create) => (file === entry ? ts.createSourceFile(file, source, language) : getSourceFile(file, language, onError, create));
-    const program = ts.createProgram([entry], options, host);
-    this.checker = program.getTypeChecker();
-    const kinds = this.checker.getExportsOfModule(this.checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).find((symbol) => symbol.name === 'Kinds')!;
-    for (const property of this.checker.getPropertiesOfType(this.checker.getDeclaredTypeOfSymbol(kinds))) this.rootTypes.set(property.name, this.checker.getTypeOfSymbol(property));
-  }
+  private readonly program = kindsProgram(KIND_MODELS);
+  private readonly checker = this.program.checker;
 
   unknownFields(object: KubeObject): string[] {
     const found: string[] = [];
-    this.walk(object, this.rootTypes.get(kindKey(object))!, '', found);
+    this.walk(object, this.program.rootTypes.get(kindKey(object))!, '', found);
     return found;
   }
 
   private walk(value: unknown, type: ts.Type, path: string, found: string[]): void {
     if (value === null || value === undefined || typeof value !== 'object') return;
-    const candidates = (type.isUnion() ? type.types : [type]).filter((member) => !(member.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)));
+    const { TypeFlags } = this.program.ts;
+    const candidates = (type.isUnion() ? type.types : [type]).filter((member) => !(member.flags & (TypeFlags.Undefined | TypeFlags.Null)));
     if (Array.isArray(value)) {
       const arrays = candidates.filter((member) => this.checker.isArrayType(member));
       if (arrays.length === 0) return;
@@ -121,7 +101,7 @@ class CheckerWalk {
       value.forEach((item, index) => this.walk(item, element, `${path}[${index}]`, found));
       return;
     }
-    const objects = candidates.filter((member) => member.flags & ts.TypeFlags.Object && !this.checker.isArrayType(member));
+    const objects = candidates.filter((member) => member.flags & TypeFlags.Object && !this.checker.isArrayType(member));
     if (objects.length === 0) return;
     for (const [key, child] of Object.entries(value)) {
       const childPath = path ? `${path}.${key}` : key;

@@ -79,8 +79,16 @@ export function cachedFieldGraph(kinds: Readonly<Record<string, KindModel>>, cac
   }
 }
 
-/** The graph of `kinds`, from the TypeScript checker's view of the model packages' declarations. */
-export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>): FieldGraph {
+/** The TypeScript checker over the model packages' declarations, and the declared type of each kind. */
+export interface KindsProgram {
+  readonly ts: typeof import('typescript');
+  readonly checker: import('typescript').TypeChecker;
+  /** `apiVersion/kind` → its interface's type. */
+  readonly rootTypes: ReadonlyMap<string, import('typescript').Type>;
+}
+
+/** A program of one file that imports the interface of each of `kinds` (nothing is emitted). */
+export function kindsProgram(kinds: Readonly<Record<string, KindModel>>): KindsProgram {
   // Loaded here only: most processes read the cached graph and never load TypeScript.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
@@ -113,6 +121,13 @@ export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>): Fie
   if (problems.length > 0) throw new Error(ts.formatDiagnostics(problems, host));
   const checker = program.getTypeChecker();
   const kindsSymbol = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).find((symbol) => symbol.name === 'Kinds')!;
+  const rootTypes = new Map(checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(kindsSymbol)).map((property) => [property.name, checker.getTypeOfSymbol(property)] as const));
+  return { ts, checker, rootTypes };
+}
+
+/** The graph of `kinds`, from the TypeScript checker's view of the model packages' declarations. */
+export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>): FieldGraph {
+  const { ts, checker, rootTypes } = kindsProgram(kinds);
 
   // Type 0: the leaf. Every other type gets an id when first reached, then its entry.
   const types: FieldType[] = [{}];
@@ -129,9 +144,7 @@ export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>): Fie
     return id;
   };
   const roots: Record<string, number> = {};
-  for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(kindsSymbol))) {
-    roots[property.name] = idOf(checker.getTypeOfSymbol(property));
-  }
+  for (const [kind, type] of rootTypes) roots[kind] = idOf(type);
   while (pending.length > 0) {
     const [type, id] = pending.pop()!;
     // What the walk of UnknownFieldChecker needs of a type: the union's members but undefined and null,
