@@ -45,8 +45,8 @@ function staleReason(name, compiled = COMPILED, root = ROOT) {
 }
 
 /**
- * Set by lib/pki/minting.ts when a run loads the minting code (the certificate builder and its
- * libraries): the code cache such a run writes covers it too.
+ * Set by lib/pki/minting.ts when a run loads the minting code (the certificate builder and the
+ * profiles): the code cache such a run writes covers it too.
  */
 const MINTING_LOADED = Symbol.for('sigstore-cdk.code-cache.minting');
 
@@ -58,9 +58,8 @@ const MINTING_LOADED = Symbol.for('sigstore-cdk.code-cache.minting');
  * `--version` still finds its code cached. A run that minted writes the `.mint` cache, which has the
  * program's minting code as well (bootstrap, the ceremony log, the state commit), and every later run
  * of the command loads that one first: a synth that mints after a cache written by one that did not
- * (a checkout whose state exists) compiled that code again at each cold run (with the certificate
- * libraries, before they had a bundle of their own: ~20 ms); a warm run loads the larger cache at no
- * measurable cost. The library bundles (libraryBundle) keep caches of their own, named the same way.
+ * (a checkout whose state exists) compiled that code again at each cold run (~20 ms when it still
+ * included the certificate libraries); a warm run loads the larger cache at no measurable cost. The library bundles (libraryBundle) keep caches of their own, named the same way.
  * The build id in the name means a cache never outlives its bundle; V8 itself refuses a cache from
  * another V8 version or flags, and then it is written again.
  */
