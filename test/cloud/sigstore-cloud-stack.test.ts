@@ -7,6 +7,7 @@ import { mirroredImageNames } from '../../lib/config/images';
 import { CloudError } from '../../lib/errors';
 import { addressesOf, minimalCloudConfig, prdExampleConfig, synthStack } from '../helpers/cloud';
 import { configFromYaml } from '../helpers/config';
+import { CDKTF_IN_MEMORY_OUTDIR } from '../helpers/temp-directory';
 
 const ELB_ID = '0b6e5c2a-3f4d-4e8a-9c1b-2d3e4f5a6b7c';
 
@@ -350,7 +351,7 @@ describe('SigstoreCloudStack variants', () => {
   it('refuses an environment without a cloud section, naming the stack', () => {
     const config = configFromYaml('organization: x\n', 'dev');
     expect(SigstoreCloudStack.reasonForNoStack(config)).toBe('it has no cloud section');
-    expect(() => new SigstoreCloudStack(Testing.app(), { config })).toThrow(
+    expect(() => new SigstoreCloudStack(Testing.app({ outdir: CDKTF_IN_MEMORY_OUTDIR }), { config })).toThrow(
       expect.objectContaining({ code: 'CLOUD_PROPS_INVALID', message: expect.stringContaining('sigstore-dev: environment "dev" cannot have a cloud stack') }),
     );
   });
@@ -361,7 +362,7 @@ describe('construct validation', () => {
   const build = (mutate: (config: ReturnType<typeof minimalCloudConfig>) => void) => () => {
     const config = minimalCloudConfig();
     mutate(config);
-    new SigstoreCloudStack(Testing.app(), { config });
+    new SigstoreCloudStack(Testing.app({ outdir: CDKTF_IN_MEMORY_OUTDIR }), { config });
   };
 
   it('names the construct path, the prop and the bad value', () => {

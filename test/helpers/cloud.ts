@@ -5,6 +5,7 @@ import { SigstoreCloudStack } from '../../lib/cloud/sigstore-cloud-stack';
 import { parseConfigText } from '../../lib/config/load';
 import type { SigstoreConfig } from '../../lib/config/schema';
 import { configFromYaml } from './config';
+import { CDKTF_IN_MEMORY_OUTDIR } from './temp-directory';
 
 /** The documented production example as environment `prd`. */
 export function prdExampleConfig(): SigstoreConfig {
@@ -31,7 +32,7 @@ export function minimalCloudConfig(extraYaml = '', region = 'eu-de', env = 'stg'
 
 /** A synthesized stack (`Testing.synth`) as text and as parsed Terraform JSON. */
 export function synthStack(config: SigstoreConfig): { stack: SigstoreCloudStack; text: string; json: TerraformJson } {
-  const stack = new SigstoreCloudStack(Testing.app(), { config });
+  const stack = new SigstoreCloudStack(Testing.app({ outdir: CDKTF_IN_MEMORY_OUTDIR }), { config });
   const text = Testing.synth(stack);
   return { stack, text, json: JSON.parse(text) as TerraformJson };
 }

@@ -15,6 +15,7 @@ import { CONFIGMAP_DATA_LIMIT_BYTES, TufServer } from '../../lib/k8s/tuf-server'
 import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { PRODUCTION_LIKE_YAML, chartInput, find, synthesizeCluster } from './cluster-fixture';
+import { IN_MEMORY_OUTDIR } from '../helpers/temp-directory';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -26,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-const chart = () => new Chart(Testing.app(), 'test', { namespace: 'sigstore-system', disableResourceNameHashes: true });
+const chart = () => new Chart(Testing.app({ outdir: IN_MEMORY_OUTDIR }), 'test', { namespace: 'sigstore-system', disableResourceNameHashes: true });
 const expectChartError = (work: () => unknown, code: string, message: RegExp) => {
   let caught: unknown;
   try {

@@ -5,9 +5,10 @@ import { IMAGES, imageReference } from '../../lib/config/images';
 import { ChartError } from '../../lib/errors';
 import { RekorTiles } from '../../lib/k8s/rekor-tiles';
 import { TesseraCt } from '../../lib/k8s/tesseract';
+import { IN_MEMORY_OUTDIR } from '../helpers/temp-directory';
 
-const chart = () => new Chart(Testing.app(), 'test', { namespace: 'sigstore-system', disableResourceNameHashes: true });
-const secrets = () => new Chart(Testing.app(), 'secrets', { namespace: 'sigstore-system', disableResourceNameHashes: true });
+const chart = () => new Chart(Testing.app({ outdir: IN_MEMORY_OUTDIR }), 'test', { namespace: 'sigstore-system', disableResourceNameHashes: true });
+const secrets = () => new Chart(Testing.app({ outdir: IN_MEMORY_OUTDIR }), 'secrets', { namespace: 'sigstore-system', disableResourceNameHashes: true });
 const problem = (work: () => unknown): ChartError => {
   try {
     work();
