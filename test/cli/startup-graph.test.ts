@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startupGraph } from '../helpers/startup-graph';
@@ -78,6 +79,37 @@ describe('cdk8s-plus-28 in the CLI bundle', () => {
     const kplusRequire = /\bkplus=__toESM\((require_[A-Za-z0-9_]+)\(\)\)/.exec(bundle)?.[1];
     expect(kplusRequire).toBeDefined();
     expect(copies.filter((name) => name === kplusRequire)).toHaveLength(1);
+  });
+});
+
+describe('the programs need no development dependency (an `npm ci --omit=dev` runs them)', () => {
+  // package-lock.json marks what only the development dependencies bring ("dev": true).
+  const lock = (): Record<string, { dev?: boolean }> => JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')).packages;
+  /** `node_modules/a/node_modules/@b/c` of a bundled source path, as package-lock.json keys it. */
+  const packageOf = (path: string) => /^((?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+)/.exec(path)?.[1].replace(/\/$/, '');
+
+  it('every package bundled into bin/compiled/ is a production one', async () => {
+    const graph = await startupGraph();
+    const packages = new Set([...graph.bundled].map(packageOf).filter((name): name is string => name !== undefined));
+    expect(packages.size).toBeGreaterThan(50);
+    const packages_ = lock();
+    expect([...packages].filter((name) => packages_[name] === undefined || packages_[name].dev)).toEqual([]);
+    // the check sees a development package where there is one
+    expect(packages_['node_modules/@peculiar/x509']?.dev).toBe(true);
+  });
+
+  it('every package the bundles require at run time is a production one (or absent: an optional require)', () => {
+    const compiled = join(REPO_ROOT, 'bin', 'compiled');
+    const required = new Set<string>();
+    for (const file of readdirSync(compiled).filter((name) => name.endsWith('.js'))) {
+      for (const match of readFileSync(join(compiled, file), 'latin1').matchAll(/\brequire\("([^".][^"]*)"\)/g)) {
+        const name = match[1].split('/').slice(0, match[1].startsWith('@') ? 2 : 1).join('/');
+        if (!isBuiltin(name)) required.add(name);
+      }
+    }
+    expect([...required]).toEqual(expect.arrayContaining(['openpgp', '@sigstore/sign', '@sigstore/verify']));
+    const packages = lock();
+    expect([...required].filter((name) => packages[`node_modules/${name}`]?.dev)).toEqual([]);
   });
 });
 
