@@ -1,4 +1,5 @@
 import { derBoolean, derImplicitPrimitive, derNamedBits, derOctetString, derOid, derSequence, derSetOf, derElement, derSmallInteger } from './der-writer';
+import { ATTRIBUTE_OIDS, EXTENSION_OID, KEY_USAGE } from './certificate';
 import { TAG } from './der';
 
 /*
@@ -22,18 +23,7 @@ export interface DistinguishedName {
   readonly commonName?: string;
 }
 
-const OID = {
-  organization: '2.5.4.10',
-  commonName: '2.5.4.3',
-  subjectKeyIdentifier: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  basicConstraints: '2.5.29.19',
-  authorityKeyIdentifier: '2.5.29.35',
-  extendedKeyUsage: '2.5.29.37',
-} as const;
-
-/** KeyUsage's named bits (RFC 5280 §4.2.1.3). */
-export const KEY_USAGE = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
+/** A KeyUsage bit by name (RFC 5280 §4.2.1.3), as lib/pki/certificate.ts's KEY_USAGE names them. */
 export type KeyUsageBit = keyof typeof KEY_USAGE;
 
 /** PrintableString's characters (X.680 §41.4): a value of only these is one, any other a UTF8String. */
@@ -45,8 +35,8 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
  */
 export function nameDer(name: DistinguishedName): Buffer {
   const rdns: Buffer[] = [];
-  if (name.organization) rdns.push(relativeName(OID.organization, name.organization));
-  if (name.commonName) rdns.push(relativeName(OID.commonName, name.commonName));
+  if (name.organization) rdns.push(relativeName(ATTRIBUTE_OIDS.O, name.organization));
+  if (name.commonName) rdns.push(relativeName(ATTRIBUTE_OIDS.CN, name.commonName));
   return derSequence(...rdns);
 }
 
@@ -62,25 +52,26 @@ function extension(oid: string, critical: boolean, value: Buffer): CertificateEx
 
 /** BasicConstraints (§4.2.1.9): a CA with its path length, or not a CA (an empty SEQUENCE). */
 export function basicConstraints(ca: boolean, pathLength: number | undefined, critical: boolean): CertificateExtension {
-  return extension(OID.basicConstraints, critical, derSequence(...(ca ? [derBoolean(true)] : []), ...(pathLength === undefined ? [] : [derSmallInteger(pathLength)])));
+  return extension(EXTENSION_OID.basicConstraints, critical, derSequence(...(ca ? [derBoolean(true)] : []), ...(pathLength === undefined ? [] : [derSmallInteger(pathLength)])));
 }
 
 /** KeyUsage (§4.2.1.3). */
 export function keyUsage(usages: readonly KeyUsageBit[], critical: boolean): CertificateExtension {
-  return extension(OID.keyUsage, critical, derNamedBits(usages.map((usage) => KEY_USAGE[usage])));
+  // KEY_USAGE holds 2^n for bit n
+  return extension(EXTENSION_OID.keyUsage, critical, derNamedBits(usages.map((usage) => 31 - Math.clz32(KEY_USAGE[usage]))));
 }
 
 /** ExtendedKeyUsage (§4.2.1.12): the key purpose OIDs, in the order given. */
 export function extendedKeyUsage(purposes: readonly string[], critical: boolean): CertificateExtension {
-  return extension(OID.extendedKeyUsage, critical, derSequence(...purposes.map(derOid)));
+  return extension(EXTENSION_OID.extendedKeyUsage, critical, derSequence(...purposes.map(derOid)));
 }
 
 /** SubjectKeyIdentifier (§4.2.1.2), never critical. */
 export function subjectKeyIdentifierExtension(keyIdentifier: Uint8Array): CertificateExtension {
-  return extension(OID.subjectKeyIdentifier, false, derOctetString(keyIdentifier));
+  return extension(EXTENSION_OID.subjectKeyIdentifier, false, derOctetString(keyIdentifier));
 }
 
 /** AuthorityKeyIdentifier (§4.2.1.1) with the keyIdentifier only, never critical. */
 export function authorityKeyIdentifierExtension(keyIdentifier: Uint8Array): CertificateExtension {
-  return extension(OID.authorityKeyIdentifier, false, derSequence(derImplicitPrimitive(0, keyIdentifier)));
+  return extension(EXTENSION_OID.authorityKeyIdentifier, false, derSequence(derImplicitPrimitive(0, keyIdentifier)));
 }

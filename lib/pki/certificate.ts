@@ -47,10 +47,16 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   '2.5.4.4': 'SN',
   '2.5.4.12': 'T',
 };
-const ATTRIBUTE_OIDS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ATTRIBUTE_NAMES).map(([oid, name]) => [name, oid]));
+export const ATTRIBUTE_OIDS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ATTRIBUTE_NAMES).map(([oid, name]) => [name, oid]));
 
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_KEY_USAGE = '2.5.29.15';
+/** The OIDs of the certificate extensions the project writes (lib/pki/certificate-fields.ts) and reads. */
+export const EXTENSION_OID = {
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  basicConstraints: '2.5.29.19',
+  authorityKeyIdentifier: '2.5.29.35',
+  extendedKeyUsage: '2.5.29.37',
+} as const;
 
 /**
  * An X.509 certificate as the read path of the state needs it, parsed once from its DER: the parts
@@ -143,9 +149,9 @@ export class Certificate {
     this.spki = Buffer.from(encodingOf(spki));
     this.subjectAttributes = subjectAttributes.flat();
     const extensions = readExtensions(optional);
-    const basicConstraints = extensions.get(OID_BASIC_CONSTRAINTS);
+    const basicConstraints = extensions.get(EXTENSION_OID.basicConstraints);
     if (basicConstraints) this.basicConstraints = readBasicConstraints(basicConstraints);
-    const keyUsage = extensions.get(OID_KEY_USAGE);
+    const keyUsage = extensions.get(EXTENSION_OID.keyUsage);
     if (keyUsage) this.keyUsage = readKeyUsage(keyUsage);
     // OpenSSL parses it too (it must accept what this reader accepted): checkIssued and verify are its.
     try {

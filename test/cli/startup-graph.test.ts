@@ -92,10 +92,10 @@ describe('the programs need no development dependency (an `npm ci --omit=dev` ru
     const graph = await startupGraph();
     const packages = new Set([...graph.bundled].map(packageOf).filter((name): name is string => name !== undefined));
     expect(packages.size).toBeGreaterThan(50);
-    const packages_ = lock();
-    expect([...packages].filter((name) => packages_[name] === undefined || packages_[name].dev)).toEqual([]);
+    const locked = lock();
+    expect([...packages].filter((name) => locked[name] === undefined || locked[name].dev)).toEqual([]);
     // the check sees a development package where there is one
-    expect(packages_['node_modules/@peculiar/x509']?.dev).toBe(true);
+    expect(locked['node_modules/@peculiar/x509']?.dev).toBe(true);
   });
 
   it('every package the bundles require at run time is a production one (or absent: an optional require)', () => {
