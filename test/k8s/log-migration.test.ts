@@ -8,7 +8,7 @@ import { SECRET_ARGV_EXCEPTIONS } from '../../lib/k8s/server-inputs';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { withTileLogKeys } from '../helpers/tile-log-fixture';
 import { chartInput, find, synthesizeCluster, type SynthesizedCluster } from './cluster-fixture';
-import { UnknownFieldChecker, schemaErrors, type KubeObject } from './kubernetes-schema';
+import { schemaErrors, unknownFieldChecker, type KubeObject, type UnknownFieldChecker } from './kubernetes-schema';
 import { addressProblems, imageProblems, referenceProblems, secretArgvReferences, securityProblems, selectorProblems } from './manifest-checks';
 import { flowDifferences } from './network-flows';
 
@@ -40,7 +40,7 @@ let unknownFields: UnknownFieldChecker;
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-log-migration-'));
   fixture = withTileLogKeys(await fixtureMaterial(directory));
-  unknownFields = new UnknownFieldChecker();
+  unknownFields = unknownFieldChecker();
 });
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 

@@ -16,7 +16,7 @@ import {
   synthesizeCluster,
   type SynthesizedCluster,
 } from './cluster-fixture';
-import { UnknownFieldChecker, schemaErrors, type KubeObject } from './kubernetes-schema';
+import { schemaErrors, unknownFieldChecker, type KubeObject, type UnknownFieldChecker } from './kubernetes-schema';
 import { SECRET_ARGV_EXCEPTIONS } from '../../lib/k8s/server-inputs';
 import {
   addressProblems,
@@ -37,7 +37,7 @@ let unknownFields: UnknownFieldChecker;
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-chart-'));
   material = await fixtureMaterial(directory);
-  unknownFields = new UnknownFieldChecker();
+  unknownFields = unknownFieldChecker();
 });
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 

@@ -12,7 +12,7 @@ import type { PkiMaterial } from '../../lib/pki/state-items';
 import { fixtureConfig, fixtureMaterial } from '../helpers/fixture-state';
 import { TILES_PUBLIC_YAML, TILES_YAML, withTileLogKeys } from '../helpers/tile-log-fixture';
 import { TEST_PASSWORDS, chartInput, find, synthesizeCluster, type SynthesizedCluster } from './cluster-fixture';
-import { UnknownFieldChecker, schemaErrors, type KubeObject } from './kubernetes-schema';
+import { schemaErrors, unknownFieldChecker, type KubeObject, type UnknownFieldChecker } from './kubernetes-schema';
 import {
   addressProblems,
   containersOf,
@@ -33,7 +33,7 @@ let unknownFields: UnknownFieldChecker;
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-tiles-'));
   material = withTileLogKeys(await fixtureMaterial(directory));
-  unknownFields = new UnknownFieldChecker();
+  unknownFields = unknownFieldChecker();
 });
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
