@@ -29,7 +29,7 @@ export interface KmsConnectionOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** Used for X-Sdk-Date and token expiry. @default - the system clock */
   readonly clock?: () => Date;
-  /** Transport details (sleep, random, fetch, backoff); timeouts and retries come from `otc.requests`. */
+  /** Transport details (sleep, random, transport, backoff); timeouts and retries come from `otc.requests`. */
   readonly http?: Omit<HttpClientOptions, 'timeoutMs' | 'maxRetries' | 'redact' | 'onRetry'>;
   readonly onRetry?: (notice: RetryNotice) => void;
 }

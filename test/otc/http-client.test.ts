@@ -88,7 +88,7 @@ describe('OtcHttpClient against the emulator', () => {
   it('redacts credential values that a server echoes into its error message', async () => {
     const fetchEcho: typeof fetch = async () =>
       new Response(JSON.stringify({ error: { error_code: 'KMS.0308', error_msg: `bad parameter ${FAKE_SECRETS[0]}` } }), { status: 400 });
-    const error = await new OtcHttpClient({ fetch: fetchEcho, redact: (text) => text.split(FAKE_SECRETS[0]).join('[redacted]') })
+    const error = await new OtcHttpClient({ transport: fetchEcho, redact: (text) => text.split(FAKE_SECRETS[0]).join('[redacted]') })
       .send({ service: 'kms', operation: 'sign', method: 'POST', url: new URL('http://127.0.0.1/x') })
       .catch((caught) => caught);
     expect(error.message).toContain('bad parameter [redacted]');
@@ -97,7 +97,7 @@ describe('OtcHttpClient against the emulator', () => {
 
   it('refuses a 200 whose body is not JSON, naming the endpoint', async () => {
     const notJson: typeof fetch = async () => new Response('<html>login page</html>', { status: 200 });
-    const error = await new OtcHttpClient({ fetch: notJson })
+    const error = await new OtcHttpClient({ transport: notJson })
       .send({ service: 'kms', operation: 'list-keys', method: 'POST', url: new URL('https://proxy.example/v1.0/p/kms/list-keys') })
       .catch((caught) => caught);
     expect(error).toMatchObject({ code: 'OTC_RESPONSE_INVALID' });

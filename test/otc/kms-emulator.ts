@@ -70,6 +70,8 @@ export interface KmsEmulatorOptions {
   readonly signatureEncoding?: 'der' | 'raw';
   /** @default 100 (the documented custom-key quota) */
   readonly keyQuota?: number;
+  /** How long the servers keep an idle keep-alive connection open. @default 5000 (node:http's default) */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** One request as the emulator saw it (for assertions and the bench's call counts). */
@@ -222,8 +224,8 @@ export class KmsEmulator {
   /** Starts IAM and KMS on two loopback ports. */
   static async start(options: KmsEmulatorOptions): Promise<KmsEmulator> {
     const emulator = new KmsEmulator(options);
-    emulator.iamServer = await listen((request, response) => emulator.handle('iam', request, response));
-    emulator.kmsServer = await listen((request, response) => emulator.handle('kms', request, response));
+    emulator.iamServer = await listen((request, response) => emulator.handle('iam', request, response), options.keepAliveTimeoutMs);
+    emulator.kmsServer = await listen((request, response) => emulator.handle('kms', request, response), options.keepAliveTimeoutMs);
     emulator.iamEndpoint = `http://127.0.0.1:${(emulator.iamServer.address() as AddressInfo).port}`;
     emulator.kmsEndpoint = `http://127.0.0.1:${(emulator.kmsServer.address() as AddressInfo).port}`;
     return emulator;
@@ -722,9 +724,10 @@ function keyInfo(key: EmulatedKey): Record<string, string> {
   };
 }
 
-function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> {
+function listen(handler: (request: IncomingMessage, response: ServerResponse) => void, keepAliveTimeoutMs?: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(handler);
+    if (keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = keepAliveTimeoutMs;
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
