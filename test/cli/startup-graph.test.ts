@@ -2,12 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { LAUNCHER, runProcess } from '../helpers/cli-process';
 import { startupGraph } from '../helpers/startup-graph';
-import { useTempDirectory } from '../helpers/temp-directory';
 import { REPO_ROOT } from '../helpers/temp-project';
-import type { KmsEmulator } from '../otc/kms-emulator';
-import { credentialEnvironment, startEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 
 /**
  * Issue 14: a command loads what it needs. What the CLI evaluates at every start (the modules
@@ -54,32 +50,6 @@ describe('what bin/compiled/sigstore-cdk.js evaluates at start', () => {
     for (const path of ['lib/k8s/cluster-manifests.ts', 'node_modules/cdk8s-plus-28/lib/index.js', 'lib/trust/trust-outputs.ts']) {
       expect(graph.reachedFrom('lib/synth.ts').has(path)).toBe(true);
     }
-  });
-});
-
-describe('a command that talks to KMS, as a process', () => {
-  const temp = useTempDirectory();
-  let emulator: KmsEmulator;
-  beforeAll(async () => {
-    // The emulator keeps an idle connection open far longer than the process may run (below): a
-    // keep-alive socket that held the event loop would keep the command from ending until it is killed.
-    emulator = await startEmulator({ keepAliveTimeoutMs: 600_000 });
-  });
-  afterAll(() => emulator.stop());
-
-  it('calls IAM and KMS over node:http, never loading undici (fetch: ~85 ms at its first call), and ends with its connection still open', async () => {
-    const envsDir = writeKmsEnvironment(temp(), emulator);
-    const probe = join(temp(), 'probe.js');
-    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`probe: undici ${process.moduleLoadList.includes('NativeModule internal/deps/undici/undici')}\\n`));\n");
-    const run = await runProcess(process.execPath, ['--require', probe, LAUNCHER, 'keys', 'ensure', '--env', 'kms', '--envs-dir', envsDir, '--json'], {
-      cwd: temp(),
-      env: credentialEnvironment('access-key'),
-      timeoutMs: 30_000,
-    });
-    expect(run.stderr).toContain('probe: undici false');
-    expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(run.stdout).keys).toHaveLength(3);
-    expect(emulator.calls.filter((call) => call.api === 'create-key').length).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -4,6 +4,8 @@ import { LAUNCHER, runProcess } from '../helpers/cli-process';
 import { startupGraph, type StartupGraph } from '../helpers/startup-graph';
 import { REPO_ROOT, makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
+import type { KmsEmulator } from '../otc/kms-emulator';
+import { credentialEnvironment, startEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 
 /*
  * No program carries a certificate library: lib/pki writes certificates, names and extensions with
@@ -89,6 +91,32 @@ describe('a warm synth through the bin', () => {
     // commander and cdk8s require child_process at load; the build gives them a stand-in (next test)
     expect(warm.stderr).toContain('probe: child_process false');
     expect(warm.stderr).toContain('probe: localeCompare 0');
+  });
+});
+
+describe('a command that talks to KMS, as a process', () => {
+  const temp = useTempDirectory();
+  let emulator: KmsEmulator;
+  beforeAll(async () => {
+    // The emulator keeps an idle connection open far longer than the process may run (below): a
+    // keep-alive socket that held the event loop would keep the command from ending until it is killed.
+    emulator = await startEmulator({ keepAliveTimeoutMs: 600_000 });
+  });
+  afterAll(() => emulator.stop());
+
+  it('calls IAM and KMS over node:http, never loading undici (fetch: ~85 ms at its first call), and ends with its connection still open', async () => {
+    const envsDir = writeKmsEnvironment(temp(), emulator);
+    const probe = join(temp(), 'probe.js');
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`probe: undici ${process.moduleLoadList.includes('NativeModule internal/deps/undici/undici')}\\n`));\n");
+    const run = await runProcess(process.execPath, ['--require', probe, LAUNCHER, 'keys', 'ensure', '--env', 'kms', '--envs-dir', envsDir, '--json'], {
+      cwd: temp(),
+      env: credentialEnvironment('access-key'),
+      timeoutMs: 30_000,
+    });
+    expect(run.stderr).toContain('probe: undici false');
+    expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(run.stdout).keys).toHaveLength(3);
+    expect(emulator.calls.filter((call) => call.api === 'create-key').length).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -7,6 +7,7 @@ import { StateError } from '../../lib/errors';
 import { connectObsState } from '../../lib/remote/obs-connection';
 import { ObsObjects } from '../../lib/remote/obs-objects';
 import { acquireRemoteLock } from '../../lib/remote/remote-lock';
+import { OBJECT_TRANSFERS } from '../../lib/remote/remote-state';
 import { runBootstrap } from '../../lib/synth';
 import { runTufRefresh } from '../../lib/tuf-refresh';
 import { runVerify } from '../../lib/verify';
@@ -95,6 +96,26 @@ describe('push and pull', () => {
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
     expect(await runStateStatus({ config, stateRoot: target, environment: environment() })).toMatchObject({ status: 'in-sync', baseGeneration: 1 });
+  });
+
+  it(`moves up to ${OBJECT_TRANSFERS} objects at once (push and pull), not one round trip after another`, async () => {
+    // Each object request is held 30 ms before s3rver answers it: how many are held at once is how
+    // many the client has in flight.
+    let held = 0;
+    const most = { PUT: 0, GET: 0 };
+    server.onRequest = async (request) => {
+      if (!request.path.includes('/objects/') || (request.method !== 'PUT' && request.method !== 'GET')) return;
+      held++;
+      most[request.method] = Math.max(most[request.method], held);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      held--;
+    };
+    const source = fixtureRoot('a');
+    expect(await runStatePush({ config, stateRoot: source, environment: environment() })).toMatchObject({ pushed: true, generation: 1 });
+    const target = emptyRoot('b');
+    expect(await runStatePull({ config, stateRoot: target, environment: environment() })).toMatchObject({ written: true, generation: 1 });
+    expect(fileContents(join(target, FIXTURE_ENV))).toEqual(fileContents(join(source, FIXTURE_ENV)));
+    expect(most).toEqual({ PUT: OBJECT_TRANSFERS, GET: OBJECT_TRANSFERS });
   });
 
   it('refuses a push over a remote that changed since the pull (no lost update), and a pull over unpushed changes', async () => {
