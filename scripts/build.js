@@ -26,7 +26,7 @@
  */
 'use strict';
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const { dirname, join, relative } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'bin', 'compiled');
@@ -192,6 +192,56 @@ function lazyBuiltinsPlugin() {
   };
 }
 
+/** esbuild namespace of the lazy stand-ins for packages (lazyPackagesPlugin). */
+const LAZY_PACKAGE = 'lazy-package';
+
+/**
+ * Packages that a library requires at load time but calls only on a path our code never takes,
+ * each with the module (a path suffix) whose `require` of it gets the stand-in, and why:
+ *   archiver  cdktf's lib/private/fs.js requires it to zip a TerraformAsset's directory; our stacks
+ *             have no asset. Evaluating it and its 30 dependencies (zip-stream, compress-commons,
+ *             readable-stream, lodash parts) was ~20 ms of every command that loads cdktf.
+ */
+const LAZY_PACKAGES = {
+  archiver: { importer: 'cdktf/lib/private/fs.js' },
+};
+
+/**
+ * In the library build: a `require()` of a LAZY_PACKAGES package from its importer gets a stand-in
+ * that loads the package (bundled as usual, evaluated only then) at first use. The stand-in is a
+ * function proxy: calling it (`archiver("zip", …)`), constructing it or reading a property loads the
+ * package and forwards to it.
+ */
+function lazyPackagesPlugin() {
+  const pattern = new RegExp(`^(${Object.keys(LAZY_PACKAGES).join('|')})$`);
+  return {
+    name: 'lazy-packages',
+    setup(build) {
+      build.onResolve({ filter: pattern }, (args) => {
+        // the stand-in's own require: resolved as usual, from the importer's directory
+        if (args.namespace === LAZY_PACKAGE || args.kind !== 'require-call') return undefined;
+        if (!args.importer.split('\\').join('/').endsWith(`/node_modules/${LAZY_PACKAGES[args.path].importer}`)) return undefined;
+        return { path: args.path, namespace: LAZY_PACKAGE, pluginData: { resolveDir: dirname(args.importer) } };
+      });
+      build.onLoad({ filter: /.*/, namespace: LAZY_PACKAGE }, (args) => ({
+        contents: [
+          `let loaded;`,
+          `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+          `module.exports = new Proxy(function () {}, {`,
+          `  apply: (_target, self, parameters) => Reflect.apply(load(), self, parameters),`,
+          `  construct: (_target, parameters) => Reflect.construct(load(), parameters),`,
+          `  get: (_target, name) => load()[name],`,
+          `  has: (_target, name) => name in load(),`,
+          `});`,
+          ``,
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: args.pluginData.resolveDir,
+      }));
+    },
+  };
+}
+
 /**
  * A package's own copy of a dependency that is the same version as the project's (cdk8s ships yaml
  * 2.9.1 in cdk8s/node_modules/yaml, beside the project's yaml 2.9.1): imports of it from inside
@@ -272,7 +322,7 @@ async function buildBundles(esbuild, options) {
     ...options,
     entryPoints: Object.fromEntries(used.map((name) => [name, `${LIBRARY_ENTRY}:${name}`])),
     external: EXTERNAL_PACKAGES,
-    plugins: [libraryEntriesPlugin(wanted)],
+    plugins: [lazyPackagesPlugin(), libraryEntriesPlugin(wanted)],
   });
   const metafile = {
     inputs: { ...programs.metafile.inputs, ...libraries.metafile.inputs },
@@ -300,8 +350,8 @@ function checkBundleSplit(metafile) {
       misplaced = paths.filter(isLibraryPackage);
       rule = 'those packages belong in their library bundle (LIBRARY_BUNDLES)';
     } else {
-      // (a read from a shared bundle is not code: LIBRARY_NAMESPACE)
-      misplaced = paths.filter((path) => !isInNodeModules(path) && path !== entryPoint && !path.startsWith(`${LIBRARY_NAMESPACE}:`));
+      // (a read from a shared bundle is not code: LIBRARY_NAMESPACE; nor is a package's lazy stand-in: LAZY_PACKAGE)
+      misplaced = paths.filter((path) => !isInNodeModules(path) && path !== entryPoint && !path.startsWith(`${LIBRARY_NAMESPACE}:`) && !path.startsWith(`${LAZY_PACKAGE}:`));
       rule = 'a library bundle takes third-party packages only';
       if (misplaced.length === 0) {
         const sharedElsewhere = Object.keys(LIBRARY_BUNDLES).filter((name) => name !== libraryBundle && LIBRARY_BUNDLES[name].shared);
@@ -326,7 +376,7 @@ async function build({ quiet = false } = {}) {
     libraryBundles = result.libraryBundles;
     // Packages are not listed one by one (see below), wherever node_modules is: a worktree's may be a
     // symlink to another checkout's, which esbuild names by its real path (`../main/node_modules/…`).
-    // Nor the plugins' virtual modules (`library-bundle:…`, `lazy-builtin:…`): no file to check.
+    // Nor the plugins' virtual modules (`library-bundle:…`, `lazy-builtin:…`, `lazy-package:…`): no file to check.
     const inputs = Object.keys(result.metafile.inputs)
       .filter((path) => !isInNodeModules(path) && !/^[a-z-]+:/.test(path))
       .sort();
@@ -359,7 +409,7 @@ async function build({ quiet = false } = {}) {
   }
 }
 
-module.exports = { build, buildBundles, checkBundleSplit, lazyBuiltinsPlugin, LAZY_BUILTINS, LIBRARY_BUNDLES, OUT, ROOT, sameVersionCopiesPlugin };
+module.exports = { build, buildBundles, checkBundleSplit, lazyBuiltinsPlugin, lazyPackagesPlugin, LAZY_BUILTINS, LAZY_PACKAGES, LIBRARY_BUNDLES, OUT, ROOT, sameVersionCopiesPlugin };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { LAUNCHER, runProcess } from '../helpers/cli-process';
 import { startupGraph, type StartupGraph } from '../helpers/startup-graph';
@@ -149,5 +149,53 @@ describe("the build's stand-in for the built-ins that packages require at load (
     const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ before: false, output: 'called', after: true, ownIsStandIn: false });
+  });
+});
+
+describe("the build's stand-in for packages that libraries require at load (scripts/build.js lazyPackagesPlugin)", () => {
+  const temp = useTempDirectory();
+
+  it('evaluates archiver only when cdktf first calls it (a TerraformAsset), and then forwards calls and properties', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { lazyPackagesPlugin, LAZY_PACKAGES } = require('../../scripts/build.js') as { lazyPackagesPlugin: () => unknown; LAZY_PACKAGES: Record<string, { importer: string }> };
+    expect(LAZY_PACKAGES.archiver.importer).toBe('cdktf/lib/private/fs.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const directory = temp();
+    // As cdktf's lib/private/fs.js: archiver is required when the module loads, called much later.
+    mkdirSync(join(directory, 'node_modules', 'cdktf', 'lib', 'private'), { recursive: true });
+    writeFileSync(join(directory, 'node_modules', 'cdktf', 'lib', 'private', 'fs.js'), "const archiver = require('archiver');\nexports.zip = (name) => archiver('zip', { name });\nexports.formats = () => archiver.formats;\n");
+    mkdirSync(join(directory, 'node_modules', 'archiver'), { recursive: true });
+    writeFileSync(join(directory, 'node_modules', 'archiver', 'index.js'), "globalThis.archiverEvaluated = true;\nconst archiver = (format, options) => `${format}:${options.name}`;\narchiver.formats = ['zip', 'tar'];\nmodule.exports = archiver;\n");
+    // Another module's require of the same package is left alone: the real module at once.
+    mkdirSync(join(directory, 'node_modules', 'other'), { recursive: true });
+    writeFileSync(join(directory, 'node_modules', 'other', 'index.js'), "module.exports = () => require('util').types.isProxy(require('archiver'));\n");
+    writeFileSync(
+      join(directory, 'entry.js'),
+      [
+        "const fs = require('cdktf/lib/private/fs.js');",
+        'const before = globalThis.archiverEvaluated === true;',
+        "const zipped = fs.zip('asset');",
+        'const after = globalThis.archiverEvaluated === true;',
+        'const formats = fs.formats();',
+        "const otherGetsStandIn = require('other')();",
+        'console.log(JSON.stringify({ before, zipped, after, formats, otherGetsStandIn }));',
+      ].join('\n'),
+    );
+    await esbuild.build({ absWorkingDir: directory, entryPoints: ['entry.js'], bundle: true, platform: 'node', format: 'cjs', outfile: 'out.js', plugins: [lazyPackagesPlugin() as import('esbuild').Plugin], logLevel: 'silent' });
+    const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ before: false, zipped: 'zip:asset', after: true, formats: ['zip', 'tar'], otherGetsStandIn: false });
+  });
+
+  it('keeps archiver unevaluated in a cloud synth through the bin (its streams would load node:zlib, which nothing else there needs)', async () => {
+    const project = makeTempProject(temp());
+    writeFileSync(join(project, 'envs', 'prd.yaml'), readFileSync(join(REPO_ROOT, 'envs', 'prd.example.yaml')));
+    const probe = join(project, 'probe.js');
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`probe: zlib ${process.moduleLoadList.includes('NativeModule zlib')}\\n`));\n");
+    const run = await runProcess(process.execPath, ['--require', probe, LAUNCHER, 'cloud', 'synth', '--env', 'prd'], { cwd: project });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('cloud stack cdktf.out/stacks/sigstore-prd/cdk.tf.json');
+    expect(run.stderr).toContain('probe: zlib false');
   });
 });
