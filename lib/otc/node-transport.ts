@@ -4,8 +4,9 @@ import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
  * The HTTP transport of the OTC clients: one request and its whole answer, over node:http or
  * node:https. It stands in for `fetch`, which in Node 20 loads and compiles undici at its first call
  * (about 85 ms of CPU in every process that talks to KMS or IAM: bootstrap, keys, rotate, a synth of
- * an `otc-kms` environment), while node:http is already part of the process and node:https is loaded
- * only for an https endpoint. `fetch` itself fits the same `Transport` shape (the tests pass fakes).
+ * an `otc-kms` environment), while node:http and node:https are built-ins that load in a few
+ * milliseconds (node:https only for an https endpoint). `fetch` itself fits the same `Transport`
+ * shape (the tests pass fakes).
  */
 
 /** What OtcHttpClient sends: the subset of fetch's RequestInit it uses. */

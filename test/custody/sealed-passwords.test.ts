@@ -154,12 +154,13 @@ describe('an otc-kms state after bootstrap', () => {
       // openssl with the file beside the key, as an operator would try it.
       expect(openssl(['pkey', '-in', join(stateDir, key), '-passin', `file:${join(stateDir, key.replace(/\.pem$/, '.password'))}`, '-noout']).status).not.toBe(0);
       const password = passwords.get(key.replace(/\.pem$/, '.password'))!;
+      const pemText = pem.toString('utf8');
       // The padding check lets the key's own password through (so it can let no opener slip past).
-      expect({ key, passesPadding: passesPadding(pem.toString('utf8'), password) }).toEqual({ key, passesPadding: true });
+      expect({ key, passesPadding: passesPadding(pemText, password) }).toEqual({ key, passesPadding: true });
       // Every candidate must fail to open the key: one assertion over all of them (an expect each cost
       // 0.5 s). Those that pass the padding check are tried with the real opener.
       const opening = candidates.filter((candidate) => {
-        if (!passesPadding(pem.toString('utf8'), candidate)) return false;
+        if (!passesPadding(pemText, candidate)) return false;
         try {
           decryptPrivateKey(pem, candidate);
           return true;

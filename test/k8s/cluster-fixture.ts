@@ -96,7 +96,7 @@ export function parseManifest(text: string): KubeObject[] {
 /**
  * What synthesizeCluster rendered in this module registry, by the PKI material (its identity: it
  * holds KeyObjects) and the rest of the input (its JSON). Rendering is a pure function of the input,
- * and most chart tests render one of a few inputs: a grouped suite rendered the same one up to 20
+ * and most chart tests render one of a few inputs: a grouped suite rendered the same one up to 9
  * times, 36 of 72 renders in a run (2.8 s of CPU). Whether two renders of one input give the same
  * bytes is a test of its own (cluster-synth.test.ts, through synth). Frozen, as parseManifest's.
  */
