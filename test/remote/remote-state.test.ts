@@ -99,23 +99,48 @@ describe('push and pull', () => {
   });
 
   it(`moves up to ${OBJECT_TRANSFERS} objects at once (push and pull), not one round trip after another`, async () => {
-    // Each object request is held 30 ms before s3rver answers it: how many are held at once is how
-    // many the client has in flight.
-    let held = 0;
-    const most = { PUT: 0, GET: 0 };
-    server.onRequest = async (request) => {
-      if (!request.path.includes('/objects/') || (request.method !== 'PUT' && request.method !== 'GET')) return;
-      held++;
-      most[request.method] = Math.max(most[request.method], held);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      held--;
-    };
+    // Object requests are held until as many are in flight as the client may send at once (or as
+    // are left), and 50 ms more, in which a client that sent more than that would show them too. A
+    // client that sent fewer at a time would leave the gate waiting; it then opens after 5 s, says so,
+    // and holds nothing more in that phase. A correct client reaches the count exactly, whatever the
+    // timing: it sends no more until answered.
     const source = fixtureRoot('a');
-    expect(await runStatePush({ config, stateRoot: source, environment: environment() })).toMatchObject({ pushed: true, generation: 1 });
+    const contents = Object.values(fileContents(join(source, FIXTURE_ENV)));
+    const gate = { left: 0, waiting: [] as (() => void)[], batch: 0, most: 0, stalled: false };
+    const open = () => {
+      gate.batch++;
+      gate.left -= gate.waiting.length;
+      for (const release of gate.waiting.splice(0)) release();
+    };
+    server.onRequest = (request) => {
+      if (!request.path.includes('/objects/') || (request.method !== 'PUT' && request.method !== 'GET')) return;
+      return new Promise<void>((resolve) => {
+        gate.waiting.push(resolve);
+        gate.most = Math.max(gate.most, gate.waiting.length);
+        if (gate.stalled) open();
+        else if (gate.waiting.length === Math.min(OBJECT_TRANSFERS, gate.left)) setTimeout(open, 50);
+        else if (gate.waiting.length === 1) {
+          const batch = gate.batch;
+          setTimeout(() => {
+            if (gate.batch !== batch) return; // opened meanwhile
+            gate.stalled = true;
+            open();
+          }, 5000);
+        }
+      });
+    };
+    const phase = async <T>(objects: number, run: () => Promise<T>) => {
+      Object.assign(gate, { left: objects, most: 0, stalled: false });
+      const result = await run();
+      return { result, most: gate.most, stalled: gate.stalled, left: gate.left };
+    };
+    // A push uploads each distinct content once; a pull reads the object of every file.
+    const push = await phase(new Set(contents).size, () => runStatePush({ config, stateRoot: source, environment: environment() }));
+    expect(push).toMatchObject({ result: { pushed: true, generation: 1 }, most: OBJECT_TRANSFERS, stalled: false, left: 0 });
     const target = emptyRoot('b');
-    expect(await runStatePull({ config, stateRoot: target, environment: environment() })).toMatchObject({ written: true, generation: 1 });
+    const pull = await phase(contents.length, () => runStatePull({ config, stateRoot: target, environment: environment() }));
+    expect(pull).toMatchObject({ result: { written: true, generation: 1 }, most: OBJECT_TRANSFERS, stalled: false, left: 0 });
     expect(fileContents(join(target, FIXTURE_ENV))).toEqual(fileContents(join(source, FIXTURE_ENV)));
-    expect(most).toEqual({ PUT: OBJECT_TRANSFERS, GET: OBJECT_TRANSFERS });
   });
 
   it('refuses a push over a remote that changed since the pull (no lost update), and a pull over unpushed changes', async () => {
