@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { LAUNCHER, runProcess } from '../helpers/cli-process';
 import { startupGraph, type StartupGraph } from '../helpers/startup-graph';
 import { REPO_ROOT, makeTempProject } from '../helpers/temp-project';
@@ -120,35 +120,49 @@ describe('a command that talks to KMS, as a process', () => {
   });
 });
 
+/**
+ * Writes `files` (path → content, below `directory`; `entry.js` is the entry), bundles them with
+ * esbuild and `plugin` as scripts/build.js bundles the programs, runs the bundle and returns what it
+ * printed as JSON (it must print nothing on stderr).
+ */
+async function bundleAndRun(directory: string, files: Readonly<Record<string, string>>, plugin: unknown): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(directory, path)), { recursive: true });
+    writeFileSync(join(directory, path), content);
+  }
+  await esbuild.build({ absWorkingDir: directory, entryPoints: ['entry.js'], bundle: true, platform: 'node', format: 'cjs', outfile: 'out.js', plugins: [plugin as import('esbuild').Plugin], logLevel: 'silent' });
+  const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout);
+}
+
 describe("the build's stand-in for the built-ins that packages require at load (scripts/build.js lazyBuiltinsPlugin)", () => {
   const temp = useTempDirectory();
 
   it("for child_process loads it at the first call, from a function taken at load time, and calls the real one", async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { lazyBuiltinsPlugin } = require('../../scripts/build.js') as { lazyBuiltinsPlugin: () => unknown };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    const directory = temp();
-    mkdirSync(join(directory, 'node_modules', 'takes-early'), { recursive: true });
-    // As cdk8s's _child_process: the function is read from the module when the package loads.
-    writeFileSync(join(directory, 'node_modules', 'takes-early', 'index.js'), "const { spawnSync } = require('node:child_process');\nmodule.exports = () => spawnSync('sh', ['-c', 'echo called']).stdout.toString().trim();\n");
-    writeFileSync(
-      join(directory, 'entry.js'),
-      [
-        "const loaded = () => process.moduleLoadList.includes('NativeModule child_process');",
-        "const call = require('takes-early');",
-        "const before = loaded();",
-        "const output = call();",
-        "const after = loaded();",
-        // the project's own require (not from node_modules) is left alone: the real module
-        "const ownIsStandIn = require('node:util').types.isProxy(require('node:child_process'));",
-        "console.log(JSON.stringify({ before, output, after, ownIsStandIn }));",
-      ].join('\n'),
+    const printed = await bundleAndRun(
+      temp(),
+      {
+        // As cdk8s's _child_process: the function is read from the module when the package loads.
+        'node_modules/takes-early/index.js': "const { spawnSync } = require('node:child_process');\nmodule.exports = () => spawnSync('sh', ['-c', 'echo called']).stdout.toString().trim();\n",
+        'entry.js': [
+          "const loaded = () => process.moduleLoadList.includes('NativeModule child_process');",
+          "const call = require('takes-early');",
+          'const before = loaded();',
+          'const output = call();',
+          'const after = loaded();',
+          // the project's own require (not from node_modules) is left alone: the real module
+          "const ownIsStandIn = require('node:util').types.isProxy(require('node:child_process'));",
+          'console.log(JSON.stringify({ before, output, after, ownIsStandIn }));',
+        ].join('\n'),
+      },
+      lazyBuiltinsPlugin(),
     );
-    await esbuild.build({ absWorkingDir: directory, entryPoints: ['entry.js'], bundle: true, platform: 'node', format: 'cjs', outfile: 'out.js', plugins: [lazyBuiltinsPlugin() as import('esbuild').Plugin], logLevel: 'silent' });
-    const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ before: false, output: 'called', after: true, ownIsStandIn: false });
+    expect(printed).toEqual({ before: false, output: 'called', after: true, ownIsStandIn: false });
   });
 });
 
@@ -159,33 +173,27 @@ describe("the build's stand-in for packages that libraries require at load (scri
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { lazyPackagesPlugin, LAZY_PACKAGES } = require('../../scripts/build.js') as { lazyPackagesPlugin: () => unknown; LAZY_PACKAGES: Record<string, { importer: string }> };
     expect(LAZY_PACKAGES.archiver.importer).toBe('cdktf/lib/private/fs.js');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    const directory = temp();
-    // As cdktf's lib/private/fs.js: archiver is required when the module loads, called much later.
-    mkdirSync(join(directory, 'node_modules', 'cdktf', 'lib', 'private'), { recursive: true });
-    writeFileSync(join(directory, 'node_modules', 'cdktf', 'lib', 'private', 'fs.js'), "const archiver = require('archiver');\nexports.zip = (name) => archiver('zip', { name });\nexports.formats = () => archiver.formats;\n");
-    mkdirSync(join(directory, 'node_modules', 'archiver'), { recursive: true });
-    writeFileSync(join(directory, 'node_modules', 'archiver', 'index.js'), "globalThis.archiverEvaluated = true;\nconst archiver = (format, options) => `${format}:${options.name}`;\narchiver.formats = ['zip', 'tar'];\nmodule.exports = archiver;\n");
-    // Another module's require of the same package is left alone: the real module at once.
-    mkdirSync(join(directory, 'node_modules', 'other'), { recursive: true });
-    writeFileSync(join(directory, 'node_modules', 'other', 'index.js'), "module.exports = () => require('util').types.isProxy(require('archiver'));\n");
-    writeFileSync(
-      join(directory, 'entry.js'),
-      [
-        "const fs = require('cdktf/lib/private/fs.js');",
-        'const before = globalThis.archiverEvaluated === true;',
-        "const zipped = fs.zip('asset');",
-        'const after = globalThis.archiverEvaluated === true;',
-        'const formats = fs.formats();',
-        "const otherGetsStandIn = require('other')();",
-        'console.log(JSON.stringify({ before, zipped, after, formats, otherGetsStandIn }));',
-      ].join('\n'),
+    const printed = await bundleAndRun(
+      temp(),
+      {
+        // As cdktf's lib/private/fs.js: archiver is required when the module loads, called much later.
+        'node_modules/cdktf/lib/private/fs.js': "const archiver = require('archiver');\nexports.zip = (name) => archiver('zip', { name });\nexports.formats = () => archiver.formats;\n",
+        'node_modules/archiver/index.js': "globalThis.archiverEvaluated = true;\nconst archiver = (format, options) => `${format}:${options.name}`;\narchiver.formats = ['zip', 'tar'];\nmodule.exports = archiver;\n",
+        // Another module's require of the same package is left alone: the real module at once.
+        'node_modules/other/index.js': "module.exports = () => require('util').types.isProxy(require('archiver'));\n",
+        'entry.js': [
+          "const fs = require('cdktf/lib/private/fs.js');",
+          'const before = globalThis.archiverEvaluated === true;',
+          "const zipped = fs.zip('asset');",
+          'const after = globalThis.archiverEvaluated === true;',
+          'const formats = fs.formats();',
+          "const otherGetsStandIn = require('other')();",
+          'console.log(JSON.stringify({ before, zipped, after, formats, otherGetsStandIn }));',
+        ].join('\n'),
+      },
+      lazyPackagesPlugin(),
     );
-    await esbuild.build({ absWorkingDir: directory, entryPoints: ['entry.js'], bundle: true, platform: 'node', format: 'cjs', outfile: 'out.js', plugins: [lazyPackagesPlugin() as import('esbuild').Plugin], logLevel: 'silent' });
-    const run = await runProcess(process.execPath, [join(directory, 'out.js')], { cwd: directory });
-    expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ before: false, zipped: 'zip:asset', after: true, formats: ['zip', 'tar'], otherGetsStandIn: false });
+    expect(printed).toEqual({ before: false, zipped: 'zip:asset', after: true, formats: ['zip', 'tar'], otherGetsStandIn: false });
   });
 
   it('keeps archiver unevaluated in a cloud synth through the bin (its streams would load node:zlib, which nothing else there needs)', async () => {
