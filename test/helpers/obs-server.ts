@@ -73,8 +73,10 @@ export class ObsTestServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.front ? this.front.close(() => resolve()) : resolve()));
+    // Connections still open (a request a test left hanging) are ended first: close() waits for them.
+    const closed = new Promise<void>((resolve) => (this.front ? this.front.close(() => resolve()) : resolve()));
     this.front?.closeAllConnections();
+    await closed;
     await this.s3rver?.close();
     rmSync(this.directory, { recursive: true, force: true });
   }
@@ -170,9 +172,15 @@ export class ObsTestServer {
    * each request atomically, so answering them in sequence is the faithful stand-in.
    */
   private forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // Whether the client's connection closed (a killed push): noted at once, as the request may wait
+    // for its turn behind others and its 'close' would then have passed before the turn listens.
+    let clientGone = false;
+    response.once('close', () => (clientGone = true));
     const turn = this.backendQueue.then(
       () =>
         new Promise<void>((done) => {
+          // A request whose client left while it waited is dropped: nothing would ever end its turn.
+          if (clientGone) return done();
           response.once('close', done);
           const upstream = httpRequest(
             { host: '127.0.0.1', port: this.backendPort, method: request.method, path: request.url, headers: request.headers },

@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStatePull, runStatePush, runStateStatus } from '../../lib/commands/state-remote';
@@ -277,5 +278,47 @@ describe('the remote lock', () => {
       message: expect.stringContaining(`pid ${process.pid}, state push`),
     });
     await holder.release();
+  });
+});
+
+describe('the S3 stand-in (test/helpers/obs-server.ts), which answers one request at a time', () => {
+  /** Polls until `done` holds (5 s at most). */
+  async function until(done: () => boolean, what: string): Promise<void> {
+    for (const started = Date.now(); !done(); ) {
+      if (Date.now() - started > 5000) throw new Error(`waited 5 s for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it("drops a request whose client left while it waited for its turn (a killed push), and answers the next ones", async () => {
+    const { hostname, port } = new URL(server.endpoint);
+    const sse = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': server.kmsKeyId };
+    const answered = (request: ReturnType<typeof httpRequest>) =>
+      new Promise<number>((resolve, reject) => {
+        request.on('response', (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        });
+        request.on('error', reject);
+      });
+    // An upload whose body is still coming holds s3rver's turn.
+    const slow = httpRequest({ host: hostname, port, method: 'PUT', path: `/${server.bucket}/slow`, headers: { ...sse, 'content-length': '10' } });
+    const slowAnswer = answered(slow);
+    slow.write('12345');
+    await until(() => server.requests.some((request) => request.method === 'PUT' && request.path.endsWith('/slow')), 'the upload to arrive');
+    // A request queued behind it, whose client then goes away.
+    const gone = httpRequest({ host: hostname, port, method: 'GET', path: `/${server.bucket}/slow` });
+    gone.on('error', () => undefined);
+    gone.end();
+    await until(() => server.requests.some((request) => request.method === 'GET'), 'the queued request to arrive');
+    gone.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // its connection's close reaches the server while it waits
+    slow.end('67890');
+    expect(await slowAnswer).toBe(200);
+    // The next request is answered: the dropped one's turn did not wait for a close that had passed.
+    const next = httpRequest({ host: hostname, port, method: 'GET', path: `/${server.bucket}/slow` });
+    const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5000).unref());
+    next.end();
+    expect(await Promise.race([answered(next), stalled])).toBe(200);
   });
 });
