@@ -80,8 +80,6 @@ export const nodeTransport: Transport = (url, init) => {
   const { signal } = init;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<TransportResponse>((resolve, reject) => {
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(init.body));
     const { request } = httpModule(protocol);
     let settled = false;
     const fail = (error: unknown) => {
@@ -92,7 +90,8 @@ export const nodeTransport: Transport = (url, init) => {
       reject(error);
     };
     const onAbort = () => fail(signal.reason);
-    const outgoing = request(url, { method: init.method, headers, agent: agentFor(protocol) }, (incoming) => {
+    // The body goes whole into end(): node:http sends it with its Content-Length (not chunked).
+    const outgoing = request(url, { method: init.method, headers: init.headers, agent: agentFor(protocol) }, (incoming) => {
       const chunks: Buffer[] = [];
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
       // A connection that closes before the whole answer is an 'error' here (ECONNRESET, "aborted").
