@@ -1,4 +1,4 @@
-/** Jest runs TypeScript through SWC (type checking is `tsc --noEmit` in `npm test`). */
+/** Jest runs TypeScript through SWC (type checking is `tsgo --noEmit`, TypeScript 7, in `npm test`). */
 const { accessSync, constants, statfsSync } = require('node:fs');
 
 // The tests' temporary directories (os.tmpdir()) on tmpfs when the machine has a writable, roomy
