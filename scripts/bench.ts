@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: wall times of what operators run, measured as processes. Not a test: numbers vary
  * with the machine; read them, compare them between commits. `BENCH_RUNS` sets the runs per case.
+ * `npm run bench -- tests` measures `npm test` itself (only when named).
  */
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
@@ -10,6 +11,7 @@ import { kmsBench } from './bench/kms';
 import { peerBench } from './bench/peer';
 import { phasesBench } from './bench/phases';
 import { synthBench } from './bench/synth';
+import { testsBench } from './bench/tests';
 import { tufBench } from './bench/tuf';
 
 /** Every benchmark case, in report order. Add yours here. */
@@ -21,6 +23,11 @@ const CASES: Record<string, BenchCase> = {
   tuf: tufBench,
   kms: kmsBench,
   cluster: clusterBench,
+};
+
+/** Cases that run only when named (`npm run bench -- tests`): they take minutes. */
+const ON_REQUEST: Record<string, BenchCase> = {
+  tests: testsBench,
 };
 
 function format(measurement: Measurement): string {
@@ -38,8 +45,10 @@ async function main(): Promise<void> {
   const context = createContext(join(__dirname, '..'), runs);
   process.stdout.write(`sigstore-cdk bench: node ${process.version}, ${runs} runs per case\n`);
   try {
-    for (const [name, benchCase] of Object.entries(CASES)) {
-      if (only.length && !only.includes(name)) continue;
+    const unknown = only.filter((name) => !(name in CASES) && !(name in ON_REQUEST));
+    if (unknown.length > 0) throw new Error(`no bench case ${unknown.map((name) => `"${name}"`).join(', ')}; the cases: ${[...Object.keys(CASES), ...Object.keys(ON_REQUEST)].join(', ')}`);
+    for (const [name, benchCase] of [...Object.entries(CASES), ...Object.entries(ON_REQUEST)]) {
+      if (only.length ? !only.includes(name) : name in ON_REQUEST) continue;
       for (const measurement of await benchCase(context)) process.stdout.write(`${format(measurement)}\n`);
     }
   } finally {
