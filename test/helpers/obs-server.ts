@@ -122,6 +122,19 @@ export class ObsTestServer {
     return aged;
   }
 
+  /**
+   * Removes every object of the bucket, as if each had been deleted, without a request: the bucket,
+   * its configuration (s3rver's `._S3rver_*` files at the bucket's top) and the recorded requests
+   * stay. Waits for the request s3rver is answering first, so no request sees half a removal.
+   */
+  async clear(): Promise<void> {
+    await this.backendQueue;
+    const bucketDirectory = join(this.directory, this.bucket);
+    for (const entry of readdirSync(bucketDirectory)) {
+      if (!entry.startsWith('._S3rver_')) rmSync(join(bucketDirectory, entry), { recursive: true, force: true });
+    }
+  }
+
   /** PUTs of objects whose key starts with `prefix`. */
   puts(prefix = ''): RecordedRequest[] {
     return this.requests.filter((entry) => entry.method === 'PUT' && decodeURIComponent(entry.path.split('?')[0]).startsWith(`/${this.bucket}/${prefix}`));

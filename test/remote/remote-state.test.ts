@@ -36,9 +36,9 @@ beforeEach(() => {
   server.requests.length = 0;
 });
 afterEach(async () => {
-  // Each test gets its own environment prefix: clear the bucket's objects between tests.
-  const objects = new ObsObjects(connectObsState(config, environment()).s3, connectObsState(config, environment()).location);
-  for (const entry of await objects.list(objects.location.prefix)) await objects.delete(entry.key);
+  // The bucket's objects are removed between tests (in s3rver's store: a DELETE per object through
+  // the client cost ~0.1 s per test).
+  await server.clear();
   rmSync(workspace, { recursive: true, force: true });
 });
 
@@ -320,5 +320,18 @@ describe('the S3 stand-in (test/helpers/obs-server.ts), which answers one reques
     const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5000).unref());
     next.end();
     expect(await Promise.race([answered(next), stalled])).toBe(200);
+  });
+
+  it('clear() empties the bucket as deletes would: nothing is listed or read after it, and the next push starts at generation 1', async () => {
+    const source = fixtureRoot('a');
+    expect(await runStatePush({ config, stateRoot: source, environment: environment() })).toMatchObject({ pushed: true, generation: 1 });
+    const { s3, location } = connectObsState(config, environment());
+    const objects = new ObsObjects(s3, location);
+    const before = await objects.list(location.prefix);
+    expect(before.length).toBeGreaterThan(3);
+    await server.clear();
+    expect(await objects.list('')).toEqual([]);
+    expect(await objects.get(before[0].key)).toBeUndefined();
+    expect(await runStatePush({ config, stateRoot: fixtureRoot('b'), environment: environment() })).toMatchObject({ pushed: true, generation: 1 });
   });
 });
