@@ -30,6 +30,7 @@ describe('the census environment (test/suites/census-environment.js), under a re
         "const { spawnSync } = require('node:child_process');",
         "describe('outer', () => {",
         '  beforeEach(() => {});',
+        '  afterEach(() => {});',
         `  test('in a child', () => { spawnSync(process.execPath, ['-e', ${JSON.stringify(BURN(300))}]); });`,
         `  test('in the worker', () => { ${BURN(300)}; });`,
         '});',
@@ -53,10 +54,14 @@ describe('the census environment (test/suites/census-environment.js), under a re
     expect(child.selfMs).toBeLessThan(150);
     expect(worker.selfMs).toBeGreaterThanOrEqual(300);
     expect(worker.childrenMs).toBe(0);
-    // A beforeEach runs once per test, and is timed alone: not with the test it runs before.
-    const hooks = row('burn.test.js', 'outer > hook:beforeEach');
-    expect(hooks).toHaveLength(2);
-    for (const hook of hooks) expect(hook.selfMs + hook.wallMs).toBeLessThan(150);
+    // A beforeEach or afterEach runs once per test, and is timed alone: not with the test it runs
+    // before or after (jest names that test in the hook's events too).
+    for (const type of ['beforeEach', 'afterEach']) {
+      const hooks = row('burn.test.js', `outer > hook:${type}`);
+      expect(hooks).toHaveLength(2);
+      for (const hook of hooks) expect({ type, selfMs: hook.selfMs, childrenMs: hook.childrenMs }).toEqual({ type, selfMs: expect.any(Number), childrenMs: 0 });
+      for (const hook of hooks) expect(hook.selfMs).toBeLessThan(150);
+    }
     // A file holds its tests, its hooks and the loading around them.
     const [file] = row('burn.test.js', '(file)');
     expect(file.kind).toBe('file');
@@ -66,7 +71,7 @@ describe('the census environment (test/suites/census-environment.js), under a re
     expect(rows.filter((candidate) => candidate.kind === 'test')).toHaveLength(3);
     expect(rows.filter((candidate) => candidate.kind === 'file')).toHaveLength(2);
     // Besides the file's own hook runs only jest's (a beforeEach of its root block, named without a block).
-    expect(new Set(rows.filter((candidate) => candidate.kind === 'hook').map((candidate) => candidate.name))).toEqual(new Set(['outer > hook:beforeEach', 'hook:beforeEach']));
+    expect(new Set(rows.filter((candidate) => candidate.kind === 'hook').map((candidate) => candidate.name))).toEqual(new Set(['outer > hook:beforeEach', 'outer > hook:afterEach', 'hook:beforeEach']));
 
     const summary = summarizeCensus(rows, project);
     expect(summary.suites.map((suite) => suite.file)).toEqual(['burn.test.js', 'quick.test.js']);
