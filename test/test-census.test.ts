@@ -113,7 +113,7 @@ describe('summarizeCensus (scripts/bench/test-census.ts)', () => {
     expect(lines[0]).toMatchObject({ name: 'npm test: jest (census environment)', medianMs: 2000, runs: 1 });
     expect(lines[0].notes).toContain('CPU 1.5 s (user 1.2 s, system 0.3 s)');
     expect(lines[0].notes).toContain('test files: 1.4 s: in the workers 0.4 s (tests 0.0 s, hooks 0.0 s, module loading and jest outside them 0.3 s), their child processes 1.0 s');
-    expect(lines[0].notes).toContain("the rest (jest's parent, global setup) 0.1 s");
+    expect(lines[0].notes).toContain("the rest (jest's parent, global setup, children reaped after their file ended) 0.1 s");
     expect(lines.map((line) => line.name.trim())).toEqual([
       'npm test: jest (census environment)',
       'suite test/cli/launcher.test.ts',

@@ -63,7 +63,7 @@ export function censusMeasurements(summary: CensusSummary, wallMs: number, cpu: 
       notes: [
         `${cpuNote(cpu)} on ${availableParallelism()} cores`,
         `test files: ${seconds(accounted)}: in the workers ${seconds(totals.selfMs)} (tests ${seconds(totals.testsSelfMs)}, hooks ${seconds(totals.hooksSelfMs)}, module loading and jest outside them ${seconds(totals.outsideTestsMs)}), their child processes ${seconds(totals.childrenMs)}`,
-        ...(total === undefined ? [] : [`the rest (jest's parent, global setup) ${seconds(Math.max(0, total - accounted))}`]),
+        ...(total === undefined ? [] : [`the rest (jest's parent, global setup, children reaped after their file ended) ${seconds(Math.max(0, total - accounted))}`]),
         `${totals.suites} suites, ${totals.tests} tests`,
       ].join('; '),
     },
