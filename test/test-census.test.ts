@@ -58,13 +58,10 @@ describe('the census environment (test/suites/census-environment.js), under a re
     // before or after (jest names that test in the hook's events too).
     for (const type of ['beforeEach', 'afterEach']) {
       const hooks = row('burn.test.js', `outer > hook:${type}`);
-      expect(hooks).toHaveLength(2);
-      for (const hook of hooks) expect({ type, selfMs: hook.selfMs, childrenMs: hook.childrenMs }).toEqual({ type, selfMs: expect.any(Number), childrenMs: 0 });
-      for (const hook of hooks) expect(hook.selfMs).toBeLessThan(150);
+      expect(hooks.map((hook) => ({ type, childrenMs: hook.childrenMs, under150ms: hook.selfMs < 150 }))).toEqual(Array(2).fill({ type, childrenMs: 0, under150ms: true }));
     }
     // A file holds its tests, its hooks and the loading around them.
     const [file] = row('burn.test.js', '(file)');
-    expect(file.kind).toBe('file');
     expect(file.selfMs).toBeGreaterThanOrEqual(worker.selfMs + child.selfMs);
     expect(file.childrenMs).toBeGreaterThanOrEqual(child.childrenMs!);
     expect(row('quick.test.js', '(file)')).toHaveLength(1);

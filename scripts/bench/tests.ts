@@ -6,7 +6,7 @@ import type { BenchCase, Measurement } from './harness';
 import { readCensus, summarizeCensus, type CensusSummary } from './test-census';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { childrenCpu } = require('../../test/suites/census-environment.js') as { childrenCpu: () => { userMs: number; systemMs: number } | null };
+const { childrenCpu } = require('../../test/suites/process-cpu.js') as { childrenCpu: () => { userMs: number; systemMs: number } | null };
 
 /** How many suites and tests the report lists by name. */
 const LISTED = 12;

@@ -19,25 +19,10 @@
  * Without SIGSTORE_CDK_TEST_CENSUS_DIR it records nothing and is jest's node environment.
  */
 'use strict';
-const { appendFileSync, readFileSync } = require('node:fs');
+const { appendFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { TestEnvironment } = require('jest-environment-node');
-
-/** Linux reports the children's times of /proc/<pid>/stat in USER_HZ, which is 100 on every architecture. */
-const TICK_MS = 10;
-
-/** CPU milliseconds (user, system) of the waited-for children of this process, or null without /proc. */
-function childrenCpu() {
-  let stat;
-  try {
-    stat = readFileSync('/proc/self/stat', 'utf8');
-  } catch {
-    return null;
-  }
-  // After the command name in parentheses (which may hold spaces): field 3 (state) onwards; cutime and cstime are fields 16 and 17.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { userMs: Number(fields[13]) * TICK_MS, systemMs: Number(fields[14]) * TICK_MS };
-}
+const { childrenCpu } = require('./process-cpu');
 
 /** CPU milliseconds of the waited-for children of this process, or null without /proc. */
 function childrenCpuMs() {
@@ -124,5 +109,3 @@ class CensusEnvironment extends TestEnvironment {
 }
 
 module.exports = CensusEnvironment;
-module.exports.CensusEnvironment = CensusEnvironment;
-module.exports.childrenCpu = childrenCpu;
