@@ -4,19 +4,21 @@ import { join, relative } from 'node:path';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const groups = require('./suites/groups') as {
-  GROUPED: Record<string, number>;
+  SUITES: number;
   TEST_ROOT: string;
   aloneReason: (file: string) => string | undefined;
   groupedFiles: () => string[];
-  suiteFiles: (directory: string, index?: number) => string[];
+  suiteFiles: (index: number) => string[];
+  suiteFileName: (index: number) => string;
+  testFiles: () => string[];
 };
 const suitesConfig = require('../jest.suites.config.js') as { testMatch: string[]; testPathIgnorePatterns: string[] };
 
-/** Every *.test.ts under test/, as absolute paths. */
+/** Every *.test.ts under test/, as absolute paths (walked here, not by groups.js). */
 function testFiles(directory = groups.TEST_ROOT): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const path = join(directory, entry.name);
-    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : testFiles(path);
+    if (entry.isDirectory()) return testFiles(path);
     return entry.name.endsWith('.test.ts') ? [path] : [];
   });
 }
@@ -24,24 +26,35 @@ function testFiles(directory = groups.TEST_ROOT): string[] {
 const ignored = (file: string) => suitesConfig.testPathIgnorePatterns.some((pattern) => new RegExp(pattern).test(file));
 
 describe('npm test runs every test file exactly once (jest.suites.config.js, test/suites/groups.js)', () => {
-  it('a file runs in exactly one group, and then not alone; every other file runs alone', () => {
+  it('a file runs in exactly one suite, and then not alone; every other file runs alone, for a reason', () => {
     const grouped = groups.groupedFiles();
     expect(new Set(grouped).size).toBe(grouped.length);
     const files = testFiles();
     expect(files.length).toBeGreaterThan(50);
+    expect(groups.testFiles().sort()).toEqual(files.sort());
     for (const file of files) {
       const name = relative(groups.TEST_ROOT, file);
       expect([name, ignored(file)]).toEqual([name, grouped.includes(file)]);
-      if (!grouped.includes(file) && Object.keys(groups.GROUPED).includes(relative(groups.TEST_ROOT, join(file, '..')) || '.')) {
-        expect([name, groups.aloneReason(file)]).toEqual([name, expect.any(String)]);
-      }
+      expect([name, groups.aloneReason(file) === undefined]).toEqual([name, grouped.includes(file)]);
     }
-    // Every grouped file is a file of its group's directory.
-    for (const [directory, count] of Object.entries(groups.GROUPED)) {
-      for (let index = 0; index < count; index++) {
-        for (const file of groups.suiteFiles(directory, index)) expect(relative(groups.TEST_ROOT, join(file, '..')) || '.').toBe(directory);
-      }
+    // The suites together hold the grouped files, each once.
+    const dealt = Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFiles(index));
+    expect(dealt.flat().sort()).toEqual([...grouped].sort());
+    expect(groups.suiteFiles(groups.SUITES)).toEqual([]);
+  });
+
+  it('deals the grouped files evenly: every suite has files of several directories, the counts differ by one at most', () => {
+    const counts = Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFiles(index).length);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    for (let index = 0; index < groups.SUITES; index++) {
+      const directories = new Set(groups.suiteFiles(index).map((file) => relative(groups.TEST_ROOT, join(file, '..'))));
+      expect(directories.size).toBeGreaterThan(5);
     }
+  });
+
+  it('has a suite file for each suite, and no other (a suite file left over would run an empty suite)', () => {
+    const suiteFiles = readdirSync(join(groups.TEST_ROOT, 'suites')).filter((name) => name.endsWith('.suite.ts'));
+    expect(suiteFiles.sort()).toEqual(Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFileName(index)).sort());
   });
 
   it('keeps alone a file that uses snapshots, sets jest.setTimeout, fakes the clock at its top level or asks to', () => {

@@ -81,9 +81,9 @@ describe('summarizeCensus (scripts/bench/test-census.ts)', () => {
   const temp = useTempDirectory();
   const root = '/repo';
   const rows: CensusRow[] = [
-    { file: '/repo/test/suites/k8s-1.suite.ts', kind: 'test', name: 'k8s/ingress.test.ts > Ingresses > TLS per host', selfMs: 40, childrenMs: 0, wallMs: 45 },
-    { file: '/repo/test/suites/k8s-1.suite.ts', kind: 'hook', name: 'k8s/ingress.test.ts > Ingresses > hook:beforeAll', selfMs: 10, childrenMs: 0, wallMs: 12 },
-    { file: '/repo/test/suites/k8s-1.suite.ts', kind: 'file', name: '(file)', selfMs: 300, childrenMs: 0, wallMs: 400 },
+    { file: '/repo/test/suites/in-process-1.suite.ts', kind: 'test', name: 'k8s/ingress.test.ts > Ingresses > TLS per host', selfMs: 40, childrenMs: 0, wallMs: 45 },
+    { file: '/repo/test/suites/in-process-1.suite.ts', kind: 'hook', name: 'k8s/ingress.test.ts > Ingresses > hook:beforeAll', selfMs: 10, childrenMs: 0, wallMs: 12 },
+    { file: '/repo/test/suites/in-process-1.suite.ts', kind: 'file', name: '(file)', selfMs: 300, childrenMs: 0, wallMs: 400 },
     { file: '/repo/test/cli/launcher.test.ts', kind: 'test', name: 'the launchers > runs', selfMs: 5, childrenMs: 900, wallMs: 950 },
     { file: '/repo/test/cli/launcher.test.ts', kind: 'file', name: '(file)', selfMs: 80, childrenMs: 1000, wallMs: 1100 },
     // A worker that died mid-file wrote no file row: its tests are listed, the file is not a suite.
@@ -94,7 +94,7 @@ describe('summarizeCensus (scripts/bench/test-census.ts)', () => {
     const summary = summarizeCensus(rows, root);
     expect(summary.suites).toEqual([
       { file: 'test/cli/launcher.test.ts', selfMs: 80, childrenMs: 1000, wallMs: 1100, testsSelfMs: 5, hooksSelfMs: 0, outsideTestsMs: 75, tests: 1 },
-      { file: 'test/suites/k8s-1.suite.ts', selfMs: 300, childrenMs: 0, wallMs: 400, testsSelfMs: 40, hooksSelfMs: 10, outsideTestsMs: 250, tests: 1 },
+      { file: 'test/suites/in-process-1.suite.ts', selfMs: 300, childrenMs: 0, wallMs: 400, testsSelfMs: 40, hooksSelfMs: 10, outsideTestsMs: 250, tests: 1 },
     ]);
     expect(summary.tests.map((test) => [test.file, test.kind, test.name])).toEqual([
       ['test/cli/launcher.test.ts', 'test', 'the launchers > runs'],
@@ -114,7 +114,7 @@ describe('summarizeCensus (scripts/bench/test-census.ts)', () => {
     expect(lines.map((line) => line.name.trim())).toEqual([
       'npm test: jest (census environment)',
       'suite test/cli/launcher.test.ts',
-      'suite test/suites/k8s-1.suite.ts',
+      'suite test/suites/in-process-1.suite.ts',
       'test test/cli/launcher.test.ts > the launchers > runs',
       'test test/k8s/ingress.test.ts > Ingresses > TLS per host',
       'hook test/k8s/ingress.test.ts > Ingresses > hook:beforeAll',

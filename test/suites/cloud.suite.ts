@@ -1,4 +1,0 @@
-import { runGroup } from './run-group';
-
-/** The in-process test files of test/cloud/ as one suite (see groups.js). */
-runGroup('cloud');
