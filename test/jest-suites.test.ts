@@ -11,6 +11,8 @@ const groups = require('./suites/groups') as {
   suiteFiles: (index: number) => string[];
   suiteFileName: (index: number) => string;
   testFiles: () => string[];
+  deal: (files: string[], weights: Record<string, number>, count: number) => string[][];
+  fileWeights: () => Record<string, number>;
 };
 const suitesConfig = require('../jest.suites.config.js') as { testMatch: string[]; testPathIgnorePatterns: string[] };
 
@@ -43,13 +45,49 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
     expect(groups.suiteFiles(groups.SUITES)).toEqual([]);
   });
 
-  it('deals the grouped files evenly: every suite has files of several directories, the counts differ by one at most', () => {
-    const counts = Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFiles(index).length);
-    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
-    for (let index = 0; index < groups.SUITES; index++) {
-      const directories = new Set(groups.suiteFiles(index).map((file) => relative(groups.TEST_ROOT, join(file, '..'))));
-      expect(directories.size).toBeGreaterThan(5);
-    }
+  it('deals the files by weight: the heaviest first, each to the lightest suite; an unmeasured file weighs the median', () => {
+    const file = (name: string) => join(groups.TEST_ROOT, name);
+    const names = (suites: string[][]) => suites.map((suite) => suite.map((path) => relative(groups.TEST_ROOT, path)));
+    const weights = { 'a/one.test.ts': 10, 'a/two.test.ts': 9, 'b/three.test.ts': 6, 'b/four.test.ts': 4, 'c/five.test.ts': 1 };
+    const files = Object.keys(weights).map(file);
+    // 10 -> first; 9 -> second; 6 -> second (9 < 10); 4 -> first (10 < 15); 1 -> first (14 < 15). Each suite in path order.
+    expect(names(groups.deal(files, weights, 2))).toEqual([
+      ['a/one.test.ts', 'b/four.test.ts', 'c/five.test.ts'],
+      ['a/two.test.ts', 'b/three.test.ts'],
+    ]);
+    // A new file weighs the median (6): after 10 and 9 it goes to the second suite (9 < 10), as b/three did.
+    const { 'b/three.test.ts': _measured, ...withoutThree } = weights;
+    expect(names(groups.deal(files, withoutThree, 2))).toEqual(names(groups.deal(files, weights, 2)));
+    // Nothing measured: every file weighs the same, and the suites' counts differ by one at most.
+    expect(groups.deal(files, {}, 3).map((suite) => suite.length)).toEqual([2, 2, 1]);
+  });
+
+  it("deals npm test's grouped files into suites whose measured weights differ by at most the heaviest file's, each with files of several directories", () => {
+    const weights = groups.fileWeights();
+    const weightOf = (path: string) => weights[relative(groups.TEST_ROOT, path)] ?? 0;
+    const suites = Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFiles(index));
+    const totals = suites.map((suite) => suite.reduce((sum, path) => sum + weightOf(path), 0));
+    const heaviest = Math.max(...suites.flat().map(weightOf));
+    expect(heaviest).toBeGreaterThan(0);
+    expect(Math.max(...totals) - Math.min(...totals)).toBeLessThanOrEqual(heaviest);
+    for (const suite of suites) expect(new Set(suite.map((path) => relative(groups.TEST_ROOT, join(path, '..')))).size).toBeGreaterThan(5);
+  });
+
+  it('scripts/test-durations.js keeps, per grouped file, the newest time a suite recorded, else the committed one, for the files grouped now', () => {
+    const { mergeFileDurations } = require('../scripts/test-durations.js') as {
+      mergeFileDurations: (records: { written: string; files: Record<string, number> }[], committed: Record<string, number>, grouped: string[]) => Record<string, number>;
+    };
+    const records: { written: string; files: Record<string, number> }[] = [
+      { written: '2026-12-07T10:00:00.000Z', files: { 'a.test.ts': 100, 'b.test.ts': 200 } },
+      // a later run, in which a.test.ts moved to another suite
+      { written: '2026-12-07T11:00:00.000Z', files: { 'a.test.ts': 300 } },
+    ];
+    const merged = mergeFileDurations(records, { 'c.test.ts': 50, 'gone.test.ts': 999 }, ['c.test.ts', 'a.test.ts', 'b.test.ts', 'new.test.ts']);
+    expect(Object.entries(merged)).toEqual([
+      ['a.test.ts', 300],
+      ['b.test.ts', 200],
+      ['c.test.ts', 50],
+    ]);
   });
 
   it('has a suite file for each suite, and no other (a suite file left over would run an empty suite)', () => {

@@ -9,12 +9,15 @@
  * names the file). `npx jest test/x/y.test.ts` (the default jest.config.js) still runs any file
  * alone, as before.
  *
- * Why two suites across directories, not one per directory: the directories' files load the same
+ * Why a few suites across directories, not one per directory: the directories' files load the same
  * lib/ and run the same code. Measured on the 2-core machine (2026-12-07), the same 952 tests,
  * three workers, user + system CPU of alternating runs: one suite per directory (16) 78.9, 85.8
  * and 78.1 s; four suites across directories 69.9, 69.9, 71.8, 77.7 and 68.7 s; three 71.4 and
- * 66.5 s; two 62.5 and 61.8 s. Two, not one: one suite would be a single sequential run as long
- * as all of them, which the other workers would wait for at the end.
+ * 66.5 s; two 62.5 and 61.8 s. The whole `npm test`, three alternating runs each: 16 suites 180,
+ * 146 and 180 s of CPU (95, 76, 95 s wall); two 154, 142, 152 s (81, 76, 81 s); three 161, 154,
+ * 141 s (85, 82, 74 s). Three, not fewer: a suite runs its files one after another, and the longest
+ * suite is a floor under the run's wall time (two suites took 50-59 s each, three dealt by name
+ * 21-62 s, three dealt by weight (deal, below) 43-49 s).
  *
  * A file stays a suite of its own when sharing could change what it proves or slow the run:
  *  - it uses snapshots (they are stored per test file),
@@ -30,12 +33,24 @@
  */
 'use strict';
 const { readdirSync, readFileSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const { join, relative, sep } = require('node:path');
 
 const TEST_ROOT = join(__dirname, '..');
 
 /** How many suites the grouped files are dealt into (test/suites/in-process-1.suite.ts …). */
-const SUITES = 2;
+const SUITES = 3;
+
+/**
+ * The wall time of each grouped file in a run of `npm test` (test/suites/durations.json `files`, which
+ * scripts/test-durations.js writes from what run-group.ts recorded): what the dealing balances.
+ */
+function fileWeights() {
+  try {
+    return require('./durations.json').files ?? {};
+  } catch {
+    return {};
+  }
+}
 
 const ALONE = [
   /Snapshot\(/,
@@ -64,16 +79,33 @@ function testFiles(directory = TEST_ROOT) {
 }
 
 /**
- * The grouped files, dealt into SUITES suites in path order (the first file to the first suite, the
- * second to the second, …): each suite gets files of every directory, and their counts differ by
- * one at most.
+ * Deals `files` (absolute) into `count` suites of about equal weight: the heaviest file first, each
+ * to the suite that weighs least so far (the first of equals). `weights` are by path relative to
+ * test/; a file without one (new since durations.json was written) weighs as the median of the rest.
+ * The suites' weights then differ by at most the heaviest file's. Each suite keeps path order.
  */
+function deal(files, weights, count) {
+  const relativeOf = (file) => relative(TEST_ROOT, file).split(sep).join('/');
+  const known = files.map((file) => weights[relativeOf(file)]).filter((weight) => typeof weight === 'number').sort((a, b) => a - b);
+  const fallback = known.length === 0 ? 1 : known[Math.floor(known.length / 2)];
+  const weightOf = (file) => (typeof weights[relativeOf(file)] === 'number' ? weights[relativeOf(file)] : fallback);
+  const order = [...files].sort((a, b) => weightOf(b) - weightOf(a) || (relativeOf(a) < relativeOf(b) ? -1 : 1));
+  const chunks = Array.from({ length: count }, () => ({ weight: 0, files: [] }));
+  for (const file of order) {
+    const lightest = chunks.reduce((best, chunk) => (chunk.weight < best.weight ? chunk : best));
+    lightest.weight += weightOf(file);
+    lightest.files.push(file);
+  }
+  return chunks.map((chunk) => chunk.files.sort((a, b) => (relativeOf(a) < relativeOf(b) ? -1 : 1)));
+}
+
+/** The grouped files, dealt into SUITES suites by their weights in test/suites/durations.json. */
 function groupChunks() {
-  const chunks = Array.from({ length: SUITES }, () => []);
-  testFiles()
-    .filter((file) => aloneReason(file) === undefined)
-    .forEach((file, index) => chunks[index % SUITES].push(file));
-  return chunks;
+  return deal(
+    testFiles().filter((file) => aloneReason(file) === undefined),
+    fileWeights(),
+    SUITES,
+  );
 }
 
 /** The files of suite `index` (0-based). */
@@ -91,4 +123,4 @@ function groupedFiles() {
   return groupChunks().flat();
 }
 
-module.exports = { SUITES, TEST_ROOT, aloneReason, groupedFiles, suiteFileName, suiteFiles, testFiles };
+module.exports = { SUITES, TEST_ROOT, aloneReason, deal, fileWeights, groupedFiles, suiteFileName, suiteFiles, testFiles };

@@ -1,21 +1,50 @@
-import { relative } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { TEST_ROOT, suiteFiles } = require('./groups') as { TEST_ROOT: string; suiteFiles: (index: number) => string[] };
+
+/**
+ * Where each suite leaves the wall time of its files at its end (one JSON file per suite), for
+ * scripts/test-durations.js to write into test/suites/durations.json, by which groups.js deals the
+ * files. Beside tsgo's build info: a clean clone has none, and the committed durations serve.
+ */
+export const GROUPED_DURATIONS_DIRECTORY = join(TEST_ROOT, '..', 'node_modules', '.cache', 'sigstore-cdk', 'grouped-durations');
 
 /** Registers the test files of suite `index` (0-based; see groups.js), each inside a describe block named after its path. */
 export function runGroup(index: number): void {
   const files = suiteFiles(index);
   // jest.suites.config.js refuses to start without a suite's file; one that runs empty has lost its files.
   if (files.length === 0) throw new Error(`test/suites: suite ${index + 1} has no test file (see groups.js)`);
+  const durations: Record<string, number> = {};
   for (const file of files) {
-    describe(relative(TEST_ROOT, file), () => {
+    const name = relative(TEST_ROOT, file).split(sep).join('/');
+    describe(name, () => {
+      let started = 0;
+      beforeAll(() => {
+        started = performance.now();
+      });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(file);
       // A file's clock and mocks are its own (jest resets neither between describe blocks).
       afterAll(() => {
         jest.useRealTimers();
         jest.restoreAllMocks();
+        durations[name] = Math.round(performance.now() - started);
       });
     });
+  }
+  afterAll(() => writeDurations(index, durations));
+}
+
+/** Writes what suite `index` measured, atomically; a read-only checkout keeps none. */
+function writeDurations(index: number, durations: Record<string, number>): void {
+  try {
+    mkdirSync(GROUPED_DURATIONS_DIRECTORY, { recursive: true });
+    const path = join(GROUPED_DURATIONS_DIRECTORY, `in-process-${index + 1}.json`);
+    const temporary = `${path}.tmp-${process.pid}`;
+    writeFileSync(temporary, `${JSON.stringify({ written: new Date().toISOString(), files: durations })}\n`);
+    renameSync(temporary, path);
+  } catch {
+    // the dealing falls back to the committed durations
   }
 }
