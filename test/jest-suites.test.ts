@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -112,5 +113,12 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+
+  it('runs one jest worker more than the machine has cores (the run is bound by CPU)', () => {
+    // jest.config.js read as on an 8-core machine: os.availableParallelism answers 8 before it loads.
+    const probe = "require('node:os').availableParallelism = () => 8; process.stdout.write(String(require('./jest.config.js').maxWorkers));";
+    const result = spawnSync(process.execPath, ['-e', probe], { cwd: join(groups.TEST_ROOT, '..'), encoding: 'utf8' });
+    expect({ status: result.status, stderr: result.stderr, maxWorkers: result.stdout }).toEqual({ status: 0, stderr: '', maxWorkers: '9' });
   });
 });
