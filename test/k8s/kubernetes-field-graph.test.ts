@@ -51,18 +51,32 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
     expect(kinds.size).toBeGreaterThanOrEqual(12);
   });
 
+  /** buildFieldGraph's result (built once, in beforeAll), counting the builds the cache asks for. */
+  const countingBuilder = () => {
+    const builder = Object.assign((kinds: typeof KIND_MODELS) => {
+      builder.builds.push(kinds);
+      return graph;
+    }, { builds: [] as (typeof KIND_MODELS)[] });
+    return builder;
+  };
+
   it('is built once into the cache and read from it after; a damaged cache file is named', () => {
     const directory = join(temp(), 'cache');
     const path = fieldGraphPath(KIND_MODELS, directory);
-    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(graph);
+    const build = countingBuilder();
+    expect(cachedFieldGraph(KIND_MODELS, directory, build)).toEqual(graph);
+    expect(build.builds).toEqual([KIND_MODELS]);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(graph);
     expect(existsSync(`${path}.lock`)).toBe(false);
     // What is in the file is what is used: no second build.
     const marked = { ...graph, roots: { ...graph.roots, 'test/Marked': 0 } };
     writeFileSync(path, JSON.stringify(marked));
-    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(marked);
+    expect(cachedFieldGraph(KIND_MODELS, directory, build)).toEqual(marked);
+    expect(build.builds).toHaveLength(1);
     writeFileSync(path, '{"roots": 1}');
-    expect(() => cachedFieldGraph(KIND_MODELS, directory)).toThrow(`${path}: not a field graph; remove it`);
+    expect(() => cachedFieldGraph(KIND_MODELS, directory, build)).toThrow(`${path}: not a field graph; remove it`);
+    expect(build.builds).toHaveLength(1);    // Without a builder it builds with buildFieldGraph: the machine's shared cache (which the schema checks read) holds its graph.
+    expect(cachedFieldGraph(KIND_MODELS)).toEqual(graph);
   });
 
   it("takes over a lock its builder left behind, and names the graph after its inputs", () => {
@@ -72,7 +86,9 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
     writeFileSync(`${path}.lock`, '');
     const longAgo = new Date(Date.now() - LOCK_STALE_MS - 60_000);
     utimesSync(`${path}.lock`, longAgo, longAgo);
-    expect(cachedFieldGraph(KIND_MODELS, directory)).toEqual(graph);
+    const build = countingBuilder();
+    expect(cachedFieldGraph(KIND_MODELS, directory, build)).toEqual(graph);
+    expect(build.builds).toHaveLength(1);
     expect(existsSync(`${path}.lock`)).toBe(false);
     const fewerKinds = { 'v1/Secret': KIND_MODELS['v1/Secret'] };
     expect(fieldGraphPath(fewerKinds, directory)).not.toBe(path);

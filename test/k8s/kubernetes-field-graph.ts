@@ -50,7 +50,7 @@ const LOCK_POLL_MS = 50;
  * The field graph of `kinds`: read from the cache when a build of the same inputs is there, else
  * built (under the lock) and cached. @param cacheDirectory @default <os.tmpdir()>/sigstore-cdk-test-cache
  */
-export function cachedFieldGraph(kinds: Readonly<Record<string, KindModel>>, cacheDirectory = DEFAULT_CACHE_DIRECTORY): FieldGraph {
+export function cachedFieldGraph(kinds: Readonly<Record<string, KindModel>>, cacheDirectory = DEFAULT_CACHE_DIRECTORY, build: (kinds: Readonly<Record<string, KindModel>>) => FieldGraph = buildFieldGraph): FieldGraph {
   const path = fieldGraphPath(kinds, cacheDirectory);
   const lock = `${path}.lock`;
   mkdirSync(cacheDirectory, { recursive: true });
@@ -67,7 +67,7 @@ export function cachedFieldGraph(kinds: Readonly<Record<string, KindModel>>, cac
       continue;
     }
     try {
-      const graph = buildFieldGraph(kinds);
+      const graph = build(kinds);
       const staging = `${path}.${process.pid}.tmp`;
       writeFileSync(staging, JSON.stringify(graph));
       renameSync(staging, path);
