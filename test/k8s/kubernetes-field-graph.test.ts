@@ -5,7 +5,7 @@ import type ts from 'typescript';
 import { fixtureMaterial } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { chartInput, PRODUCTION_LIKE_YAML, synthesizeCluster } from './cluster-fixture';
-import { LOCK_STALE_MS, buildFieldGraph, cachedFieldGraph, fieldGraphPath, kindsProgram, type FieldGraph } from './kubernetes-field-graph';
+import { LOCK_STALE_MS, buildFieldGraph, cachedFieldGraph, fieldGraphPath, kindsProgram, type FieldGraph, type KindsProgram } from './kubernetes-field-graph';
 import { KIND_MODELS, UnknownFieldChecker, kindKey, type KubeObject } from './kubernetes-schema';
 
 /*
@@ -20,8 +20,10 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
   let graph: FieldGraph;
   let objects: KubeObject[];
   beforeAll(async () => {
-    reference = new CheckerWalk();
-    graph = buildFieldGraph(KIND_MODELS);
+    // One program of the declarations for both: the graph is built from it, the reference walks its checker.
+    const program = kindsProgram(KIND_MODELS);
+    reference = new CheckerWalk(program);
+    graph = buildFieldGraph(KIND_MODELS, program);
     const fixture = mkdtempSync(join(tmpdir(), 'sigstore-cdk-field-graph-'));
     const material = await fixtureMaterial(fixture).finally(() => rmSync(fixture, { recursive: true, force: true }));
     objects = [...synthesizeCluster(chartInput(material)).public, ...synthesizeCluster(chartInput(material, PRODUCTION_LIKE_YAML)).public];
@@ -97,8 +99,11 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
 
 /** The walk straight on the TypeScript checker: what UnknownFieldChecker did before the graph. */
 class CheckerWalk {
-  private readonly program = kindsProgram(KIND_MODELS);
-  private readonly checker = this.program.checker;
+  private readonly checker: ts.TypeChecker;
+
+  constructor(private readonly program: KindsProgram) {
+    this.checker = program.checker;
+  }
 
   unknownFields(object: KubeObject): string[] {
     const found: string[] = [];

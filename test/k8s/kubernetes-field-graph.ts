@@ -126,8 +126,8 @@ export function kindsProgram(kinds: Readonly<Record<string, KindModel>>): KindsP
 }
 
 /** The graph of `kinds`, from the TypeScript checker's view of the model packages' declarations. */
-export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>): FieldGraph {
-  const { ts, checker, rootTypes } = kindsProgram(kinds);
+export function buildFieldGraph(kinds: Readonly<Record<string, KindModel>>, program: KindsProgram = kindsProgram(kinds)): FieldGraph {
+  const { ts, checker, rootTypes } = program;
 
   // Type 0: the leaf. Every other type gets an id when first reached, then its entry.
   const types: FieldType[] = [{}];
