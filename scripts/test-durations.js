@@ -20,7 +20,7 @@ const OUT = join(ROOT, 'test', 'suites', 'durations.json');
 const GROUPED_DURATIONS = join(ROOT, 'node_modules', '.cache', 'sigstore-cdk', 'grouped-durations');
 
 /**
- * The grouped files' wall times: for each file grouped now (`grouped`, paths relative to test/), the
+ * The grouped files' wall times: for each file grouped now (`grouped`, paths relative to the repository), the
  * newest of the suites' `records` that measured it, else its `committed` time; heaviest first.
  */
 function mergeFileDurations(records, committed, grouped) {
@@ -34,21 +34,15 @@ function mergeFileDurations(records, committed, grouped) {
   return Object.fromEntries(Object.entries(files).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
 }
 
-/** What the suites of the last run recorded (test/suites/run-group.ts), merged over the committed times. */
-function groupedFileDurations(committed) {
-  const { aloneReason, testFiles, TEST_ROOT } = require('../test/suites/groups');
+/** The files of the suites' records (test/suites/run-group.ts) of the last runs; none before the first. */
+function readSuiteRecords() {
   let names = [];
   try {
     names = readdirSync(GROUPED_DURATIONS).filter((name) => name.endsWith('.json'));
   } catch {
     // no suite recorded anything yet
   }
-  const records = names.map((name) => JSON.parse(readFileSync(join(GROUPED_DURATIONS, name), 'utf8')));
-  const grouped = testFiles()
-    .filter((file) => aloneReason(file) === undefined)
-    .map((file) => relative(TEST_ROOT, file).split('\\').join('/'));
-  const measured = grouped.filter((file) => records.some((record) => typeof record.files?.[file] === 'number')).length;
-  return { files: mergeFileDurations(records, committed, grouped), measured, grouped: grouped.length };
+  return names.map((name) => JSON.parse(readFileSync(join(GROUPED_DURATIONS, name), 'utf8')));
 }
 
 async function main() {
@@ -57,8 +51,9 @@ async function main() {
   const projectConfig = JSON.parse(shown).configs[0];
   const cachePath = new Sequencer({})._getCachePath({ config: projectConfig });
   const cache = JSON.parse(readFileSync(cachePath, 'utf8'));
-  const { groupedFiles } = require('../test/suites/groups');
-  const groupedNow = new Set(groupedFiles().map((file) => relative(ROOT, file).split('\\').join('/')));
+  const { groupedFiles, repositoryPath } = require('../test/suites/groups');
+  const grouped = groupedFiles().map(repositoryPath);
+  const groupedNow = new Set(grouped);
   const durations = Object.fromEntries(
     Object.entries(cache)
       .map(([path, [, milliseconds]]) => [relative(ROOT, path), Math.round(milliseconds)])
@@ -72,10 +67,12 @@ async function main() {
   } catch {
     // none yet
   }
-  const grouped = groupedFileDurations(committed);
+  const records = readSuiteRecords();
+  const files = mergeFileDurations(records, committed, grouped);
+  const measured = grouped.filter((file) => records.some((record) => typeof record.files?.[file] === 'number')).length;
   const comment = 'milliseconds of `npm test`: per jest suite (durations) and per grouped file (files); written by scripts/test-durations.js';
-  writeFileSync(OUT, `${JSON.stringify({ comment, durations, files: grouped.files }, null, 2)}\n`);
-  process.stdout.write(`${relative(ROOT, OUT)}: ${Object.keys(durations).length} suites, from ${cachePath}; ${grouped.measured} of ${grouped.grouped} grouped files measured, from ${relative(ROOT, GROUPED_DURATIONS)}\n`);
+  writeFileSync(OUT, `${JSON.stringify({ comment, durations, files }, null, 2)}\n`);
+  process.stdout.write(`${relative(ROOT, OUT)}: ${Object.keys(durations).length} suites, from ${cachePath}; ${measured} of ${grouped.length} grouped files measured, from ${relative(ROOT, GROUPED_DURATIONS)}\n`);
 }
 
 if (require.main === module) {

@@ -14,6 +14,7 @@ const groups = require('./suites/groups') as {
   testFiles: () => string[];
   deal: (files: string[], weights: Record<string, number>, count: number) => string[][];
   fileWeights: () => Record<string, number>;
+  repositoryPath: (file: string) => string;
 };
 const suitesConfig = require('../jest.suites.config.js') as { testMatch: string[]; testPathIgnorePatterns: string[] };
 
@@ -47,8 +48,8 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
   });
 
   it('deals the files by weight: the heaviest first, each to the lightest suite; an unmeasured file weighs the median', () => {
-    const file = (name: string) => join(groups.TEST_ROOT, name);
-    const names = (suites: string[][]) => suites.map((suite) => suite.map((path) => relative(groups.TEST_ROOT, path)));
+    const file = (name: string) => join(groups.TEST_ROOT, '..', name);
+    const names = (suites: string[][]) => suites.map((suite) => suite.map(groups.repositoryPath));
     const weights = { 'a/one.test.ts': 10, 'a/two.test.ts': 9, 'b/three.test.ts': 6, 'b/four.test.ts': 4, 'c/five.test.ts': 1 };
     const files = Object.keys(weights).map(file);
     // 10 -> first; 9 -> second; 6 -> second (9 < 10); 4 -> first (10 < 15); 1 -> first (14 < 15). Each suite in path order.
@@ -65,7 +66,7 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
 
   it("deals npm test's grouped files into suites whose measured weights differ by at most the heaviest file's, each with files of several directories", () => {
     const weights = groups.fileWeights();
-    const weightOf = (path: string) => weights[relative(groups.TEST_ROOT, path)] ?? 0;
+    const weightOf = (path: string) => weights[groups.repositoryPath(path)] ?? 0;
     const suites = Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFiles(index));
     const totals = suites.map((suite) => suite.reduce((sum, path) => sum + weightOf(path), 0));
     const heaviest = Math.max(...suites.flat().map(weightOf));

@@ -77,7 +77,8 @@ describe('the kubernetes-models field graph (test/k8s/kubernetes-field-graph.ts)
     expect(build.builds).toHaveLength(1);
     writeFileSync(path, '{"roots": 1}');
     expect(() => cachedFieldGraph(KIND_MODELS, directory, build)).toThrow(`${path}: not a field graph; remove it`);
-    expect(build.builds).toHaveLength(1);    // Without a builder it builds with buildFieldGraph: the machine's shared cache (which the schema checks read) holds its graph.
+    expect(build.builds).toHaveLength(1);
+    // Without a builder it builds with buildFieldGraph: the machine's shared cache (which the schema checks read) holds its graph.
     expect(cachedFieldGraph(KIND_MODELS)).toEqual(graph);
   });
 

@@ -36,6 +36,12 @@ const { readdirSync, readFileSync } = require('node:fs');
 const { join, relative, sep } = require('node:path');
 
 const TEST_ROOT = join(__dirname, '..');
+const ROOT = join(TEST_ROOT, '..');
+
+/** A file's path as durations.json names it: relative to the repository, with `/`. */
+function repositoryPath(file) {
+  return relative(ROOT, file).split(sep).join('/');
+}
 
 /** How many suites the grouped files are dealt into (test/suites/in-process-1.suite.ts …). */
 const SUITES = 3;
@@ -80,12 +86,12 @@ function testFiles(directory = TEST_ROOT) {
 
 /**
  * Deals `files` (absolute) into `count` suites of about equal weight: the heaviest file first, each
- * to the suite that weighs least so far (the first of equals). `weights` are by path relative to
- * test/; a file without one (new since durations.json was written) weighs as the median of the rest.
+ * to the suite that weighs least so far (the first of equals). `weights` are by repositoryPath; a
+ * file without one (new since durations.json was written) weighs as the median of the rest.
  * The suites' weights then differ by at most the heaviest file's. Each suite keeps path order.
  */
 function deal(files, weights, count) {
-  const relativeOf = (file) => relative(TEST_ROOT, file).split(sep).join('/');
+  const relativeOf = repositoryPath;
   const known = files.map((file) => weights[relativeOf(file)]).filter((weight) => typeof weight === 'number').sort((a, b) => a - b);
   const fallback = known.length === 0 ? 1 : known[Math.floor(known.length / 2)];
   const weightOf = (file) => (typeof weights[relativeOf(file)] === 'number' ? weights[relativeOf(file)] : fallback);
@@ -123,4 +129,4 @@ function groupedFiles() {
   return groupChunks().flat();
 }
 
-module.exports = { SUITES, TEST_ROOT, aloneReason, deal, fileWeights, groupedFiles, suiteFileName, suiteFiles, testFiles };
+module.exports = { SUITES, TEST_ROOT, aloneReason, deal, fileWeights, groupedFiles, repositoryPath, suiteFileName, suiteFiles, testFiles };

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative } from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { TEST_ROOT, suiteFiles } = require('./groups') as { TEST_ROOT: string; suiteFiles: (index: number) => string[] };
+const { TEST_ROOT, repositoryPath, suiteFiles } = require('./groups') as { TEST_ROOT: string; repositoryPath: (file: string) => string; suiteFiles: (index: number) => string[] };
 
 /**
  * Where each suite leaves the wall time of its files at its end (one JSON file per suite), for
@@ -17,8 +17,7 @@ export function runGroup(index: number): void {
   if (files.length === 0) throw new Error(`test/suites: suite ${index + 1} has no test file (see groups.js)`);
   const durations: Record<string, number> = {};
   for (const file of files) {
-    const name = relative(TEST_ROOT, file).split(sep).join('/');
-    describe(name, () => {
+    describe(relative(TEST_ROOT, file), () => {
       let started = 0;
       beforeAll(() => {
         started = performance.now();
@@ -29,7 +28,7 @@ export function runGroup(index: number): void {
       afterAll(() => {
         jest.useRealTimers();
         jest.restoreAllMocks();
-        durations[name] = Math.round(performance.now() - started);
+        durations[repositoryPath(file)] = Math.round(performance.now() - started);
       });
     });
   }
