@@ -17,7 +17,7 @@ const Sequencer = require('@jest/test-sequencer').default;
 
 const ROOT = join(__dirname, '..');
 const OUT = join(ROOT, 'test', 'suites', 'durations.json');
-const GROUPED_DURATIONS = join(ROOT, 'node_modules', '.cache', 'sigstore-cdk', 'grouped-durations');
+const { GROUPED_DURATIONS, groupedFiles, repositoryPath } = require('../test/suites/groups');
 
 /**
  * The grouped files' wall times: for each file grouped now (`grouped`, paths relative to the repository), the
@@ -51,7 +51,6 @@ async function main() {
   const projectConfig = JSON.parse(shown).configs[0];
   const cachePath = new Sequencer({})._getCachePath({ config: projectConfig });
   const cache = JSON.parse(readFileSync(cachePath, 'utf8'));
-  const { groupedFiles, repositoryPath } = require('../test/suites/groups');
   const grouped = groupedFiles().map(repositoryPath);
   const groupedNow = new Set(grouped);
   const durations = Object.fromEntries(

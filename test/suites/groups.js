@@ -47,6 +47,13 @@ function repositoryPath(file) {
 const SUITES = 3;
 
 /**
+ * Where each suite leaves the wall time of its files at its end (run-group.ts; one JSON file per
+ * suite), for scripts/test-durations.js to write into durations.json. Beside tsgo's build info: a
+ * clean clone has none, and the committed durations serve.
+ */
+const GROUPED_DURATIONS = join(ROOT, 'node_modules', '.cache', 'sigstore-cdk', 'grouped-durations');
+
+/**
  * The wall time of each grouped file in a run of `npm test` (test/suites/durations.json `files`, which
  * scripts/test-durations.js writes from what run-group.ts recorded): what the dealing balances.
  */
@@ -81,7 +88,7 @@ function testFiles(directory = TEST_ROOT) {
       if (entry.isDirectory()) return testFiles(path);
       return entry.name.endsWith('.test.ts') ? [path] : [];
     })
-    .sort((a, b) => (relative(TEST_ROOT, a) < relative(TEST_ROOT, b) ? -1 : 1));
+    .sort();
 }
 
 /**
@@ -91,18 +98,17 @@ function testFiles(directory = TEST_ROOT) {
  * The suites' weights then differ by at most the heaviest file's. Each suite keeps path order.
  */
 function deal(files, weights, count) {
-  const relativeOf = repositoryPath;
-  const known = files.map((file) => weights[relativeOf(file)]).filter((weight) => typeof weight === 'number').sort((a, b) => a - b);
-  const fallback = known.length === 0 ? 1 : known[Math.floor(known.length / 2)];
-  const weightOf = (file) => (typeof weights[relativeOf(file)] === 'number' ? weights[relativeOf(file)] : fallback);
-  const order = [...files].sort((a, b) => weightOf(b) - weightOf(a) || (relativeOf(a) < relativeOf(b) ? -1 : 1));
+  const measured = (file) => weights[repositoryPath(file)];
+  const known = files.map(measured).filter((weight) => typeof weight === 'number').sort((a, b) => a - b);
+  const median = known.length === 0 ? 1 : known[Math.floor(known.length / 2)];
+  const weightOf = (file) => (typeof measured(file) === 'number' ? measured(file) : median);
   const chunks = Array.from({ length: count }, () => ({ weight: 0, files: [] }));
-  for (const file of order) {
+  for (const file of [...files].sort().sort((a, b) => weightOf(b) - weightOf(a))) {
     const lightest = chunks.reduce((best, chunk) => (chunk.weight < best.weight ? chunk : best));
     lightest.weight += weightOf(file);
     lightest.files.push(file);
   }
-  return chunks.map((chunk) => chunk.files.sort((a, b) => (relativeOf(a) < relativeOf(b) ? -1 : 1)));
+  return chunks.map((chunk) => chunk.files.sort());
 }
 
 /** The grouped files, dealt into SUITES suites by their weights in test/suites/durations.json. */
@@ -129,4 +135,4 @@ function groupedFiles() {
   return groupChunks().flat();
 }
 
-module.exports = { SUITES, TEST_ROOT, aloneReason, deal, fileWeights, groupedFiles, repositoryPath, suiteFileName, suiteFiles, testFiles };
+module.exports = { GROUPED_DURATIONS, SUITES, TEST_ROOT, aloneReason, deal, fileWeights, groupedFiles, repositoryPath, suiteFileName, suiteFiles, testFiles };

@@ -1,14 +1,12 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { TEST_ROOT, repositoryPath, suiteFiles } = require('./groups') as { TEST_ROOT: string; repositoryPath: (file: string) => string; suiteFiles: (index: number) => string[] };
-
-/**
- * Where each suite leaves the wall time of its files at its end (one JSON file per suite), for
- * scripts/test-durations.js to write into test/suites/durations.json, by which groups.js deals the
- * files. Beside tsgo's build info: a clean clone has none, and the committed durations serve.
- */
-export const GROUPED_DURATIONS_DIRECTORY = join(TEST_ROOT, '..', 'node_modules', '.cache', 'sigstore-cdk', 'grouped-durations');
+const { GROUPED_DURATIONS, TEST_ROOT, repositoryPath, suiteFiles } = require('./groups') as {
+  GROUPED_DURATIONS: string;
+  TEST_ROOT: string;
+  repositoryPath: (file: string) => string;
+  suiteFiles: (index: number) => string[];
+};
 
 /** Registers the test files of suite `index` (0-based; see groups.js), each inside a describe block named after its path. */
 export function runGroup(index: number): void {
@@ -35,11 +33,11 @@ export function runGroup(index: number): void {
   afterAll(() => writeDurations(index, durations));
 }
 
-/** Writes what suite `index` measured, atomically; a read-only checkout keeps none. */
+/** Writes what suite `index` measured into groups.js GROUPED_DURATIONS, atomically; a read-only checkout keeps none. */
 function writeDurations(index: number, durations: Record<string, number>): void {
   try {
-    mkdirSync(GROUPED_DURATIONS_DIRECTORY, { recursive: true });
-    const path = join(GROUPED_DURATIONS_DIRECTORY, `in-process-${index + 1}.json`);
+    mkdirSync(GROUPED_DURATIONS, { recursive: true });
+    const path = join(GROUPED_DURATIONS, `in-process-${index + 1}.json`);
     const temporary = `${path}.tmp-${process.pid}`;
     writeFileSync(temporary, `${JSON.stringify({ written: new Date().toISOString(), files: durations })}\n`);
     renameSync(temporary, path);
