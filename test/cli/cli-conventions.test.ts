@@ -8,8 +8,9 @@ import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 /*
- * The CLI as an operator meets it after `npm ci`: a version, help that is not an error, a bin that
- * npx finds, JSON on stdout that a script can parse, and the embedded default without any file.
+ * The CLI as an operator meets it after `npm ci`: a version, help that is not an error, JSON on
+ * stdout that a script can parse, and the embedded default without any file. (That npx finds the bin:
+ * the README walk runs `npx --no-install sigstore-cdk`.)
  */
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -36,7 +37,7 @@ describe('CLI conventions (as processes)', () => {
     expect(unknown.stderr).toContain("unknown option '--no-such-option'");
   });
 
-  it('after npm ci: npx finds the bin, `npm run --silent synth -- --json` prints only JSON on stdout, and dev works with envs/dev.yaml deleted', async () => {
+  it('after npm ci: `npm run --silent synth -- --json` prints only JSON on stdout, and dev works with envs/dev.yaml deleted', async () => {
     const project = makeTempProject(join(temp(), 'checkout'));
     rmSync(join(project, 'envs', 'dev.yaml'));
 
@@ -45,10 +46,8 @@ describe('CLI conventions (as processes)', () => {
     const result = JSON.parse(viaNpm.stdout); // the whole of stdout: no npm banner, no progress
     expect(result.minted.length).toBeGreaterThan(0);
     expect(existsSync(join(project, 'dist', 'trust', 'trusted_root.json'))).toBe(true);
-
-    const viaNpx = await runProcess('npx', ['--no-install', 'sigstore-cdk', 'synth', '--json'], { cwd: project, timeoutMs: 120_000 });
-    expect(viaNpx.code).toBe(0);
-    expect(JSON.parse(viaNpx.stdout)).toMatchObject({ minted: [] }); // the same state: nothing minted again
+    // `npx --no-install sigstore-cdk` (npx finds the bin, and adds nothing to stdout): the README walk
+    // runs it, as "The CLI" documents it (test/readme/readme-commands.test.ts), at 1.2-2 s of npm's work.
 
     // Without --silent npm prints its own banner on stdout: the reason the README says --silent.
     const loud = await runProcess('npm', ['run', 'synth', '--', '--json'], { cwd: project, timeoutMs: 120_000 });

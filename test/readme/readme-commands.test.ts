@@ -10,7 +10,7 @@ import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { loadConfig } from '../../lib/config/load';
 import { openPasswordsFor } from '../../lib/custody/state-keyring';
-import { runProcess, REPO_ROOT } from '../helpers/cli-process';
+import { runProcess, REPO_ROOT, type ProcessRun } from '../helpers/cli-process';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -162,7 +162,8 @@ describe('the README command blocks', () => {
 interface ProseEdit {
   readonly name: string;
   before(): void;
-  after(): void;
+  /** `run`: the block's process (its stdout is the output of all its commands). */
+  after(run: ProcessRun): void;
 }
 
 /** The README line of the first ```sh block after the text `marker` (which must be in the README once). */
@@ -199,10 +200,27 @@ function editEnvironment(project: string, edit: (document: ReturnType<typeof par
   writeFileSync(path, String(document));
 }
 
-/** The runbook's hand edits: step 4 moves the Terraform state into the bucket, step 8 pins the trees for HA signers, step 13 onboards a tenant. */
+/**
+ * The runbook's hand edits: step 4 moves the Terraform state into the bucket, step 8 pins the trees
+ * for HA signers, step 13 onboards a tenant. And what "The CLI" promises of its block's output.
+ */
 function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
   const edits = new Map<number, ProseEdit>();
   const stack = join(project, 'cdktf.out', 'stacks', 'sigstore-prd');
+
+  // "The CLI": after npm ci, npx finds the project's bin and adds nothing to its stdout; `help` is not
+  // an error; `npm run --silent synth -- --json` writes exactly one JSON document.
+  const cli = shellBlockAfter('## The CLI\n');
+  edits.set(cli.line, {
+    name: 'The CLI: npx, help and --json',
+    before() {},
+    after(run) {
+      const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(run.stdout.startsWith(`${version}\nUsage: sigstore-cdk`)).toBe(true);
+      const synth = JSON.parse(readFileSync(join(project, 'synth.json'), 'utf8')); // the whole file: no npm banner, no progress
+      expect(synth).toMatchObject({ minted: expect.any(Array) });
+    },
+  });
 
   // Step 4: "set `cloud.stateBackend: { … }` in envs/prd.yaml", then the block with init -migrate-state.
   const migrate = shellBlockAfter('Then move the state into the bucket');
@@ -303,7 +321,7 @@ async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJ
       );
     }
     if (edit) {
-      edit.after();
+      edit.after(run);
       applied.push(edit.name);
     }
     ran.push(`${block.line} ${block.section}`);
