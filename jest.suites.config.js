@@ -15,6 +15,9 @@ for (let index = 0; index < SUITES; index++) {
   if (!existsSync(suite)) throw new Error(`jest.suites.config.js: ${suite} is missing (test/suites/groups.js deals the grouped files into ${SUITES} suites)`);
 }
 
+// A grouped file's snapshots are looked up where jest's default resolver puts them (test/suites/file-snapshots.js).
+if (base.snapshotResolver !== undefined) throw new Error('jest.suites.config.js: test/suites/file-snapshots.js assumes jest\'s default snapshot paths; teach it the snapshotResolver');
+
 const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 module.exports = {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -97,7 +97,7 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
     expect(suiteFiles.sort()).toEqual(Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFileName(index)).sort());
   });
 
-  it('keeps alone a file that uses snapshots, sets jest.setTimeout, fakes the clock at its top level or asks to', () => {
+  it('keeps alone a file that uses inline snapshots, sets jest.setTimeout, fakes the clock at its top level or asks to', () => {
     const directory = mkdtempSync(join(tmpdir(), 'jest-suites-'));
     try {
       const reason = (source: string) => {
@@ -105,7 +105,8 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
         writeFileSync(file, source);
         return groups.aloneReason(file);
       };
-      expect(reason("it('x', () => expect(1).toMatchSnapshot());\n")).toContain('Snapshot');
+      expect(reason("it('x', () => expect(1).toMatchInlineSnapshot());\n")).toContain('InlineSnapshot');
+      expect(reason("it('x', () => expect(1).toMatchSnapshot());\n")).toBeUndefined(); // file-snapshots.js keeps it in the file's .snap
       expect(reason('jest.setTimeout(120_000);\n')).toContain('setTimeout');
       expect(reason("setWallClock('2026-01-01T00:00:00Z');\n")).toContain('setWallClock');
       expect(reason('// jest-suite: alone (it holds a port)\n')).toContain('alone');
@@ -121,5 +122,70 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
     const probe = "require('node:os').availableParallelism = () => 8; process.stdout.write(String(require('./jest.config.js').maxWorkers));";
     const result = spawnSync(process.execPath, ['-e', probe], { cwd: join(groups.TEST_ROOT, '..'), encoding: 'utf8' });
     expect({ status: result.status, stderr: result.stderr, maxWorkers: result.stdout }).toEqual({ status: 0, stderr: '', maxWorkers: '9' });
+  });
+});
+
+describe("a grouped file's snapshots (test/suites/file-snapshots.js), under a real jest", () => {
+  const FILE_SNAPSHOTS = join(groups.TEST_ROOT, 'suites', 'file-snapshots.js');
+
+  /** A project whose suite groups a.check.js, b.check.js and c.check.js as run-group.ts does; returns how jest ran it. */
+  function runGroupedSuite(project: string, flags: string[]): { status: number | null; results: JestResults; stderr: string } {
+    const config = { rootDir: project, testMatch: ['**/*.suite.js'], transform: {}, cacheDirectory: join(project, '.cache') };
+    const output = join(project, `results-${flags.join('')}.json`);
+    const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', JSON.stringify(config), '--runInBand', '--json', `--outputFile=${output}`, ...flags], {
+      cwd: project,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      encoding: 'utf8',
+    });
+    return { status: jest.status, results: JSON.parse(readFileSync(output, 'utf8')) as JestResults, stderr: jest.stderr };
+  }
+
+  interface JestResults {
+    snapshot: { added: number; matched: number; unmatched: number; updated: number; unchecked: number; uncheckedKeysByFile: { filePath: string; keys: string[] }[] };
+    testResults: { message: string; assertionResults: { fullName: string; status: string }[] }[];
+  }
+
+  it("reads and writes each file's own .snap under its names alone; reports an obsolete one, not a skipped test's; refuses -u over them", () => {
+    const project = mkdtempSync(join(tmpdir(), 'jest-file-snapshots-'));
+    try {
+      mkdirSync(join(project, '__snapshots__'));
+      const snap = (entries: Record<string, string>) => `// Jest Snapshot v1, https://jestjs.io/docs/snapshot-testing\n\n${Object.entries(entries).map(([key, value]) => `exports[\`${key}\`] = \`${value}\`;\n`).join('\n')}`;
+      // a: one snapshot matches, one belongs to a skipped test, one is obsolete. b: a new one. c: one that differs.
+      writeFileSync(join(project, 'a.check.js'), "describe('a', () => {\n  it('matches', () => expect({ x: 1 }).toMatchSnapshot());\n  it.skip('skipped', () => expect(2).toMatchSnapshot());\n});\n");
+      writeFileSync(join(project, '__snapshots__', 'a.check.js.snap'), snap({ 'a matches 1': '\n{\n  "x": 1,\n}\n', 'a skipped 1': '2', 'a gone 1': '3' }));
+      writeFileSync(join(project, 'b.check.js'), "it('new', () => expect('fresh').toMatchSnapshot());\n");
+      writeFileSync(join(project, 'c.check.js'), "it('differs', () => expect({ x: 2 }).toMatchSnapshot());\n");
+      writeFileSync(join(project, '__snapshots__', 'c.check.js.snap'), snap({ 'differs 1': '\n{\n  "x": 1,\n}\n' }));
+      const registerFiles = ['a.check.js', 'b.check.js', 'c.check.js']
+        .map((name) => `describe(${JSON.stringify(name)}, () => {\n  useFileSnapshots(require.resolve('./${name}'), ${JSON.stringify(name)});\n  require('./${name}');\n});`)
+        .join('\n');
+      writeFileSync(join(project, 'group.suite.js'), `const { useFileSnapshots } = require(${JSON.stringify(FILE_SNAPSHOTS)});\n${registerFiles}\n`);
+
+      const first = runGroupedSuite(project, ['--ci=false']);
+      expect(first.status).toBe(1);
+      expect(first.results.snapshot).toMatchObject({ added: 1, matched: 1, unmatched: 1, unchecked: 1, uncheckedKeysByFile: [{ filePath: join(project, 'group.suite.js'), keys: ['a.check.js a gone 1'] }] });
+      const tests = first.results.testResults[0].assertionResults.map((test) => [test.fullName, test.status]);
+      expect(tests).toEqual([
+        ['a.check.js a matches', 'passed'],
+        ['a.check.js a skipped', 'pending'],
+        ['b.check.js new', 'passed'],
+        ['c.check.js differs', 'failed'],
+      ]);
+      expect(first.results.testResults[0].message).toContain('c.check.js differs');
+      // b's new snapshot is in b's own file, under the name it has alone; the suite got no file of its own.
+      expect(readFileSync(join(project, '__snapshots__', 'b.check.js.snap'), 'utf8')).toContain('exports[`new 1`] = `"fresh"`;');
+      expect(existsSync(join(project, '__snapshots__', 'group.suite.js.snap'))).toBe(false);
+
+      // --ci writes nothing new; -u updates c, and refuses to remove a's unchecked snapshots (named), keeping them.
+      const updated = runGroupedSuite(project, ['-u']);
+      expect(updated.status).toBe(1);
+      expect(updated.results.snapshot).toMatchObject({ updated: 1, unchecked: 0 });
+      expect(updated.results.testResults[0].message).toContain('a.check.js: no test checked 2 of its snapshots (a gone 1, a skipped 1)');
+      expect(updated.results.testResults[0].message).toContain('npx jest test/a.check.js -u');
+      expect(readFileSync(join(project, '__snapshots__', 'a.check.js.snap'), 'utf8')).toContain('exports[`a gone 1`]');
+      expect(readFileSync(join(project, '__snapshots__', 'c.check.js.snap'), 'utf8')).toContain('"x": 2');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

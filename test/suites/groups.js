@@ -20,7 +20,8 @@
  * 21-62 s, three dealt by weight (deal, below) 43-49 s).
  *
  * A file stays a suite of its own when sharing could change what it proves or slow the run:
- *  - it uses snapshots (they are stored per test file),
+ *  - it uses inline snapshots (jest rewrites the test file; a file's other snapshots stay in its own
+ *    __snapshots__/<file>.snap when it is grouped: file-snapshots.js),
  *  - it fakes the clock at its top level (a clock set inside a test or hook ends with the file:
  *    run-group.ts restores real timers after each file),
  *  - it sets jest.setTimeout (the last call would apply to every test of the suite),
@@ -66,7 +67,7 @@ function fileWeights() {
 }
 
 const ALONE = [
-  /Snapshot\(/,
+  /InlineSnapshot\(/,
   /^(?:setWallClock|jest\.useFakeTimers)\(/m,
   /jest\.setTimeout/,
   /\brunProcess\(|holdStateLock|mariadb-server|SIGKILL/,

@@ -7,6 +7,8 @@ const { GROUPED_DURATIONS, TEST_ROOT, repositoryPath, suiteFiles } = require('./
   repositoryPath: (file: string) => string;
   suiteFiles: (index: number) => string[];
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { useFileSnapshots } = require('./file-snapshots') as { useFileSnapshots: (file: string, describeName: string) => void };
 
 /** Registers the test files of suite `index` (0-based; see groups.js), each inside a describe block named after its path. */
 export function runGroup(index: number): void {
@@ -15,11 +17,14 @@ export function runGroup(index: number): void {
   if (files.length === 0) throw new Error(`test/suites: suite ${index + 1} has no test file (see groups.js)`);
   const durations: Record<string, number> = {};
   for (const file of files) {
-    describe(relative(TEST_ROOT, file), () => {
+    const name = relative(TEST_ROOT, file);
+    describe(name, () => {
       let started = 0;
       beforeAll(() => {
         started = performance.now();
       });
+      // Its snapshots in its own __snapshots__/<file>.snap, named as when it runs alone.
+      useFileSnapshots(file, name);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(file);
       // A file's clock and mocks are its own (jest resets neither between describe blocks).
