@@ -97,7 +97,7 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
     expect(suiteFiles.sort()).toEqual(Array.from({ length: groups.SUITES }, (_, index) => groups.suiteFileName(index)).sort());
   });
 
-  it('keeps alone a file that uses inline snapshots, sets jest.setTimeout, fakes the clock at its top level or asks to', () => {
+  it('keeps alone a file that uses inline snapshots, sets one timeout for all its tests, fakes the clock at its top level or asks to', () => {
     const directory = mkdtempSync(join(tmpdir(), 'jest-suites-'));
     try {
       const reason = (source: string) => {
@@ -105,11 +105,12 @@ describe('npm test runs every test file exactly once (jest.suites.config.js, tes
         writeFileSync(file, source);
         return groups.aloneReason(file);
       };
-      expect(reason("it('x', () => expect(1).toMatchInlineSnapshot());\n")).toContain('InlineSnapshot');
+      // (the probes are spelled in parts, so that this file is not kept alone by them)
+      expect(reason(`it('x', () => expect(1).toMatchInline${'Snapshot'}());\n`)).toContain('InlineSnapshot');
       expect(reason("it('x', () => expect(1).toMatchSnapshot());\n")).toBeUndefined(); // file-snapshots.js keeps it in the file's .snap
-      expect(reason('jest.setTimeout(120_000);\n')).toContain('setTimeout');
+      expect(reason(`jest.set${'Timeout'}(120_000);\n`)).toContain('setTimeout');
       expect(reason("setWallClock('2026-01-01T00:00:00Z');\n")).toContain('setWallClock');
-      expect(reason('// jest-suite: alone (it holds a port)\n')).toContain('alone');
+      expect(reason(`// jest-suite: ${'alone'} (it holds a port)\n`)).toContain('alone');
       expect(reason("it('x', async () => { setWallClock('2026-01-01T00:00:00Z'); });\n")).toBeUndefined();
       expect(reason("it('x', () => expect(1).toBe(1));\n")).toBeUndefined();
     } finally {
