@@ -74,10 +74,10 @@ function useFileSnapshots(file, describeName) {
     if (updatingAll && unchecked.length > 0) {
       throw new Error(
         `${describeName}: no test checked ${unchecked.length === 1 ? 'its snapshot' : `${unchecked.length} of its snapshots`} (${unchecked.join(', ')}): obsolete, or its test was skipped or failed. ` +
-          `-u removes obsolete snapshots only from a file run alone: npx jest test/${describeName} -u`,
+          `-u removes obsolete snapshots only from a file run alone: npx jest ${file} -u`,
       );
     }
   });
 }
 
-module.exports = { snapshotPathOf, useFileSnapshots };
+module.exports = { useFileSnapshots };
