@@ -161,7 +161,8 @@ describe('the README command blocks', () => {
  */
 interface ProseEdit {
   readonly name: string;
-  before(): void;
+  /** The hand edit, before the block runs. @default - none (the edit only checks what the block did) */
+  before?(): void;
   /** `run`: the block's process (its stdout is the output of all its commands). */
   after(run: ProcessRun): void;
 }
@@ -213,7 +214,6 @@ function proseEdits(project: string, tofuLog: string): Map<number, ProseEdit> {
   const cli = shellBlockAfter('## The CLI\n');
   edits.set(cli.line, {
     name: 'The CLI: npx, help and --json',
-    before() {},
     after(run) {
       const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
       expect(run.stdout.startsWith(`${version}\nUsage: sigstore-cdk`)).toBe(true);
@@ -313,7 +313,7 @@ async function runBlocks(blocks: readonly ReadmeBlock[], cwd: string, env: NodeJ
   for (const block of blocks) {
     if (block.skipReason) continue;
     const edit = edits.get(block.line);
-    edit?.before();
+    edit?.before?.();
     const run = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', block.script], { cwd, env, timeoutMs: 180_000 });
     if (run.code !== 0) {
       throw new Error(

@@ -37,8 +37,11 @@ function optionsOf(suiteState) {
   return options;
 }
 
-/** A SnapshotState (the suite's own class) for `file`, naming snapshots without `prefix` (the describe block's name and a space). */
-function fileSnapshotState(suiteState, file, prefix) {
+/**
+ * A SnapshotState (the suite's own class) for `file`, with the suite's `options`, naming snapshots
+ * without `prefix` (the describe block's name and a space).
+ */
+function fileSnapshotState(suiteState, options, file, prefix) {
   const SnapshotState = suiteState.constructor;
   const unprefixed = (testName) => {
     if (!testName.startsWith(prefix)) throw new Error(`test/suites/file-snapshots.js: a snapshot of "${testName}" taken while ${file} runs, outside its describe block "${prefix.trimEnd()}"`);
@@ -52,22 +55,24 @@ function fileSnapshotState(suiteState, file, prefix) {
       return super.fail(unprefixed(testName), received, key, testIdentity);
     }
   }
-  return new FileSnapshotState(snapshotPathOf(file), optionsOf(suiteState));
+  return new FileSnapshotState(snapshotPathOf(file), options);
 }
 
 /** Gives `file` (absolute), registered inside the describe block `describeName`, its own snapshot file. */
 function useFileSnapshots(file, describeName) {
   let suiteState;
+  let updatingAll;
   let fileState;
   beforeAll(() => {
     suiteState = expect.getState().snapshotState;
-    fileState = fileSnapshotState(suiteState, file, `${describeName} `);
+    const options = optionsOf(suiteState);
+    updatingAll = options.updateSnapshot === 'all';
+    fileState = fileSnapshotState(suiteState, options, file, `${describeName} `);
     expect.setState({ snapshotState: fileState });
   });
   afterAll(() => {
     expect.setState({ snapshotState: suiteState });
     const unchecked = fileState.getUncheckedKeys();
-    const updatingAll = optionsOf(suiteState).updateSnapshot === 'all';
     if (!updatingAll) for (const key of unchecked) suiteState._uncheckedKeys.add(`${describeName} ${key}`);
     fileState.save();
     for (const counter of ['added', 'matched', 'unmatched', 'updated']) suiteState[counter] += fileState[counter];
