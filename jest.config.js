@@ -25,6 +25,8 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // jest-runtime with a V8 code cache of the modules it compiles, shared by the suites (test/suites/code-cache-runtime.js).
+  runtime: '<rootDir>/test/suites/code-cache-runtime.js',
   setupFiles: ['<rootDir>/test/setup.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/setup-after-env.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
