@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import vm from 'node:vm';
 import { useTempDirectory } from './helpers/temp-directory';
 
+// Installed by jest's runtime (code-cache.js, required below, installs nothing).
+const installedByJest = (vm as unknown as Record<symbol, unknown>)[Symbol.for('sigstore-cdk.jest-code-cache')];
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jestConfig = require('../jest.config.js') as { runtime?: string };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const codeCache = require('./suites/code-cache-runtime.js') as {
-  default: unknown;
+const codeCache = require('./suites/code-cache.js') as {
   CACHE_DIRECTORY: string;
   codeCachedCompile: (compile: typeof vm.compileFunction, directory: string) => typeof vm.compileFunction;
   pruneCodeCache: (directory: string, limit: number) => boolean;
@@ -27,15 +28,16 @@ function recordingCompile() {
 
 const MODULE = 'exports.answer = function answer(x) { return x * 2; }(21);';
 
-describe("jest's code cache (test/suites/code-cache-runtime.js)", () => {
+describe("jest's code cache (test/suites/code-cache.js, installed by code-cache-runtime.js)", () => {
   const temp = useTempDirectory();
 
   it('is the runtime of every jest run, and holds the modules compiled so far', () => {
     expect(jestConfig.runtime).toBe('<rootDir>/test/suites/code-cache-runtime.js');
     // jest-runner reads the class as `default`: jest-runtime's own.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    expect(codeCache.default).toBe(require('jest-runtime').default);
-    // This file itself was compiled through it.
+    expect(require('./suites/code-cache-runtime.js').default).toBe(require('jest-runtime').default);
+    // Installed in this worker's vm module (the one jest-runtime compiles with), and this file was compiled through it.
+    expect(installedByJest).toBe(true);
     expect(readdirSync(codeCache.CACHE_DIRECTORY).filter((name) => name.endsWith('.v8cache')).length).toBeGreaterThan(0);
   });
 
