@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { startupGraph } from '../helpers/startup-graph';
+import { startupGraph, writtenMetafile } from '../helpers/startup-graph';
 import { REPO_ROOT } from '../helpers/temp-project';
 
 /**
@@ -155,6 +155,37 @@ describe("a package's own copy of a dependency of the project's version", () => 
       expect(output).toContain('other own dep 2.0.0');
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('where the module graph comes from (test/helpers/startup-graph.ts)', () => {
+  it("is the metafile the current build wrote, bin/compiled/metafile.json, which describes the bundles on disk", async () => {
+    const graph = await startupGraph();
+    // test/global-setup.ts builds before a run when the build is stale, so the written metafile is current.
+    expect(graph.source).toBe('bin/compiled/metafile.json');
+    const written = JSON.parse(readFileSync(join(REPO_ROOT, 'bin', 'compiled', 'metafile.json'), 'utf8')) as import('esbuild').Metafile & { buildId: string };
+    expect(written.buildId).toBe((JSON.parse(readFileSync(join(REPO_ROOT, 'bin', 'compiled', 'build-inputs.json'), 'utf8')) as { buildId: string }).buildId);
+    const bundles = Object.entries(written.outputs).filter(([, output]) => output.entryPoint !== undefined);
+    expect(bundles.map(([path]) => path).sort()).toEqual(readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((file) => file.endsWith('.js')).map((file) => `bin/compiled/${file}`).sort());
+    for (const [path, output] of bundles) expect({ path, bytes: statSync(join(REPO_ROOT, path)).size }).toEqual({ path, bytes: output.bytes });
+  });
+
+  it('is not read from a stale build, from a build that wrote none, or from another build', () => {
+    const out = mkdtempSync(join(tmpdir(), 'sigstore-cdk-metafile-'));
+    try {
+      const script = (stale: string | undefined) => ({ buildBundles: () => Promise.reject(new Error('not called')), staleBuild: () => stale, METAFILE: 'metafile.json', OUT: out });
+      writeFileSync(join(out, 'build-inputs.json'), JSON.stringify({ buildId: 'b1', inputs: [] }));
+      expect(writtenMetafile(script(undefined))).toBeUndefined();
+      writeFileSync(join(out, 'metafile.json'), JSON.stringify({ buildId: 'b0', inputs: {}, outputs: {} }));
+      expect(writtenMetafile(script(undefined))).toBeUndefined();
+      writeFileSync(join(out, 'metafile.json'), JSON.stringify({ buildId: 'b1', inputs: {}, outputs: {} }));
+      expect(writtenMetafile(script(undefined))).toEqual({ buildId: 'b1', inputs: {}, outputs: {} });
+      expect(writtenMetafile(script('lib/synth.ts changed'))).toBeUndefined();
+      writeFileSync(join(out, 'metafile.json'), '{"buildId": "b1", ');
+      expect(writtenMetafile(script(undefined))).toBeUndefined();
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });

@@ -5,7 +5,9 @@ import { REPO_ROOT } from './temp-project';
 
 /**
  * What a program's bundle evaluates at start, read from the module graph of the bundles as
- * scripts/build.js builds them (in memory, nothing written). A module runs at start when an import
+ * scripts/build.js builds them: the metafile the build wrote (bin/compiled/metafile.json) when that
+ * build is current, as test/global-setup.ts makes it before a run; else a build in memory (nothing
+ * written). A module runs at start when an import
  * that runs at start reaches it: an `import` statement does; a dynamic `import()` does not; a
  * `require(…)` in the project's code does when it is a top-level statement (column 0:
  * `const x = require(…)`), not when it sits inside a function (indented, or after `=>` or
@@ -14,6 +16,8 @@ import { REPO_ROOT } from './temp-project';
  * counts (most sit at a package's top level: conservative).
  */
 export interface StartupGraph {
+  /** Where the module graph was read: the current build's metafile, or a build in memory. */
+  readonly source: 'bin/compiled/metafile.json' | 'a build in memory';
   /** Every source path in the bundles, relative to the project root (node_modules/… for packages). */
   readonly bundled: ReadonlySet<string>;
   /** The source paths in the bundle of one entry point (e.g. bin/sigstore-cdk.ts), as `bundled`. */
@@ -34,15 +38,36 @@ export function startupGraph(): Promise<StartupGraph> {
   return graph;
 }
 
+interface BuildScript {
+  buildBundles: (esbuild: unknown, options: import('esbuild').BuildOptions) => Promise<{ metafile: Metafile }>;
+  staleBuild: () => string | undefined;
+  METAFILE: string;
+  OUT: string;
+}
+
+/** The metafile of the current build in bin/compiled/, or undefined when the build is stale or wrote none (or another build's). */
+export function writtenMetafile(build: BuildScript): Metafile | undefined {
+  if (build.staleBuild() !== undefined) return undefined;
+  try {
+    const { buildId } = JSON.parse(readFileSync(join(build.OUT, 'build-inputs.json'), 'utf8')) as { buildId?: string };
+    const written = JSON.parse(readFileSync(join(build.OUT, build.METAFILE), 'utf8')) as Metafile & { buildId?: string };
+    return written.buildId !== undefined && written.buildId === buildId ? written : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function buildGraph(): Promise<StartupGraph> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { buildBundles } = require(join(REPO_ROOT, 'scripts', 'build.js')) as {
-    buildBundles: (esbuild: unknown, options: import('esbuild').BuildOptions) => Promise<{ metafile: Metafile }>;
-  };
-  const result = await buildBundles(esbuild, { outdir: join(REPO_ROOT, 'bin', 'compiled'), write: false, metafile: true, logLevel: 'silent' });
-  const inputs = normalizedInputs(result.metafile);
+  const build = require(join(REPO_ROOT, 'scripts', 'build.js')) as BuildScript;
+  let metafile = writtenMetafile(build);
+  const source = metafile === undefined ? 'a build in memory' : 'bin/compiled/metafile.json';
+  if (metafile === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    ({ metafile } = await build.buildBundles(esbuild, { outdir: build.OUT, write: false, metafile: true, logLevel: 'silent' }));
+  }
+  const inputs = normalizedInputs(metafile);
   const sources = new Map<string, string>();
   const sourceOf = (path: string) => {
     if (!sources.has(path)) sources.set(path, readFileSync(join(REPO_ROOT, path), 'utf8'));
@@ -77,12 +102,13 @@ async function buildGraph(): Promise<StartupGraph> {
   };
   const byEntry = new Map<string, Set<string>>();
   const bytesByEntry = new Map<string, Map<string, number>>();
-  for (const output of Object.values(result.metafile.outputs)) {
+  for (const output of Object.values(metafile.outputs)) {
     if (!output.entryPoint) continue;
     byEntry.set(output.entryPoint, new Set(Object.keys(output.inputs).map(normalizedPath)));
     bytesByEntry.set(output.entryPoint, new Map(Object.entries(output.inputs).map(([path, input]) => [normalizedPath(path), input.bytesInOutput])));
   }
   return {
+    source,
     bundled: new Set(inputs.keys()),
     bundledBy(entry) {
       const paths = byEntry.get(entry);
