@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rsaKeyPair } from '../helpers/rsa-fixture-keys';
 import { verifyAkSk } from './emulator/aksk-verifier';
 import { rawToDer, signDigest, type EmulatedCurve } from './emulator/digest-ecdsa';
 
@@ -647,7 +648,7 @@ export class KmsEmulator {
   private addKey(alias: string, keySpec: string, keyUsage: string, description: string, origin: string, state: string): EmulatedKey {
     let pair: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
     if (EC_CURVES[keySpec] && origin === 'kms') pair = generateKeyPairSync('ec', { namedCurve: EC_CURVES[keySpec].nodeCurve });
-    if (keySpec.startsWith('RSA_') && origin === 'kms') pair = generateKeyPairSync('rsa', { modulusLength: Number(keySpec.slice(4)) });
+    if (keySpec.startsWith('RSA_') && origin === 'kms') pair = rsaKeyPair(Number(keySpec.slice(4)));
     const material = keySpec === 'AES_256' && keyUsage === 'ENCRYPT_DECRYPT' && origin === 'kms' ? randomBytes(32) : undefined;
     const key: EmulatedKey = {
       keyId: randomUUID(),

@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import type { KmsClient } from '../../lib/otc/kms-client';
 import { publicKeysEqual } from '../../lib/pki/keys';
 import { OtcKmsSigner, parseKmsPublicKey } from '../../lib/pki/otc-kms-signer';
+import { rsaKeyPair } from '../helpers/rsa-fixture-keys';
 import { useKmsEmulator } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
 
@@ -69,7 +70,7 @@ describe('parseKmsPublicKey', () => {
   });
 
   it('reads the PKCS#1 body of the documented example under a PUBLIC KEY label', () => {
-    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { publicKey } = rsaKeyPair(2048);
     const pkcs1 = publicKey.export({ type: 'pkcs1', format: 'der' }).toString('base64');
     const pem = `-----BEGIN PUBLIC KEY-----\r\n${pkcs1.match(/.{1,64}/g)!.join('\r\n')}\r\n-----END PUBLIC KEY-----\r\n`;
     expect(publicKeysEqual(parseKmsPublicKey(pem, 'k'), publicKey)).toBe(true);
