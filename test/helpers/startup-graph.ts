@@ -5,9 +5,8 @@ import { REPO_ROOT } from './temp-project';
 
 /**
  * What a program's bundle evaluates at start, read from the module graph of the bundles as
- * scripts/build.js builds them: the metafile the build wrote (bin/compiled/metafile.json) when that
- * build is current, as test/global-setup.ts makes it before a run; else a build in memory (nothing
- * written). A module runs at start when an import
+ * scripts/build.js builds them: the metafile the current build wrote (bin/compiled/metafile.json;
+ * test/global-setup.ts builds before a run when the build is stale). A module runs at start when an import
  * that runs at start reaches it: an `import` statement does; a dynamic `import()` does not; a
  * `require(…)` in the project's code does when it is a top-level statement (column 0:
  * `const x = require(…)`), not when it sits inside a function (indented, or after `=>` or
@@ -16,8 +15,6 @@ import { REPO_ROOT } from './temp-project';
  * counts (most sit at a package's top level: conservative).
  */
 export interface StartupGraph {
-  /** Where the module graph was read: the current build's metafile, or a build in memory. */
-  readonly source: 'bin/compiled/metafile.json' | 'a build in memory';
   /** Every source path in the bundles, relative to the project root (node_modules/… for packages). */
   readonly bundled: ReadonlySet<string>;
   /** The source paths in the bundle of one entry point (e.g. bin/sigstore-cdk.ts), as `bundled`. */
@@ -39,7 +36,6 @@ export function startupGraph(): Promise<StartupGraph> {
 }
 
 interface BuildScript {
-  buildBundles: (esbuild: unknown, options: import('esbuild').BuildOptions) => Promise<{ metafile: Metafile }>;
   staleBuild: () => string | undefined;
   METAFILE: string;
   OUT: string;
@@ -60,13 +56,9 @@ export function writtenMetafile(build: BuildScript): Metafile | undefined {
 async function buildGraph(): Promise<StartupGraph> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const build = require(join(REPO_ROOT, 'scripts', 'build.js')) as BuildScript;
-  let metafile = writtenMetafile(build);
-  const source = metafile === undefined ? 'a build in memory' : 'bin/compiled/metafile.json';
-  if (metafile === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    ({ metafile } = await build.buildBundles(esbuild, { outdir: build.OUT, write: false, metafile: true, logLevel: 'silent' }));
-  }
+  const metafile = writtenMetafile(build);
+  // A graph of other sources than the bundles the tests run would check the wrong thing.
+  if (metafile === undefined) throw new Error(`${join(build.OUT, build.METAFILE)} is missing, or not the current build's: run npm run build`);
   const inputs = normalizedInputs(metafile);
   const sources = new Map<string, string>();
   const sourceOf = (path: string) => {
@@ -108,7 +100,6 @@ async function buildGraph(): Promise<StartupGraph> {
     bytesByEntry.set(output.entryPoint, new Map(Object.entries(output.inputs).map(([path, input]) => [normalizedPath(path), input.bytesInOutput])));
   }
   return {
-    source,
     bundled: new Set(inputs.keys()),
     bundledBy(entry) {
       const paths = byEntry.get(entry);
