@@ -426,7 +426,7 @@ async function build({ quiet = false } = {}) {
   }
 }
 
-module.exports = { build, buildBundles, checkBundleSplit, METAFILE, lazyBuiltinsPlugin, lazyPackagesPlugin, LAZY_BUILTINS, LAZY_PACKAGES, LIBRARY_BUNDLES, OUT, ROOT, sameVersionCopiesPlugin };
+module.exports = { build, checkBundleSplit, METAFILE, lazyBuiltinsPlugin, lazyPackagesPlugin, LAZY_BUILTINS, LAZY_PACKAGES, LIBRARY_BUNDLES, OUT, ROOT, sameVersionCopiesPlugin };
 
 /** Why the build must be redone (the first bundle that is missing or stale), or undefined. */
 function staleBuild() {
