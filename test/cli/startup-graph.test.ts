@@ -162,12 +162,16 @@ describe("a package's own copy of a dependency of the project's version", () => 
 describe('where the module graph comes from (test/helpers/startup-graph.ts)', () => {
   it("is the metafile the current build wrote, bin/compiled/metafile.json, which describes the bundles on disk", async () => {
     // test/global-setup.ts builds before a run when the build is stale, so the written metafile is current.
-    await expect(startupGraph()).resolves.toBeDefined();
+    const graph = await startupGraph();
     const written = JSON.parse(readFileSync(join(REPO_ROOT, 'bin', 'compiled', 'metafile.json'), 'utf8')) as import('esbuild').Metafile & { buildId: string };
     expect(written.buildId).toBe((JSON.parse(readFileSync(join(REPO_ROOT, 'bin', 'compiled', 'build-inputs.json'), 'utf8')) as { buildId: string }).buildId);
     const bundles = Object.entries(written.outputs).filter(([, output]) => output.entryPoint !== undefined);
     expect(bundles.map(([path]) => path).sort()).toEqual(readdirSync(join(REPO_ROOT, 'bin', 'compiled')).filter((file) => file.endsWith('.js')).map((file) => `bin/compiled/${file}`).sort());
-    for (const [path, output] of bundles) expect({ path, bytes: statSync(join(REPO_ROOT, path)).size }).toEqual({ path, bytes: output.bytes });
+    for (const [path, output] of bundles) {
+      expect({ path, bytes: statSync(join(REPO_ROOT, path)).size }).toEqual({ path, bytes: output.bytes });
+      // The graph's modules of each bundle are the metafile's.
+      expect({ path, modules: graph.bundledBy(output.entryPoint!).size }).toEqual({ path, modules: Object.keys(output.inputs).length });
+    }
   });
 
   it('is not read from a stale build, from a build that wrote none, or from another build', () => {

@@ -12,8 +12,9 @@ let handedOut = 0;
 
 /**
  * An RSA key pair of `modulusLength` bits for a test: for 2048 bits each committed fixture key once,
- * in order, per copy of this module (jest loads one per test file), so that the keys a test file holds
- * still differ from each other; after them, and for other lengths, a newly generated one.
+ * in order, per copy of this module (jest loads one per suite: a test file, or a grouped suite of
+ * test/suites/), so that the keys held in one copy still differ from each other; after them, and for
+ * other lengths, a newly generated one.
  */
 export function rsaKeyPair(modulusLength: number): { privateKey: KeyObject; publicKey: KeyObject } {
   if (modulusLength === 2048 && handedOut < RSA_FIXTURE_KEYS.length) {
