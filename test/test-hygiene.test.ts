@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { childEnvironment, fakedClockEnvironment } from './helpers/cli-process';
 
 const TEST_ROOT = __dirname;
 
@@ -20,5 +23,35 @@ describe('what the tests leave behind', () => {
     expect(files.length).toBeGreaterThan(100);
     const offending = files.filter((file) => /Testing\.(app|chart)\(\s*\)/.test(readFileSync(join(TEST_ROOT, file), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')));
     expect(offending).toEqual([]);
+  });
+});
+
+describe('what the tests hand the processes they start', () => {
+  // A child that inherits the test's environment runs differently on a developer's machine (their
+  // SIGSTORE_*, OS_* or GIT_* variables; npm's npm_config_* under `npm test`) and slower where
+  // NODE_EXTRA_CA_CERTS is set (node reads the bundle at every start): test/helpers/cli-process.ts
+  // childEnvironment gives PATH, HOME and the faked clock, and what the test adds.
+  it('no test spreads its own process.env into a child\'s environment', () => {
+    const offending = sources().filter((file) => /\.\.\.process\.env\b/.test(readFileSync(join(TEST_ROOT, file), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')));
+    expect(offending).toEqual([]);
+  });
+
+  it('childEnvironment (what the helpers start children with) is PATH, HOME, the faked clock and what the test adds: nothing else of the test\'s', () => {
+    const leaked = { SIGSTORE_ENV: 'leaked', OS_ACCESS_KEY: 'leaked', GIT_DIR: '/leaked', NODE_EXTRA_CA_CERTS: '/leaked.pem' };
+    const saved = Object.fromEntries(Object.keys(leaked).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, leaked);
+    try {
+      const expected = ['HOME', 'PATH', 'SIGSTORE_CDK_X', ...Object.keys(fakedClockEnvironment())].sort();
+      expect(Object.keys(childEnvironment({ SIGSTORE_CDK_X: '1' })).sort()).toEqual(expected);
+      // What a child sees (node adds nothing of its own).
+      const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))'], { cwd: tmpdir(), env: childEnvironment({ SIGSTORE_CDK_X: '1' }), encoding: 'utf8' });
+      expect(child.status).toBe(0);
+      expect(JSON.parse(child.stdout)).toEqual(expected);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });

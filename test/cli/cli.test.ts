@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runCliCaptured } from '../helpers/cli';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { readTree } from '../helpers/tree';
+import { childEnvironment } from '../helpers/cli-process';
 
 describe('sigstore-cdk synth / bootstrap', () => {
   const temp = useTempDirectory();
@@ -113,11 +114,11 @@ describe('bin/sigstore-cdk.js (the installed launcher, as a process)', () => {
   it('runs synth on the embedded dev environment and exits 0; a bad env exits 2', () => {
     const root = join(__dirname, '..', '..');
     const launcher = join(root, 'bin', 'sigstore-cdk.js');
-    const ok = spawnSync(process.execPath, [launcher, 'synth', '--state-dir', join(temp(), 's'), '--out', join(temp(), 'o')], { cwd: root, encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [launcher, 'synth', '--state-dir', join(temp(), 's'), '--out', join(temp(), 'o')], { cwd: root, env: childEnvironment(), encoding: 'utf8' });
     expect(ok.stderr).toContain('✓ mint fulcio-root');
     expect(ok.status).toBe(0);
     expect(existsSync(join(temp(), 'o', 'trust', 'trusted_root.json'))).toBe(true);
-    const bad = spawnSync(process.execPath, [launcher, 'synth', '--env', 'nope'], { cwd: root, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [launcher, 'synth', '--env', 'nope'], { cwd: root, env: childEnvironment(), encoding: 'utf8' });
     expect(bad.status).toBe(2);
   });
 });

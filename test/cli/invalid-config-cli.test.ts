@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { childEnvironment } from '../helpers/cli-process';
 
 /*
  * Issue 9, cases 7 and 8, as an operator meets them: a cold `sigstore-cdk synth` (or `bootstrap`) in a
@@ -24,7 +25,7 @@ async function coldRun(command: string, prepare: (envFile: string) => void): Pro
   try {
     mkdirSync(join(project, 'envs'));
     prepare(join(project, 'envs', 'dev.yaml'));
-    const child = spawn(process.execPath, [CLI, command], { cwd: project, env: { PATH: process.env.PATH, HOME: project }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, command], { cwd: project, env: childEnvironment({ HOME: project }), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

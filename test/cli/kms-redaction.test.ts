@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { runCliCaptured, type CliRun } from '../helpers/cli';
+import { childEnvironment } from '../helpers/cli-process';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { credentialEnvironment, FAKE, FAKE_SECRETS, instantRetries, startEmulator, writeKmsEnvironment } from '../otc/kms-fixture';
 import type { KmsEmulator } from '../otc/kms-emulator';
@@ -88,7 +89,7 @@ describe('credentials echoed by KMS never reach the output', () => {
       const child = execFile(
         process.execPath,
         [join(root, 'bin', 'sigstore-cdk.js'), 'keys', 'ensure', '--env', 'kms', '--envs-dir', envsDir, '--json'],
-        { cwd: temp(), env: { PATH: process.env.PATH, HOME: temp(), ...credentialEnvironment('password') }, timeout: 30_000 },
+        { cwd: temp(), env: childEnvironment({ HOME: temp(), ...credentialEnvironment('password') }), timeout: 30_000 },
         (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
       );
     });

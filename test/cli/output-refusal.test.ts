@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { snapshotTree } from '../helpers/snapshot';
-import { makeTempProject, runCliProcess, type ProcessRun } from '../helpers/temp-project';
+import { runCliProcess, type ProcessRun } from '../helpers/cli-process';
+import { makeTempProject } from '../helpers/temp-project';
 
 /** A cloud section, so that synth would write a cloud stack to --cloud-out. */
 const CLOUD_YAML = 'otc:\n  region: eu-de\n  kms: { fulcioRootKeyAlias: f-g1, tsaRootKeyAlias: t-g1 }\ncloud:\n  bootstrapBucket: { name: test-sigstore-bootstrap }\n';
@@ -44,7 +45,7 @@ describe('synth refuses output directories it did not write (as a process)', () 
         const snapshot = () => (c.guarded === '/' ? { '/': readdirSync('/').sort().join(' ') } : snapshotTree(resolve(project, c.guarded)));
         const before = snapshot();
         const args = c.args.map((arg) => arg.replace('{project}', project));
-        const run = await runCliProcess(project, ['synth', ...args]);
+        const run = await runCliProcess(['synth', ...args], { cwd: project });
         return [c, { project, args, run, before, after: snapshot() }] as const;
       }),
     ).then((entries) => new Map(entries));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runStatePull, runStatePush } from '../../lib/commands/state-remote';
 import { loadConfig } from '../../lib/config/load';
 import { runTufRefresh } from '../../lib/tuf-refresh';
-import { LAUNCHER, runCliProcess } from '../helpers/cli-process';
+import { LAUNCHER, childEnvironment, runCliProcess } from '../helpers/cli-process';
 import { startObsTestServer, TEST_SECRET_KEY, type ObsTestServer } from '../helpers/obs-server';
 import { makeTempProject } from '../helpers/temp-project';
 import { fileContents } from '../helpers/tree';
@@ -121,7 +121,7 @@ it('a push killed (SIGKILL) midway leaves the remote readable at the previous ge
   };
   const child = spawn(process.execPath, [LAUNCHER, 'state', 'push', '--env', 'test'], {
     cwd: laptop,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', ...server.cliEnvironment() },
+    env: childEnvironment(server.cliEnvironment()),
     stdio: 'ignore',
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));

@@ -10,6 +10,7 @@ import { copyFixtureState, fixtureConfig, FIXTURE_CLOCK } from '../helpers/fixtu
 import { runCliCaptured } from '../helpers/cli';
 import { readTree } from '../helpers/tree';
 import { useTempDirectory } from '../helpers/temp-directory';
+import { childEnvironment } from '../helpers/cli-process';
 
 function filesUnder(root: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -153,7 +154,7 @@ describe('bin/cloud.js (the cdktf app, cdktf.json)', () => {
     spawnSync(process.execPath, [join(root, 'bin', 'cloud.js')], {
       cwd: temp(),
       encoding: 'utf8',
-      env: { ...process.env, ...env },
+      env: childEnvironment(env),
     });
 
   it('synthesizes one stack per environment with a cloud section into $CDKTF_OUTDIR', () => {

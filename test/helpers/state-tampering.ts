@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import type { CliRun } from './cli';
-import { fakedClockEnvironment } from './cli-process';
+import { childEnvironment } from './cli-process';
 
 /*
  * What an operator (or an attacker holding the files) does to a state directory by hand, for the
@@ -17,7 +17,7 @@ const LAUNCHER = join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js');
 
 /** Environment of a CLI process: PATH and HOME only (no OTC credentials leak in), plus `extra`. */
 function processEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, SIGSTORE_CDK_OPERATOR: 'custody-test', ...fakedClockEnvironment(), ...extra };
+  return childEnvironment({ SIGSTORE_CDK_OPERATOR: 'custody-test', ...extra });
 }
 
 /**

@@ -1,12 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { childEnvironment } from './cli-process';
 import { copyFixtureState } from './fixture-state';
 
 /** The repository this test suite belongs to. */
 export const REPO_ROOT = join(__dirname, '..', '..');
-/** The CLI launcher, run as a process. */
-export const CLI_LAUNCHER = join(REPO_ROOT, 'bin', 'sigstore-cdk.js');
 
 export interface TempProjectOptions {
   /** Copy the fixture state (environment `test`) into `.sigstore/`. @default false */
@@ -49,7 +48,9 @@ export function makeTempProject(directory: string, options: TempProjectOptions =
 
 /** Runs git in `directory` and returns its stdout; throws on failure. */
 export function git(directory: string, ...args: string[]): string {
-  const result = spawnSync('git', args, { cwd: directory, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: directory } });
+  // A minimal environment: a GIT_DIR or GIT_INDEX_FILE of the caller's (npm test run from a git hook) would aim git elsewhere.
+  const env = childEnvironment({ HOME: directory, GIT_CONFIG_NOSYSTEM: '1' });
+  const result = spawnSync('git', args, { cwd: directory, encoding: 'utf8', env });
   if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
@@ -59,29 +60,4 @@ export function gitWouldStage(directory: string): string[] {
   return git(directory, 'status', '--porcelain', '--untracked-files=all')
     .split('\n')
     .filter((line) => line.length > 0);
-}
-
-export interface ProcessRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command as a process (asynchronously, so several can run at once). */
-export function runProcess(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** `node bin/sigstore-cdk.js …` in `cwd`. */
-export function runCliProcess(cwd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ProcessRun> {
-  return runProcess(process.execPath, [CLI_LAUNCHER, ...args], { cwd, env });
 }

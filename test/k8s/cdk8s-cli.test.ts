@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { PUBLIC_MANIFEST_FILE, SECRETS_MANIFEST_FILE } from '../../lib/k8s/cluster-manifests';
 import { snapshotTree } from '../helpers/snapshot';
-import { gitWouldStage, makeTempProject, runProcess } from '../helpers/temp-project';
+import { runProcess } from '../helpers/cli-process';
+import { gitWouldStage, makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 /**

@@ -13,6 +13,7 @@ import { configFromYaml } from '../helpers/config';
 import { FIXTURE_CLOCK, copyFixtureState, fixtureConfig } from '../helpers/fixture-state';
 import { useTempDirectory } from '../helpers/temp-directory';
 import { find, parseManifest } from './cluster-fixture';
+import { childEnvironment } from '../helpers/cli-process';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -98,7 +99,7 @@ describe('synth writes the cluster manifests with the trust outputs', () => {
     const result = spawnSync(process.execPath, [join(root, 'bin', 'k8s.js')], {
       cwd: temp(),
       encoding: 'utf8',
-      env: { ...process.env, SIGSTORE_ENV: 'test', SIGSTORE_ENVS_DIR: envsDir, SIGSTORE_STATE_DIR: stateRoot, SIGSTORE_OUT_DIR: join(temp(), 'app') },
+      env: childEnvironment({ SIGSTORE_ENV: 'test', SIGSTORE_ENVS_DIR: envsDir, SIGSTORE_STATE_DIR: stateRoot, SIGSTORE_OUT_DIR: join(temp(), 'app') }),
     });
     expect(result.stderr).toMatch(/wrote \d+ files for environment "test" to /);
     expect(result.status).toBe(0);

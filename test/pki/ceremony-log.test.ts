@@ -8,7 +8,7 @@ import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { rootKeysFor, runBootstrap } from '../../lib/synth';
 import { runVerify } from '../../lib/verify';
 import { runCliCaptured } from '../helpers/cli';
-import { fakedClockEnvironment } from '../helpers/cli-process';
+import { childEnvironment } from '../helpers/cli-process';
 import { configFromYaml } from '../helpers/config';
 import { ceremonyLines, runCliProcess, writeEnvironment } from '../helpers/state-tampering';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -133,7 +133,7 @@ describe('root-key signatures through KMS are logged before the call and after i
     const envsDir = writeKmsEnvironment(temp(), emulator, 'kms');
     const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js'), 'bootstrap', '--env', 'kms', '--envs-dir', envsDir, '--state-dir', stateRoot], {
       cwd: temp(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...fakedClockEnvironment(), ...credentialEnvironment('access-key') },
+      env: childEnvironment(credentialEnvironment('access-key')),
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.on('exit', resolve));

@@ -10,7 +10,7 @@ import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { loadConfig } from '../../lib/config/load';
 import { openPasswordsFor } from '../../lib/custody/state-keyring';
-import { runProcess, REPO_ROOT, type ProcessRun } from '../helpers/cli-process';
+import { childEnvironment, runProcess, REPO_ROOT, type ProcessRun } from '../helpers/cli-process';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -342,6 +342,7 @@ function devManifest(): string {
   try {
     const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'sigstore-cdk.js'), 'synth', '--out', join(directory, 'dist'), '--state-dir', join(directory, '.sigstore'), '--envs-dir', join(directory, 'envs')], {
       cwd: directory,
+      env: childEnvironment(),
       encoding: 'utf8',
     });
     if (result.status !== 0) throw new Error(`synth failed: ${result.stderr}`);

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotTree } from '../helpers/snapshot';
-import { CLI_LAUNCHER, gitWouldStage, makeTempProject } from '../helpers/temp-project';
+import { LAUNCHER, childEnvironment } from '../helpers/cli-process';
+import { gitWouldStage, makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
 
 /** Two configurations with different cluster manifests and the same state (nothing is minted). */
@@ -39,9 +40,9 @@ function synthKilledAt(project: string, config: 'A' | 'B', kill?: { trigger: str
     // machine (npm test's workers) the synth otherwise could finish its ~40 ms write of dist/ before this
     // process, its turn to run late, reacted to the trigger, and the kill met an exited process (2 kills
     // of 4 in some runs). Nice 10, not 19: on two busy cores that still leaves it a tenth of one.
-    const command = [process.execPath, CLI_LAUNCHER, 'synth', '--env', 'test', '--envs-dir', `envs-${config}`];
+    const command = [process.execPath, LAUNCHER, 'synth', '--env', 'test', '--envs-dir', `envs-${config}`];
     const [file, ...args] = kill === undefined ? command : ['nice', '-n', '10', ...command];
-    const child = spawn(file, args, { cwd: project, stdio: 'ignore' });
+    const child = spawn(file, args, { cwd: project, env: childEnvironment(), stdio: 'ignore' });
     let armed = kill !== undefined;
     const watcher = watch(project, (_, name) => {
       if (!armed || !name || !String(name).startsWith(kill!.trigger)) return;
