@@ -13,7 +13,7 @@ import { generateEcKeyPair, subjectKeyIdentifier } from '../../lib/pki/keys';
 import { LocalSigner } from '../../lib/pki/local-signer';
 import { EKU } from '../../lib/pki/profiles';
 import { certificateKey, decryptStateKey, type PkiMaterial } from '../../lib/pki/state-items';
-import { opensslOk } from './openssl';
+import { openssl, opensslOk } from './openssl';
 import { issueWithEmbeddedSct, type SctSigner } from './sct';
 
 /** Fulcio's OIDC issuer extension (v2), sigstore/fulcio docs/oid-info.md. */
@@ -143,6 +143,11 @@ export interface SignedArtifact {
   readonly bundle: Record<string, unknown>;
   readonly email: string;
   readonly oidcIssuer: string;
+  /**
+   * The directory of the openssl TSA run (data.bin, response.tsr): a timestamp that @sigstore/verify
+   * refuses is explained from it (explainTimestamp). @default - none
+   */
+  readonly timestampDirectory?: string;
 }
 
 /** Signs `artifact` as cosign/sigstore-js would with a certificate from the minted Fulcio and a timestamp from the minted TSA. */
@@ -167,7 +172,7 @@ export async function signArtifact(
       signature: signature.toString('base64'),
     },
   };
-  return { artifact: options.artifact, bundle, email, oidcIssuer };
+  return { artifact: options.artifact, bundle, email, oidcIssuer, timestampDirectory: options.workDir };
 }
 
 export interface VerifyOptions {
@@ -187,8 +192,44 @@ export interface VerifyOptions {
 export function verifyWithSigstore(trustedRootJson: unknown, signed: SignedArtifact, options: VerifyOptions = {}): void {
   const trust = toTrustMaterial(TrustedRoot.fromJSON(trustedRootJson));
   const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: options.ctlogThreshold ?? 0, timestampThreshold: 1 });
-  verifier.verify(toSignedEntity(bundleFromJSON(signed.bundle), signed.artifact), {
-    subjectAlternativeName: signed.email,
-    extensions: { issuer: signed.oidcIssuer },
+  try {
+    verifier.verify(toSignedEntity(bundleFromJSON(signed.bundle), signed.artifact), {
+      subjectAlternativeName: signed.email,
+      extensions: { issuer: signed.oidcIssuer },
+    });
+  } catch (error) {
+    // @sigstore/verify says only that no TSA verified the token; say what each one made of it.
+    const { code, message } = error as { code?: string; message?: string };
+    if (code === 'TIMESTAMP_ERROR' && message === 'timestamp could not be verified' && signed.timestampDirectory) {
+      (error as Error).message = `${message} (${explainTimestamp(trustedRootJson, signed.timestampDirectory)})`;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Why a timestamp from opensslTimestamp may not verify against a trusted_root.json: its genTime, and
+ * for each timestampAuthorities entry its validFor and what `openssl ts -verify` (an implementation
+ * other than the one that refused it) says of the token with that chain at the genTime.
+ */
+export function explainTimestamp(trustedRootJson: unknown, directory: string): string {
+  const response = join(directory, 'response.tsr');
+  const text = openssl(['ts', '-reply', '-in', response, '-text']).stdout;
+  const genTime = /^Time stamp: (.+)$/m.exec(text)?.[1]?.trim();
+  const at = genTime === undefined ? NaN : Date.parse(genTime);
+  if (genTime === undefined || Number.isNaN(at)) return `openssl cannot read the token's time: ${text.slice(0, 200)}`;
+  const authorities = (trustedRootJson as { timestampAuthorities?: { validFor?: { start?: string; end?: string }; certChain?: { certificates?: { rawBytes: string }[] } }[] }).timestampAuthorities ?? [];
+  const verdicts = authorities.map((authority, index) => {
+    const pems = (authority.certChain?.certificates ?? []).map((certificate) => `-----BEGIN CERTIFICATE-----\n${certificate.rawBytes.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`);
+    const root = join(directory, `explain-${index}-root.pem`);
+    const untrusted = join(directory, `explain-${index}-untrusted.pem`);
+    writeFileSync(root, pems[pems.length - 1] ?? '');
+    writeFileSync(untrusted, pems.slice(0, -1).join('') || (pems[0] ?? ''));
+    const verified = openssl(['ts', '-verify', '-in', response, '-data', join(directory, 'data.bin'), '-CAfile', root, '-untrusted', untrusted, '-attime', String(Math.floor(at / 1000))]);
+    // stdout says "Verification: OK" or "Verification: FAILED"; stderr's error lines say why (its first line is the configuration file).
+    const reason = verified.stderr.split('\n').filter((line) => /error/i.test(line)).map((line) => line.replace(/^.*?:error:[0-9A-F]+:/, '')).join(' / ');
+    const verdict = verified.status === 0 ? 'openssl ts -verify: OK' : `openssl ts -verify: FAILED${reason ? ` (${reason})` : ` (exit ${verified.status})`}`;
+    return `TSA ${index} valid for ${authority.validFor?.start ?? '?'}..${authority.validFor?.end ?? 'open'}: ${verdict}`;
   });
+  return `genTime ${new Date(at).toISOString()}; ${verdicts.join('; ') || 'no timestampAuthorities'}`;
 }

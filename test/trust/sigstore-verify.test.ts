@@ -5,7 +5,7 @@ import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { synth } from '../../lib/synth';
 import { devConfig } from '../helpers/config';
-import { signArtifact, verifyWithSigstore, type SignedArtifact } from '../helpers/sigstore-bundle';
+import { explainTimestamp, signArtifact, verifyWithSigstore, type SignedArtifact } from '../helpers/sigstore-bundle';
 
 /** Mints a fresh state with the local signer and synthesizes its outputs; returns the trusted root and material. */
 async function mintAndSynth(directory: string) {
@@ -40,6 +40,9 @@ describe('@sigstore/verify against the generated trusted_root.json', () => {
     const other = await mintAndSynth(join(directory, 'other'));
     // The timestamp is checked first: the other mint's TSA did not sign it.
     expect(() => verifyWithSigstore(other.trustedRoot, signed)).toThrow(expect.objectContaining({ code: 'TIMESTAMP_ERROR' }));
+    // The refusal says what openssl makes of the token with each trusted TSA chain at its genTime: no match here, OK with its own.
+    expect(() => verifyWithSigstore(other.trustedRoot, signed)).toThrow(/^timestamp could not be verified \(genTime \S+Z; TSA 0 valid for \S+\.\.\S+: openssl ts -verify: FAILED \(.+\)\)$/);
+    expect(explainTimestamp(first.trustedRoot, signed.timestampDirectory!)).toMatch(/^genTime \S+Z; TSA 0 valid for \S+\.\.\S+: openssl ts -verify: OK$/);
     // With this mint's TSA but the other mint's Fulcio CA, the certificate chain is what fails.
     const mixed = { ...first.trustedRoot, certificateAuthorities: other.trustedRoot.certificateAuthorities };
     expect(() => verifyWithSigstore(mixed, signed)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_ERROR' }));
