@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childEnvironment } from '../helpers/cli-process';
+import { LAUNCHER as CLI, childEnvironment } from '../helpers/cli-process';
 
 /*
  * Issue 9, cases 7 and 8, as an operator meets them: a cold `sigstore-cdk synth` (or `bootstrap`) in a
@@ -10,7 +10,6 @@ import { childEnvironment } from '../helpers/cli-process';
  * no state directory, no dist/, no cdktf.out/. The runs are real processes, started together.
  */
 
-const CLI = join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js');
 
 interface Run {
   readonly code: number | null;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import type { CliRun } from './cli';
-import { childEnvironment } from './cli-process';
+import { LAUNCHER, childEnvironment } from './cli-process';
 
 /*
  * What an operator (or an attacker holding the files) does to a state directory by hand, for the
@@ -13,7 +13,6 @@ import { childEnvironment } from './cli-process';
  * file hashes match again. And the CLI as a real process (exit codes, stderr).
  */
 
-const LAUNCHER = join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js');
 
 /** Environment of a CLI process: PATH and HOME only (no OTC credentials leak in), plus `extra`. */
 function processEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -8,7 +8,7 @@ import { ensureRootKeys, rootKeyPlan } from '../../lib/pki/otc-kms-root-keys';
 import { rootKeysFor, runBootstrap } from '../../lib/synth';
 import { runVerify } from '../../lib/verify';
 import { runCliCaptured } from '../helpers/cli';
-import { childEnvironment } from '../helpers/cli-process';
+import { LAUNCHER, childEnvironment } from '../helpers/cli-process';
 import { configFromYaml } from '../helpers/config';
 import { ceremonyLines, runCliProcess, writeEnvironment } from '../helpers/state-tampering';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -131,7 +131,7 @@ describe('root-key signatures through KMS are logged before the call and after i
   it('a bootstrap killed (SIGKILL) while KMS signs leaves the intent in the log; the next run keeps it and completes', async () => {
     emulator.inject({ api: 'sign', delayMs: 15_000, skip: 2 });
     const envsDir = writeKmsEnvironment(temp(), emulator, 'kms');
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'sigstore-cdk.js'), 'bootstrap', '--env', 'kms', '--envs-dir', envsDir, '--state-dir', stateRoot], {
+    const child = spawn(process.execPath, [LAUNCHER, 'bootstrap', '--env', 'kms', '--envs-dir', envsDir, '--state-dir', stateRoot], {
       cwd: temp(),
       env: childEnvironment(credentialEnvironment('access-key')),
       stdio: 'ignore',

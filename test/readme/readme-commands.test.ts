@@ -10,7 +10,7 @@ import { readPkiMaterial } from '../../lib/pki/state-items';
 import { StateStore } from '../../lib/state/store';
 import { loadConfig } from '../../lib/config/load';
 import { openPasswordsFor } from '../../lib/custody/state-keyring';
-import { childEnvironment, runProcess, REPO_ROOT, type ProcessRun } from '../helpers/cli-process';
+import { childEnvironment, LAUNCHER, runProcess, REPO_ROOT, type ProcessRun } from '../helpers/cli-process';
 import { fakeIdentityToken, startStandIns, type StandIns } from '../helpers/sigstore-stand-ins';
 import { makeTempProject } from '../helpers/temp-project';
 import { useTempDirectory } from '../helpers/temp-directory';
@@ -340,7 +340,7 @@ function writeExecutable(path: string, text: string): void {
 function devManifest(): string {
   const directory = mkdtempSync(join(tmpdir(), 'sigstore-cdk-gates-'));
   try {
-    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'sigstore-cdk.js'), 'synth', '--out', join(directory, 'dist'), '--state-dir', join(directory, '.sigstore'), '--envs-dir', join(directory, 'envs')], {
+    const result = spawnSync(process.execPath, [LAUNCHER, 'synth', '--out', join(directory, 'dist'), '--state-dir', join(directory, '.sigstore'), '--envs-dir', join(directory, 'envs')], {
       cwd: directory,
       env: childEnvironment(),
       encoding: 'utf8',
