@@ -1,10 +1,21 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { childrenOf, expectTag, readBitString, readOid, readWhole, TAG } from './der';
 import { ProcessMemo } from './process-memo';
 
 /** The elliptic curves we mint keys on (the ones every Sigstore server and client accepts). */
 export type Curve = 'P-256' | 'P-384';
 
 const NODE_CURVE: Record<Curve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
+
+/** The named curves' OIDs (RFC 5480 §2.1.1.1), as an EC SubjectPublicKeyInfo names them; P-521 and secp256k1 only for messages. */
+const CURVE_OIDS: Record<string, { curve?: Curve; name: string }> = {
+  '1.2.840.10045.3.1.7': { curve: 'P-256', name: 'prime256v1' },
+  '1.3.132.0.34': { curve: 'P-384', name: 'secp384r1' },
+  '1.3.132.0.35': { name: 'secp521r1' },
+  '1.3.132.0.10': { name: 'secp256k1' },
+};
+/** id-ecPublicKey (RFC 5480 §2.1.1). */
+const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
 
 export interface KeyPair {
   readonly privateKey: KeyObject;
@@ -15,11 +26,58 @@ export function generateEcKeyPair(curve: Curve): KeyPair {
   return generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
 }
 
-/** The curve of an EC key, or undefined for anything else. */
+/*
+ * What this module reads of a key comes from its DER SubjectPublicKeyInfo, never from Node's JWK
+ * export or `asymmetricKeyDetails`. Those hold the key's lock while they allocate on the V8 heap;
+ * when that allocation runs a GC which finalizes the job generateKeyPairSync left behind (it shares
+ * the lock and takes it in its destructor), the process deadlocks. Node 20.20.2 hung that way in
+ * `npm test` (a worker stopped inside ExportJWKEcKey → GC → ~KeyGenJob → mutex lock), and a loop of
+ * generateKeyPairSync + export({ format: 'jwk' }) hangs within seconds under
+ * `node --stress-compaction`. DER export takes no lock while allocating (test/pki/key-reading.test.ts
+ * keeps lib/ and the test helpers off the other two).
+ */
+
+/** What the PKI reads of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7). */
+interface PublicKeyInfo {
+  /** AlgorithmIdentifier.algorithm: id-ecPublicKey, id-Ed25519, rsaEncryption, … */
+  readonly algorithm: string;
+  /** For an EC key, its named curve's OID (the algorithm's parameters). */
+  readonly curveOid?: string;
+  /** The subjectPublicKey BIT STRING's bits: an EC point as the key encodes it, an Ed25519 key's 32 bytes. */
+  readonly subjectPublicKey: Buffer;
+}
+
+const publicKeyInfos = new WeakMap<KeyObject, PublicKeyInfo>();
+
+function publicKeyInfo(key: KeyObject): PublicKeyInfo {
+  let info = publicKeyInfos.get(key);
+  if (!info) {
+    const publicKey = key.type === 'private' ? publicKeyOf(key) : key;
+    const [algorithmIdentifier, subjectPublicKey] = childrenOf(expectTag(readWhole(spkiDer(publicKey)), TAG.sequence, 'SubjectPublicKeyInfo'));
+    const [algorithm, parameters] = childrenOf(expectTag(algorithmIdentifier, TAG.sequence, 'algorithm'));
+    const algorithmOid = readOid(algorithm);
+    info = {
+      algorithm: algorithmOid,
+      curveOid: algorithmOid === EC_PUBLIC_KEY_OID && parameters?.tag === TAG.oid ? readOid(parameters) : undefined,
+      subjectPublicKey: readBitString(subjectPublicKey).bits,
+    };
+    publicKeyInfos.set(key, info);
+  }
+  return info;
+}
+
+/** The curve of an EC key (public or private), or undefined for anything else. */
 export function curveOf(key: KeyObject): Curve | undefined {
   if (key.asymmetricKeyType !== 'ec') return undefined;
-  const named = key.asymmetricKeyDetails?.namedCurve;
-  return (Object.keys(NODE_CURVE) as Curve[]).find((curve) => NODE_CURVE[curve] === named);
+  const oid = publicKeyInfo(key).curveOid;
+  return oid === undefined ? undefined : CURVE_OIDS[oid]?.curve;
+}
+
+/** What kind of key `key` is, for a message: `ec prime256v1`, `ec secp521r1`, `ed25519`, `rsa`. */
+export function keyKindOf(key: KeyObject): string {
+  if (key.asymmetricKeyType !== 'ec') return String(key.asymmetricKeyType ?? key.type);
+  const oid = publicKeyInfo(key).curveOid;
+  return `ec ${oid === undefined ? 'with explicit curve parameters' : (CURVE_OIDS[oid]?.name ?? `curve ${oid}`)}`;
 }
 
 /** A fresh password for one private key: 32 random bytes, base64url (safe in flags, env and text-proto). */
@@ -85,10 +143,14 @@ export function publicKeysEqual(a: KeyObject, b: KeyObject): boolean {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */
 export function subjectKeyIdentifier(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  if (!jwk.x || !jwk.y) throw new TypeError('subjectKeyIdentifier: only EC public keys are supported');
-  const point = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
-  return createHash('sha1').update(point).digest();
+  if (publicKey.asymmetricKeyType !== 'ec') throw new TypeError('subjectKeyIdentifier: only EC public keys are supported');
+  return createHash('sha1').update(publicKeyInfo(publicKey).subjectPublicKey).digest();
+}
+
+/** The raw 32-byte Ed25519 public key (the SubjectPublicKeyInfo's BIT STRING contents, RFC 8410 §4). */
+export function rawEd25519PublicKey(publicKey: KeyObject): Buffer {
+  if (publicKey.asymmetricKeyType !== 'ed25519') throw new TypeError('expected an Ed25519 public key');
+  return Buffer.from(publicKeyInfo(publicKey).subjectPublicKey);
 }
 
 /** Log ID of a transparency log key (RFC 6962 §3.2): SHA-256 of the DER SubjectPublicKeyInfo. */

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { SignerError } from '../errors';
-import { curveOf, type Curve } from './keys';
+import { curveOf, keyKindOf, type Curve } from './keys';
 
 /** How an EC key of a given curve signs certificates: the hash, and the X.509 AlgorithmIdentifier. */
 export interface EcdsaAlgorithm {
@@ -20,8 +20,7 @@ const ALGORITHMS: Record<Curve, EcdsaAlgorithm> = {
 export function ecdsaAlgorithmFor(publicKey: KeyObject, keyRef: string): EcdsaAlgorithm {
   const curve = curveOf(publicKey);
   if (!curve) {
-    const detail = publicKey.asymmetricKeyType === 'ec' ? publicKey.asymmetricKeyDetails?.namedCurve : publicKey.asymmetricKeyType;
-    throw new SignerError('SIGNER_KEY_UNSUPPORTED', `signer ${keyRef} has a ${detail} key; expected an EC P-256 or P-384 key`);
+    throw new SignerError('SIGNER_KEY_UNSUPPORTED', `signer ${keyRef} has an ${keyKindOf(publicKey)} key; expected an EC P-256 or P-384 key`);
   }
   return ALGORITHMS[curve];
 }

@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { logIdOf } from '../pki/keys';
+import { logIdOf, rawEd25519PublicKey } from '../pki/keys';
 
 /*
  * Log ids as the clients look them up. A bundle's tlog entry carries `logId.keyId`; sigstore-js
@@ -12,12 +12,6 @@ import { logIdOf } from '../pki/keys';
 
 /** The C2SP signed-note signature type of Ed25519 (c2sp.org/signed-note: 0x01). */
 const SIGNED_NOTE_ED25519 = 0x01;
-
-/** The raw 32-byte Ed25519 public key (the SubjectPublicKeyInfo's BIT STRING contents). */
-export function rawEd25519PublicKey(publicKey: KeyObject): Buffer {
-  if (publicKey.asymmetricKeyType !== 'ed25519') throw new TypeError('expected an Ed25519 public key');
-  return Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-}
 
 /**
  * The log id of Rekor v2: the full SHA-256 that sigstore/rekor-tiles v2.2.1 `pkg/note/note.go`

@@ -6,6 +6,7 @@ import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import type { CliRun } from './cli';
 import { LAUNCHER, childEnvironment } from './cli-process';
+import { curveOf } from '../../lib/pki/keys';
 
 /*
  * What an operator (or an attacker holding the files) does to a state directory by hand, for the
@@ -126,8 +127,7 @@ export function forgeCustody(stateDir: string, root: 'fulcio' | 'tsa'): boolean 
   const parse = (path: string) => pkijs.Certificate.fromBER(new x509.X509Certificate(readFileSync(join(stateDir, path), 'utf8')).rawData);
   const rootCertificate = parse(`${root}/root.crt.pem`);
   const spki = Buffer.from(rootCertificate.subjectPublicKeyInfo.toSchema().toBER());
-  const curve = createPublicKey({ key: spki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve;
-  const hash = curve === 'prime256v1' ? 'sha256' : 'sha384';
+  const hash = curveOf(createPublicKey({ key: spki, format: 'der', type: 'spki' })) === 'P-256' ? 'sha256' : 'sha384';
   pins[root].spkiSha256 = sha256(spki);
   const lines = ceremonyLines(stateDir);
   const append = (record: Record<string, unknown>) => {

@@ -2,7 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Key, Signature, type Metadata, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import { SignerError } from '../../errors';
-import { curveOf, publicKeyPem } from '../../pki/keys';
+import { curveOf, keyKindOf, publicKeyPem } from '../../pki/keys';
 import type { Signer } from '../../pki/signer';
 
 export type AnyMetadata = Metadata<Root> | Metadata<Targets> | Metadata<Snapshot> | Metadata<Timestamp>;
@@ -23,7 +23,7 @@ export const TUF_KEY_SCHEME = 'ecdsa-sha2-nistp256';
  */
 export function tufKeyFor(publicKey: KeyObject, keyRef: string): Key {
   if (curveOf(publicKey) !== 'P-256') {
-    const detail = curveOf(publicKey) ?? publicKey.asymmetricKeyDetails?.namedCurve ?? publicKey.asymmetricKeyType;
+    const detail = curveOf(publicKey) ?? keyKindOf(publicKey);
     throw new SignerError(
       'SIGNER_KEY_UNSUPPORTED',
       `TUF key ${keyRef} is a ${detail} key; TUF metadata needs an EC P-256 key (ecdsa-sha2-nistp256), because tuf-js and ` +

@@ -1,4 +1,5 @@
 import { createECDH, randomBytes, type KeyObject } from 'node:crypto';
+import { childrenOf, contentOf, expectTag, readWhole, TAG } from '../../../lib/pki/der';
 
 /*
  * ECDSA over a digest the caller computed, as KMS does for `message_type: DIGEST`. Node's sign() only
@@ -21,7 +22,7 @@ const CURVES: Record<EmulatedCurve, { readonly ecdhName: string; readonly bytes:
 /** Signs `digest` with the EC private key; returns raw r‖s (IEEE P1363). */
 export function signDigest(privateKey: KeyObject, curve: EmulatedCurve, digest: Buffer): Buffer {
   const { ecdhName, bytes, order } = CURVES[curve];
-  const d = toBigInt(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+  const d = toBigInt(privateScalar(privateKey));
   // z: the leftmost bits of the digest, as many as the order has (FIPS 186-5 §6.4.1 step 4).
   const z = toBigInt(digest.subarray(0, bytes));
   for (;;) {
@@ -35,6 +36,15 @@ export function signDigest(privateKey: KeyObject, curve: EmulatedCurve, digest: 
     if (s === 0n) continue;
     return Buffer.concat([toBytes(r, bytes), toBytes(s, bytes)]);
   }
+}
+
+/**
+ * The private scalar d, from the key's SEC1 DER (RFC 5915: ECPrivateKey's privateKey OCTET STRING).
+ * Not from a JWK export: Node 20.20 can deadlock exporting a generated key as JWK (lib/pki/keys.ts).
+ */
+function privateScalar(privateKey: KeyObject): Buffer {
+  const [, scalar] = childrenOf(expectTag(readWhole(privateKey.export({ type: 'sec1', format: 'der' })), TAG.sequence, 'ECPrivateKey'));
+  return Buffer.from(contentOf(expectTag(scalar, TAG.octetString, 'ECPrivateKey.privateKey')));
 }
 
 /** Raw r‖s → DER ECDSA-Sig-Value (independent of the product's encoder). */
