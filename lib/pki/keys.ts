@@ -39,9 +39,7 @@ export function generateEcKeyPair(curve: Curve): KeyPair {
 
 /** What the PKI reads of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7). */
 interface PublicKeyInfo {
-  /** AlgorithmIdentifier.algorithm: id-ecPublicKey, id-Ed25519, rsaEncryption, … */
-  readonly algorithm: string;
-  /** For an EC key, its named curve's OID (the algorithm's parameters). */
+  /** For an EC key (AlgorithmIdentifier id-ecPublicKey), its named curve's OID (the algorithm's parameters). */
   readonly curveOid?: string;
   /** The subjectPublicKey BIT STRING's bits: an EC point as the key encodes it, an Ed25519 key's 32 bytes. */
   readonly subjectPublicKey: Buffer;
@@ -55,10 +53,8 @@ function publicKeyInfo(key: KeyObject): PublicKeyInfo {
     const publicKey = key.type === 'private' ? publicKeyOf(key) : key;
     const [algorithmIdentifier, subjectPublicKey] = childrenOf(expectTag(readWhole(spkiDer(publicKey)), TAG.sequence, 'SubjectPublicKeyInfo'));
     const [algorithm, parameters] = childrenOf(expectTag(algorithmIdentifier, TAG.sequence, 'algorithm'));
-    const algorithmOid = readOid(algorithm);
     info = {
-      algorithm: algorithmOid,
-      curveOid: algorithmOid === EC_PUBLIC_KEY_OID && parameters?.tag === TAG.oid ? readOid(parameters) : undefined,
+      curveOid: readOid(algorithm) === EC_PUBLIC_KEY_OID && parameters?.tag === TAG.oid ? readOid(parameters) : undefined,
       subjectPublicKey: readBitString(subjectPublicKey).bits,
     };
     publicKeyInfos.set(key, info);
