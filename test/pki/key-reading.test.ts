@@ -2,6 +2,8 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { curveOf, keyKindOf, rawEd25519PublicKey, subjectKeyIdentifier } from '../../lib/pki/keys';
+import { ecdsaAlgorithmFor } from '../../lib/pki/signature-algorithm';
+import { tufKeyFor } from '../../lib/trust/tuf/metadata-signing';
 
 /*
  * lib/pki/keys.ts reads a key's curve, EC point and Ed25519 bytes from its DER SubjectPublicKeyInfo:
@@ -57,6 +59,12 @@ describe('reading keys from their DER (lib/pki/keys.ts)', () => {
     const rsa = createPublicKey(readFileSync(join(ROOT, 'test', 'fixtures', 'rsa-keys', 'rsa-2048-1.pem'), 'utf8'));
     expect(curveOf(rsa)).toBeUndefined();
     expect(keyKindOf(rsa)).toBe('rsa');
+  });
+
+  it('a refused signer key is named by its kind', () => {
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).publicKey;
+    expect(() => ecdsaAlgorithmFor(p521, 'kms:alias/x')).toThrow(expect.objectContaining({ code: 'SIGNER_KEY_UNSUPPORTED', message: 'signer kms:alias/x has an ec secp521r1 key; expected an EC P-256 or P-384 key' }));
+    expect(() => tufKeyFor(generateKeyPairSync('ed25519').publicKey, 'tuf-root')).toThrow(expect.objectContaining({ code: 'SIGNER_KEY_UNSUPPORTED', message: expect.stringMatching(/^TUF key tuf-root is a ed25519 key; TUF metadata needs an EC P-256 key/) }));
   });
 
   it('lib/ and the test helpers and stand-ins never export a key as JWK nor read asymmetricKeyDetails', () => {
