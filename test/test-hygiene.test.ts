@@ -4,15 +4,20 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { childEnvironment, fakedClockEnvironment } from './helpers/cli-process';
 
-const TEST_ROOT = __dirname;
+const ROOT = join(__dirname, '..');
 
-/** Every TypeScript file under test/ (fixtures included), as paths relative to test/. */
-function sources(directory = TEST_ROOT): string[] {
+/** Every TypeScript file under `directory` (test/ by default, fixtures included), as paths relative to the repository. */
+function sources(directory = __dirname): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
     const path = join(directory, entry.name);
     if (entry.isDirectory()) return sources(path);
-    return entry.name.endsWith('.ts') ? [relative(TEST_ROOT, path)] : [];
+    return entry.name.endsWith('.ts') ? [relative(ROOT, path)] : [];
   });
+}
+
+/** A source file's text without its comment lines (`//` or ` * `), where a rule's words may be named. */
+function code(file: string): string {
+  return readFileSync(join(ROOT, file), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '');
 }
 
 describe('what the tests leave behind', () => {
@@ -21,7 +26,7 @@ describe('what the tests leave behind', () => {
   it('no test makes a cdk8s or cdktf testing app without an outdir', () => {
     const files = sources();
     expect(files.length).toBeGreaterThan(100);
-    const offending = files.filter((file) => /Testing\.(app|chart)\(\s*\)/.test(readFileSync(join(TEST_ROOT, file), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')));
+    const offending = files.filter((file) => /Testing\.(app|chart)\(\s*\)/.test(code(file)));
     expect(offending).toEqual([]);
   });
 });
@@ -32,7 +37,7 @@ describe('what the tests hand the processes they start', () => {
   // NODE_EXTRA_CA_CERTS is set (node reads the bundle at every start): test/helpers/cli-process.ts
   // childEnvironment gives PATH, HOME and the faked clock, and what the test adds.
   it('no test spreads its own process.env into a child\'s environment', () => {
-    const offending = sources().filter((file) => /\.\.\.process\.env\b/.test(readFileSync(join(TEST_ROOT, file), 'utf8').replace(/^\s*(\*|\/\/).*$/gm, '')));
+    const offending = sources().filter((file) => /\.\.\.process\.env\b/.test(code(file)));
     expect(offending).toEqual([]);
   });
 
@@ -53,5 +58,16 @@ describe('what the tests hand the processes they start', () => {
         else process.env[name] = value;
       }
     }
+  });
+});
+
+describe('how lib/ and the test helpers read keys', () => {
+  // Node 20.20's JWK export and asymmetricKeyDetails hold a key's lock while allocating; a GC there that
+  // finalizes generateKeyPairSync's job deadlocks the process (lib/pki/keys.ts). The key readers of
+  // lib/pki/keys.ts take the same facts from the DER (test/pki/key-reading.test.ts checks their answers).
+  it('never export a key as JWK nor read asymmetricKeyDetails (lib/, test/helpers, the stand-ins of test/otc)', () => {
+    const files = ['lib', join('test', 'helpers'), join('test', 'otc')].flatMap((directory) => sources(join(ROOT, directory)));
+    expect(files.length).toBeGreaterThan(100);
+    expect(files.filter((file) => /format:\s*['"]jwk['"]|\.asymmetricKeyDetails\b/.test(code(file)))).toEqual([]);
   });
 });

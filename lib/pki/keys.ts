@@ -5,15 +5,13 @@ import { ProcessMemo } from './process-memo';
 /** The elliptic curves we mint keys on (the ones every Sigstore server and client accepts). */
 export type Curve = 'P-256' | 'P-384';
 
-const NODE_CURVE: Record<Curve, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' };
-
-/** The named curves' OIDs (RFC 5480 §2.1.1.1), as an EC SubjectPublicKeyInfo names them; P-521 and secp256k1 only for messages. */
-const CURVE_OIDS: Record<string, { curve?: Curve; name: string }> = {
-  '1.2.840.10045.3.1.7': { curve: 'P-256', name: 'prime256v1' },
-  '1.3.132.0.34': { curve: 'P-384', name: 'secp384r1' },
-  '1.3.132.0.35': { name: 'secp521r1' },
-  '1.3.132.0.10': { name: 'secp256k1' },
+/** Our curves: OpenSSL's name (how Node generates a key on it) and the OID an EC SubjectPublicKeyInfo names it by (RFC 5480 §2.1.1.1). */
+const CURVES: Record<Curve, { readonly name: string; readonly oid: string }> = {
+  'P-256': { name: 'prime256v1', oid: '1.2.840.10045.3.1.7' },
+  'P-384': { name: 'secp384r1', oid: '1.3.132.0.34' },
 };
+/** Other named curves' OIDs, only to name a refused key in a message. */
+const OTHER_CURVE_NAMES: Record<string, string> = { '1.3.132.0.35': 'secp521r1', '1.3.132.0.10': 'secp256k1' };
 /** id-ecPublicKey (RFC 5480 §2.1.1). */
 const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
 
@@ -23,7 +21,7 @@ export interface KeyPair {
 }
 
 export function generateEcKeyPair(curve: Curve): KeyPair {
-  return generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
+  return generateKeyPairSync('ec', { namedCurve: CURVES[curve].name });
 }
 
 /*
@@ -33,8 +31,8 @@ export function generateEcKeyPair(curve: Curve): KeyPair {
  * the lock and takes it in its destructor), the process deadlocks. Node 20.20.2 hung that way in
  * `npm test` (a worker stopped inside ExportJWKEcKey → GC → ~KeyGenJob → mutex lock), and a loop of
  * generateKeyPairSync + export({ format: 'jwk' }) hangs within seconds under
- * `node --stress-compaction`. DER export takes no lock while allocating (test/pki/key-reading.test.ts
- * keeps lib/ and the test helpers off the other two).
+ * `node --stress-compaction`. DER export takes no lock while allocating (test/test-hygiene.test.ts
+ * keeps lib/ and the test helpers off the other two; test/pki/key-reading.test.ts checks the answers).
  */
 
 /** What the PKI reads of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7). */
@@ -66,14 +64,16 @@ function publicKeyInfo(key: KeyObject): PublicKeyInfo {
 export function curveOf(key: KeyObject): Curve | undefined {
   if (key.asymmetricKeyType !== 'ec') return undefined;
   const oid = publicKeyInfo(key).curveOid;
-  return oid === undefined ? undefined : CURVE_OIDS[oid]?.curve;
+  return (Object.keys(CURVES) as Curve[]).find((curve) => CURVES[curve].oid === oid);
 }
 
 /** What kind of key `key` is, for a message: `ec prime256v1`, `ec secp521r1`, `ed25519`, `rsa`. */
 export function keyKindOf(key: KeyObject): string {
   if (key.asymmetricKeyType !== 'ec') return String(key.asymmetricKeyType ?? key.type);
   const oid = publicKeyInfo(key).curveOid;
-  return `ec ${oid === undefined ? 'with explicit curve parameters' : (CURVE_OIDS[oid]?.name ?? `curve ${oid}`)}`;
+  if (oid === undefined) return 'ec with explicit curve parameters';
+  const curve = curveOf(key);
+  return `ec ${curve ? CURVES[curve].name : (OTHER_CURVE_NAMES[oid] ?? `curve ${oid}`)}`;
 }
 
 /** A fresh password for one private key: 32 random bytes, base64url (safe in flags, env and text-proto). */
