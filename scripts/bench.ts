@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: wall times of what operators run, measured as processes. Not a test: numbers vary
  * with the machine; read them, compare them between commits. `BENCH_RUNS` sets the runs per case.
- * `npm run bench -- tests` measures `npm test` itself (only when named).
+ * `npm run bench -- tests` measures `npm test` itself, `npm run bench -- processes` the processes it
+ * starts (only when named).
  */
 import { join } from 'node:path';
 import { createContext, type BenchCase, type Measurement } from './bench/harness';
@@ -10,6 +11,7 @@ import { clusterBench } from './bench/cluster';
 import { kmsBench } from './bench/kms';
 import { peerBench } from './bench/peer';
 import { phasesBench } from './bench/phases';
+import { processesBench } from './bench/processes';
 import { synthBench } from './bench/synth';
 import { testsBench } from './bench/tests';
 import { tufBench } from './bench/tuf';
@@ -28,6 +30,7 @@ const CASES: Record<string, BenchCase> = {
 /** Cases that run only when named (`npm run bench -- tests`): they take minutes. */
 const ON_REQUEST: Record<string, BenchCase> = {
   tests: testsBench,
+  processes: processesBench,
 };
 
 function format(measurement: Measurement): string {

@@ -38,6 +38,7 @@ describe('the census environment (test/suites/census-environment.js), under a re
     );
     writeFileSync(join(project, 'quick.test.js'), "test('quick', () => {});\n");
     const config = { rootDir: project, testMatch: ['**/*.test.js'], transform: {}, cacheDirectory: join(temp(), 'cache'), testEnvironment: ENVIRONMENT };
+    const before = Date.now();
     const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', JSON.stringify(config), '--runInBand', '--ci'], {
       cwd: project,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, SIGSTORE_CDK_TEST_CENSUS_DIR: census },
@@ -45,7 +46,14 @@ describe('the census environment (test/suites/census-environment.js), under a re
     });
     expect({ status: jest.status, stderr: jest.stderr }).toEqual({ status: 0, stderr: expect.stringContaining('3 passed') });
 
+    const after = Date.now();
     const rows = readCensus(census);
+    // Each row's window on the system clock (what `npm run bench -- processes` places processes by): inside the run, as long as its wall time.
+    for (const { startedAtMs, endedAtMs, wallMs } of rows) {
+      expect(startedAtMs).toBeGreaterThanOrEqual(before);
+      expect(endedAtMs).toBeLessThanOrEqual(after);
+      expect(Math.abs(endedAtMs! - startedAtMs! - wallMs)).toBeLessThanOrEqual(1);
+    }
     const row = (file: string, name: string) => rows.filter((candidate) => candidate.file === join(project, file) && candidate.name === name);
     const [child] = row('burn.test.js', 'outer > in a child');
     const [worker] = row('burn.test.js', 'outer > in the worker');
@@ -54,6 +62,7 @@ describe('the census environment (test/suites/census-environment.js), under a re
     expect(child.selfMs).toBeLessThan(150);
     expect(worker.selfMs).toBeGreaterThanOrEqual(300);
     expect(worker.childrenMs).toBe(0);
+    expect(worker.startedAtMs).toBeGreaterThanOrEqual(child.endedAtMs!); // one test after the other
     // A beforeEach or afterEach runs once per test, and is timed alone: not with the test it runs
     // before or after (jest names that test in the hook's events too).
     for (const type of ['beforeEach', 'afterEach']) {

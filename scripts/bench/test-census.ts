@@ -13,6 +13,9 @@ export interface CensusRow {
   /** CPU of the child processes the worker waited for meanwhile; null without /proc. */
   readonly childrenMs: number | null;
   readonly wallMs: number;
+  /** When it started and ended, milliseconds since the epoch (for `npm run bench -- processes`, which places processes in tests by time). */
+  readonly startedAtMs?: number;
+  readonly endedAtMs?: number;
 }
 
 /** One test file as jest ran it (a grouped suite of test/suites/ is one). */
@@ -61,21 +64,38 @@ export interface CensusSummary {
 
 /** Every row the census environment wrote into `directory` (one JSON-lines file per jest worker). */
 export function readCensus(directory: string): CensusRow[] {
-  return readdirSync(directory)
-    .filter((name) => name.endsWith('.jsonl'))
-    .sort()
-    .flatMap((name) =>
-      readFileSync(join(directory, name), 'utf8')
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line, index) => {
-          try {
-            return JSON.parse(line) as CensusRow;
-          } catch {
-            throw new Error(`${join(directory, name)} line ${index + 1} is not JSON: ${line.slice(0, 80)}`);
-          }
-        }),
-    );
+  return [...readCensusByWorker(directory).values()].flat();
+}
+
+/** The rows of `directory` by the pid of the jest worker that wrote them (each writes `<pid>.jsonl`), in file-name order. */
+export function readCensusByWorker(directory: string): Map<number, CensusRow[]> {
+  const byWorker = new Map<number, CensusRow[]>();
+  for (const name of readdirSync(directory).filter((file) => file.endsWith('.jsonl')).sort()) {
+    const rows = readFileSync(join(directory, name), 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line, index) => {
+        try {
+          return JSON.parse(line) as CensusRow;
+        } catch {
+          throw new Error(`${join(directory, name)} line ${index + 1} is not JSON: ${line.slice(0, 80)}`);
+        }
+      });
+    byWorker.set(Number(name.slice(0, -'.jsonl'.length)), rows);
+  }
+  return byWorker;
+}
+
+/**
+ * The test file (relative to `root`) and name of a row: a grouped suite's tests sit in a describe
+ * block named after their file's path under test/ (test/suites/run-group.ts), and are listed under
+ * that file, without the block.
+ */
+export function testOf(row: CensusRow, root: string): { file: string; name: string } {
+  const testRoot = join(root, 'test');
+  const [first, ...rest] = row.name.split(' > ');
+  const grouped = row.file.startsWith(join(testRoot, 'suites')) && first.endsWith('.test.ts') && rest.length > 0;
+  return grouped ? { file: relative(root, join(testRoot, first)), name: rest.join(' > ') } : { file: relative(root, row.file), name: row.name };
 }
 
 const cpu = (entry: { selfMs: number; childrenMs: number }) => entry.selfMs + entry.childrenMs;
@@ -86,7 +106,6 @@ const cpu = (entry: { selfMs: number; childrenMs: number }) => entry.selfMs + en
  * that file is the one a test is listed under.
  */
 export function summarizeCensus(rows: readonly CensusRow[], root: string): CensusSummary {
-  const testRoot = join(root, 'test');
   const suites = new Map<string, { selfMs: number; childrenMs: number; wallMs: number; testsSelfMs: number; hooksSelfMs: number; tests: number; ran: boolean }>();
   const tests: TestCensus[] = [];
   for (const row of rows) {
@@ -106,11 +125,8 @@ export function summarizeCensus(rows: readonly CensusRow[], root: string): Censu
     } else {
       suite.hooksSelfMs += row.selfMs;
     }
-    const [first, ...rest] = row.name.split(' > ');
-    const grouped = row.file.startsWith(join(testRoot, 'suites')) && first.endsWith('.test.ts') && rest.length > 0;
     tests.push({
-      file: grouped ? relative(root, join(testRoot, first)) : relative(root, row.file),
-      name: grouped ? rest.join(' > ') : row.name,
+      ...testOf(row, root),
       kind: row.kind,
       selfMs: row.selfMs,
       childrenMs,

@@ -33,20 +33,18 @@ export const testsBench: BenchCase = async ({ root, tempDirectory }) => {
   const census = join(directory, 'census');
   mkdirSync(census);
   process.stderr.write('bench tests: running the jest suites of npm test with the census environment (as long as npm test takes)...\n');
-  const jest = measure(() =>
-    spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', 'jest.suites.config.js', '--testEnvironment', join(root, 'test', 'suites', 'census-environment.js')], {
-      cwd: root,
-      env: { ...process.env, SIGSTORE_CDK_TEST_CENSUS_DIR: census },
-      encoding: 'utf8',
-      maxBuffer: 512 * 1024 * 1024,
-    }),
-  );
+  const jest = measure(() => spawnSync(process.execPath, censusJestArguments(root), { cwd: root, env: { ...process.env, SIGSTORE_CDK_TEST_CENSUS_DIR: census }, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }));
   if (jest.result.status !== 0) throw new Error(`jest failed (${jest.result.status}): a census of a failing run would mislead\n${jest.result.stderr.slice(-4000)}`);
   const summary = summarizeCensus(readCensus(census), root);
   if (process.env.BENCH_TESTS_OUT) writeFileSync(process.env.BENCH_TESTS_OUT, `${JSON.stringify(summary, null, 2)}\n`);
   results.push(...censusMeasurements(summary, jest.wallMs, jest.cpu));
   return results;
 };
+
+/** The arguments of node that run the jest suites of `npm test` under the census environment (it writes into $SIGSTORE_CDK_TEST_CENSUS_DIR). */
+export function censusJestArguments(root: string): string[] {
+  return [require.resolve('jest/bin/jest'), '-c', 'jest.suites.config.js', '--testEnvironment', join(root, 'test', 'suites', 'census-environment.js')];
+}
 
 /** The report lines of a census: the whole run, then the costliest suites and tests. */
 export function censusMeasurements(summary: CensusSummary, wallMs: number, cpu: { userMs: number; systemMs: number } | null): Measurement[] {

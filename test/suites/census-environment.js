@@ -4,7 +4,7 @@
  * For every test, every hook run and every whole test file it appends one JSON line to
  * `$SIGSTORE_CDK_TEST_CENSUS_DIR/<worker pid>.jsonl`:
  *
- *   { file, kind: 'test' | 'hook' | 'file', name, selfMs, childrenMs, wallMs }
+ *   { file, kind: 'test' | 'hook' | 'file', name, selfMs, childrenMs, wallMs, startedAtMs, endedAtMs }
  *
  * - `selfMs`: CPU (user + system) of the jest worker itself (process.cpuUsage): the test's own code,
  *   what runs in the worker meanwhile (servers on loopback, other tests' timers), and for `file` the
@@ -13,6 +13,7 @@
  *   waited for in turn (cutime + cstime of /proc/self/stat, in the kernel's 100 Hz ticks): the CLI
  *   runs, openssl, npm, MariaDB. A child is counted when it is reaped, so one reaped after its test
  *   ended counts towards whatever runs then. null where /proc is not there.
+ * - `startedAtMs`, `endedAtMs`: when it started and ended, milliseconds since the epoch.
  * - `name`: the test's describe blocks and name joined with ' > '; a hook's is its block's, then
  *   `hook:<type>`; a file's is `(file)`.
  *
@@ -33,6 +34,11 @@ function childrenCpuMs() {
 function selfCpuMs() {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
+}
+
+/** performance.now() as milliseconds since the epoch, to 0.1 ms. */
+function epochMs(now) {
+  return Math.round((performance.timeOrigin + now) * 10) / 10;
 }
 
 function sample() {
@@ -103,6 +109,10 @@ class CensusEnvironment extends TestEnvironment {
       selfMs: Math.round(end.self - start.self),
       childrenMs: start.children === null || end.children === null ? null : end.children - start.children,
       wallMs: Math.round(end.wall - start.wall),
+      // when it started and ended, on the system clock (performance's, which no fake timers of a test
+      // reach), to a tenth of a millisecond: `npm run bench -- processes` places the processes strace saw in tests by them
+      startedAtMs: epochMs(start.wall),
+      endedAtMs: epochMs(end.wall),
     };
     appendFileSync(join(this.censusDirectory, `${process.pid}.jsonl`), `${JSON.stringify(row)}\n`);
   }
