@@ -8,7 +8,7 @@ import { readCensusByWorker, testOf } from '../scripts/bench/test-census';
  * The process census of `npm run bench -- processes` reads strace's log of a jest run. The fixture
  * is a real one (test/fixtures/record-process-census.sh): jest with two workers running
  * test/fixtures/process-census/project/, whose tests start `sh -c 'exec node -e …'` (200 ms of CPU),
- * openssl twice, `node -e 0` in a beforeAll, a `sleep` killed with SIGKILL, and two node processes
+ * openssl twice, `node -e 0` in a beforeAll, a `sleep` it kills (kill -9), and two node processes
  * at once; the census environment's rows of the same run beside it.
  */
 const FIXTURE = join(__dirname, 'fixtures', 'process-census');
