@@ -24,7 +24,7 @@ describe('the process census (scripts/bench/process-census.ts) of a real strace 
     const started = [...LOG.matchAll(/^\d+ [\d.]+ (?:clone|clone3|vfork|fork)\((.*)$/gm)].filter((line) => !line[1].includes('CLONE_THREAD')).length;
     const resumedForks = [...LOG.matchAll(/^\d+ [\d.]+ <\.\.\. clone resumed>/gm)].length;
     expect(processes).toHaveLength(started + 1);
-    expect(started - resumedForks).toBeGreaterThan(0);
+    expect(resumedForks).toBeGreaterThan(0); // calls split by another thread's line are among them
     const threads = [...LOG.matchAll(/CLONE_THREAD[^\n]*\) = (\d+)$/gm)].map((match) => Number(match[1]));
     expect(threads.length).toBeGreaterThan(20);
     expect(processes.filter((entry) => threads.includes(entry.pid))).toEqual([]);

@@ -15,6 +15,9 @@ export interface Measurement {
   readonly notes?: string;
 }
 
+/** Milliseconds as seconds with one decimal, for a report line: `1.5 s`. */
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 /** A benchmark case: returns its measurements. Registered in scripts/bench.ts. */
 export type BenchCase = (context: BenchContext) => Promise<Measurement[]>;
 

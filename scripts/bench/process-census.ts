@@ -218,12 +218,17 @@ export interface ProcessTally {
   readonly unmeasured: number;
 }
 
+/** The processes that ran one command (commandName). */
+export interface CommandTally extends ProcessTally {
+  readonly command: string;
+}
+
 /** What the processes of one test file (or the run outside any) cost, and which commands. */
 export interface FileProcesses extends ProcessTally {
   /** Relative to the repository root, as the census names it: the grouped file for a grouped suite. */
   readonly file: string;
   /** Its commands, the most CPU first. */
-  readonly commands: readonly ({ readonly command: string } & ProcessTally)[];
+  readonly commands: readonly CommandTally[];
 }
 
 export interface ProcessCensus {
@@ -235,7 +240,7 @@ export interface ProcessCensus {
   /** Every other process: jest's parent, global setup, strace's own command. */
   readonly elsewhere: ProcessTally;
   /** Commands started under the workers, the most CPU first. */
-  readonly commands: readonly ({ readonly command: string } & ProcessTally)[];
+  readonly commands: readonly CommandTally[];
   /** Test files by the CPU of the processes they started, the most first. */
   readonly files: readonly FileProcesses[];
   /** Tests (and hooks) by the number of processes they started, the most first. */

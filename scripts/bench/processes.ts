@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchCase, Measurement } from './harness';
+import { seconds, type BenchCase, type Measurement } from './harness';
 import { parseStraceLog, summarizeProcesses, type ProcessCensus, type ProcessTally } from './process-census';
 import { censusJestArguments } from './tests';
 import { readCensusByWorker, testOf } from './test-census';
@@ -9,13 +9,11 @@ import { readCensusByWorker, testOf } from './test-census';
 /** How many commands, files and tests the report lists by name. */
 const LISTED = 15;
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
 /**
  * `npm run bench -- processes` (only when named: it takes longer than `npm test`): the jest suites
  * of `npm test` under the census environment and under strace, which sees every process the run
  * starts: the CLI runs, npm, openssl, MariaDB, and what those start in turn. Reports them by command
- * (how many, their CPU: `sigstore-cdk.js synth` 86 processes, …), by the test file and by the test
+ * (how many of each, and their CPU), by the test file and by the test
  * that started them (scripts/bench/process-census.ts): where the run spawns the same command again
  * and again, and what an in-process call could save.
  *

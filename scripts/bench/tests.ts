@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { BenchCase, Measurement } from './harness';
+import { seconds, type BenchCase, type Measurement } from './harness';
 import { readCensus, summarizeCensus, type CensusSummary } from './test-census';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -10,8 +10,6 @@ const { childrenCpu } = require('../../test/suites/process-cpu.js') as { childre
 
 /** How many suites and tests the report lists by name. */
 const LISTED = 12;
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * `npm run bench -- tests` (only when named: it takes as long as `npm test`): the two steps of
