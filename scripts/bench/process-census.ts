@@ -36,7 +36,11 @@ export interface TracedProcess {
   readonly execed: boolean;
   /** The arguments of its last failed execve, when no execve of it succeeded (a command not found: `watchman …`). */
   readonly failedExec?: readonly string[];
-  /** Its own CPU, from the SIGCHLD of its end; undefined when the log has none (it outlived the trace, or its parent ignored SIGCHLD). */
+  /**
+   * Its own CPU, from the SIGCHLD of its end; undefined when the log has none: SIGCHLD does not queue,
+   * so of children that end while their parent has one pending (the members of a shell pipeline)
+   * only one is reported; or it outlived the trace, or its parent ignored SIGCHLD.
+   */
   readonly cpu?: { readonly userMs: number; readonly systemMs: number };
   readonly end?: 'exited' | 'killed' | 'dumped';
 }

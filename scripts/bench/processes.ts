@@ -21,7 +21,9 @@ const LISTED = 15;
  * ends, with seccomp filtering where the kernel has it); without it the case says so and measures
  * nothing. strace slows the run: its times are not those of `npm test` (`npm run bench -- tests`
  * measures those). The CPU of each process is the kernel's, from its end (SIGCHLD), in 10 ms ticks;
- * a process's CPU holds none of its children's. `BENCH_PROCESSES_OUT=file.json` keeps the whole census.
+ * a process's CPU holds none of its children's. "not seen ending": processes whose end the log
+ * lacks, mostly the members of shell pipelines (SIGCHLD does not queue); their CPU is not in the sums.
+ * `BENCH_PROCESSES_OUT=file.json` keeps the whole census.
  */
 export const processesBench: BenchCase = async ({ root, tempDirectory }) => {
   const probe = spawnSync('strace', ['-V'], { encoding: 'utf8' });
