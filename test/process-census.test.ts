@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandName, parseStraceLog, processCommand, summarizeProcesses, type TracedProcess } from '../scripts/bench/process-census';
 import { processMeasurements } from '../scripts/bench/processes';
-import { readCensusByWorker, testOf } from '../scripts/bench/test-census';
+import { readCensusByWorker } from '../scripts/bench/test-census';
 
 /*
  * The process census of `npm run bench -- processes` reads strace's log of a jest run. The fixture
@@ -71,7 +71,7 @@ describe('the process census (scripts/bench/process-census.ts) of a real strace 
   });
 
   it('places each process in the test (or hook) of its worker that ran when it started', () => {
-    const census = summarizeProcesses(processes, readCensusByWorker(join(FIXTURE, 'census')), (row) => testOf(row, ROOT));
+    const census = summarizeProcesses(processes, readCensusByWorker(join(FIXTURE, 'census')), ROOT);
     expect(census.workers.processes).toBe(4);
     expect(census.underWorkers.processes).toBe(7);
     expect(census.elsewhere.processes).toBe(2); // jest's parent and the watchman lookup

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { CensusRow } from './test-census';
+import { testOf, type CensusRow } from './test-census';
 
 /*
  * The processes a jest run starts, read from an strace log (`npm run bench -- processes`,
@@ -50,16 +50,8 @@ const TICK_MS = 10;
 
 const LINE = /^(\d+)\s+(\d+\.\d+)\s+(.*)$/;
 
-interface MutableProcess {
-  pid: number;
-  parent?: number;
-  startedAt: number;
-  argv: string[];
-  execed: boolean;
-  failedExec?: string[];
-  cpu?: { userMs: number; systemMs: number };
-  end?: 'exited' | 'killed' | 'dumped';
-}
+/** A TracedProcess while the log is read. */
+type MutableProcess = { -readonly [K in keyof TracedProcess]: TracedProcess[K] };
 
 /** The processes of an strace log (see the top of this file for the options it must be written with), in the order they started. */
 export function parseStraceLog(text: string): TracedProcess[] {
@@ -136,7 +128,7 @@ export function parseStraceLog(text: string): TracedProcess[] {
     child.parent = parent;
     child.startedAt = Math.min(child.startedAt, at);
     // what the parent ran is what the child runs until its own execve
-    if (!child.execed) child.argv = [...(processes.get(parent)?.argv ?? [])];
+    if (!child.execed) child.argv = processes.get(parent)?.argv ?? [];
   }
   return [...processes.values()].sort((a, b) => a.startedAt - b.startedAt || a.pid - b.pid);
 }
@@ -251,15 +243,13 @@ export interface ProcessCensus {
   readonly tests: readonly ({ readonly file: string; readonly name: string } & ProcessTally)[];
 }
 
-/** A census row's test file and name as scripts/bench/test-census.ts lists them (a grouped test under its own file). */
-type RowName = (row: CensusRow) => { file: string; name: string };
-
 /**
  * Sums the processes of a traced jest run by command, test file and test. `rows` are the census
  * environment's rows by worker pid (test/suites/census-environment.js, with `startedAtMs` and `endedAtMs`): a process
- * belongs to the test, or else the hook or file, of its worker that ran when it started.
+ * belongs to the test, or else the hook or file, of its worker that ran when it started. Files are
+ * named relative to `root`, a grouped test under its own file (testOf).
  */
-export function summarizeProcesses(processes: readonly TracedProcess[], rowsByWorker: ReadonlyMap<number, readonly CensusRow[]>, rowName: RowName): ProcessCensus {
+export function summarizeProcesses(processes: readonly TracedProcess[], rowsByWorker: ReadonlyMap<number, readonly CensusRow[]>, root: string): ProcessCensus {
   const byPid = new Map(processes.map((entry) => [entry.pid, entry]));
   const isWorker = (entry: TracedProcess) => entry.execed && commandName(entry.argv) === 'jest worker';
   const workerOf = (entry: TracedProcess): number | undefined => {
@@ -298,7 +288,7 @@ export function summarizeProcesses(processes: readonly TracedProcess[], rowsByWo
     const command = processCommand(entry);
     add(getOr(commands, command, tally), entry);
     const row = rowAt(rowsByWorker.get(worker) ?? [], entry.startedAt * 1000);
-    const named = row ? rowName(row) : { file: '(no test file: the worker between files)', name: '' };
+    const named = row ? testOf(row, root) : { file: '(no test file: the worker between files)', name: '' };
     const file = getOr(files, named.file, () => ({ tally: tally(), commands: new Map() }));
     add(file.tally, entry);
     add(getOr(file.commands, command, tally), entry);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { seconds, type BenchCase, type Measurement } from './harness';
 import { parseStraceLog, summarizeProcesses, type ProcessCensus, type ProcessTally } from './process-census';
 import { censusJestArguments } from './tests';
-import { readCensusByWorker, testOf } from './test-census';
+import { readCensusByWorker } from './test-census';
 
 /** How many commands, files and tests the report lists by name. */
 const LISTED = 15;
@@ -43,7 +43,7 @@ export const processesBench: BenchCase = async ({ root, tempDirectory }) => {
   );
   const wallMs = performance.now() - started;
   if (traced.status !== 0) throw new Error(`jest under strace failed (${traced.status}): a census of a failing run would mislead\n${traced.stderr.slice(-4000)}`);
-  const summary = summarizeProcesses(parseStraceLog(readFileSync(log, 'utf8')), readCensusByWorker(census), (row) => testOf(row, root));
+  const summary = summarizeProcesses(parseStraceLog(readFileSync(log, 'utf8')), readCensusByWorker(census), root);
   if (process.env.BENCH_PROCESSES_OUT) writeFileSync(process.env.BENCH_PROCESSES_OUT, `${JSON.stringify(summary, null, 2)}\n`);
   return [{ name: 'npm test: jest under strace', medianMs: wallMs, minMs: wallMs, maxMs: wallMs, runs: 1, notes: 'slower than npm test: strace stops every process start' }, ...processMeasurements(summary, LISTED)];
 };

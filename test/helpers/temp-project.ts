@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { childEnvironment } from './cli-process';
+import { childEnvironment, REPO_ROOT } from './cli-process';
 import { copyFixtureState } from './fixture-state';
 
-/** The repository this test suite belongs to. */
-export const REPO_ROOT = join(__dirname, '..', '..');
+/** The repository this test suite belongs to (cli-process.ts's; the tests that make temp projects take it from here too). */
+export { REPO_ROOT };
 
 export interface TempProjectOptions {
   /** Copy the fixture state (environment `test`) into `.sigstore/`. @default false */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { curveOf, keyKindOf, rawEd25519PublicKey, subjectKeyIdentifier } from '../../lib/pki/keys';
 import { ecdsaAlgorithmFor } from '../../lib/pki/signature-algorithm';
 import { tufKeyFor } from '../../lib/trust/tuf/metadata-signing';
+import { REPO_ROOT } from '../helpers/cli-process';
 
 /*
  * lib/pki/keys.ts reads a key's curve, EC point and Ed25519 bytes from its DER SubjectPublicKeyInfo:
@@ -13,7 +14,6 @@ import { tufKeyFor } from '../../lib/trust/tuf/metadata-signing';
  * DER (a parsed key shares no lock with a key-generation job, so the reference cannot hang).
  * test/test-hygiene.test.ts keeps lib/ and the test helpers off both calls.
  */
-const ROOT = join(__dirname, '..', '..');
 
 /** A copy of `key` parsed from its DER: the same key, with a lock of its own. */
 function parsedCopy(key: KeyObject): KeyObject {
@@ -49,7 +49,7 @@ describe('reading keys from their DER (lib/pki/keys.ts)', () => {
     expect(rawEd25519PublicKey(ed25519)).toEqual(Buffer.from(parsedCopy(ed25519).export({ format: 'jwk' }).x!, 'base64url'));
     expect(() => subjectKeyIdentifier(ed25519)).toThrow('only EC public keys');
     expect(() => rawEd25519PublicKey(p521)).toThrow('expected an Ed25519 public key');
-    const rsa = createPublicKey(readFileSync(join(ROOT, 'test', 'fixtures', 'rsa-keys', 'rsa-2048-1.pem'), 'utf8'));
+    const rsa = createPublicKey(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'rsa-keys', 'rsa-2048-1.pem'), 'utf8'));
     expect(curveOf(rsa)).toBeUndefined();
     expect(keyKindOf(rsa)).toBe('rsa');
   });
